@@ -1,0 +1,351 @@
+//! Bearer JWT authentication (API.md "Auth") and the per-operation authorization extractor.
+//!
+//! Keys: an HS256 shared secret and/or public keys (RS256, ES256, EdDSA) from a JWKS or PEM
+//! file, chosen by the token's `kid`. A token is verified only with a key of the algorithm its
+//! header names, and a key only verifies its own algorithm — so `alg: none` and algorithm
+//! confusion (an RS256 public key used as an HS256 secret) are refused by construction.
+
+use std::{marker::PhantomData, sync::Arc};
+
+use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use jsonwebtoken::{
+    Algorithm, DecodingKey, Validation, decode, decode_header,
+    jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm},
+};
+use mentorat_domain::{Caller, ExternalId, Operation, Role, RoleSet, authorize};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+
+use crate::problem::ApiError;
+
+/// How long after `exp` (and before `nbf`) a token is still accepted, for clock skew.
+const LEEWAY_SECONDS: u64 = 30;
+
+/// A public key the service trusts.
+#[derive(Clone)]
+struct TrustedKey {
+    kid: Option<String>,
+    algorithm: Algorithm,
+    key: DecodingKey,
+}
+
+/// Errors reading the key material at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the file holds neither a JWKS document nor a PEM public key")]
+    Unrecognised,
+    #[error("key {index} of the JWKS: {reason}")]
+    BadJwk { index: usize, reason: String },
+    #[error("PEM block {index}: {reason}")]
+    BadPem { index: usize, reason: String },
+    #[error("the file holds no usable key")]
+    Empty,
+}
+
+/// Public keys from a JWKS document or from PEM text.
+#[derive(Clone, Default)]
+pub struct KeySet {
+    keys: Vec<TrustedKey>,
+}
+
+impl KeySet {
+    /// Parse a JWKS (`{"keys": [...]}`) or one or more PEM `PUBLIC KEY` blocks. PEM keys
+    /// carry no `kid`; they verify tokens whose `kid` names no JWKS key.
+    pub fn parse(text: &str) -> Result<Self, KeyError> {
+        let trimmed = text.trim_start();
+        let keys = if trimmed.starts_with('{') {
+            let set: JwkSet = serde_json::from_str(trimmed).map_err(|_| KeyError::Unrecognised)?;
+            set.keys
+                .iter()
+                .enumerate()
+                .map(|(index, jwk)| {
+                    trusted_from_jwk(jwk).map_err(|reason| KeyError::BadJwk { index, reason })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else if trimmed.starts_with("-----BEGIN") {
+            pem_blocks(trimmed)
+                .into_iter()
+                .enumerate()
+                .map(|(index, block)| {
+                    trusted_from_pem(block).map_err(|reason| KeyError::BadPem { index, reason })
+                })
+                .collect::<Result<Vec<_>, _>>()?
+        } else {
+            return Err(KeyError::Unrecognised);
+        };
+        if keys.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        Ok(Self { keys })
+    }
+
+    pub fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+}
+
+fn trusted_from_jwk(jwk: &Jwk) -> Result<TrustedKey, String> {
+    let inferred = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => Algorithm::RS256,
+        AlgorithmParameters::EllipticCurve(p) if p.curve == EllipticCurve::P256 => Algorithm::ES256,
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {
+            Algorithm::EdDSA
+        }
+        _ => return Err("only RSA, EC P-256 and Ed25519 public keys are supported".into()),
+    };
+    let algorithm = match jwk.common.key_algorithm {
+        None => inferred,
+        Some(KeyAlgorithm::RS256) => Algorithm::RS256,
+        Some(KeyAlgorithm::ES256) => Algorithm::ES256,
+        Some(KeyAlgorithm::EdDSA) => Algorithm::EdDSA,
+        Some(other) => return Err(format!("algorithm {other:?} is not supported")),
+    };
+    if algorithm != inferred {
+        return Err(format!("`alg` {algorithm:?} does not fit the key type"));
+    }
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| e.to_string())?;
+    Ok(TrustedKey {
+        kid: jwk.common.key_id.clone(),
+        algorithm,
+        key,
+    })
+}
+
+/// The `-----BEGIN …-----` … `-----END …-----` blocks of a PEM text, in order.
+fn pem_blocks(text: &str) -> Vec<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("-----BEGIN ") {
+        let block = &rest[start..];
+        let Some(end_marker) = block.find("-----END ") else {
+            break;
+        };
+        let after_marker = end_marker + "-----END ".len();
+        let close = block[after_marker..]
+            .find("-----")
+            .map_or(block.len(), |i| after_marker + i + "-----".len());
+        blocks.push(&block[..close]);
+        rest = &block[close..];
+    }
+    blocks
+}
+
+fn trusted_from_pem(block: &str) -> Result<TrustedKey, String> {
+    let attempts: [(
+        Algorithm,
+        fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>,
+    ); 3] = [
+        (Algorithm::RS256, DecodingKey::from_rsa_pem),
+        (Algorithm::ES256, DecodingKey::from_ec_pem),
+        (Algorithm::EdDSA, DecodingKey::from_ed_pem),
+    ];
+    for (algorithm, parse) in attempts {
+        if let Ok(key) = parse(block.as_bytes()) {
+            return Ok(TrustedKey {
+                kid: None,
+                algorithm,
+                key,
+            });
+        }
+    }
+    Err("not an RSA, EC P-256 or Ed25519 public key".into())
+}
+
+/// Everything needed to turn a bearer token into a [`Caller`].
+#[derive(Clone)]
+pub struct JwtVerifier {
+    secret: Option<DecodingKey>,
+    keys: KeySet,
+    issuer: String,
+    audience: String,
+    subject_claim: String,
+}
+
+impl JwtVerifier {
+    pub fn new(
+        secret: Option<&SecretString>,
+        keys: KeySet,
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+        subject_claim: impl Into<String>,
+    ) -> Self {
+        Self {
+            secret: secret.map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes())),
+            keys,
+            issuer: issuer.into(),
+            audience: audience.into(),
+            subject_claim: subject_claim.into(),
+        }
+    }
+
+    /// Verify a token: signature, `exp`, `nbf`, `iss`, `aud`; then read the subject and roles.
+    pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        let unauthorized = |why: &str| ApiError::Unauthorized(why.to_owned());
+        let header = decode_header(token)
+            .map_err(|_| unauthorized("the bearer token is not a well-formed JWT"))?;
+        let candidates: Vec<&DecodingKey> = match header.alg {
+            Algorithm::HS256 => self.secret.iter().collect(),
+            Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA => {
+                let by_kid: Vec<&TrustedKey> = match &header.kid {
+                    Some(kid) => self
+                        .keys
+                        .keys
+                        .iter()
+                        .filter(|k| k.kid.as_deref() == Some(kid.as_str()))
+                        .collect(),
+                    None => Vec::new(),
+                };
+                let pool = if by_kid.is_empty() {
+                    self.keys.keys.iter().filter(|k| k.kid.is_none()).collect()
+                } else {
+                    by_kid
+                };
+                pool.into_iter()
+                    .filter(|k| k.algorithm == header.alg)
+                    .map(|k| &k.key)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        if candidates.is_empty() {
+            return Err(unauthorized(
+                "the token's algorithm or key id matches no key this service trusts",
+            ));
+        }
+        let mut validation = Validation::new(header.alg);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_audience(&[&self.audience]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
+        validation.leeway = LEEWAY_SECONDS;
+
+        let mut last = None;
+        for key in candidates {
+            match decode::<Map<String, Value>>(token, key, &validation) {
+                Ok(data) => return self.caller_from(&data.claims),
+                Err(e) => last = Some(e),
+            }
+        }
+        use jsonwebtoken::errors::ErrorKind;
+        let why = match last.as_ref().map(|e| e.kind()) {
+            Some(ErrorKind::ExpiredSignature) => "the token has expired",
+            Some(ErrorKind::ImmatureSignature) => "the token is not valid yet (nbf)",
+            Some(ErrorKind::InvalidIssuer) => "the token's issuer (iss) is not accepted",
+            Some(ErrorKind::InvalidAudience) => "the token's audience (aud) is not accepted",
+            Some(ErrorKind::MissingRequiredClaim(_)) => {
+                "the token lacks a required claim (exp, iss, aud)"
+            }
+            Some(ErrorKind::InvalidSignature) => "the token's signature does not verify",
+            _ => "the token was refused",
+        };
+        Err(unauthorized(why))
+    }
+
+    fn caller_from(&self, claims: &Map<String, Value>) -> Result<Caller, ApiError> {
+        let subject = claims
+            .get(&self.subject_claim)
+            .and_then(Value::as_str)
+            .and_then(|s| ExternalId::parse(s).ok())
+            .ok_or_else(|| {
+                ApiError::Unauthorized(format!(
+                    "the token's `{}` claim must hold the person's external id",
+                    self.subject_claim
+                ))
+            })?;
+        let roles = match claims.get("roles") {
+            None | Some(Value::Null) => RoleSet::empty(),
+            // Unknown role names are ignored: an identity provider may carry roles of other
+            // applications in the same claim.
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(Role::parse)
+                .collect(),
+            Some(_) => {
+                return Err(ApiError::Unauthorized(
+                    "the token's `roles` claim must be an array of strings".into(),
+                ));
+            }
+        };
+        Ok(Caller::new(subject, roles))
+    }
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+    let verifier = req
+        .app_data::<web::Data<Arc<JwtVerifier>>>()
+        .ok_or_else(|| ApiError::Internal("no JwtVerifier in app data".into()))?;
+    let token = bearer_token(req)
+        .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".to_owned()))?;
+    verifier.verify(token)
+}
+
+/// Any authenticated caller.
+pub struct Authenticated(pub Caller);
+
+impl FromRequest for Authenticated {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(authenticate(req).map(Authenticated))
+    }
+}
+
+/// An operation of the API, declared by a marker type so a handler's signature says which
+/// operation it performs: `caller: Authorized<op::CreateProgram>`.
+pub trait Op {
+    const OPERATION: Operation;
+}
+
+/// An authenticated caller whom the access policy allows to perform `O`.
+pub struct Authorized<O: Op> {
+    pub caller: Caller,
+    _op: PhantomData<O>,
+}
+
+impl<O: Op> FromRequest for Authorized<O> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = authenticate(req).and_then(|caller| {
+            authorize(&caller, O::OPERATION).map_err(|denied| {
+                tracing::info!(operation = ?O::OPERATION, subject = %caller.subject, "access denied");
+                ApiError::from(denied)
+            })?;
+            Ok(Authorized {
+                caller,
+                _op: PhantomData,
+            })
+        });
+        std::future::ready(result)
+    }
+}
+
+/// Marker types of the operations, one per `Operation` of the domain's policy.
+pub mod op {
+    use super::{Op, Operation};
+
+    macro_rules! operations {
+        ($($name:ident),* $(,)?) => {$(
+            pub struct $name;
+            impl Op for $name {
+                const OPERATION: Operation = Operation::$name;
+            }
+        )*};
+    }
+
+    operations!(CreateProgram, ListPrograms, ReadProgram, UpdateProgram);
+}

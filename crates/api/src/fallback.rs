@@ -1,0 +1,70 @@
+//! What a request that matched no route gets: `405` with `Allow` when the path exists with
+//! other methods, `404` otherwise — both as problem documents. The table of paths comes from
+//! the OpenAPI document, so it knows every route without being kept by hand.
+
+use actix_web::{HttpRequest, HttpResponse, dev::ResourceDef, web};
+
+use crate::problem::ApiError;
+
+pub struct RouteTable {
+    routes: Vec<(ResourceDef, Vec<String>)>,
+}
+
+impl RouteTable {
+    pub fn from_openapi(doc: &utoipa::openapi::OpenApi) -> Self {
+        let routes = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                ]
+                .into_iter()
+                .filter(|(_, present)| *present)
+                .map(|(m, _)| m.to_owned())
+                .collect();
+                (ResourceDef::new(path.as_str()), methods)
+            })
+            .collect();
+        Self { routes }
+    }
+
+    fn allowed(&self, path: &str) -> Option<Vec<String>> {
+        let mut allow: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .flat_map(|(_, methods)| methods.iter().cloned())
+            .collect();
+        if allow.is_empty() {
+            return None;
+        }
+        allow.sort();
+        allow.dedup();
+        Some(allow)
+    }
+}
+
+pub async fn not_routed(
+    req: HttpRequest,
+    table: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    let docs = path == "/openapi.json" || path.starts_with("/docs/");
+    Err(match table.allowed(path) {
+        Some(allow) => ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow,
+        },
+        None if docs => ApiError::MethodNotAllowed {
+            method: req.method().to_string(),
+            allow: vec!["GET".into()],
+        },
+        None => ApiError::NotFound(format!("there is no resource at {path}")),
+    })
+}

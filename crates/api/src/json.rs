@@ -1,0 +1,180 @@
+//! `ValidJson<T>`: the body extractor of every operation. It answers each way a body can be
+//! wrong with its own problem: wrong content type (415), too large (413), not JSON (400),
+//! JSON of the wrong shape or out of bounds (422, with a pointer to each field).
+
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use validator::{Validate, ValidationErrors, ValidationErrorsKind};
+
+use crate::problem::{ApiError, FieldProblem};
+
+/// Bodies are at most 1 MiB (API.md conventions).
+pub const BODY_LIMIT: usize = 1 << 20;
+
+pub struct ValidJson<T>(pub T);
+
+impl<T> FromRequest for ValidJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req.mime_type().ok().flatten().is_some_and(|m| {
+            m.type_() == "application"
+                && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+        });
+        let declared_length = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the body as `Content-Type: application/json`".into(),
+                ));
+            }
+            if declared_length.is_some_and(|n| n > BODY_LIMIT) {
+                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|_| {
+                    ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
+                })?;
+                if body.len() + chunk.len() > BODY_LIMIT {
+                    return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let value = parse::<T>(&body)?;
+            value
+                .validate()
+                .map_err(|e| ApiError::validation(field_problems(&e)))?;
+            Ok(ValidJson(value))
+        })
+    }
+}
+
+/// Parse JSON, telling malformed text (400) from well-formed JSON of the wrong shape (422).
+pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
+        let path = pointer_of(err.path());
+        let inner = err.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let message = inner.to_string();
+                let message = strip_position(&message);
+                // "missing field `x`" names the field inside the object the path points at.
+                let pointer = match message
+                    .strip_prefix("missing field `")
+                    .and_then(|m| m.split('`').next())
+                {
+                    Some(field) => format!("{}/{field}", path.trim_end_matches('/')),
+                    None => path,
+                };
+                ApiError::validation(vec![FieldProblem {
+                    pointer: if pointer.is_empty() {
+                        "/".into()
+                    } else {
+                        pointer
+                    },
+                    detail: message.to_owned(),
+                }])
+            }
+            _ => ApiError::MalformedJson(format!(
+                "the body is not valid JSON: {}",
+                strip_position(&inner.to_string())
+            )),
+        }
+    })?;
+    de.end().map_err(|_| {
+        ApiError::MalformedJson("the body has trailing characters after the JSON value".into())
+    })?;
+    Ok(value)
+}
+
+/// serde_json appends " at line 1 column 7"; keep it for syntax errors only where useful.
+fn strip_position(message: &str) -> &str {
+    message
+        .rfind(" at line ")
+        .map_or(message, |at| &message[..at])
+}
+
+fn pointer_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        out.push('/');
+        match segment {
+            Segment::Seq { index } => out.push_str(&index.to_string()),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                out.push_str(&key.replace('~', "~0").replace('/', "~1"))
+            }
+            Segment::Unknown => out.push('?'),
+        }
+    }
+    // serde_path_to_error renders a top-level path as "."; ours is "".
+    if out == "/?" { String::new() } else { out }
+}
+
+/// Every failed `#[validate]` rule as a pointer and a sentence, sorted by pointer.
+pub fn field_problems(errors: &ValidationErrors) -> Vec<FieldProblem> {
+    let mut out = Vec::new();
+    collect(errors, "", &mut out);
+    out.sort_by(|a, b| a.pointer.cmp(&b.pointer));
+    out
+}
+
+fn collect(errors: &ValidationErrors, prefix: &str, out: &mut Vec<FieldProblem>) {
+    for (field, kind) in errors.errors() {
+        let pointer = format!("{prefix}/{field}");
+        match kind {
+            ValidationErrorsKind::Field(list) => {
+                for e in list {
+                    let detail = e
+                        .message
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_else(|| describe(field, e));
+                    out.push(FieldProblem {
+                        pointer: pointer.clone(),
+                        detail,
+                    });
+                }
+            }
+            ValidationErrorsKind::Struct(inner) => collect(inner, &pointer, out),
+            ValidationErrorsKind::List(items) => {
+                for (index, inner) in items {
+                    collect(inner, &format!("{pointer}/{index}"), out);
+                }
+            }
+        }
+    }
+}
+
+fn describe(field: &str, e: &validator::ValidationError) -> String {
+    let param = |name: &str| e.params.get(name).map(ToString::to_string);
+    match e.code.as_ref() {
+        "length" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("{field} must be {min} to {max} characters long"),
+            (None, Some(max)) => format!("{field} must be at most {max} characters long"),
+            (Some(min), None) => format!("{field} must be at least {min} characters long"),
+            _ => format!("{field} has the wrong length"),
+        },
+        "range" => match (param("min"), param("max")) {
+            (Some(min), Some(max)) => format!("{field} must be between {min} and {max}"),
+            (None, Some(max)) => format!("{field} must be at most {max}"),
+            (Some(min), None) => format!("{field} must be at least {min}"),
+            _ => format!("{field} is out of range"),
+        },
+        "email" => format!("{field} must be an email address"),
+        code => format!("{field} breaks the rule `{code}`"),
+    }
+}

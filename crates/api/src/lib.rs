@@ -1,0 +1,180 @@
+//! Mentorat's HTTP surface. Thin: parse, authorize, call a use case, render.
+//!
+//! `app()` builds the actix `App` every worker serves; `openapi()` the document that
+//! describes it. Both come from the same route registration, so they cannot drift apart.
+
+pub mod auth;
+pub mod etag;
+mod fallback;
+pub mod idempotency;
+pub mod json;
+pub mod openapi;
+pub mod pagination;
+pub mod problem;
+pub mod routes;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use actix_cors::Cors;
+use actix_web::{
+    App, Error, HttpResponse,
+    body::MessageBody,
+    dev::{ServiceFactory, ServiceRequest, ServiceResponse},
+    http::{Method, header},
+    middleware::{Condition, from_fn},
+    web,
+};
+use mentorat_persistence::Db;
+use utoipa::OpenApi;
+use utoipa_actix_web::{AppExt, UtoipaApp, scope, service_config::ServiceConfig};
+use utoipa_swagger_ui::SwaggerUi;
+
+pub use auth::{JwtVerifier, KeySet};
+pub use telemetry::Metrics;
+
+use crate::{fallback::RouteTable, problem::ApiError};
+
+/// What the HTTP layer needs from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct HttpSettings {
+    /// Origins allowed to call from a browser (`MENTORAT_CORS_ORIGINS`); empty: no CORS.
+    pub cors_origins: Vec<String>,
+}
+
+/// Everything the workers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub verifier: Arc<JwtVerifier>,
+    pub metrics: Metrics,
+    pub settings: HttpSettings,
+    openapi: Arc<utoipa::openapi::OpenApi>,
+    routes: Arc<RouteTable>,
+}
+
+impl AppState {
+    pub fn new(
+        db: Db,
+        verifier: JwtVerifier,
+        settings: HttpSettings,
+    ) -> Result<Self, prometheus::Error> {
+        let openapi = openapi();
+        let routes = RouteTable::from_openapi(&openapi);
+        Ok(Self {
+            db,
+            verifier: Arc::new(verifier),
+            metrics: Metrics::new()?,
+            settings,
+            openapi: Arc::new(openapi),
+            routes: Arc::new(routes),
+        })
+    }
+}
+
+fn operations(cfg: &mut ServiceConfig) {
+    cfg.service(routes::ops::healthz)
+        .service(routes::ops::readyz)
+        .service(routes::ops::metrics);
+}
+
+fn api_v1(cfg: &mut ServiceConfig) {
+    cfg.service(routes::programs::create_program)
+        .service(routes::programs::list_programs)
+        .service(routes::programs::get_program)
+        .service(routes::programs::update_program);
+}
+
+fn registered<T>(app: UtoipaApp<T>) -> UtoipaApp<T>
+where
+    T: ServiceFactory<ServiceRequest, Config = (), Error = Error, InitError = ()>,
+{
+    app.openapi(openapi::ApiDoc::openapi())
+        .configure(operations)
+        .service(scope("/api/v1").configure(api_v1))
+}
+
+/// The OpenAPI document of the whole API, exactly as `GET /openapi.json` serves it.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, doc) = registered(App::new().into_utoipa_app()).split_for_parts();
+    openapi::finish(doc)
+}
+
+fn cors(settings: &HttpSettings) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            header::HeaderName::from_static(idempotency::HEADER),
+            header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::LINK,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER),
+            header::HeaderName::from_static(idempotency::REPLAYED_HEADER),
+        ])
+        .max_age(3600);
+    for origin in &settings.cors_origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}
+
+/// The application every worker serves.
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = Error,
+        InitError = (),
+    >,
+> {
+    let base = App::new()
+        .app_data(web::Data::new(state.db.clone()))
+        .app_data(web::Data::new(state.verifier.clone()))
+        .app_data(web::Data::new(state.metrics.clone()))
+        .app_data(web::Data::from(state.routes.clone()))
+        .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
+        .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            ApiError::BadRequest(
+                "bad_request",
+                format!("a query parameter is malformed: {err}"),
+            )
+            .into()
+        }))
+        .app_data(web::PathConfig::default().error_handler(|_, req| {
+            ApiError::NotFound(format!("{} is not the address of any resource", req.path())).into()
+        }));
+    let (app, _) = registered(base.into_utoipa_app()).split_for_parts();
+    let cors_enabled = !state.settings.cors_origins.is_empty();
+    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", (*state.openapi).clone()))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, "/docs/"))
+                    .finish()
+            }),
+        )
+        .default_service(web::to(fallback::not_routed))
+        .wrap(from_fn(idempotency::middleware))
+        .wrap(Condition::new(cors_enabled, cors(&state.settings)))
+        .wrap(from_fn(telemetry::middleware))
+}

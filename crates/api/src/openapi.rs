@@ -1,0 +1,191 @@
+//! The OpenAPI 3.1 document, generated from the handlers themselves: every route is
+//! registered through `utoipa_actix_web`, so a route cannot be served undocumented. The
+//! problem responses every operation can give are added here once, by what the operation is
+//! (authenticated, has a body, names a resource, is a POST or a PATCH), rather than repeated
+//! on every handler.
+
+use utoipa::{
+    Modify, OpenApi,
+    openapi::{
+        Components, ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder,
+        path::Operation,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
+};
+
+use crate::problem::{FieldProblem, Problem};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Mentorat API",
+        description = "The back end of workplace mentoring programs. What a pair says to each \
+            other never reaches anyone else. Errors are RFC 9457 problem documents with a \
+            stable `code`; lists are keyset-paginated (`limit`, `cursor`); mutable resources \
+            carry an `ETag` and honour `If-Match`; `POST` honours `Idempotency-Key`.",
+        license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only"),
+    ),
+    tags(
+        (name = "programs", description = "Mentoring programs (coordinators, admins)"),
+        (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
+    ),
+    components(schemas(Problem, FieldProblem)),
+    modifiers(&BearerScheme, &StandardProblems),
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Components::new);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A JWT with `sub` (the person's external id), `exp`, `iss`, `aud`, and \
+                         optionally `roles`: coordinator, admin, hris, analyst.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The shared problem responses, as named components.
+const PROBLEMS: [(&str, &str); 13] = [
+    (
+        "BadRequest",
+        "Malformed JSON, query or header (`malformed_json`, `bad_request`, `invalid_idempotency_key`)",
+    ),
+    (
+        "Unauthorized",
+        "Missing or invalid bearer token (`unauthorized`); `WWW-Authenticate: Bearer`",
+    ),
+    (
+        "Forbidden",
+        "The caller's roles do not allow this operation (`forbidden`)",
+    ),
+    (
+        "NotFound",
+        "No such resource, or not one the caller may see (`not_found`)",
+    ),
+    (
+        "Conflict",
+        "Refused by the state of things (`idempotency_key_reused`, `idempotency_request_in_progress`, `illegal_status_transition`, …)",
+    ),
+    (
+        "PreconditionFailed",
+        "`If-Match` names a version that is no longer current (`precondition_failed`)",
+    ),
+    (
+        "PayloadTooLarge",
+        "The body is over 1 MiB (`payload_too_large`)",
+    ),
+    (
+        "UnsupportedMediaType",
+        "The body is not `application/json` (`unsupported_media_type`)",
+    ),
+    (
+        "ValidationFailed",
+        "Fields break a rule; `errors[].pointer` names each (`validation_failed`)",
+    ),
+    (
+        "Internal",
+        "Something failed on our side; the `request_id` finds it in the log (`internal`)",
+    ),
+    (
+        "Unavailable",
+        "The database is unreachable; retry later (`database_unavailable`)",
+    ),
+    (
+        "MethodNotAllowed",
+        "The path exists but not with this method (`method_not_allowed`); `Allow` lists the methods",
+    ),
+    (
+        "BadQuery",
+        "A query parameter is malformed or out of range (`validation_failed`, `bad_request`)",
+    ),
+];
+
+struct StandardProblems;
+
+impl Modify for StandardProblems {
+    fn modify(&self, doc: &mut Document) {
+        let components = doc.components.get_or_insert_with(Components::new);
+        for (name, description) in PROBLEMS {
+            components.responses.insert(
+                name.to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            crate::problem::PROBLEM_JSON,
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("Problem")))
+                                .build(),
+                        )
+                        .build(),
+                ),
+            );
+        }
+    }
+}
+
+/// Add the problem responses an operation can give, by what it is.
+fn add_problems(path: &str, method: &str, op: &mut Operation) {
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let mut add = |status: &str, name: &str| {
+        op.responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
+    };
+    if op.request_body.is_some() {
+        add("400", "BadRequest");
+        add("413", "PayloadTooLarge");
+        add("415", "UnsupportedMediaType");
+        add("422", "ValidationFailed");
+    } else if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) && method == "get" {
+        add("400", "BadQuery");
+        add("422", "ValidationFailed");
+    }
+    if secured {
+        add("401", "Unauthorized");
+        add("403", "Forbidden");
+    }
+    if path.contains('{') {
+        add("404", "NotFound");
+    }
+    if method == "post" || method == "patch" {
+        add("409", "Conflict");
+    }
+    if method == "patch" {
+        add("412", "PreconditionFailed");
+    }
+    add("500", "Internal");
+    if secured {
+        add("503", "Unavailable");
+    }
+}
+
+/// Finish a generated document: standard problems on every operation.
+pub fn finish(mut doc: Document) -> Document {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, op) in [
+            ("get", item.get.as_mut()),
+            ("put", item.put.as_mut()),
+            ("post", item.post.as_mut()),
+            ("patch", item.patch.as_mut()),
+            ("delete", item.delete.as_mut()),
+        ] {
+            if let Some(op) = op {
+                add_problems(path, method, op);
+            }
+        }
+    }
+    doc
+}

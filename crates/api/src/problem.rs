@@ -1,0 +1,346 @@
+//! RFC 9457 problem documents: the one shape of every failure, and the one place where an
+//! error of any layer becomes an HTTP status and a stable `code`.
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    http::{StatusCode, header},
+};
+use mentorat_domain::{Denied, DomainError, FieldError};
+use mentorat_persistence::StoreError;
+use mentorat_service::ServiceError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::telemetry::current_request_id;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem document (RFC 9457) with Mentorat's stable machine `code`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "https://mentorat.dev/problems/validation_failed",
+    "title": "The request is not valid",
+    "status": 422,
+    "detail": "2 fields need fixing",
+    "code": "validation_failed",
+    "request_id": "01935f4e-8c4d-7e9a-b1d2-3f4a5b6c7d8e",
+    "errors": [{"pointer": "/cadence_days", "detail": "cadence_days must be between 1 and 365, got 0"}]
+}))]
+pub struct Problem {
+    /// A URI naming the kind of problem; `https://mentorat.dev/problems/{code}`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request, and what to fix.
+    pub detail: String,
+    /// Stable machine-readable code; clients branch on this.
+    pub code: String,
+    /// The id of this request, also in the `X-Request-Id` header and in every log line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The fields that failed validation, by JSON pointer into the request.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+}
+
+/// One invalid field.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldProblem {
+    /// JSON pointer (RFC 6901) to the field in the body; for a query parameter, `/` and its name.
+    pub pointer: String,
+    pub detail: String,
+}
+
+impl From<FieldError> for FieldProblem {
+    fn from(e: FieldError) -> Self {
+        Self {
+            pointer: e.pointer,
+            detail: e.detail,
+        }
+    }
+}
+
+/// Every error the HTTP layer can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("method {method} is not allowed here")]
+    MethodNotAllowed { method: String, allow: Vec<String> },
+    #[error("{0}")]
+    MalformedJson(String),
+    #[error("{0}")]
+    BadRequest(&'static str, String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{detail}")]
+    Validation {
+        detail: String,
+        errors: Vec<FieldProblem>,
+    },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("your roles do not allow this operation")]
+    Forbidden,
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
+    #[error("the resource changed since you read it: fetch it again and retry with its new ETag")]
+    PreconditionFailed,
+    #[error("the database is unavailable; retry later")]
+    Unavailable,
+    /// Details go to the log only, under the request id.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn validation(errors: Vec<FieldProblem>) -> Self {
+        let detail = match errors.len() {
+            1 => "1 field needs fixing".to_owned(),
+            n => format!("{n} fields need fixing"),
+        };
+        ApiError::Validation { detail, errors }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::BadRequest(code, _) => code,
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Validation { .. } => "validation_failed",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::Conflict(code, _) => code,
+            ApiError::Unprocessable(code, _) => code,
+            ApiError::PreconditionFailed => "precondition_failed",
+            ApiError::Unavailable => "database_unavailable",
+            ApiError::Internal(_) => "internal",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "Not found",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
+            ApiError::MalformedJson(_) => "Malformed JSON",
+            ApiError::BadRequest(..) => "Bad request",
+            ApiError::UnsupportedMediaType(_) => "Unsupported media type",
+            ApiError::PayloadTooLarge { .. } => "Payload too large",
+            ApiError::Validation { .. } => "The request is not valid",
+            ApiError::Unauthorized(_) => "Unauthorized",
+            ApiError::Forbidden => "Forbidden",
+            ApiError::Conflict(..) => "Conflict",
+            ApiError::Unprocessable(..) => "Refused by a rule",
+            ApiError::PreconditionFailed => "Precondition failed",
+            ApiError::Unavailable => "Service unavailable",
+            ApiError::Internal(_) => "Internal error",
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let (detail, errors) = match self {
+            ApiError::Validation { detail, errors } => (detail.clone(), errors.clone()),
+            ApiError::Internal(_) => (
+                "something went wrong on our side; quote the request id when reporting it".into(),
+                Vec::new(),
+            ),
+            other => (other.to_string(), Vec::new()),
+        };
+        problem(
+            self.status_code(),
+            self.code(),
+            self.title(),
+            detail,
+            errors,
+        )
+    }
+}
+
+/// Build a problem document for the current request.
+pub fn problem(
+    status: StatusCode,
+    code: &str,
+    title: &str,
+    detail: String,
+    errors: Vec<FieldProblem>,
+) -> Problem {
+    Problem {
+        kind: format!("https://mentorat.dev/problems/{code}"),
+        title: title.to_owned(),
+        status: status.as_u16(),
+        detail,
+        code: code.to_owned(),
+        request_id: current_request_id(),
+        errors,
+    }
+}
+
+pub fn problem_response(status: StatusCode, problem: &Problem) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        .json(problem)
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MalformedJson(_) | ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Validation { .. } | ApiError::Unprocessable(..) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Conflict(..) => StatusCode::CONFLICT,
+            ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ApiError::Internal(details) => {
+                tracing::error!(error = %details, "request failed with an internal error");
+            }
+            ApiError::Unavailable => tracing::warn!("database unavailable"),
+            _ => {}
+        }
+        let mut response = problem_response(self.status_code(), &self.to_problem());
+        let headers = response.headers_mut();
+        match self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer realm=\"mentorat\""),
+                );
+            }
+            ApiError::MethodNotAllowed { allow, .. } => {
+                if let Ok(v) = header::HeaderValue::from_str(&allow.join(", ")) {
+                    headers.insert(header::ALLOW, v);
+                }
+            }
+            ApiError::Unavailable => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(err: DomainError) -> Self {
+        match err {
+            DomainError::Invalid(fields) => {
+                ApiError::validation(fields.into_iter().map(Into::into).collect())
+            }
+            DomainError::IllegalProgramTransition { .. } => {
+                ApiError::Conflict("illegal_status_transition", err.to_string())
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::Unavailable(_) => ApiError::Unavailable,
+            StoreError::StaleRevision => ApiError::PreconditionFailed,
+            StoreError::Duplicate => {
+                ApiError::Conflict("conflict", "a resource with the same key exists".into())
+            }
+            other => ApiError::Internal(error_chain(&other)),
+        }
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Domain(e) => e.into(),
+            ServiceError::NotFound => ApiError::NotFound("no such resource".into()),
+            ServiceError::PreconditionFailed => ApiError::PreconditionFailed,
+            ServiceError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<Denied> for ApiError {
+    fn from(err: Denied) -> Self {
+        match err {
+            Denied::Forbidden => ApiError::Forbidden,
+        }
+    }
+}
+
+/// The error and its sources on one line, for the log.
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// The code and title a bare status gets when something below us answered it without a
+/// problem document (see `telemetry::ensure_problem`).
+pub fn generic_for(status: StatusCode) -> (&'static str, &'static str, &'static str) {
+    match status.as_u16() {
+        400 => (
+            "bad_request",
+            "Bad request",
+            "the request could not be understood",
+        ),
+        401 => (
+            "unauthorized",
+            "Unauthorized",
+            "a valid bearer token is required",
+        ),
+        403 => ("forbidden", "Forbidden", "this request is not allowed"),
+        404 => ("not_found", "Not found", "no such resource"),
+        405 => (
+            "method_not_allowed",
+            "Method not allowed",
+            "this method is not allowed here",
+        ),
+        406 => (
+            "not_acceptable",
+            "Not acceptable",
+            "no representation matches the Accept header",
+        ),
+        413 => (
+            "payload_too_large",
+            "Payload too large",
+            "the request body is too large",
+        ),
+        415 => (
+            "unsupported_media_type",
+            "Unsupported media type",
+            "send application/json",
+        ),
+        503 => ("database_unavailable", "Service unavailable", "retry later"),
+        s if s >= 500 => (
+            "internal",
+            "Internal error",
+            "something went wrong on our side; quote the request id when reporting it",
+        ),
+        _ => ("bad_request", "Bad request", "the request was refused"),
+    }
+}

@@ -1,0 +1,61 @@
+//! Operational endpoints, without authentication: liveness, readiness, metrics.
+
+use actix_web::{HttpResponse, get, http::header, web};
+use mentorat_persistence::Db;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{
+    problem::{ApiError, error_chain},
+    telemetry::Metrics,
+};
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness: the process is up and serving.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok" })
+}
+
+/// Readiness: the database answers. A load balancer takes a replica out while this is 503.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, body = Health),
+        (status = 503, description = "The database is unreachable", body = crate::problem::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/readyz")]
+pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+    db.ping().await.map_err(|e| {
+        tracing::warn!(error = %error_chain(&e), "readiness check failed");
+        ApiError::Unavailable
+    })?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+}
+
+/// Prometheus metrics: `mentorat_http_requests_total` and
+/// `mentorat_http_request_duration_seconds`, by method, route and status.
+#[utoipa::path(
+    tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"))
+)]
+#[get("/metrics")]
+pub async fn metrics(metrics: web::Data<Metrics>) -> Result<HttpResponse, ApiError> {
+    let text = metrics
+        .render()
+        .map_err(|e| ApiError::Internal(format!("metrics: {e}")))?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
+        .body(text))
+}

@@ -1,0 +1,316 @@
+//! `/api/v1/programs` — the first resource, and the worked example later resources copy:
+//! authorization declared in the signature, a validated body, a use case, a DTO, an ETag.
+
+use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use mentorat_domain::program::{Program, ProgramChanges, ProgramDraft, ProgramStatus};
+use mentorat_persistence::{Db, programs::ProgramFilter};
+use mentorat_service::programs as use_case;
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::{
+    auth::{Authorized, op},
+    etag::{IfMatch, etag, not_modified},
+    json::ValidJson,
+    pagination::{page_params, page_response},
+    problem::ApiError,
+};
+
+/// Where a program stands: `draft → open → running → closed`, one step at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgramStatusDto {
+    Draft,
+    Open,
+    Running,
+    Closed,
+}
+
+impl From<ProgramStatus> for ProgramStatusDto {
+    fn from(s: ProgramStatus) -> Self {
+        match s {
+            ProgramStatus::Draft => Self::Draft,
+            ProgramStatus::Open => Self::Open,
+            ProgramStatus::Running => Self::Running,
+            ProgramStatus::Closed => Self::Closed,
+        }
+    }
+}
+
+impl From<ProgramStatusDto> for ProgramStatus {
+    fn from(s: ProgramStatusDto) -> Self {
+        match s {
+            ProgramStatusDto::Draft => Self::Draft,
+            ProgramStatusDto::Open => Self::Open,
+            ProgramStatusDto::Running => Self::Running,
+            ProgramStatusDto::Closed => Self::Closed,
+        }
+    }
+}
+
+/// A mentoring program.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProgramDto {
+    pub id: Uuid,
+    #[schema(example = "Mentorat 2027, CHU")]
+    pub name: String,
+    pub description: String,
+    pub starts_on: Option<NaiveDate>,
+    pub ends_on: Option<NaiveDate>,
+    pub status: ProgramStatusDto,
+    /// R8: a pair with no meeting held or scheduled within this many days is `overdue`.
+    #[schema(example = 28)]
+    pub cadence_days: i32,
+    /// R7: a cancellation within this many hours of the meeting is `late`.
+    #[schema(example = 24)]
+    pub notice_hours: i32,
+    /// R10: how many active or proposed pairs a mentor may have, unless their enrollment says otherwise.
+    #[schema(example = 2)]
+    pub default_mentor_capacity: i32,
+    /// Bumped on every change; the `ETag` header is `"r{revision}"`.
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Program> for ProgramDto {
+    fn from(p: Program) -> Self {
+        Self {
+            id: p.id,
+            name: p.settings.name,
+            description: p.settings.description,
+            starts_on: p.settings.starts_on,
+            ends_on: p.settings.ends_on,
+            status: p.status.into(),
+            cadence_days: p.settings.cadence_days,
+            notice_hours: p.settings.notice_hours,
+            default_mentor_capacity: p.settings.default_mentor_capacity,
+            revision: p.revision,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// A new program; it starts in `draft`.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Mentorat 2027, CHU",
+    "description": "Mentoring across trades for the hospital's staff.",
+    "starts_on": "2027-01-04",
+    "ends_on": "2027-12-17",
+    "cadence_days": 28,
+    "notice_hours": 24,
+    "default_mentor_capacity": 2
+}))]
+pub struct CreateProgram {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    pub starts_on: Option<NaiveDate>,
+    /// On or after `starts_on`.
+    pub ends_on: Option<NaiveDate>,
+    /// Default 28.
+    #[validate(range(min = 1, max = 365))]
+    #[schema(minimum = 1, maximum = 365)]
+    pub cadence_days: Option<i32>,
+    /// Default 24.
+    #[validate(range(min = 0, max = 720))]
+    #[schema(minimum = 0, maximum = 720)]
+    pub notice_hours: Option<i32>,
+    /// Default 2.
+    #[validate(range(min = 1, max = 50))]
+    #[schema(minimum = 1, maximum = 50)]
+    pub default_mentor_capacity: Option<i32>,
+}
+
+/// A change to a program: only the fields present change; `null` clears a date.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "open", "cadence_days": 21}))]
+pub struct UpdateProgram {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub starts_on: Option<Option<NaiveDate>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<NaiveDate>)]
+    pub ends_on: Option<Option<NaiveDate>>,
+    /// One step forward at a time: `draft → open → running → closed`.
+    pub status: Option<ProgramStatusDto>,
+    #[validate(range(min = 1, max = 365))]
+    #[schema(minimum = 1, maximum = 365)]
+    pub cadence_days: Option<i32>,
+    #[validate(range(min = 0, max = 720))]
+    #[schema(minimum = 0, maximum = 720)]
+    pub notice_hours: Option<i32>,
+    #[validate(range(min = 1, max = 50))]
+    #[schema(minimum = 1, maximum = 50)]
+    pub default_mentor_capacity: Option<i32>,
+}
+
+/// Tell a field sent as `null` (`Some(None)`) from a field left out (`None`).
+fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListProgramsQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only programs in this status.
+    pub status: Option<ProgramStatusDto>,
+}
+
+fn with_etag(mut response: actix_web::HttpResponseBuilder, program: Program) -> HttpResponse {
+    response
+        .insert_header((header::ETAG, etag(program.revision)))
+        .json(ProgramDto::from(program))
+}
+
+/// Create a program (coordinator, admin). It starts in `draft`.
+#[utoipa::path(
+    tag = "programs",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry replay the first answer instead of creating twice")),
+    request_body = CreateProgram,
+    responses(
+        (status = 201, description = "Created; `Location` names it, `ETag` tags it", body = ProgramDto,
+            headers(("Location" = String), ("ETag" = String))),
+    )
+)]
+#[post("/programs")]
+pub async fn create_program(
+    auth: Authorized<op::CreateProgram>,
+    db: web::Data<Db>,
+    ValidJson(body): ValidJson<CreateProgram>,
+) -> Result<HttpResponse, ApiError> {
+    let draft = ProgramDraft {
+        name: body.name,
+        description: body.description,
+        starts_on: body.starts_on,
+        ends_on: body.ends_on,
+        cadence_days: body.cadence_days,
+        notice_hours: body.notice_hours,
+        default_mentor_capacity: body.default_mentor_capacity,
+    };
+    let program = use_case::create(&db, &auth.caller, draft).await?;
+    let mut response = HttpResponse::Created();
+    response.insert_header((header::LOCATION, format!("/api/v1/programs/{}", program.id)));
+    Ok(with_etag(response, program))
+}
+
+/// List programs (coordinator, admin), oldest first, a page at a time.
+#[utoipa::path(
+    tag = "programs",
+    security(("bearer" = [])),
+    params(ListProgramsQuery),
+    responses(
+        (status = 200, description = "A page of programs; `Link: <…>; rel=\"next\"` when there is more", body = crate::pagination::Paginated<ProgramDto>),
+    )
+)]
+#[get("/programs")]
+pub async fn list_programs(
+    auth: Authorized<op::ListPrograms>,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    query: web::Query<ListProgramsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let (limit, after) = page_params(query.limit, query.cursor.as_deref())?;
+    let filter = ProgramFilter {
+        status: query.status.map(Into::into),
+    };
+    let page = use_case::list(&db, &auth.caller, &filter, after, limit).await?;
+    let items: Vec<ProgramDto> = page.items.into_iter().map(Into::into).collect();
+    Ok(page_response(&req, items, page.next))
+}
+
+/// Read a program (coordinator, admin). Honours `If-None-Match` with `304`.
+#[utoipa::path(
+    tag = "programs",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Program id")),
+    responses(
+        (status = 200, body = ProgramDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+    )
+)]
+#[get("/programs/{id}")]
+pub async fn get_program(
+    auth: Authorized<op::ReadProgram>,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let program = use_case::get(&db, &auth.caller, id.into_inner()).await?;
+    if not_modified(&req, program.revision) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(program.revision)))
+            .finish());
+    }
+    Ok(with_etag(HttpResponse::Ok(), program))
+}
+
+/// Change a program (coordinator, admin). Send `If-Match` with the `ETag` you read so that
+/// a concurrent change is refused (`412`) rather than overwritten.
+#[utoipa::path(
+    tag = "programs",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "Program id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on"),
+    ),
+    request_body = UpdateProgram,
+    responses(
+        (status = 200, body = ProgramDto, headers(("ETag" = String))),
+    )
+)]
+#[patch("/programs/{id}")]
+pub async fn update_program(
+    auth: Authorized<op::UpdateProgram>,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+    if_match: IfMatch,
+    ValidJson(body): ValidJson<UpdateProgram>,
+) -> Result<HttpResponse, ApiError> {
+    let changes = ProgramChanges {
+        name: body.name,
+        description: body.description,
+        starts_on: body.starts_on,
+        ends_on: body.ends_on,
+        status: body.status.map(Into::into),
+        cadence_days: body.cadence_days,
+        notice_hours: body.notice_hours,
+        default_mentor_capacity: body.default_mentor_capacity,
+    };
+    let program = use_case::update(
+        &db,
+        &auth.caller,
+        id.into_inner(),
+        if_match.expected_revision(),
+        changes,
+    )
+    .await?;
+    Ok(with_etag(HttpResponse::Ok(), program))
+}

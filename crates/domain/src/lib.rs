@@ -1,0 +1,14 @@
+//! Mentorat's domain: the rules of DOMAIN.md (R1–R13), the types that carry them and the
+//! access policy. Pure: no I/O, no clock, no randomness it did not receive — every function
+//! here can be unit-tested without a database or a server.
+
+pub mod access;
+pub mod caller;
+pub mod error;
+pub mod page;
+pub mod program;
+
+pub use access::{Denied, Operation, authorize};
+pub use caller::{Caller, ExternalId, Role, RoleSet};
+pub use error::{DomainError, FieldError};
+pub use page::PageLimit;

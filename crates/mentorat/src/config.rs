@@ -1,0 +1,229 @@
+//! Configuration from the environment (API.md "Configuration"), built once and validated
+//! before anything binds: a missing or malformed value is one clear line naming the variable.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use mentorat_persistence::Backend;
+use secrecy::SecretString;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://mentorat.db";
+/// An HS256 secret shorter than this is refused: it could be guessed offline.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub bind: SocketAddr,
+    pub jwt_secret: Option<SecretString>,
+    pub jwt_keys: Option<PathBuf>,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub jwt_subject_claim: String,
+    /// Checked now (base64 of 32 bytes) so a deployment learns early; used by the content
+    /// encryption of DOMAIN.md R5.
+    pub encryption_key: Option<SecretString>,
+    pub cors_origins: Vec<String>,
+    pub log_filter: String,
+    /// `None`: pretty on a terminal, JSON otherwise.
+    pub log_format: Option<LogFormat>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {reason}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub reason: String,
+}
+
+fn error(variable: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        reason: reason.into(),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Build from any variable lookup (the environment, or a map in tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let var = |name: &str| get(name).filter(|v| !v.trim().is_empty());
+
+        let database_url =
+            var("MENTORAT_DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.into());
+        if Backend::of_url(&database_url).is_none() {
+            return Err(error(
+                "MENTORAT_DATABASE_URL",
+                "must start with sqlite: or postgres:// (e.g. sqlite://mentorat.db)",
+            ));
+        }
+        let bind = var("MENTORAT_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into())
+            .parse::<SocketAddr>()
+            .map_err(|_| {
+                error(
+                    "MENTORAT_BIND",
+                    "must be an address and port, e.g. 127.0.0.1:8080",
+                )
+            })?;
+
+        let jwt_secret = match var("MENTORAT_JWT_SECRET") {
+            Some(s) if s.len() < MIN_SECRET_BYTES => {
+                return Err(error(
+                    "MENTORAT_JWT_SECRET",
+                    format!("must be at least {MIN_SECRET_BYTES} bytes long"),
+                ));
+            }
+            other => other.map(SecretString::from),
+        };
+        let jwt_keys = var("MENTORAT_JWT_KEYS").map(PathBuf::from);
+        if let Some(path) = &jwt_keys
+            && !path.is_file()
+        {
+            return Err(error(
+                "MENTORAT_JWT_KEYS",
+                format!("{} is not a readable file", path.display()),
+            ));
+        }
+        let encryption_key = var("MENTORAT_ENCRYPTION_KEY");
+        if let Some(key) = &encryption_key
+            && STANDARD.decode(key.trim()).map(|k| k.len()) != Ok(32)
+        {
+            return Err(error(
+                "MENTORAT_ENCRYPTION_KEY",
+                "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
+            ));
+        }
+        let cors_origins = var("MENTORAT_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|o| !o.is_empty())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        for origin in &cors_origins {
+            let ok = (origin.starts_with("https://") || origin.starts_with("http://"))
+                && !origin.ends_with('/')
+                && !origin.contains('*');
+            if !ok {
+                return Err(error(
+                    "MENTORAT_CORS_ORIGINS",
+                    format!(
+                        "`{origin}` is not an origin like https://app.example.org (no path, no wildcard)"
+                    ),
+                ));
+            }
+        }
+        let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
+            None => None,
+            Some("json") => Some(LogFormat::Json),
+            Some("pretty") => Some(LogFormat::Pretty),
+            Some(_) => return Err(error("MENTORAT_LOG_FORMAT", "must be `json` or `pretty`")),
+        };
+        let log_filter = var("MENTORAT_LOG").unwrap_or_else(|| "info".into());
+        if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
+            return Err(error(
+                "MENTORAT_LOG",
+                "must be a log filter such as `info` or `mentorat=debug,info`",
+            ));
+        }
+        Ok(Self {
+            database_url,
+            bind,
+            jwt_secret,
+            jwt_keys,
+            jwt_issuer: var("MENTORAT_JWT_ISSUER").unwrap_or_else(|| "mentorat".into()),
+            jwt_audience: var("MENTORAT_JWT_AUDIENCE").unwrap_or_else(|| "mentorat-api".into()),
+            jwt_subject_claim: var("MENTORAT_JWT_SUBJECT_CLAIM").unwrap_or_else(|| "sub".into()),
+            encryption_key: encryption_key.map(SecretString::from),
+            cors_origins,
+            log_filter,
+            log_format,
+        })
+    }
+
+    /// The SQLite file of an embedded deployment, if this is one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let path = rest.trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or_default();
+        (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_are_those_of_api_md() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://mentorat.db");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.jwt_issuer, "mentorat");
+        assert_eq!(c.jwt_audience, "mentorat-api");
+        assert_eq!(c.jwt_subject_claim, "sub");
+        assert_eq!(c.log_filter, "info");
+        assert!(c.cors_origins.is_empty());
+        assert_eq!(c.sqlite_file(), Some(PathBuf::from("mentorat.db")));
+    }
+
+    #[test]
+    fn each_malformed_value_names_its_variable() {
+        let cases: [(&str, &str); 8] = [
+            ("MENTORAT_DATABASE_URL", "mysql://x"),
+            ("MENTORAT_BIND", "localhost"),
+            ("MENTORAT_JWT_SECRET", "short"),
+            ("MENTORAT_JWT_KEYS", "/nonexistent/keys.json"),
+            ("MENTORAT_ENCRYPTION_KEY", "bm90IDMyIGJ5dGVz"),
+            ("MENTORAT_CORS_ORIGINS", "https://a.example/,*"),
+            ("MENTORAT_LOG_FORMAT", "xml"),
+            ("MENTORAT_LOG", "info,[["),
+        ];
+        for (variable, value) in cases {
+            let err = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.variable, variable, "{value}");
+            assert!(err.to_string().starts_with(variable));
+        }
+    }
+
+    #[test]
+    fn cors_origins_are_a_comma_separated_list() {
+        let c = config(&[(
+            "MENTORAT_CORS_ORIGINS",
+            "https://app.example.org, http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            ["https://app.example.org", "http://localhost:3000"]
+        );
+    }
+
+    #[test]
+    fn postgres_has_no_sqlite_file() {
+        let c = config(&[("MENTORAT_DATABASE_URL", "postgres://u@h/db")]).unwrap();
+        assert_eq!(c.sqlite_file(), None);
+    }
+}

@@ -1,0 +1,117 @@
+//! `mentorat` — serve (default), migrate, token, openapi.
+
+use std::process::ExitCode;
+
+use chrono::Duration;
+use clap::{Parser, Subcommand};
+use mentorat::{Application, Config, secrets, telemetry, token};
+use mentorat_persistence::Db;
+
+#[derive(Parser)]
+#[command(
+    name = "mentorat",
+    version,
+    about = "The back end of workplace mentoring programs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply migrations and serve the API (the default).
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Mint a development token signed with the configured HS256 secret.
+    Token {
+        /// The person's external id.
+        #[arg(long)]
+        sub: String,
+        /// A role: coordinator, admin, hris, analyst. Repeat for several.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: i64,
+    },
+    /// Print the OpenAPI document (or write it to --output).
+    Openapi {
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("mentorat: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli.command.unwrap_or(Command::Serve), config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mentorat: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            telemetry::init(&config);
+            actix_web::rt::System::new().block_on(async {
+                let app = Application::build(&config, None).await?;
+                tracing::info!(bind = %config.bind, port = app.port(), "mentorat is serving; docs at /docs/");
+                app.run_until_stopped().await?;
+                tracing::info!("mentorat stopped");
+                Ok(())
+            })
+        }
+        Command::Migrate => {
+            telemetry::init(&config);
+            actix_web::rt::System::new().block_on(async {
+                let db = Db::connect(&config.database_url).await?;
+                db.migrate().await?;
+                tracing::info!("migrations applied");
+                Ok(())
+            })
+        }
+        Command::Token { sub, roles, ttl } => {
+            for role in &roles {
+                if !["coordinator", "admin", "hris", "analyst"].contains(&role.as_str()) {
+                    anyhow::bail!("--role {role}: must be coordinator, admin, hris or analyst");
+                }
+            }
+            let secret = secrets::jwt_secret(&config)?.ok_or_else(|| {
+                anyhow::anyhow!("MENTORAT_JWT_SECRET: `mentorat token` signs with the HS256 secret; none is configured")
+            })?;
+            let jwt = token::mint(
+                &secret,
+                &config.jwt_issuer,
+                &config.jwt_audience,
+                &config.jwt_subject_claim,
+                &token::TokenRequest {
+                    subject: sub,
+                    roles,
+                    ttl: Duration::seconds(ttl),
+                },
+            )?;
+            println!("{jwt}");
+            Ok(())
+        }
+        Command::Openapi { output } => {
+            let text = serde_json::to_string_pretty(&mentorat_api::openapi())? + "\n";
+            match output {
+                Some(path) => std::fs::write(&path, text)?,
+                None => print!("{text}"),
+            }
+            Ok(())
+        }
+    }
+}

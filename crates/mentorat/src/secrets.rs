@@ -1,0 +1,78 @@
+//! The signing secret of an embedded deployment. With neither `MENTORAT_JWT_SECRET` nor
+//! `MENTORAT_JWT_KEYS` set and an SQLite database, a random secret is created once beside the
+//! database file (owner-only permissions), so that `cargo run` and `mentorat token` work on a
+//! fresh machine. A PostgreSQL deployment must configure its keys.
+
+use std::{
+    fs,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use secrecy::SecretString;
+
+use crate::config::Config;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error(
+        "MENTORAT_JWT_SECRET or MENTORAT_JWT_KEYS: one of them must be set when the database is PostgreSQL"
+    )]
+    NoKeys,
+    #[error("cannot read or create the development secret {path}: {source}")]
+    File {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub fn secret_file_for(db_file: &Path) -> PathBuf {
+    let mut name = db_file.as_os_str().to_owned();
+    name.push(".jwt-secret");
+    PathBuf::from(name)
+}
+
+/// The HS256 secret to verify (and mint) tokens with, if any.
+pub fn jwt_secret(config: &Config) -> Result<Option<SecretString>, SecretError> {
+    if let Some(secret) = &config.jwt_secret {
+        return Ok(Some(secret.clone()));
+    }
+    if config.jwt_keys.is_some() {
+        return Ok(None);
+    }
+    let Some(db_file) = config.sqlite_file() else {
+        return Err(SecretError::NoKeys);
+    };
+    let path = secret_file_for(&db_file);
+    let file_error = |source| SecretError::File {
+        path: path.clone(),
+        source,
+    };
+    match fs::read_to_string(&path) {
+        Ok(text) if text.trim().len() >= crate::config::MIN_SECRET_BYTES => {
+            return Ok(Some(SecretString::from(text.trim().to_owned())));
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(file_error(e)),
+    }
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| file_error(std::io::Error::other(e.to_string())))?;
+    let secret = URL_SAFE_NO_PAD.encode(bytes);
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&path).map_err(file_error)?;
+    file.write_all(secret.as_bytes()).map_err(file_error)?;
+    tracing::warn!(
+        path = %path.display(),
+        "no MENTORAT_JWT_SECRET or MENTORAT_JWT_KEYS: created a development signing secret"
+    );
+    Ok(Some(SecretString::from(secret)))
+}

@@ -1,0 +1,90 @@
+//! Building and running the server.
+
+use std::{net::TcpListener, time::Duration};
+
+use actix_web::{HttpServer, dev::Server};
+use anyhow::Context;
+use mentorat_api::{AppState, HttpSettings, JwtVerifier, KeySet};
+use mentorat_persistence::Db;
+
+use crate::{config::Config, secrets};
+
+/// How long in-flight requests may take to finish after SIGTERM.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+/// The JWT verifier the configuration describes.
+pub fn verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
+    let secret = secrets::jwt_secret(config)?;
+    let keys = match &config.jwt_keys {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("MENTORAT_JWT_KEYS: cannot read {}", path.display()))?;
+            KeySet::parse(&text).with_context(|| {
+                format!("MENTORAT_JWT_KEYS: {} holds no usable key", path.display())
+            })?
+        }
+        None => KeySet::default(),
+    };
+    Ok(JwtVerifier::new(
+        secret.as_ref(),
+        keys,
+        config.jwt_issuer.clone(),
+        config.jwt_audience.clone(),
+        config.jwt_subject_claim.clone(),
+    ))
+}
+
+impl Application {
+    /// Connect, migrate, bind. `config.bind` with port 0 picks a free port (tests).
+    pub async fn build(config: &Config, workers: Option<usize>) -> anyhow::Result<Self> {
+        let verifier = verifier(config)?;
+        let db = Db::connect(&config.database_url)
+            .await
+            .context("MENTORAT_DATABASE_URL: cannot connect to the database")?;
+        db.migrate().await.context("cannot apply the migrations")?;
+        let state = AppState::new(
+            db.clone(),
+            verifier,
+            HttpSettings {
+                cors_origins: config.cors_origins.clone(),
+            },
+        )?;
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("MENTORAT_BIND: cannot listen on {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let mut server = HttpServer::new(move || mentorat_api::app(state.clone()))
+            .listen(listener)?
+            .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+        if let Some(n) = workers {
+            server = server.workers(n);
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            db,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> Db {
+        self.db.clone()
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serve until SIGTERM / SIGINT; in-flight requests finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

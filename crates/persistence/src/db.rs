@@ -1,0 +1,97 @@
+//! Connecting to the database the configuration names, and applying migrations.
+
+use std::time::Duration;
+
+use mentorat_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+
+use crate::error::StoreError;
+
+/// Which engine a URL names. Only these two are supported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Backend::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// A pool of connections; cheap to clone, shared by every worker.
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+}
+
+impl Db {
+    /// Connect to `url`. An SQLite file is created when missing.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let backend = Backend::of_url(url).ok_or_else(|| {
+            StoreError::Corrupt("the database URL is neither sqlite: nor postgres:".into())
+        })?;
+        let url = match backend {
+            Backend::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let mut options = ConnectOptions::new(url);
+        options
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 20,
+            })
+            .min_connections(1)
+            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(Duration::from_secs(5))
+            .sqlx_logging(false);
+        let conn = Database::connect(options).await?;
+        if backend == Backend::Sqlite {
+            // Many readers beside one writer, and foreign keys enforced like PostgreSQL does.
+            conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")
+                .await?;
+        }
+        Ok(Self { conn })
+    }
+
+    /// Apply every pending migration. Safe to run from several replicas at once on
+    /// PostgreSQL only if they start one after another; `mentorat migrate` is the way to run
+    /// it once before a rolling deploy.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        Migrator::up(&self.conn, None).await?;
+        Ok(())
+    }
+
+    /// Is the database answering? (`GET /readyz`)
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.conn.ping().await?;
+        Ok(())
+    }
+
+    /// Close every connection; later queries fail as `Unavailable`.
+    pub async fn close(&self) -> Result<(), StoreError> {
+        self.conn.close_by_ref().await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.conn.get_database_backend() {
+            DbBackend::Sqlite => Backend::Sqlite,
+            _ => Backend::Postgres,
+        }
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+}

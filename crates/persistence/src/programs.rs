@@ -1,0 +1,147 @@
+//! The programs repository.
+
+use chrono::{DateTime, Utc};
+use mentorat_domain::program::{Program, ProgramSettings, ProgramStatus};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::entity::program::{self, Column, Entity as Programs};
+use crate::error::StoreError;
+
+/// Filters of `GET /programs`.
+#[derive(Debug, Clone, Default)]
+pub struct ProgramFilter {
+    pub status: Option<ProgramStatus>,
+}
+
+/// One page of a keyset-paginated list: `next` is the id to continue after, if any.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<Uuid>,
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    settings: &ProgramSettings,
+    status: ProgramStatus,
+    now: DateTime<Utc>,
+) -> Result<Program, StoreError> {
+    let row = program::ActiveModel {
+        id: Set(id),
+        name: Set(settings.name.clone()),
+        description: Set(settings.description.clone()),
+        starts_on: Set(settings.starts_on),
+        ends_on: Set(settings.ends_on),
+        status: Set(status.as_str().to_owned()),
+        cadence_days: Set(settings.cadence_days),
+        notice_hours: Set(settings.notice_hours),
+        default_mentor_capacity: Set(settings.default_mentor_capacity),
+        revision: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Programs::insert(row).exec_without_returning(conn).await?;
+    find(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("program {id} vanished after insert")))
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Program>, StoreError> {
+    Programs::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// Programs in creation order (ids are UUID v7), `limit` at a time, after the id `after`.
+/// The cost of a page does not grow with the table: it is an index range scan.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &ProgramFilter,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Program>, StoreError> {
+    let mut query = Programs::find().order_by_asc(Column::Id);
+    if let Some(status) = filter.status {
+        query = query.filter(Column::Status.eq(status.as_str()));
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
+/// Write new settings and status if the program is still at `expected_revision`
+/// (optimistic concurrency: two coordinators editing at once never lose an update).
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    expected_revision: i32,
+    settings: &ProgramSettings,
+    status: ProgramStatus,
+    now: DateTime<Utc>,
+) -> Result<Program, StoreError> {
+    let result = Programs::update_many()
+        .col_expr(Column::Name, Expr::value(settings.name.clone()))
+        .col_expr(
+            Column::Description,
+            Expr::value(settings.description.clone()),
+        )
+        .col_expr(Column::StartsOn, Expr::value(settings.starts_on))
+        .col_expr(Column::EndsOn, Expr::value(settings.ends_on))
+        .col_expr(Column::Status, Expr::value(status.as_str()))
+        .col_expr(Column::CadenceDays, Expr::value(settings.cadence_days))
+        .col_expr(Column::NoticeHours, Expr::value(settings.notice_hours))
+        .col_expr(
+            Column::DefaultMentorCapacity,
+            Expr::value(settings.default_mentor_capacity),
+        )
+        .col_expr(Column::Revision, Expr::value(expected_revision + 1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Revision.eq(expected_revision))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    find(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("program {id} vanished after update")))
+}
+
+fn to_domain(row: program::Model) -> Result<Program, StoreError> {
+    let status = ProgramStatus::parse(&row.status).ok_or_else(|| {
+        StoreError::Corrupt(format!("program {} has status {:?}", row.id, row.status))
+    })?;
+    Ok(Program {
+        id: row.id,
+        settings: ProgramSettings {
+            name: row.name,
+            description: row.description,
+            starts_on: row.starts_on,
+            ends_on: row.ends_on,
+            cadence_days: row.cadence_days,
+            notice_hours: row.notice_hours,
+            default_mentor_capacity: row.default_mentor_capacity,
+        },
+        status,
+        revision: row.revision,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}

@@ -1,0 +1,26 @@
+use mentorat_domain::DomainError;
+use mentorat_persistence::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A rule of the domain said no.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The resource does not exist — or, for a private resource, not for this caller.
+    #[error("not found")]
+    NotFound,
+    /// `If-Match` named a revision that is no longer current.
+    #[error("the resource changed since it was read")]
+    PreconditionFailed,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::StaleRevision => ServiceError::PreconditionFailed,
+            other => ServiceError::Store(other),
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Mentorat's use cases. Each one opens what it needs (a transaction when it writes more
+//! than one row), loads, asks the domain, saves. Handlers call these and nothing below them.
+
+pub mod error;
+pub mod programs;
+
+pub use error::ServiceError;

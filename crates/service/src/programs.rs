@@ -1,0 +1,78 @@
+//! Programs: create, read, list, change (coordinators and admins; the API checks the role).
+
+use chrono::Utc;
+use mentorat_domain::{
+    Caller, PageLimit,
+    program::{Program, ProgramChanges, ProgramDraft, ProgramStatus},
+};
+use mentorat_persistence::{
+    Db,
+    programs::{self, Page, ProgramFilter},
+};
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+pub async fn create(
+    db: &Db,
+    caller: &Caller,
+    draft: ProgramDraft,
+) -> Result<Program, ServiceError> {
+    let settings = draft.validate()?;
+    let program = programs::insert(
+        db.conn(),
+        Uuid::now_v7(),
+        &settings,
+        ProgramStatus::Draft,
+        Utc::now(),
+    )
+    .await?;
+    tracing::info!(program_id = %program.id, by = %caller.subject, "program created");
+    Ok(program)
+}
+
+pub async fn get(db: &Db, _caller: &Caller, id: Uuid) -> Result<Program, ServiceError> {
+    programs::find(db.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+pub async fn list(
+    db: &Db,
+    _caller: &Caller,
+    filter: &ProgramFilter,
+    after: Option<Uuid>,
+    limit: PageLimit,
+) -> Result<Page<Program>, ServiceError> {
+    Ok(programs::list(db.conn(), filter, after, limit.get()).await?)
+}
+
+/// Apply `changes` to a program. With `if_match`, the change is refused unless the program
+/// is still at that revision; without it, the change applies to whatever is current.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    id: Uuid,
+    if_match: Option<i32>,
+    changes: ProgramChanges,
+) -> Result<Program, ServiceError> {
+    let current = programs::find(db.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if if_match.is_some_and(|rev| rev != current.revision) {
+        return Err(ServiceError::PreconditionFailed);
+    }
+    let (settings, status) = changes.apply(&current.settings, current.status)?;
+    // The revision check in the UPDATE closes the window between our read and our write.
+    let program = programs::update(
+        db.conn(),
+        id,
+        current.revision,
+        &settings,
+        status,
+        Utc::now(),
+    )
+    .await?;
+    tracing::info!(program_id = %id, by = %caller.subject, revision = program.revision, "program updated");
+    Ok(program)
+}

@@ -1,0 +1,20 @@
+//! Mentorat's schema. One file per migration; a migration that has landed is never edited —
+//! a change is a new migration. Every statement is built with sea-query so it runs on both
+//! SQLite and PostgreSQL.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_programs;
+mod m20261124_000002_idempotency_keys;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_programs::Migration),
+            Box::new(m20261124_000002_idempotency_keys::Migration),
+        ]
+    }
+}
