@@ -1,1 +1,10 @@
+//! Black-box tests of Mentorat over HTTP. One binary; each test starts its own server on a
+//! random port with its own database (SQLite, or PostgreSQL with MENTORAT_TEST_DATABASE_URL).
 
+mod auth;
+mod cors;
+mod errors;
+mod idempotency;
+mod openapi;
+mod operations;
+mod programs;

@@ -1,1 +1,314 @@
+//! The black-box test harness: `spawn_app()` starts the real server on a random port with
+//! its own fresh database — an SQLite file in a temporary directory, or, when
+//! `MENTORAT_TEST_DATABASE_URL` is set, a PostgreSQL database created for this test alone —
+//! and returns a client that speaks HTTP to it.
 
+use std::{collections::HashMap, path::PathBuf};
+
+use chrono::Utc;
+use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
+use mentorat::{Application, Config};
+use mentorat_persistence::Db;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+pub const TEST_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
+pub const ISSUER: &str = "mentorat";
+pub const AUDIENCE: &str = "mentorat-api";
+
+/// Which database the suite runs against.
+pub fn postgres_url() -> Option<String> {
+    std::env::var("MENTORAT_TEST_DATABASE_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub database_url: String,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+}
+
+/// Options a test may change before the server starts; the rest is the default configuration.
+#[derive(Default)]
+pub struct Options {
+    pub vars: HashMap<String, String>,
+}
+
+impl Options {
+    pub fn var(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.vars.insert(name.to_owned(), value.into());
+        self
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(Options::default()).await
+}
+
+pub async fn spawn_app_with(options: Options) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = match postgres_url() {
+        Some(base) => fresh_postgres_database(&base).await,
+        None => format!("sqlite://{}", dir.path().join("mentorat.db").display()),
+    };
+    let mut vars: HashMap<String, String> = [
+        ("MENTORAT_DATABASE_URL", database_url.clone()),
+        ("MENTORAT_BIND", "127.0.0.1:0".to_owned()),
+        ("MENTORAT_JWT_SECRET", TEST_SECRET.to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    vars.extend(options.vars);
+    vars.retain(|_, v| !v.is_empty());
+    let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration");
+    let app = Application::build(&config, Some(2))
+        .await
+        .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db();
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        db,
+        database_url,
+        handle,
+        _dir: dir,
+    }
+}
+
+/// Create `mentorat_test_<uuid>` on the server of `base` and return its URL.
+async fn fresh_postgres_database(base: &str) -> String {
+    use sea_orm::{ConnectionTrait, Database};
+    let name = format!("mentorat_test_{}", Uuid::now_v7().simple());
+    let admin = Database::connect(base)
+        .await
+        .expect("MENTORAT_TEST_DATABASE_URL reachable");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .expect("create the test database");
+    admin.close().await.ok();
+    let (without_query, query) = match base.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (base, String::new()),
+    };
+    let (server, _) = without_query
+        .rsplit_once('/')
+        .filter(|(s, _)| s.contains("://") && !s.ends_with('/'))
+        .unwrap_or((without_query, ""));
+    format!("{server}/{name}{query}")
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop accepting; the runtime ends with the test anyway.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Claims of a well-formed token for `subject` with `roles`.
+pub fn claims(subject: &str, roles: &[&str]) -> Value {
+    let now = Utc::now().timestamp();
+    json!({
+        "sub": subject,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+        "roles": roles,
+    })
+}
+
+/// An HS256 token signed with the test secret.
+pub fn hs256(claims: &Value) -> String {
+    encode(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(TEST_SECRET.as_bytes()),
+    )
+    .expect("sign")
+}
+
+pub fn token(subject: &str, roles: &[&str]) -> String {
+    hs256(&claims(subject, roles))
+}
+
+/// A test fixture file.
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// Sign with one of the fixture private keys.
+pub fn sign_with_fixture(alg: Algorithm, kid: Option<&str>, claims: &Value) -> String {
+    let key = fixture_encoding_key(alg);
+    let mut header = Header::new(alg);
+    header.kid = kid.map(str::to_owned);
+    encode(&header, claims, &key).expect("sign")
+}
+
+pub fn fixture_encoding_key(alg: Algorithm) -> EncodingKey {
+    let read = |name: &str| std::fs::read(fixture(name)).expect("fixture key");
+    match alg {
+        Algorithm::RS256 => EncodingKey::from_rsa_pem(&read("rsa-private.pem")),
+        Algorithm::ES256 => EncodingKey::from_ec_pem(&read("ec-private.pem")),
+        Algorithm::EdDSA => EncodingKey::from_ed_pem(&read("ed-private.pem")),
+        other => panic!("no fixture key for {other:?}"),
+    }
+    .expect("fixture key parses")
+}
+
+/// A JWKS document of the fixture public keys, with kids `rsa-1`, `ec-1`, `ed-1`.
+pub fn fixture_jwks() -> String {
+    let keys: Vec<Value> = [
+        (Algorithm::RS256, "rsa-1"),
+        (Algorithm::ES256, "ec-1"),
+        (Algorithm::EdDSA, "ed-1"),
+    ]
+    .into_iter()
+    .map(|(alg, kid)| {
+        let mut jwk = jsonwebtoken::jwk::Jwk::from_encoding_key(&fixture_encoding_key(alg), alg)
+            .expect("jwk from key");
+        jwk.common.key_id = Some(kid.to_owned());
+        serde_json::to_value(jwk).expect("jwk json")
+    })
+    .collect();
+    json!({ "keys": keys }).to_string()
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Assert a problem document with this status and code; returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "status of {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type of {}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "{body}");
+        assert_eq!(body["status"], status, "{body}");
+        assert!(
+            body["title"].is_string() && body["detail"].is_string(),
+            "{body}"
+        );
+        assert_eq!(
+            body["request_id"].as_str(),
+            self.header("x-request-id"),
+            "the problem names its request"
+        );
+        body
+    }
+
+    /// Like [`Reply::problem`], for an answer replayed from the idempotency store (its
+    /// `request_id` is that of the first request).
+    #[track_caller]
+    pub fn problem_replayed(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "status of {}", self.text);
+        assert_eq!(self.header("idempotency-replayed"), Some("true"));
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "{body}");
+        body
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("body read");
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = self.client.get(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        self.send(request).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        let mut request = self.client.post(self.url(path)).json(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        self.send(request).await
+    }
+
+    pub fn as_coordinator(&self) -> String {
+        token("C001", &["coordinator"])
+    }
+
+    pub fn as_admin(&self) -> String {
+        token("A001", &["admin"])
+    }
+
+    pub fn as_hris(&self) -> String {
+        token("H001", &["hris"])
+    }
+
+    pub fn as_analyst(&self) -> String {
+        token("N001", &["analyst"])
+    }
+
+    pub fn as_participant(&self) -> String {
+        token("P001", &[])
+    }
+
+    /// Create a program as a coordinator; returns its JSON.
+    pub async fn create_program(&self, name: &str) -> Value {
+        let reply = self
+            .post_json(
+                "/api/v1/programs",
+                Some(&self.as_coordinator()),
+                &json!({ "name": name }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()
+    }
+}

@@ -80,11 +80,8 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
                     None => path,
                 };
                 ApiError::validation(vec![FieldProblem {
-                    pointer: if pointer.is_empty() {
-                        "/".into()
-                    } else {
-                        pointer
-                    },
+                    // "" points at the whole document (RFC 6901).
+                    pointer,
                     detail: message.to_owned(),
                 }])
             }
@@ -121,7 +118,11 @@ fn pointer_of(path: &serde_path_to_error::Path) -> String {
         }
     }
     // serde_path_to_error renders a top-level path as "."; ours is "".
-    if out == "/?" { String::new() } else { out }
+    if out == "/?" || out == "/" {
+        String::new()
+    } else {
+        out
+    }
 }
 
 /// Every failed `#[validate]` rule as a pointer and a sentence, sorted by pointer.

@@ -1,0 +1,67 @@
+use mentorat_tests::spawn_app;
+use serde_json::Value;
+
+fn committed() -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
+    let text = std::fs::read_to_string(path).expect("openapi/openapi.json is committed");
+    serde_json::from_str(&text).expect("openapi/openapi.json is JSON")
+}
+
+/// The committed document is what the code generates. When this fails, regenerate it:
+/// `cargo run -p mentorat -- openapi --output openapi/openapi.json`.
+#[test]
+fn committed_openapi_document_matches_the_code() {
+    let generated = serde_json::to_value(mentorat_api::openapi()).unwrap();
+    assert!(
+        generated == committed(),
+        "openapi/openapi.json is stale: run `cargo run -p mentorat -- openapi --output openapi/openapi.json`"
+    );
+}
+
+#[tokio::test]
+async fn the_served_document_is_the_committed_one() {
+    let app = spawn_app().await;
+    let reply = app.get("/openapi.json", None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json(), committed());
+}
+
+#[test]
+fn the_document_is_openapi_3_1_with_bearer_auth_and_problems_everywhere() {
+    let doc = serde_json::to_value(mentorat_api::openapi()).unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.contains_key("/api/v1/programs"));
+    assert!(paths.contains_key("/api/v1/programs/{id}"));
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let responses = op["responses"].as_object().unwrap();
+            assert!(responses.contains_key("500"), "{method} {path} lacks 500");
+            if op.get("security").is_some() {
+                for status in ["401", "403", "503"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+        }
+    }
+    // #[validate] bounds reach the schema.
+    let create = &doc["components"]["schemas"]["CreateProgram"]["properties"];
+    assert_eq!(create["cadence_days"]["minimum"], 1);
+    assert_eq!(create["cadence_days"]["maximum"], 365);
+    assert_eq!(create["name"]["maxLength"], 200);
+}

@@ -1,0 +1,117 @@
+use mentorat_tests::spawn_app;
+
+#[tokio::test]
+async fn healthz_answers_without_a_token() {
+    let app = spawn_app().await;
+    let reply = app.get("/healthz", None).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.json()["status"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_reports_the_database_and_turns_503_when_it_is_gone() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+
+    app.db.close().await.expect("close the pool");
+
+    app.get("/readyz", None)
+        .await
+        .problem(503, "database_unavailable");
+    let coordinator = app.as_coordinator();
+    let reply = app.get("/api/v1/programs", Some(&coordinator)).await;
+    let body = reply.problem(503, "database_unavailable");
+    assert_eq!(reply.header("retry-after"), Some("5"));
+    let text = body.to_string().to_lowercase();
+    for leak in ["sqlx", "pool", "sqlite", "postgres", "select"] {
+        assert!(
+            !text.contains(leak),
+            "internal detail `{leak}` leaked: {text}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_status() {
+    let app = spawn_app().await;
+    let coordinator = app.as_coordinator();
+    app.create_program("Mentorat 2027").await;
+    app.get("/api/v1/programs", Some(&coordinator)).await;
+    app.get("/api/v1/programs", None).await;
+    app.get("/nowhere", None).await;
+
+    let reply = app.get("/metrics", None).await;
+    assert_eq!(reply.status, 200);
+    assert!(
+        reply
+            .header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = reply.text;
+    for line in [
+        r#"mentorat_http_requests_total{method="POST",route="/api/v1/programs",status="201"} 1"#,
+        r#"mentorat_http_requests_total{method="GET",route="/api/v1/programs",status="200"} 1"#,
+        r#"mentorat_http_requests_total{method="GET",route="/api/v1/programs",status="401"} 1"#,
+        r#"mentorat_http_requests_total{method="GET",route="unmatched",status="404"} 1"#,
+    ] {
+        assert!(text.contains(line), "missing `{line}` in\n{text}");
+    }
+    assert!(text.contains("mentorat_http_request_duration_seconds_bucket"));
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_a_sane_one_is_kept() {
+    let app = spawn_app().await;
+    let generated = app.get("/healthz", None).await;
+    let id = generated.header("x-request-id").expect("a request id");
+    assert_eq!(uuid::Uuid::parse_str(id).unwrap().get_version_num(), 7);
+
+    let kept = app
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "lb-abc_123"),
+        )
+        .await;
+    assert_eq!(kept.header("x-request-id"), Some("lb-abc_123"));
+
+    let replaced = app
+        .send(
+            app.client
+                .get(app.url("/healthz"))
+                .header("x-request-id", "<script>"),
+        )
+        .await;
+    assert_ne!(replaced.header("x-request-id"), Some("<script>"));
+}
+
+#[tokio::test]
+async fn docs_are_served_with_every_asset_embedded() {
+    let app = spawn_app().await;
+    let redirect = app.get("/docs", None).await;
+    assert_eq!(redirect.status, 308);
+    assert_eq!(redirect.header("location"), Some("/docs/"));
+
+    let page = app.get("/docs/", None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("swagger-ui"), "{}", page.text);
+    // Intranets have no CDN: nothing may be loaded from another host.
+    for attr in ["src=\"http", "href=\"http", "src='http", "href='http"] {
+        assert!(
+            !page.text.contains(attr),
+            "external asset in /docs/: {attr}"
+        );
+    }
+    for asset in [
+        "/docs/swagger-ui.css",
+        "/docs/swagger-ui-bundle.js",
+        "/docs/swagger-initializer.js",
+    ] {
+        let reply = app.get(asset, None).await;
+        assert_eq!(reply.status, 200, "{asset}");
+        assert!(!reply.text.is_empty(), "{asset}");
+    }
+    let init = app.get("/docs/swagger-initializer.js", None).await;
+    assert!(init.text.contains("/openapi.json"), "{}", init.text);
+}
