@@ -1,6 +1,9 @@
 //! Black-box tests of Mentorat over HTTP. One binary; each test starts its own server on a
 //! random port with its own database (SQLite, or PostgreSQL with MENTORAT_TEST_DATABASE_URL).
 
+// Test code: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod auth;
 mod cors;
 mod errors;

@@ -3,6 +3,9 @@
 //! `MENTORAT_TEST_DATABASE_URL` is set, a PostgreSQL database created for this test alone —
 //! and returns a client that speaks HTTP to it.
 
+// A test harness: a failure to set up is a failed test, so panicking is the right answer.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::{collections::HashMap, path::PathBuf};
 
 use chrono::Utc;

@@ -134,11 +134,10 @@ fn pem_blocks(text: &str) -> Vec<&str> {
     blocks
 }
 
+type PemParser = fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>;
+
 fn trusted_from_pem(block: &str) -> Result<TrustedKey, String> {
-    let attempts: [(
-        Algorithm,
-        fn(&[u8]) -> jsonwebtoken::errors::Result<DecodingKey>,
-    ); 3] = [
+    let attempts: [(Algorithm, PemParser); 3] = [
         (Algorithm::RS256, DecodingKey::from_rsa_pem),
         (Algorithm::ES256, DecodingKey::from_ec_pem),
         (Algorithm::EdDSA, DecodingKey::from_ed_pem),

@@ -64,11 +64,9 @@ impl Application {
         if let Some(n) = workers {
             server = server.workers(n);
         }
-        Ok(Self {
-            port,
-            server: server.run(),
-            db,
-        })
+        let server = server.run();
+        actix_web::rt::spawn(purge_idempotency_keys(db.clone()));
+        Ok(Self { port, server, db })
     }
 
     pub fn port(&self) -> u16 {
@@ -86,5 +84,21 @@ impl Application {
     /// Serve until SIGTERM / SIGINT; in-flight requests finish first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Forget stored idempotent answers past their retention, once an hour. Every replica does
+/// it; the delete is idempotent.
+async fn purge_idempotency_keys(db: Db) {
+    let mut every_hour = actix_web::rt::time::interval(Duration::from_secs(3600));
+    loop {
+        every_hour.tick().await;
+        let before = chrono::Utc::now()
+            - chrono::Duration::hours(mentorat_api::idempotency::RETENTION_HOURS);
+        match mentorat_persistence::idempotency::purge(db.conn(), before).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "expired idempotency keys purged"),
+            Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
+        }
     }
 }

@@ -35,9 +35,7 @@ pub struct Db {
 impl Db {
     /// Connect to `url`. An SQLite file is created when missing.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
-        let backend = Backend::of_url(url).ok_or_else(|| {
-            StoreError::Corrupt("the database URL is neither sqlite: nor postgres:".into())
-        })?;
+        let backend = Backend::of_url(url).ok_or(StoreError::UnsupportedUrl)?;
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
                 let sep = if url.contains('?') { '&' } else { '?' };

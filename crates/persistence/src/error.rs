@@ -17,6 +17,9 @@ pub enum StoreError {
     /// A stored value no longer parses into its domain type: data corruption, never input.
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    /// The URL names neither SQLite nor PostgreSQL.
+    #[error("the database URL is neither sqlite: nor postgres://")]
+    UnsupportedUrl,
     /// Anything else the database said.
     #[error("database error")]
     Internal(#[source] DbErr),

@@ -6,7 +6,7 @@ use mentorat_domain::{
     program::{Program, ProgramChanges, ProgramDraft, ProgramStatus},
 };
 use mentorat_persistence::{
-    Db,
+    Db, StoreError,
     programs::{self, Page, ProgramFilter},
 };
 use uuid::Uuid;
@@ -48,7 +48,8 @@ pub async fn list(
 }
 
 /// Apply `changes` to a program. With `if_match`, the change is refused unless the program
-/// is still at that revision; without it, the change applies to whatever is current.
+/// is still at that revision; without it, the change applies to whatever is current (re-read
+/// and re-checked if another writer got in between).
 pub async fn update(
     db: &Db,
     caller: &Caller,
@@ -56,23 +57,34 @@ pub async fn update(
     if_match: Option<i32>,
     changes: ProgramChanges,
 ) -> Result<Program, ServiceError> {
-    let current = programs::find(db.conn(), id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
-    if if_match.is_some_and(|rev| rev != current.revision) {
-        return Err(ServiceError::PreconditionFailed);
+    const ATTEMPTS: usize = 3;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let current = programs::find(db.conn(), id)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if if_match.is_some_and(|rev| rev != current.revision) {
+            return Err(ServiceError::PreconditionFailed);
+        }
+        let (settings, status) = changes.clone().apply(&current.settings, current.status)?;
+        // The revision check in the UPDATE closes the window between our read and our write.
+        match programs::update(
+            db.conn(),
+            id,
+            current.revision,
+            &settings,
+            status,
+            Utc::now(),
+        )
+        .await
+        {
+            Ok(program) => {
+                tracing::info!(program_id = %id, by = %caller.subject, revision = program.revision, "program updated");
+                return Ok(program);
+            }
+            Err(StoreError::StaleRevision) if if_match.is_none() && attempt < ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    let (settings, status) = changes.apply(&current.settings, current.status)?;
-    // The revision check in the UPDATE closes the window between our read and our write.
-    let program = programs::update(
-        db.conn(),
-        id,
-        current.revision,
-        &settings,
-        status,
-        Utc::now(),
-    )
-    .await?;
-    tracing::info!(program_id = %id, by = %caller.subject, revision = program.revision, "program updated");
-    Ok(program)
 }
