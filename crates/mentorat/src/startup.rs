@@ -65,7 +65,7 @@ impl Application {
             server = server.workers(n);
         }
         let server = server.run();
-        actix_web::rt::spawn(purge_idempotency_keys(db.clone()));
+        tokio::spawn(purge_idempotency_keys(db.clone()));
         Ok(Self { port, server, db })
     }
 
@@ -90,7 +90,7 @@ impl Application {
 /// Forget stored idempotent answers past their retention, once an hour. Every replica does
 /// it; the delete is idempotent.
 async fn purge_idempotency_keys(db: Db) {
-    let mut every_hour = actix_web::rt::time::interval(Duration::from_secs(3600));
+    let mut every_hour = tokio::time::interval(Duration::from_secs(3600));
     loop {
         every_hour.tick().await;
         let before = chrono::Utc::now()
