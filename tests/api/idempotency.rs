@@ -103,9 +103,10 @@ async fn concurrent_retries_create_once() {
 async fn a_malformed_key_is_400() {
     let app = spawn_app().await;
     let long = "k".repeat(256);
-    post(&app, &app.as_coordinator(), &long, &json!({"name": "x"}))
+    let body = post(&app, &app.as_coordinator(), &long, &json!({"name": "x"}))
         .await
         .problem(400, "invalid_idempotency_key");
+    assert!(body["detail"].as_str().unwrap().contains("255"), "{body}");
 }
 
 #[tokio::test]

@@ -11,3 +11,4 @@ mod idempotency;
 mod openapi;
 mod operations;
 mod programs;
+mod shutdown_and_logs;

@@ -264,3 +264,27 @@ async fn the_lifecycle_moves_one_step_at_a_time() {
         .await
         .problem(409, "illegal_status_transition");
 }
+
+#[tokio::test]
+async fn whole_numbers_written_as_floats_are_integers() {
+    let app = spawn_app().await;
+    let coordinator = app.as_coordinator();
+    let reply = app
+        .post_json(
+            "/api/v1/programs",
+            Some(&coordinator),
+            &json!({"name": "x", "cadence_days": 14.0}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    assert_eq!(reply.json()["cadence_days"], 14);
+    let reply = app
+        .post_json(
+            "/api/v1/programs",
+            Some(&coordinator),
+            &json!({"name": "x", "cadence_days": 14.5}),
+        )
+        .await;
+    let body = reply.problem(422, "validation_failed");
+    assert_eq!(body["errors"][0]["pointer"], "/cadence_days");
+}

@@ -250,6 +250,10 @@ impl Reply {
 }
 
 impl TestApp {
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.handle.clone()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

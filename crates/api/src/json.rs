@@ -179,3 +179,26 @@ fn describe(field: &str, e: &validator::ValidationError) -> String {
         code => format!("{field} breaks the rule `{code}`"),
     }
 }
+
+/// An optional integer that also accepts a JSON number with a zero fraction (`28.0`): JSON
+/// Schema calls that an integer, and so do clients that only have floating point.
+pub fn whole_number<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    use serde::de::{Deserialize, Error};
+    let Some(number) = Option::<serde_json::Number>::deserialize(de)? else {
+        return Ok(None);
+    };
+    let whole = number.as_i64().or_else(|| {
+        number
+            .as_f64()
+            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+            .map(|f| f as i64)
+    });
+    whole
+        .and_then(|n| T::try_from(n).ok())
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a whole number in range, got {number}")))
+}

@@ -3,7 +3,11 @@
 //! a next page, a `Link: <…>; rel="next"` header.
 
 use actix_web::{HttpRequest, HttpResponse, http::header};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use base64::{
+    Engine,
+    alphabet::URL_SAFE,
+    engine::{GeneralPurpose, GeneralPurposeConfig, general_purpose::URL_SAFE_NO_PAD},
+};
 use mentorat_domain::{FieldError, PageLimit};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -24,8 +28,17 @@ pub fn encode_cursor(after: Uuid) -> String {
     URL_SAFE_NO_PAD.encode(after.as_bytes())
 }
 
+/// Lenient about the unused bits of the last character: any 22-character cursor decodes.
+const CURSOR_DECODER: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_allow_trailing_bits(true)
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
 pub fn decode_cursor(raw: &str) -> Result<Uuid, FieldError> {
-    URL_SAFE_NO_PAD
+    CURSOR_DECODER
         .decode(raw)
         .ok()
         .and_then(|bytes| Uuid::from_slice(&bytes).ok())

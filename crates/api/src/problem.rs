@@ -72,7 +72,7 @@ pub enum ApiError {
     MethodNotAllowed { method: String, allow: Vec<String> },
     #[error("{0}")]
     MalformedJson(String),
-    #[error("{0}")]
+    #[error("{1}")]
     BadRequest(&'static str, String),
     #[error("{0}")]
     UnsupportedMediaType(String),

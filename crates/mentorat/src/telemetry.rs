@@ -8,6 +8,14 @@ use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 use crate::config::{Config, LogFormat};
 
 pub fn init(config: &Config) {
+    init_with_writer(config, std::io::stdout);
+}
+
+/// As [`init`], writing to `writer` (tests capture the log this way).
+pub fn init_with_writer<W>(config: &Config, writer: W)
+where
+    W: for<'w> fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let format = config
         .log_format
@@ -21,12 +29,15 @@ pub fn init(config: &Config) {
         LogFormat::Json => registry
             .with(
                 fmt::layer()
+                    .with_writer(writer)
                     .json()
                     .with_current_span(true)
                     .with_span_list(false),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(fmt::layer().with_target(false)).try_init(),
+        LogFormat::Pretty => registry
+            .with(fmt::layer().with_writer(writer).with_target(false))
+            .try_init(),
     };
     // A subscriber already set (tests spawning several apps) is fine.
     let _ = result;

@@ -120,14 +120,17 @@ pub struct CreateProgram {
     /// Default 28.
     #[validate(range(min = 1, max = 365))]
     #[schema(minimum = 1, maximum = 365)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub cadence_days: Option<i32>,
     /// Default 24.
     #[validate(range(min = 0, max = 720))]
     #[schema(minimum = 0, maximum = 720)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub notice_hours: Option<i32>,
     /// Default 2.
     #[validate(range(min = 1, max = 50))]
     #[schema(minimum = 1, maximum = 50)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub default_mentor_capacity: Option<i32>,
 }
 
@@ -152,12 +155,15 @@ pub struct UpdateProgram {
     pub status: Option<ProgramStatusDto>,
     #[validate(range(min = 1, max = 365))]
     #[schema(minimum = 1, maximum = 365)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub cadence_days: Option<i32>,
     #[validate(range(min = 0, max = 720))]
     #[schema(minimum = 0, maximum = 720)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub notice_hours: Option<i32>,
     #[validate(range(min = 1, max = 50))]
     #[schema(minimum = 1, maximum = 50)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub default_mentor_capacity: Option<i32>,
 }
 
@@ -177,6 +183,7 @@ pub struct ListProgramsQuery {
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
     /// Only programs in this status.
     pub status: Option<ProgramStatusDto>,
@@ -192,7 +199,8 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, program: Program) -> 
 #[utoipa::path(
     tag = "programs",
     security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry replay the first answer instead of creating twice")),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 255, pattern = "^[!-~]+$",
+        description = "Makes a retry replay the first answer instead of creating twice (1-255 printable ASCII characters)")),
     request_body = CreateProgram,
     responses(
         (status = 201, description = "Created; `Location` names it, `ETag` tags it", body = ProgramDto,

@@ -1,0 +1,115 @@
+use std::{
+    io::Write,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use mentorat::Config;
+use mentorat_tests::spawn_app;
+use serde_json::Value;
+
+/// SIGTERM makes actix stop gracefully; this is the same stop, asked for through the server
+/// handle: a request whose body is still arriving when the stop begins gets its answer.
+#[tokio::test]
+async fn a_graceful_stop_lets_an_in_flight_request_finish() {
+    let app = spawn_app().await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let request = app
+        .client
+        .post(app.url("/api/v1/programs"))
+        .bearer_auth(app.as_coordinator())
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let in_flight = tokio::spawn(request);
+    tx.send(Ok(b"{\"name\": \"Arriving ".to_vec()))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let stopping = tokio::spawn(app.handle().stop(true));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tx.send(Ok(b"slowly\"}".to_vec())).await.unwrap();
+    drop(tx);
+
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request is answered");
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["name"], "Arriving slowly");
+    tokio::time::timeout(Duration::from_secs(40), stopping)
+        .await
+        .expect("the server stops")
+        .unwrap();
+}
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn log_lines_are_json_and_carry_the_request_id() {
+    let captured = Captured::default();
+    let config = Config::from_lookup(|name| match name {
+        "MENTORAT_LOG" => Some("debug".into()),
+        "MENTORAT_LOG_FORMAT" => Some("json".into()),
+        _ => None,
+    })
+    .unwrap();
+    let writer = captured.clone();
+    mentorat::telemetry::init_with_writer(&config, move || writer.clone());
+
+    let app = spawn_app().await;
+    let reply = app
+        .post_json(
+            "/api/v1/programs",
+            Some(&app.as_coordinator()),
+            &serde_json::json!({"name": "Logged"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201);
+    let request_id = reply.header("x-request-id").unwrap().to_owned();
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let of_request: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["span"]["request_id"] == request_id.as_str())
+        .collect();
+    let messages: Vec<&str> = of_request
+        .iter()
+        .filter_map(|l| l["fields"]["message"].as_str())
+        .collect();
+    assert!(
+        messages.contains(&"program created"),
+        "{messages:?}\n{text}"
+    );
+    assert!(messages.contains(&"request served"), "{messages:?}");
+    // Every line our code wrote while serving it names the request.
+    for line in &lines {
+        let ours = line["target"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("mentorat"));
+        let in_request = line["span"].is_object();
+        if ours && in_request {
+            assert_eq!(line["span"]["request_id"], request_id.as_str(), "{line}");
+        }
+    }
+}
