@@ -6,6 +6,8 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_programs;
 mod m20261124_000002_idempotency_keys;
+mod m20261124_000003_people;
+mod m20261124_000004_charters_and_enrollments;
 
 pub struct Migrator;
 
@@ -15,6 +17,8 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_programs::Migration),
             Box::new(m20261124_000002_idempotency_keys::Migration),
+            Box::new(m20261124_000003_people::Migration),
+            Box::new(m20261124_000004_charters_and_enrollments::Migration),
         ]
     }
 }

@@ -135,7 +135,9 @@ async fn roles_must_be_an_array_and_unknown_roles_are_ignored() {
 
     let mut c = coordinator_claims();
     c["roles"] = json!(["wizard"]);
-    call(&app, &hs256(&c)).await.problem(403, "forbidden");
+    app.post_json(PROTECTED, Some(&hs256(&c)), &json!({"name": "x"}))
+        .await
+        .problem(403, "forbidden");
 }
 
 #[tokio::test]

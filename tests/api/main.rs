@@ -6,9 +6,11 @@
 
 mod auth;
 mod cors;
+mod enrollments;
 mod errors;
 mod idempotency;
 mod openapi;
 mod operations;
+mod people;
 mod programs;
 mod shutdown_and_logs;

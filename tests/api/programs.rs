@@ -66,17 +66,18 @@ async fn an_admin_may_do_what_a_coordinator_does() {
 }
 
 #[tokio::test]
-async fn hris_analysts_and_participants_may_not_touch_programs() {
+async fn hris_and_analysts_may_not_touch_programs() {
     let app = spawn_app().await;
     let program = app.create_program("x").await;
     let id = program["id"].as_str().unwrap();
-    for token in [app.as_hris(), app.as_analyst(), app.as_participant()] {
-        app.get("/api/v1/programs", Some(&token))
-            .await
-            .problem(403, "forbidden");
+    for token in [app.as_hris(), app.as_analyst()] {
+        app.get("/api/v1/programs", Some(&token)).await.problem(403, "forbidden");
         app.get(&format!("/api/v1/programs/{id}"), Some(&token))
             .await
             .problem(403, "forbidden");
+    }
+    // Nobody but coordinators and admins writes; a participant not enrolled sees nothing.
+    for token in [app.as_hris(), app.as_analyst(), app.as_participant()] {
         app.post_json("/api/v1/programs", Some(&token), &json!({"name": "y"}))
             .await
             .problem(403, "forbidden");
@@ -89,6 +90,13 @@ async fn hris_analysts_and_participants_may_not_touch_programs() {
         .await
         .problem(403, "forbidden");
     }
+    let participant = app.as_participant();
+    let listed = app.get("/api/v1/programs", Some(&participant)).await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.json()["items"], json!([]));
+    app.get(&format!("/api/v1/programs/{id}"), Some(&participant))
+        .await
+        .problem(404, "not_found");
 }
 
 #[tokio::test]

@@ -306,6 +306,47 @@ impl TestApp {
         token("P001", &[])
     }
 
+    pub async fn put_json(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        let mut request = self.client.put(self.url(path)).json(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        self.send(request).await
+    }
+
+    /// Upsert a person as the HRIS connector; returns their JSON.
+    pub async fn upsert_person(&self, external_id: &str, manager: Option<&str>) -> Value {
+        let reply = self
+            .put_json(
+                &format!("/api/v1/people/by-external-id/{external_id}"),
+                Some(&self.as_hris()),
+                &json!({
+                    "given_name": format!("Given {external_id}"),
+                    "family_name": format!("Family {external_id}"),
+                    "email": format!("{}@chu.example", external_id.to_lowercase()),
+                    "department": "Cardiologie",
+                    "site": "Nord",
+                    "manager_external_id": manager,
+                }),
+            )
+            .await;
+        assert!(reply.status == 201 || reply.status == 200, "{}", reply.text);
+        reply.json()
+    }
+
+    /// Enroll a person as a coordinator; returns the enrollment JSON.
+    pub async fn enroll(&self, program_id: &str, person_id: &str, role: &str) -> Value {
+        let reply = self
+            .post_json(
+                &format!("/api/v1/programs/{program_id}/enrollments"),
+                Some(&self.as_coordinator()),
+                &json!({"person_id": person_id, "role": role, "topics": ["soins"], "languages": ["fr"]}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()
+    }
+
     /// Create a program as a coordinator; returns its JSON.
     pub async fn create_program(&self, name: &str) -> Value {
         let reply = self

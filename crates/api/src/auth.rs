@@ -12,7 +12,7 @@ use jsonwebtoken::{
     Algorithm, DecodingKey, Validation, decode, decode_header,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm},
 };
-use mentorat_domain::{Caller, ExternalId, Operation, Role, RoleSet, authorize};
+use mentorat_domain::{Caller, ExternalId, Operation, Role, RoleSet, Scope, authorize};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
@@ -308,9 +308,10 @@ pub trait Op {
     const OPERATION: Operation;
 }
 
-/// An authenticated caller whom the access policy allows to perform `O`.
+/// An authenticated caller whom the access policy allows to perform `O`, over `scope`.
 pub struct Authorized<O: Op> {
     pub caller: Caller,
+    pub scope: Scope,
     _op: PhantomData<O>,
 }
 
@@ -320,12 +321,13 @@ impl<O: Op> FromRequest for Authorized<O> {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = authenticate(req).and_then(|caller| {
-            authorize(&caller, O::OPERATION).map_err(|denied| {
+            let scope = authorize(&caller, O::OPERATION).map_err(|denied| {
                 tracing::info!(operation = ?O::OPERATION, subject = %caller.subject, "access denied");
                 ApiError::from(denied)
             })?;
             Ok(Authorized {
                 caller,
+                scope,
                 _op: PhantomData,
             })
         });
@@ -346,5 +348,20 @@ pub mod op {
         )*};
     }
 
-    operations!(CreateProgram, ListPrograms, ReadProgram, UpdateProgram);
+    operations!(
+        CreateProgram,
+        ListPrograms,
+        ReadProgram,
+        UpdateProgram,
+        UpsertPerson,
+        ImportPeople,
+        ListPeople,
+        ReadPerson,
+        AddCharterVersion,
+        ReadCurrentCharter,
+        Enroll,
+        ListEnrollments,
+        ReadEnrollment,
+        AcceptCharter,
+    );
 }

@@ -26,7 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::{JwtVerifier, bearer_token},
-    json::BODY_LIMIT,
+    json::IMPORT_BODY_LIMIT,
     problem::ApiError,
 };
 
@@ -116,8 +116,11 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
         let chunk = chunk.map_err(|_| {
             ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
         })?;
-        if body.len() + chunk.len() > BODY_LIMIT {
-            return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
+        // The largest body any POST takes; each handler then applies its own limit.
+        if body.len() + chunk.len() > IMPORT_BODY_LIMIT {
+            return Err(ApiError::PayloadTooLarge {
+                limit: IMPORT_BODY_LIMIT,
+            });
         }
         body.extend_from_slice(&chunk);
     }

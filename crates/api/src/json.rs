@@ -10,8 +10,10 @@ use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 use crate::problem::{ApiError, FieldProblem};
 
-/// Bodies are at most 1 MiB (API.md conventions).
+/// Bodies are at most 1 MiB (API.md conventions)...
 pub const BODY_LIMIT: usize = 1 << 20;
+/// ...except a batch import of people, up to 64 MiB (100,000 people in CSV is about 10 MiB).
+pub const IMPORT_BODY_LIMIT: usize = 64 << 20;
 
 pub struct ValidJson<T>(pub T);
 
@@ -27,11 +29,7 @@ where
             m.type_() == "application"
                 && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
         });
-        let declared_length = req
-            .headers()
-            .get(actix_web::http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
+        let declared_length = declared_length(req);
         let mut payload = payload.take();
         Box::pin(async move {
             if !content_type_ok {
@@ -39,19 +37,7 @@ where
                     "send the body as `Content-Type: application/json`".into(),
                 ));
             }
-            if declared_length.is_some_and(|n| n > BODY_LIMIT) {
-                return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
-            }
-            let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|_| {
-                    ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
-                })?;
-                if body.len() + chunk.len() > BODY_LIMIT {
-                    return Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT });
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_body(&mut payload, declared_length, BODY_LIMIT).await?;
             let value = parse::<T>(&body)?;
             value
                 .validate()
@@ -59,6 +45,39 @@ where
             Ok(ValidJson(value))
         })
     }
+}
+
+/// Read a whole body, refusing one over `limit` bytes (413) as early as its declared length.
+pub async fn read_body<S>(
+    payload: &mut S,
+    declared_length: Option<usize>,
+    limit: usize,
+) -> Result<bytes::Bytes, ApiError>
+where
+    S: futures_util::Stream<Item = Result<bytes::Bytes, actix_web::error::PayloadError>> + Unpin,
+{
+    if declared_length.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// The declared `Content-Length` of a request, if any.
+pub fn declared_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
 }
 
 /// Parse JSON, telling malformed text (400) from well-formed JSON of the wrong shape (422).

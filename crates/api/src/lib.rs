@@ -4,6 +4,7 @@
 //! describes it. Both come from the same route registration, so they cannot drift apart.
 
 pub mod auth;
+mod csv_import;
 pub mod etag;
 mod fallback;
 pub mod idempotency;
@@ -79,10 +80,20 @@ fn operations(cfg: &mut ServiceConfig) {
 }
 
 fn api_v1(cfg: &mut ServiceConfig) {
-    cfg.service(routes::programs::create_program)
+    cfg.service(routes::people::upsert_person)
+        .service(routes::people::import_people)
+        .service(routes::people::list_people)
+        .service(routes::people::get_person)
+        .service(routes::programs::create_program)
         .service(routes::programs::list_programs)
         .service(routes::programs::get_program)
-        .service(routes::programs::update_program);
+        .service(routes::programs::update_program)
+        .service(routes::enrollments::add_charter_version)
+        .service(routes::enrollments::current_charter)
+        .service(routes::enrollments::enroll)
+        .service(routes::enrollments::list_enrollments)
+        .service(routes::enrollments::get_enrollment)
+        .service(routes::enrollments::accept_charter);
 }
 
 fn registered<T>(app: UtoipaApp<T>) -> UtoipaApp<T>

@@ -26,7 +26,10 @@ use crate::problem::{FieldProblem, Problem};
         license(name = "AGPL-3.0-only", identifier = "AGPL-3.0-only"),
     ),
     tags(
-        (name = "programs", description = "Mentoring programs (coordinators, admins)"),
+        (name = "people", description = "People, fed by the HRIS (hris writes; coordinators and admins read)"),
+        (name = "programs", description = "Mentoring programs (coordinators and admins; participants read theirs)"),
+        (name = "charters", description = "A program's charter of good practice, versioned (R3)"),
+        (name = "enrollments", description = "Mentors and mentees of a program, and their charter acceptance (R3)"),
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
     components(schemas(Problem, FieldProblem)),

@@ -251,6 +251,14 @@ impl From<DomainError> for ApiError {
             DomainError::IllegalProgramTransition { .. } => {
                 ApiError::Conflict("illegal_status_transition", err.to_string())
             }
+            DomainError::CharterVersionOutdated { .. } => {
+                ApiError::Conflict("charter_version_outdated", err.to_string())
+            }
+            DomainError::NoCharter => ApiError::Conflict("no_charter", err.to_string()),
+            DomainError::PersonInactive => {
+                ApiError::Unprocessable("person_inactive", err.to_string())
+            }
+            DomainError::ProgramClosed => ApiError::Conflict("program_closed", err.to_string()),
         }
     }
 }
@@ -274,6 +282,8 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(e) => e.into(),
             ServiceError::NotFound => ApiError::NotFound("no such resource".into()),
             ServiceError::PreconditionFailed => ApiError::PreconditionFailed,
+            ServiceError::Conflict(code, detail) => ApiError::Conflict(code, detail),
+            ServiceError::Unprocessable(code, detail) => ApiError::Unprocessable(code, detail),
             ServiceError::Store(e) => e.into(),
         }
     }

@@ -1,8 +1,10 @@
-//! The access policy: which actor may call which operation (DOMAIN.md "Actors").
+//! The access policy: which actor may call which operation, and over what (DOMAIN.md
+//! "Actors").
 //!
 //! Every handler declares the operation it performs and the API asks this function before
-//! doing anything — there is no role check written by hand beside it. Pair-scoped operations
-//! (member, other member, confidential content) extend this table in later issues.
+//! doing anything — there is no role check written by hand beside it. The answer is a
+//! [`Scope`]: everything (coordinators, admins, the HRIS connector on people), or only what
+//! the caller takes part in (a participant); the use case then limits its queries to it.
 
 use crate::caller::{Caller, Role};
 
@@ -13,15 +15,44 @@ pub enum Operation {
     ListPrograms,
     ReadProgram,
     UpdateProgram,
+    UpsertPerson,
+    ImportPeople,
+    ListPeople,
+    ReadPerson,
+    AddCharterVersion,
+    ReadCurrentCharter,
+    Enroll,
+    ListEnrollments,
+    ReadEnrollment,
+    AcceptCharter,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 4] = [
+    pub const ALL: [Operation; 14] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
         Operation::UpdateProgram,
+        Operation::UpsertPerson,
+        Operation::ImportPeople,
+        Operation::ListPeople,
+        Operation::ReadPerson,
+        Operation::AddCharterVersion,
+        Operation::ReadCurrentCharter,
+        Operation::Enroll,
+        Operation::ListEnrollments,
+        Operation::ReadEnrollment,
+        Operation::AcceptCharter,
     ];
+}
+
+/// What an allowed caller may reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every resource of the kind.
+    Everything,
+    /// Only the programs and enrollments the caller is enrolled in; anything else is 404.
+    OwnEnrollments,
 }
 
 /// Why an operation was refused.
@@ -32,21 +63,41 @@ pub enum Denied {
     Forbidden,
 }
 
-/// Decide whether `caller` may perform `operation`.
-pub fn authorize(caller: &Caller, operation: Operation) -> Result<(), Denied> {
+/// Decide whether `caller` may perform `operation`, and over what.
+pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied> {
+    use Operation::*;
+    // An admin may do everything a coordinator may.
     let runs_programs = caller.has(Role::Coordinator) || caller.has(Role::Admin);
-    let allowed = match operation {
-        // Coordinators run programs; an admin may do everything a coordinator may.
-        // Participants will read the programs they are enrolled in once enrollments exist.
-        Operation::CreateProgram
-        | Operation::ListPrograms
-        | Operation::ReadProgram
-        | Operation::UpdateProgram => runs_programs,
-    };
-    if allowed {
-        Ok(())
+    // A plain person: no global role. Service roles (hris, analyst) are not participants.
+    let participant = caller.roles.is_empty() || runs_programs;
+    let own = if participant {
+        Ok(Scope::OwnEnrollments)
     } else {
         Err(Denied::Forbidden)
+    };
+    let all_if = |allowed: bool| {
+        if allowed {
+            Ok(Scope::Everything)
+        } else {
+            Err(Denied::Forbidden)
+        }
+    };
+    match operation {
+        CreateProgram | UpdateProgram | AddCharterVersion | Enroll | ListPeople | ReadPerson => {
+            all_if(runs_programs)
+        }
+        // The HRIS connector creates, updates and deactivates people; nothing else.
+        UpsertPerson | ImportPeople => all_if(runs_programs || caller.has(Role::Hris)),
+        // Participants read the programs they are enrolled in, and their own enrollment.
+        ListPrograms | ReadProgram | ReadCurrentCharter | ListEnrollments | ReadEnrollment => {
+            if runs_programs {
+                Ok(Scope::Everything)
+            } else {
+                own
+            }
+        }
+        // The enrolled person themself, whatever their roles: nobody accepts for another.
+        AcceptCharter => own,
     }
 }
 
@@ -54,6 +105,8 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<(), Denied> {
 mod tests {
     use super::*;
     use crate::caller::{ExternalId, RoleSet};
+    use Operation::*;
+    use Scope::*;
 
     fn caller(roles: &[Role]) -> Caller {
         Caller::new(
@@ -62,29 +115,64 @@ mod tests {
         )
     }
 
-    /// The table of DOMAIN.md "Actors" for program operations: only coordinators and admins.
+    const F: Result<Scope, Denied> = Err(Denied::Forbidden);
+    const ALL: Result<Scope, Denied> = Ok(Everything);
+    const OWN: Result<Scope, Denied> = Ok(OwnEnrollments);
+
+    /// DOMAIN.md "Actors", one row per operation:
+    /// (operation, participant, coordinator, admin, hris, analyst).
     #[test]
-    fn program_operations_belong_to_coordinators_and_admins() {
-        for op in Operation::ALL {
+    fn the_actor_table() {
+        let table = [
+            (CreateProgram, F, ALL, ALL, F, F),
+            (ListPrograms, OWN, ALL, ALL, F, F),
+            (ReadProgram, OWN, ALL, ALL, F, F),
+            (UpdateProgram, F, ALL, ALL, F, F),
+            (UpsertPerson, F, ALL, ALL, ALL, F),
+            (ImportPeople, F, ALL, ALL, ALL, F),
+            (ListPeople, F, ALL, ALL, F, F),
+            (ReadPerson, F, ALL, ALL, F, F),
+            (AddCharterVersion, F, ALL, ALL, F, F),
+            (ReadCurrentCharter, OWN, ALL, ALL, F, F),
+            (Enroll, F, ALL, ALL, F, F),
+            (ListEnrollments, OWN, ALL, ALL, F, F),
+            (ReadEnrollment, OWN, ALL, ALL, F, F),
+            (AcceptCharter, OWN, OWN, OWN, F, F),
+        ];
+        assert_eq!(
+            table.len(),
+            Operation::ALL.len(),
+            "every operation has a row"
+        );
+        for (op, participant, coordinator, admin, hris, analyst) in table {
+            assert_eq!(
+                authorize(&caller(&[]), op),
+                participant,
+                "participant {op:?}"
+            );
             assert_eq!(
                 authorize(&caller(&[Role::Coordinator]), op),
-                Ok(()),
-                "{op:?}"
+                coordinator,
+                "coordinator {op:?}"
             );
-            assert_eq!(authorize(&caller(&[Role::Admin]), op), Ok(()), "{op:?}");
-            for refused in [&[][..], &[Role::Hris], &[Role::Analyst]] {
-                assert_eq!(
-                    authorize(&caller(refused), op),
-                    Err(Denied::Forbidden),
-                    "{op:?}"
-                );
-            }
+            assert_eq!(
+                authorize(&caller(&[Role::Admin]), op),
+                admin,
+                "admin {op:?}"
+            );
+            assert_eq!(authorize(&caller(&[Role::Hris]), op), hris, "hris {op:?}");
+            assert_eq!(
+                authorize(&caller(&[Role::Analyst]), op),
+                analyst,
+                "analyst {op:?}"
+            );
         }
     }
 
     #[test]
     fn an_extra_role_does_not_take_a_right_away() {
         let both = caller(&[Role::Hris, Role::Coordinator]);
-        assert_eq!(authorize(&both, Operation::CreateProgram), Ok(()));
+        assert_eq!(authorize(&both, CreateProgram), ALL);
+        assert_eq!(authorize(&both, UpsertPerson), ALL);
     }
 }

@@ -30,4 +30,18 @@ pub enum DomainError {
         from: ProgramStatus,
         to: ProgramStatus,
     },
+    /// R3: only the program's current charter version can be accepted.
+    #[error(
+        "version {requested} is not the current charter version ({current}); read the current one and accept it"
+    )]
+    CharterVersionOutdated { requested: i32, current: i32 },
+    /// R3: there is no charter to accept yet.
+    #[error("the program has no charter yet")]
+    NoCharter,
+    /// Only an active person takes part in a program.
+    #[error("the person is not active")]
+    PersonInactive,
+    /// A closed program takes no new enrollments.
+    #[error("the program is closed")]
+    ProgramClosed,
 }

@@ -4,11 +4,13 @@
 
 pub mod access;
 pub mod caller;
+pub mod enrollment;
 pub mod error;
 pub mod page;
+pub mod person;
 pub mod program;
 
-pub use access::{Denied, Operation, authorize};
+pub use access::{Denied, Operation, Scope, authorize};
 pub use caller::{Caller, ExternalId, Role, RoleSet};
 pub use error::{DomainError, FieldError};
 pub use page::PageLimit;

@@ -2,12 +2,22 @@
 //! SQL lives here and nowhere else. Every query runs on SQLite and PostgreSQL; repositories
 //! take `&impl ConnectionTrait` so a use case can run several of them in one transaction.
 
+pub mod charters;
 pub mod db;
+pub mod enrollments;
 mod entity;
 pub mod error;
 pub mod idempotency;
+pub mod people;
 pub mod programs;
 
 pub use db::{Backend, Db};
 pub use error::StoreError;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+
+/// One page of a keyset-paginated list: `next` is the id to continue after, if any.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<uuid::Uuid>,
+}

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use mentorat_domain::program::{Program, ProgramSettings, ProgramStatus};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -15,14 +16,11 @@ use crate::error::StoreError;
 #[derive(Debug, Clone, Default)]
 pub struct ProgramFilter {
     pub status: Option<ProgramStatus>,
+    /// Only programs this person is enrolled in (a participant's view).
+    pub enrolled_person: Option<Uuid>,
 }
 
-/// One page of a keyset-paginated list: `next` is the id to continue after, if any.
-#[derive(Debug, Clone)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next: Option<Uuid>,
-}
+pub use crate::Page;
 
 pub async fn insert(
     conn: &impl ConnectionTrait,
@@ -70,6 +68,17 @@ pub async fn list(
     let mut query = Programs::find().order_by_asc(Column::Id);
     if let Some(status) = filter.status {
         query = query.filter(Column::Status.eq(status.as_str()));
+    }
+    if let Some(person) = filter.enrolled_person {
+        query = query.filter(
+            Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(crate::entity::enrollment::Column::ProgramId)
+                    .from(crate::entity::enrollment::Entity)
+                    .and_where(Expr::col(crate::entity::enrollment::Column::PersonId).eq(person))
+                    .to_owned(),
+            ),
+        );
     }
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after));

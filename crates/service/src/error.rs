@@ -12,6 +12,12 @@ pub enum ServiceError {
     /// `If-Match` named a revision that is no longer current.
     #[error("the resource changed since it was read")]
     PreconditionFailed,
+    /// The state of things refuses the request (`409`, with a stable code).
+    #[error("{1}")]
+    Conflict(&'static str, String),
+    /// A reference in the request names nothing usable (`422`, with a stable code).
+    #[error("{1}")]
+    Unprocessable(&'static str, String),
     #[error(transparent)]
     Store(StoreError),
 }

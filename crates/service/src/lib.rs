@@ -1,7 +1,10 @@
 //! Mentorat's use cases. Each one opens what it needs (a transaction when it writes more
 //! than one row), loads, asks the domain, saves. Handlers call these and nothing below them.
 
+pub mod departures;
+pub mod enrollments;
 pub mod error;
+pub mod people;
 pub mod programs;
 
 pub use error::ServiceError;

@@ -2,12 +2,12 @@
 
 use chrono::Utc;
 use mentorat_domain::{
-    Caller, PageLimit,
+    Caller, PageLimit, Scope,
     program::{Program, ProgramChanges, ProgramDraft, ProgramStatus},
 };
 use mentorat_persistence::{
-    Db, StoreError,
-    programs::{self, Page, ProgramFilter},
+    Db, Page, StoreError, people,
+    programs::{self, ProgramFilter},
 };
 use uuid::Uuid;
 
@@ -31,20 +31,42 @@ pub async fn create(
     Ok(program)
 }
 
-pub async fn get(db: &Db, _caller: &Caller, id: Uuid) -> Result<Program, ServiceError> {
-    programs::find(db.conn(), id)
-        .await?
-        .ok_or(ServiceError::NotFound)
+/// A program; a participant sees only the programs they are enrolled in.
+pub async fn get(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    id: Uuid,
+) -> Result<Program, ServiceError> {
+    crate::enrollments::visible_program(db, caller, scope, id).await
 }
 
 pub async fn list(
     db: &Db,
-    _caller: &Caller,
-    filter: &ProgramFilter,
+    caller: &Caller,
+    scope: Scope,
+    filter: ProgramFilter,
     after: Option<Uuid>,
     limit: PageLimit,
 ) -> Result<Page<Program>, ServiceError> {
-    Ok(programs::list(db.conn(), filter, after, limit.get()).await?)
+    let filter = match scope {
+        Scope::Everything => filter,
+        Scope::OwnEnrollments => {
+            match people::find_by_external_id(db.conn(), &caller.subject).await? {
+                Some(person) => ProgramFilter {
+                    enrolled_person: Some(person.id),
+                    ..filter
+                },
+                None => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next: None,
+                    });
+                }
+            }
+        }
+    };
+    Ok(programs::list(db.conn(), &filter, after, limit.get()).await?)
 }
 
 /// Apply `changes` to a program. With `if_match`, the change is refused unless the program

@@ -1,2 +1,4 @@
+pub mod enrollments;
 pub mod ops;
+pub mod people;
 pub mod programs;

@@ -228,7 +228,8 @@ pub async fn create_program(
     Ok(with_etag(response, program))
 }
 
-/// List programs (coordinator, admin), oldest first, a page at a time.
+/// List programs, oldest first, a page at a time: all of them for coordinators and admins,
+/// the ones they are enrolled in for participants.
 #[utoipa::path(
     tag = "programs",
     security(("bearer" = [])),
@@ -248,13 +249,15 @@ pub async fn list_programs(
     let (limit, after) = page_params(query.limit, query.cursor.as_deref())?;
     let filter = ProgramFilter {
         status: query.status.map(Into::into),
+        enrolled_person: None,
     };
-    let page = use_case::list(&db, &auth.caller, &filter, after, limit).await?;
+    let page = use_case::list(&db, &auth.caller, auth.scope, filter, after, limit).await?;
     let items: Vec<ProgramDto> = page.items.into_iter().map(Into::into).collect();
     Ok(page_response(&req, items, page.next))
 }
 
-/// Read a program (coordinator, admin). Honours `If-None-Match` with `304`.
+/// Read a program (coordinators, admins; participants: a program they are enrolled in,
+/// otherwise 404). Honours `If-None-Match` with `304`.
 #[utoipa::path(
     tag = "programs",
     security(("bearer" = [])),
@@ -271,7 +274,7 @@ pub async fn get_program(
     req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let program = use_case::get(&db, &auth.caller, id.into_inner()).await?;
+    let program = use_case::get(&db, &auth.caller, auth.scope, id.into_inner()).await?;
     if not_modified(&req, program.revision) {
         return Ok(HttpResponse::NotModified()
             .insert_header((header::ETAG, etag(program.revision)))

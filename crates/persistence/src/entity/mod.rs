@@ -1,4 +1,7 @@
 //! Table shapes. Private to this crate: nothing above persistence sees a sea-orm `Model`.
 
+pub mod charter_version;
+pub mod enrollment;
 pub mod idempotency_key;
+pub mod person;
 pub mod program;

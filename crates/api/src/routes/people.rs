@@ -1,0 +1,365 @@
+//! `/api/v1/people`: the HRIS-facing half. The connector upserts one person by external id or
+//! imports a batch (JSON array or CSV); coordinators read.
+
+use actix_web::{HttpRequest, HttpResponse, get, http::header, post, put, web};
+use chrono::{DateTime, Utc};
+use mentorat_domain::person::{Person, PersonDraft};
+use mentorat_persistence::{Db, people::PersonFilter};
+use mentorat_service::people::{self as use_case, RowOutcome, RowProblem};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::{
+    auth::{Authorized, op},
+    etag::etag,
+    json::{IMPORT_BODY_LIMIT, ValidJson, declared_length, read_body},
+    pagination::{page_params, page_response},
+    problem::{ApiError, FieldProblem},
+};
+
+/// A person known to the HRIS.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PersonDto {
+    pub id: Uuid,
+    #[schema(example = "E12345")]
+    pub external_id: String,
+    #[schema(example = "Zoé")]
+    pub given_name: String,
+    #[schema(example = "Lefèvre")]
+    pub family_name: String,
+    #[schema(example = "zoe.lefevre@chu.example")]
+    pub email: String,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub site: Option<String>,
+    /// The manager's external id; the manager may not be imported yet.
+    pub manager_external_id: Option<String>,
+    pub active: bool,
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Person> for PersonDto {
+    fn from(p: Person) -> Self {
+        let r = p.record;
+        Self {
+            id: p.id,
+            external_id: r.external_id.to_string(),
+            given_name: r.given_name,
+            family_name: r.family_name,
+            email: r.email,
+            department: r.department,
+            job_title: r.job_title,
+            site: r.site,
+            manager_external_id: r.manager_external_id.map(|m| m.to_string()),
+            active: r.active,
+            revision: p.revision,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+/// A person's HRIS record, as the connector sends it. `active: false` deactivates (R11).
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "given_name": "Zoé", "family_name": "Lefèvre", "email": "zoe.lefevre@chu.example",
+    "department": "Cardiologie", "job_title": "Infirmière", "site": "Hôpital Nord",
+    "manager_external_id": "E00042", "active": true
+}))]
+pub struct PersonInput {
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub given_name: String,
+    #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
+    pub family_name: String,
+    #[validate(email, length(max = 254))]
+    #[schema(format = "email", max_length = 254)]
+    pub email: String,
+    #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
+    pub department: Option<String>,
+    #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
+    pub job_title: Option<String>,
+    #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
+    pub site: Option<String>,
+    #[validate(length(max = 64))]
+    #[schema(max_length = 64)]
+    pub manager_external_id: Option<String>,
+    /// Default `true`.
+    pub active: Option<bool>,
+}
+
+/// One row of a batch: a person's record with their external id.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct ImportRowInput {
+    #[schema(example = "E12345")]
+    pub external_id: String,
+    pub given_name: String,
+    pub family_name: String,
+    pub email: String,
+    pub department: Option<String>,
+    pub job_title: Option<String>,
+    pub site: Option<String>,
+    pub manager_external_id: Option<String>,
+    pub active: Option<bool>,
+}
+
+impl From<ImportRowInput> for PersonDraft {
+    fn from(r: ImportRowInput) -> Self {
+        PersonDraft {
+            external_id: r.external_id,
+            given_name: r.given_name,
+            family_name: r.family_name,
+            email: r.email,
+            department: r.department,
+            job_title: r.job_title,
+            site: r.site,
+            manager_external_id: r.manager_external_id,
+            active: r.active,
+        }
+    }
+}
+
+/// The result of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportReportDto {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    /// The rows that were refused; every other row was kept.
+    pub errors: Vec<ImportRowError>,
+}
+
+/// A refused row.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRowError {
+    /// 1-based position among the data records (a CSV header row is not counted).
+    pub row: usize,
+    /// `invalid_row`, `duplicate_row`, `manager_cycle`, `malformed_row`.
+    pub code: String,
+    pub detail: String,
+}
+
+fn to_problem(p: RowProblem) -> ImportRowError {
+    ImportRowError {
+        row: p.row,
+        code: p.code.to_owned(),
+        detail: p.detail,
+    }
+}
+
+/// Create or update a person by their HRIS id (hris, coordinator, admin): `201` when created,
+/// `200` when updated or unchanged. `active: false` deactivates them; their history stays.
+#[utoipa::path(
+    tag = "people",
+    security(("bearer" = [])),
+    params(("external_id" = String, Path, max_length = 64, description = "The person's HRIS id")),
+    request_body = PersonInput,
+    responses(
+        (status = 201, description = "Created", body = PersonDto, headers(("Location" = String), ("ETag" = String))),
+        (status = 200, description = "Updated, or already so", body = PersonDto, headers(("ETag" = String))),
+    )
+)]
+#[put("/people/by-external-id/{external_id}")]
+pub async fn upsert_person(
+    auth: Authorized<op::UpsertPerson>,
+    db: web::Data<Db>,
+    external_id: web::Path<String>,
+    ValidJson(body): ValidJson<PersonInput>,
+) -> Result<HttpResponse, ApiError> {
+    let draft = PersonDraft {
+        external_id: external_id.into_inner(),
+        given_name: body.given_name,
+        family_name: body.family_name,
+        email: body.email,
+        department: body.department,
+        job_title: body.job_title,
+        site: body.site,
+        manager_external_id: body.manager_external_id,
+        active: body.active,
+    };
+    let report = use_case::import(&db, &auth.caller, vec![(1, Ok(draft))]).await?;
+    if let Some(problem) = report.errors.into_iter().next() {
+        return Err(match problem.code {
+            "manager_cycle" => ApiError::Unprocessable("manager_cycle", problem.detail),
+            _ => ApiError::validation(problem.fields.into_iter().map(Into::into).collect()),
+        });
+    }
+    let (created, id) = match report.outcomes.first() {
+        Some((_, RowOutcome::Created(id))) => (true, *id),
+        Some((_, RowOutcome::Updated(id) | RowOutcome::Unchanged(id))) => (false, *id),
+        None => return Err(ApiError::Internal("an upsert reported no outcome".into())),
+    };
+    let person = use_case::get(&db, &auth.caller, id).await?;
+    let mut response = if created {
+        let mut r = HttpResponse::Created();
+        r.insert_header((header::LOCATION, format!("/api/v1/people/{id}")));
+        r
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response
+        .insert_header((header::ETAG, etag(person.revision)))
+        .json(PersonDto::from(person)))
+}
+
+/// Import many people at once (hris, coordinator, admin), as a JSON array of rows or as
+/// `text/csv` with a header row of the same column names (`external_id,given_name,
+/// family_name,email,department,job_title,site,manager_external_id,active`), UTF-8, quoted
+/// fields allowed. Rows may come in any order — a manager after their reports, or in a later
+/// import. Good rows are kept when others are refused; re-importing the same data counts as
+/// `unchanged`. Up to 64 MiB.
+#[utoipa::path(
+    tag = "people",
+    security(("bearer" = [])),
+    request_body(
+        description = "A JSON array of rows, or CSV with a header row",
+        content(
+            (Vec<ImportRowInput> = "application/json"),
+            (String = "text/csv", example = "external_id,given_name,family_name,email,department,job_title,site,manager_external_id,active\nE1,Zoé,\"Lefèvre, née Martin\",zoe@chu.example,Cardiologie,Infirmière,Nord,,true\n"),
+        )
+    ),
+    responses((status = 200, description = "What was created, updated, left unchanged and refused", body = ImportReportDto))
+)]
+#[post("/people/import")]
+pub async fn import_people(
+    auth: Authorized<op::ImportPeople>,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let mime = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
+    let is_csv = match mime.as_deref() {
+        Some("text/csv") => true,
+        Some("application/json") => false,
+        _ => {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the batch as `application/json` (an array) or `text/csv`".into(),
+            ));
+        }
+    };
+    let body = read_body(&mut payload, declared_length(&req), IMPORT_BODY_LIMIT).await?;
+    let rows = if is_csv {
+        crate::csv_import::parse(&body)?
+    } else {
+        parse_json_rows(&body)?
+    };
+    let report = use_case::import(&db, &auth.caller, rows).await?;
+    Ok(HttpResponse::Ok().json(ImportReportDto {
+        created: report.created,
+        updated: report.updated,
+        unchanged: report.unchanged,
+        errors: report.errors.into_iter().map(to_problem).collect(),
+    }))
+}
+
+type Rows = Vec<(usize, Result<PersonDraft, RowProblem>)>;
+
+/// A JSON array whose elements are parsed one by one, so one bad row does not sink the rest.
+fn parse_json_rows(body: &[u8]) -> Result<Rows, ApiError> {
+    let values: Vec<serde_json::Value> = crate::json::parse(body).map_err(|e| match e {
+        ApiError::Validation { .. } => ApiError::validation(vec![FieldProblem {
+            pointer: String::new(),
+            detail: "the body must be a JSON array of people".into(),
+        }]),
+        other => other,
+    })?;
+    Ok(values
+        .into_iter()
+        .enumerate()
+        .map(|(i, value)| {
+            let row = i + 1;
+            let parsed = serde_json::from_value::<ImportRowInput>(value)
+                .map(PersonDraft::from)
+                .map_err(|e| RowProblem {
+                    row,
+                    code: "malformed_row",
+                    detail: e.to_string(),
+                    fields: Vec::new(),
+                });
+            (row, parsed)
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListPeopleQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{22}$")]
+    pub cursor: Option<String>,
+    /// Exact department.
+    pub department: Option<String>,
+    /// Exact site.
+    pub site: Option<String>,
+    pub active: Option<bool>,
+    /// A piece of a name, the email or the external id (case-insensitive).
+    pub q: Option<String>,
+}
+
+/// List people (coordinator, admin), a page at a time, with filters.
+#[utoipa::path(
+    tag = "people",
+    security(("bearer" = [])),
+    params(ListPeopleQuery),
+    responses((status = 200, body = crate::pagination::Paginated<PersonDto>))
+)]
+#[get("/people")]
+pub async fn list_people(
+    auth: Authorized<op::ListPeople>,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    query: web::Query<ListPeopleQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let (limit, after) = page_params(query.limit, query.cursor.as_deref())?;
+    let filter = PersonFilter {
+        department: query.department,
+        site: query.site,
+        active: query.active,
+        q: query.q,
+    };
+    let page = use_case::list(&db, &auth.caller, &filter, after, limit).await?;
+    let items: Vec<PersonDto> = page.items.into_iter().map(Into::into).collect();
+    Ok(page_response(&req, items, page.next))
+}
+
+/// Read a person (coordinator, admin).
+#[utoipa::path(
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Person id")),
+    responses((status = 200, body = PersonDto, headers(("ETag" = String))))
+)]
+#[get("/people/{id}")]
+pub async fn get_person(
+    auth: Authorized<op::ReadPerson>,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let person = use_case::get(&db, &auth.caller, id.into_inner()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(person.revision)))
+        .json(PersonDto::from(person)))
+}

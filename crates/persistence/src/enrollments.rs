@@ -1,0 +1,147 @@
+//! The enrollments repository.
+
+use chrono::{DateTime, Utc};
+use mentorat_domain::enrollment::{Enrollment, EnrollmentRole, EnrollmentTerms};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use crate::{
+    Page,
+    entity::enrollment::{self, Column, Entity as Enrollments},
+    error::StoreError,
+};
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    program_id: Uuid,
+    person_id: Uuid,
+    terms: &EnrollmentTerms,
+    now: DateTime<Utc>,
+) -> Result<Enrollment, StoreError> {
+    let json = |items: &Vec<String>| serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+    let row = enrollment::ActiveModel {
+        id: Set(id),
+        program_id: Set(program_id),
+        person_id: Set(person_id),
+        role: Set(terms.role.as_str().to_owned()),
+        capacity: Set(terms.capacity),
+        topics: Set(json(&terms.topics)),
+        languages: Set(json(&terms.languages)),
+        goals: Set(terms.goals.clone()),
+        accepted_charter_version: Set(None),
+        accepted_at: Set(None),
+        revision: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Enrollments::insert(row)
+        .exec_without_returning(conn)
+        .await?;
+    find(conn, program_id, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("enrollment {id} vanished after insert")))
+}
+
+/// An enrollment of a program (an id of another program's enrollment finds nothing).
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Enrollment>, StoreError> {
+    Enrollments::find_by_id(id)
+        .filter(Column::ProgramId.eq(program_id))
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+pub async fn find_by_person(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+    person_id: Uuid,
+) -> Result<Option<Enrollment>, StoreError> {
+    Enrollments::find()
+        .filter(Column::ProgramId.eq(program_id))
+        .filter(Column::PersonId.eq(person_id))
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// A program's enrollments in creation order; only `person`'s when given.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+    person: Option<Uuid>,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Enrollment>, StoreError> {
+    let mut query = Enrollments::find()
+        .filter(Column::ProgramId.eq(program_id))
+        .order_by_asc(Column::Id);
+    if let Some(person) = person {
+        query = query.filter(Column::PersonId.eq(person));
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
+/// Record that the enrolled person accepted charter `version` (R3).
+pub async fn accept_charter(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    version: i32,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    Enrollments::update_many()
+        .col_expr(Column::AcceptedCharterVersion, Expr::value(version))
+        .col_expr(Column::AcceptedAt, Expr::value(now))
+        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+fn to_domain(row: enrollment::Model) -> Result<Enrollment, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("enrollment {}: bad {what}", row.id));
+    let role = EnrollmentRole::parse(&row.role).ok_or_else(|| corrupt("role"))?;
+    let topics: Vec<String> = serde_json::from_str(&row.topics).map_err(|_| corrupt("topics"))?;
+    let languages: Vec<String> =
+        serde_json::from_str(&row.languages).map_err(|_| corrupt("languages"))?;
+    Ok(Enrollment {
+        id: row.id,
+        program_id: row.program_id,
+        person_id: row.person_id,
+        terms: EnrollmentTerms {
+            role,
+            capacity: row.capacity,
+            topics,
+            languages,
+            goals: row.goals,
+        },
+        accepted_charter_version: row.accepted_charter_version,
+        accepted_at: row.accepted_at,
+        revision: row.revision,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "enrollments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub program_id: Uuid,
+    pub person_id: Uuid,
+    pub role: String,
+    pub capacity: Option<i32>,
+    pub topics: String,
+    pub languages: String,
+    pub goals: Option<String>,
+    pub accepted_charter_version: Option<i32>,
+    pub accepted_at: Option<DateTimeUtc>,
+    pub revision: i32,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,233 @@
+//! The people repository.
+
+use chrono::{DateTime, Utc};
+use mentorat_domain::{
+    ExternalId,
+    person::{Person, PersonRecord},
+};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func, OnConflict},
+};
+use uuid::Uuid;
+
+use crate::{
+    Page,
+    entity::person::{self, Column, Entity as People},
+    error::StoreError,
+};
+
+/// Filters of `GET /people`.
+#[derive(Debug, Clone, Default)]
+pub struct PersonFilter {
+    pub department: Option<String>,
+    pub site: Option<String>,
+    pub active: Option<bool>,
+    /// Case-insensitive substring of a name, the email or the external id.
+    pub q: Option<String>,
+}
+
+/// A row to write: the id it has (or gets), its record and its new revision.
+#[derive(Debug, Clone)]
+pub struct PersonWrite {
+    pub id: Uuid,
+    pub record: PersonRecord,
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Person>, StoreError> {
+    People::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+pub async fn find_by_external_id(
+    conn: &impl ConnectionTrait,
+    external_id: &ExternalId,
+) -> Result<Option<Person>, StoreError> {
+    People::find()
+        .filter(Column::ExternalId.eq(external_id.as_str()))
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// The people among `external_ids` who exist, in one query.
+pub async fn find_by_external_ids(
+    conn: &impl ConnectionTrait,
+    external_ids: &[&str],
+) -> Result<Vec<Person>, StoreError> {
+    if external_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    People::find()
+        .filter(Column::ExternalId.is_in(external_ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Every manager link `(person, manager)`, by external id: two short strings a person, so
+/// 100,000 people is a few megabytes.
+pub async fn manager_links(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<(ExternalId, ExternalId)>, StoreError> {
+    let rows: Vec<(String, Option<String>)> = People::find()
+        .select_only()
+        .column(Column::ExternalId)
+        .column(Column::ManagerExternalId)
+        .filter(Column::ManagerExternalId.is_not_null())
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .filter_map(|(person, manager)| manager.map(|m| (person, m)))
+        .map(
+            |(person, manager)| match (ExternalId::parse(&person), ExternalId::parse(&manager)) {
+                (Ok(p), Ok(m)) => Ok((p, m)),
+                _ => Err(StoreError::Corrupt(format!(
+                    "bad manager link {person} → {manager}"
+                ))),
+            },
+        )
+        .collect()
+}
+
+/// Insert or update many people in one statement (`ON CONFLICT (external_id) DO UPDATE`,
+/// on SQLite and PostgreSQL alike). The id of an existing person never changes.
+pub async fn upsert_many(
+    conn: &impl ConnectionTrait,
+    rows: &[PersonWrite],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let models = rows.iter().map(|w| {
+        let r = &w.record;
+        person::ActiveModel {
+            id: Set(w.id),
+            external_id: Set(r.external_id.as_str().to_owned()),
+            given_name: Set(r.given_name.clone()),
+            family_name: Set(r.family_name.clone()),
+            email: Set(r.email.clone()),
+            department: Set(r.department.clone()),
+            job_title: Set(r.job_title.clone()),
+            site: Set(r.site.clone()),
+            manager_external_id: Set(r
+                .manager_external_id
+                .as_ref()
+                .map(|m| m.as_str().to_owned())),
+            active: Set(r.active),
+            revision: Set(w.revision),
+            created_at: Set(w.created_at),
+            updated_at: Set(now),
+        }
+    });
+    People::insert_many(models)
+        .on_conflict(
+            OnConflict::column(Column::ExternalId)
+                .update_columns([
+                    Column::GivenName,
+                    Column::FamilyName,
+                    Column::Email,
+                    Column::Department,
+                    Column::JobTitle,
+                    Column::Site,
+                    Column::ManagerExternalId,
+                    Column::Active,
+                    Column::Revision,
+                    Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// People by id (UUID v7: creation order), a page at a time.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &PersonFilter,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Person>, StoreError> {
+    let mut query = People::find().order_by_asc(Column::Id);
+    if let Some(d) = &filter.department {
+        query = query.filter(Column::Department.eq(d.as_str()));
+    }
+    if let Some(s) = &filter.site {
+        query = query.filter(Column::Site.eq(s.as_str()));
+    }
+    if let Some(a) = filter.active {
+        query = query.filter(Column::Active.eq(a));
+    }
+    if let Some(q) = filter.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        let pattern = format!(
+            "%{}%",
+            q.to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let like = |column: Column| {
+            Expr::expr(Func::lower(Expr::col(column)))
+                .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        query = query.filter(
+            Condition::any()
+                .add(like(Column::GivenName))
+                .add(like(Column::FamilyName))
+                .add(like(Column::Email))
+                .add(like(Column::ExternalId)),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
+fn to_domain(row: person::Model) -> Result<Person, StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("person {}: bad {what}", row.id));
+    let external_id = ExternalId::parse(&row.external_id).map_err(|_| corrupt("external_id"))?;
+    let manager_external_id = row
+        .manager_external_id
+        .as_deref()
+        .map(ExternalId::parse)
+        .transpose()
+        .map_err(|_| corrupt("manager_external_id"))?;
+    Ok(Person {
+        id: row.id,
+        record: PersonRecord {
+            external_id,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            email: row.email,
+            department: row.department,
+            job_title: row.job_title,
+            site: row.site,
+            manager_external_id,
+            active: row.active,
+        },
+        revision: row.revision,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}

@@ -1,0 +1,207 @@
+//! Charters and enrollments (R3): coordinators add charter versions and enroll people;
+//! the enrolled person accepts the current charter themself.
+
+use chrono::Utc;
+use mentorat_domain::{
+    Caller, PageLimit, Scope,
+    enrollment::{
+        CharterVersion, Enrollment, EnrollmentDraft, charter_text, check_charter_acceptance,
+        check_enrollable,
+    },
+    program::{Program, ProgramStatus},
+};
+use mentorat_persistence::{Db, Page, StoreError, charters, enrollments, people, programs};
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+/// The program, if the caller may see it: everyone's for coordinators, only the programs a
+/// participant is enrolled in otherwise (anything else does not exist for them).
+pub async fn visible_program(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    program_id: Uuid,
+) -> Result<Program, ServiceError> {
+    let program = programs::find(db.conn(), program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if scope == Scope::OwnEnrollments && own_enrollment(db, caller, program_id).await?.is_none() {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(program)
+}
+
+/// The caller's own enrollment in a program, if any.
+pub async fn own_enrollment(
+    db: &Db,
+    caller: &Caller,
+    program_id: Uuid,
+) -> Result<Option<Enrollment>, ServiceError> {
+    let Some(person) = people::find_by_external_id(db.conn(), &caller.subject).await? else {
+        return Ok(None);
+    };
+    Ok(enrollments::find_by_person(db.conn(), program_id, person.id).await?)
+}
+
+pub async fn add_charter_version(
+    db: &Db,
+    caller: &Caller,
+    program_id: Uuid,
+    text: String,
+) -> Result<CharterVersion, ServiceError> {
+    let text = charter_text(text)?;
+    programs::find(db.conn(), program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    // Two coordinators adding at once both read n; the key lets one write n+1 and the
+    // other tries again with n+2.
+    let mut attempts = 0;
+    let version = loop {
+        attempts += 1;
+        match charters::add(
+            db.conn(),
+            program_id,
+            &text,
+            caller.subject.as_str(),
+            Utc::now(),
+        )
+        .await
+        {
+            Err(StoreError::Duplicate) if attempts < 5 => continue,
+            other => break other?,
+        }
+    };
+    tracing::info!(program_id = %program_id, version = version.version, by = %caller.subject, "charter version added");
+    Ok(version)
+}
+
+pub async fn current_charter(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    program_id: Uuid,
+) -> Result<CharterVersion, ServiceError> {
+    visible_program(db, caller, scope, program_id).await?;
+    charters::current(db.conn(), program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+pub async fn enroll(
+    db: &Db,
+    caller: &Caller,
+    program_id: Uuid,
+    person_id: Uuid,
+    draft: EnrollmentDraft,
+) -> Result<Enrollment, ServiceError> {
+    let terms = draft.validate()?;
+    let program = programs::find(db.conn(), program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let person = people::find(db.conn(), person_id).await?.ok_or_else(|| {
+        ServiceError::Unprocessable("unknown_person", format!("no person has id {person_id}"))
+    })?;
+    check_enrollable(
+        person.record.active,
+        program.status == ProgramStatus::Closed,
+    )?;
+    let enrollment = enrollments::insert(
+        db.conn(),
+        Uuid::now_v7(),
+        program_id,
+        person_id,
+        &terms,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        StoreError::Duplicate => ServiceError::Conflict(
+            "already_enrolled",
+            "this person is already enrolled in this program".into(),
+        ),
+        other => other.into(),
+    })?;
+    tracing::info!(program_id = %program_id, enrollment_id = %enrollment.id, role = %terms.role, by = %caller.subject, "person enrolled");
+    Ok(enrollment)
+}
+
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    program_id: Uuid,
+    after: Option<Uuid>,
+    limit: PageLimit,
+) -> Result<Page<Enrollment>, ServiceError> {
+    visible_program(db, caller, scope, program_id).await?;
+    let only = match scope {
+        Scope::Everything => None,
+        Scope::OwnEnrollments => {
+            match people::find_by_external_id(db.conn(), &caller.subject).await? {
+                Some(person) => Some(person.id),
+                None => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next: None,
+                    });
+                }
+            }
+        }
+    };
+    Ok(enrollments::list(db.conn(), program_id, only, after, limit.get()).await?)
+}
+
+pub async fn get(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    program_id: Uuid,
+    enrollment_id: Uuid,
+) -> Result<Enrollment, ServiceError> {
+    let enrollment = enrollments::find(db.conn(), program_id, enrollment_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if scope == Scope::OwnEnrollments && !is_own(db, caller, &enrollment).await? {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(enrollment)
+}
+
+async fn is_own(db: &Db, caller: &Caller, enrollment: &Enrollment) -> Result<bool, ServiceError> {
+    Ok(people::find_by_external_id(db.conn(), &caller.subject)
+        .await?
+        .is_some_and(|p| p.id == enrollment.person_id))
+}
+
+/// R3: the enrolled person accepts the program's current charter version. For anyone else
+/// the enrollment does not exist (404).
+pub async fn accept_charter(
+    db: &Db,
+    caller: &Caller,
+    program_id: Uuid,
+    enrollment_id: Uuid,
+    version: i32,
+) -> Result<Enrollment, ServiceError> {
+    let enrollment = enrollments::find(db.conn(), program_id, enrollment_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if !is_own(db, caller, &enrollment).await? {
+        return Err(ServiceError::NotFound);
+    }
+    let current = charters::current_version(db.conn(), program_id).await?;
+    check_charter_acceptance(version, current)?;
+    enrollments::accept_charter(db.conn(), enrollment_id, version, Utc::now()).await?;
+    tracing::info!(enrollment_id = %enrollment_id, version, "charter accepted");
+    enrollments::find(db.conn(), program_id, enrollment_id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// The current charter version of a program (to tell `charter_pending`).
+pub async fn current_charter_version(
+    db: &Db,
+    program_id: Uuid,
+) -> Result<Option<i32>, ServiceError> {
+    Ok(charters::current_version(db.conn(), program_id).await?)
+}

@@ -1,0 +1,219 @@
+//! People: fed by the HRIS, one at a time (`PUT …/by-external-id/{id}`) or in batches
+//! (`POST /people/import`). Both go through [`import`], so a single upsert and a batch of
+//! 100,000 obey the same rules.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use mentorat_domain::{
+    Caller, ExternalId, FieldError, PageLimit,
+    person::{ManagerLinks, Person, PersonDraft, PersonRecord},
+};
+use mentorat_persistence::{
+    Db, Page, TransactionTrait,
+    people::{self, PersonFilter, PersonWrite},
+};
+use uuid::Uuid;
+
+use crate::{departures, error::ServiceError};
+
+/// Rows written per transaction: a failure loses at most one chunk's work, and each chunk
+/// is one read and one write statement.
+pub const CHUNK: usize = 500;
+
+/// A row of a batch that could not be taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowProblem {
+    /// 1-based position among the data records (a CSV header is not counted).
+    pub row: usize,
+    pub code: &'static str,
+    pub detail: String,
+    /// The fields at fault, when known.
+    pub fields: Vec<FieldError>,
+}
+
+/// What happened to one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOutcome {
+    Created(Uuid),
+    Updated(Uuid),
+    Unchanged(Uuid),
+}
+
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub errors: Vec<RowProblem>,
+    pub outcomes: Vec<(usize, RowOutcome)>,
+}
+
+/// Take a batch: rows in any order (a manager may come after their reports, or in a later
+/// batch), good rows kept when others fail, a re-import of the same data `unchanged`.
+pub async fn import(
+    db: &Db,
+    caller: &Caller,
+    rows: Vec<(usize, Result<PersonDraft, RowProblem>)>,
+) -> Result<ImportReport, ServiceError> {
+    let mut report = ImportReport::default();
+    let mut valid: Vec<(usize, PersonRecord)> = Vec::new();
+    let mut seen: HashSet<ExternalId> = HashSet::new();
+    for (row, parsed) in rows {
+        let record = parsed.and_then(|draft| {
+            draft.validate().map_err(|errors| RowProblem {
+                row,
+                code: "invalid_row",
+                detail: errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.pointer, e.detail))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                fields: errors,
+            })
+        });
+        match record {
+            Err(problem) => report.errors.push(problem),
+            Ok(record) if !seen.insert(record.external_id.clone()) => {
+                report.errors.push(RowProblem {
+                    row,
+                    code: "duplicate_row",
+                    detail: format!("{} appears earlier in this batch", record.external_id),
+                    fields: vec![FieldError::new(
+                        "/external_id",
+                        "appears earlier in this batch",
+                    )],
+                })
+            }
+            Ok(record) => valid.push((row, record)),
+        }
+    }
+
+    // A link that would put someone in their own management chain is refused for the row
+    // that closes the cycle; the rows before it stand.
+    let mut links = ManagerLinks::new(people::manager_links(db.conn()).await?);
+    let mut accepted = Vec::with_capacity(valid.len());
+    for (row, record) in valid {
+        if let Some(manager) = &record.manager_external_id
+            && links.closes_cycle(&record.external_id, manager)
+        {
+            let detail = format!(
+                "{manager} as manager of {} would make them manage themself through the chain",
+                record.external_id
+            );
+            report.errors.push(RowProblem {
+                row,
+                code: "manager_cycle",
+                fields: vec![FieldError::new("/manager_external_id", detail.clone())],
+                detail,
+            });
+            continue;
+        }
+        links.set(
+            record.external_id.clone(),
+            record.manager_external_id.clone(),
+        );
+        accepted.push((row, record));
+    }
+
+    for chunk in accepted.chunks(CHUNK) {
+        write_chunk(db, chunk, &mut report).await?;
+    }
+    report.errors.sort_by_key(|e| e.row);
+    report.outcomes.sort_by_key(|(row, _)| *row);
+    tracing::info!(
+        by = %caller.subject,
+        created = report.created,
+        updated = report.updated,
+        unchanged = report.unchanged,
+        refused = report.errors.len(),
+        "people imported"
+    );
+    Ok(report)
+}
+
+async fn write_chunk(
+    db: &Db,
+    chunk: &[(usize, PersonRecord)],
+    report: &mut ImportReport,
+) -> Result<(), ServiceError> {
+    let now = Utc::now();
+    let txn = db
+        .conn()
+        .begin()
+        .await
+        .map_err(mentorat_persistence::StoreError::from)?;
+    let ids: Vec<&str> = chunk.iter().map(|(_, r)| r.external_id.as_str()).collect();
+    let existing: HashMap<String, Person> = people::find_by_external_ids(&txn, &ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.record.external_id.as_str().to_owned(), p))
+        .collect();
+    let mut writes = Vec::new();
+    let mut deactivated = Vec::new();
+    let mut outcomes = Vec::new();
+    for (row, record) in chunk {
+        match existing.get(record.external_id.as_str()) {
+            Some(current) if current.record == *record => {
+                outcomes.push((*row, RowOutcome::Unchanged(current.id)));
+            }
+            Some(current) => {
+                if current.record.active && !record.active {
+                    deactivated.push(current.id);
+                }
+                writes.push(PersonWrite {
+                    id: current.id,
+                    record: record.clone(),
+                    revision: current.revision + 1,
+                    created_at: current.created_at,
+                });
+                outcomes.push((*row, RowOutcome::Updated(current.id)));
+            }
+            None => {
+                let id = Uuid::now_v7();
+                writes.push(PersonWrite {
+                    id,
+                    record: record.clone(),
+                    revision: 1,
+                    created_at: now,
+                });
+                outcomes.push((*row, RowOutcome::Created(id)));
+            }
+        }
+    }
+    people::upsert_many(&txn, &writes, now).await?;
+    departures::people_deactivated(&txn, &deactivated).await?;
+    txn.commit()
+        .await
+        .map_err(mentorat_persistence::StoreError::from)?;
+    for (_, outcome) in &outcomes {
+        match outcome {
+            RowOutcome::Created(_) => report.created += 1,
+            RowOutcome::Updated(_) => report.updated += 1,
+            RowOutcome::Unchanged(_) => report.unchanged += 1,
+        }
+    }
+    report.outcomes.extend(outcomes);
+    Ok(())
+}
+
+pub async fn get(db: &Db, _caller: &Caller, id: Uuid) -> Result<Person, ServiceError> {
+    people::find(db.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+pub async fn list(
+    db: &Db,
+    _caller: &Caller,
+    filter: &PersonFilter,
+    after: Option<Uuid>,
+    limit: PageLimit,
+) -> Result<Page<Person>, ServiceError> {
+    Ok(people::list(db.conn(), filter, after, limit.get()).await?)
+}
+
+/// The person a caller is, if the HRIS knows them.
+pub async fn of_caller(db: &Db, caller: &Caller) -> Result<Option<Person>, ServiceError> {
+    Ok(people::find_by_external_id(db.conn(), &caller.subject).await?)
+}
