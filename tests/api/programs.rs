@@ -71,7 +71,9 @@ async fn hris_and_analysts_may_not_touch_programs() {
     let program = app.create_program("x").await;
     let id = program["id"].as_str().unwrap();
     for token in [app.as_hris(), app.as_analyst()] {
-        app.get("/api/v1/programs", Some(&token)).await.problem(403, "forbidden");
+        app.get("/api/v1/programs", Some(&token))
+            .await
+            .problem(403, "forbidden");
         app.get(&format!("/api/v1/programs/{id}"), Some(&token))
             .await
             .problem(403, "forbidden");

@@ -213,6 +213,14 @@ pub async fn list(
     Ok(people::list(db.conn(), filter, after, limit.get()).await?)
 }
 
+/// A person by HRIS id (already validated by an upsert).
+pub async fn by_external_id(db: &Db, external_id: &str) -> Result<Option<Person>, ServiceError> {
+    match ExternalId::parse(external_id) {
+        Ok(id) => Ok(people::find_by_external_id(db.conn(), &id).await?),
+        Err(_) => Ok(None),
+    }
+}
+
 /// The person a caller is, if the HRIS knows them.
 pub async fn of_caller(db: &Db, caller: &Caller) -> Result<Option<Person>, ServiceError> {
     Ok(people::find_by_external_id(db.conn(), &caller.subject).await?)

@@ -175,8 +175,9 @@ pub async fn upsert_person(
     external_id: web::Path<String>,
     ValidJson(body): ValidJson<PersonInput>,
 ) -> Result<HttpResponse, ApiError> {
+    let external_id = external_id.into_inner();
     let draft = PersonDraft {
-        external_id: external_id.into_inner(),
+        external_id: external_id.clone(),
         given_name: body.given_name,
         family_name: body.family_name,
         email: body.email,
@@ -193,12 +194,17 @@ pub async fn upsert_person(
             _ => ApiError::validation(problem.fields.into_iter().map(Into::into).collect()),
         });
     }
-    let (created, id) = match report.outcomes.first() {
-        Some((_, RowOutcome::Created(id))) => (true, *id),
-        Some((_, RowOutcome::Updated(id) | RowOutcome::Unchanged(id))) => (false, *id),
+    let created = match report.outcomes.first() {
+        Some((_, RowOutcome::Created(_))) => true,
+        Some(_) => false,
         None => return Err(ApiError::Internal("an upsert reported no outcome".into())),
     };
-    let person = use_case::get(&db, &auth.caller, id).await?;
+    // Read back by external id: if another request created the same person a moment
+    // earlier, the row kept that request's id.
+    let person = use_case::by_external_id(&db, &external_id)
+        .await?
+        .ok_or_else(|| ApiError::Internal("an upserted person is missing".into()))?;
+    let id = person.id;
     let mut response = if created {
         let mut r = HttpResponse::Created();
         r.insert_header((header::LOCATION, format!("/api/v1/people/{id}")));

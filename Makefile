@@ -1,0 +1,19 @@
+.PHONY: fmt lint test openapi run ci
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+
+test:
+	cargo nextest run --workspace
+
+openapi:
+	cargo run -q -p mentorat -- openapi --output openapi/openapi.json
+
+run:
+	cargo run --release
+
+ci:
+	bash .ci/run
