@@ -8,6 +8,7 @@ mod m20261124_000001_programs;
 mod m20261124_000002_idempotency_keys;
 mod m20261124_000003_people;
 mod m20261124_000004_charters_and_enrollments;
+mod m20261124_000005_pairs_and_notifications;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_idempotency_keys::Migration),
             Box::new(m20261124_000003_people::Migration),
             Box::new(m20261124_000004_charters_and_enrollments::Migration),
+            Box::new(m20261124_000005_pairs_and_notifications::Migration),
         ]
     }
 }

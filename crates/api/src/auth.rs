@@ -363,5 +363,11 @@ pub mod op {
         ListEnrollments,
         ReadEnrollment,
         AcceptCharter,
+        SuggestMentors,
+        ProposePair,
+        ListPairs,
+        ReadPair,
+        AcceptPair,
+        EndPair,
     );
 }

@@ -93,7 +93,15 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(routes::enrollments::enroll)
         .service(routes::enrollments::list_enrollments)
         .service(routes::enrollments::get_enrollment)
-        .service(routes::enrollments::accept_charter);
+        .service(routes::enrollments::accept_charter)
+        .service(routes::pairs::suggestions)
+        .service(routes::pairs::propose_pair)
+        .service(routes::pairs::list_pairs)
+        .service(routes::pairs::get_pair)
+        .service(routes::pairs::accept_pair)
+        .service(routes::pairs::end_pair)
+        .service(routes::me::list_notifications)
+        .service(routes::me::read_notification);
 }
 
 fn registered<T>(app: UtoipaApp<T>) -> UtoipaApp<T>

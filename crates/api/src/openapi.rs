@@ -30,6 +30,8 @@ use crate::problem::{FieldProblem, Problem};
         (name = "programs", description = "Mentoring programs (coordinators and admins; participants read theirs)"),
         (name = "charters", description = "A program's charter of good practice, versioned (R3)"),
         (name = "enrollments", description = "Mentors and mentees of a program, and their charter acceptance (R3)"),
+        (name = "pairs", description = "Matching and pairs (R1, R3, R9, R10, R11): no content, ever"),
+        (name = "me", description = "The caller's own notifications"),
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
     components(schemas(Problem, FieldProblem)),

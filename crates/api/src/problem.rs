@@ -259,6 +259,21 @@ impl From<DomainError> for ApiError {
                 ApiError::Unprocessable("person_inactive", err.to_string())
             }
             DomainError::ProgramClosed => ApiError::Conflict("program_closed", err.to_string()),
+            DomainError::HierarchicalPair => {
+                ApiError::Unprocessable("hierarchical_pair", err.to_string())
+            }
+            DomainError::MentorAtCapacity { .. } => {
+                ApiError::Conflict("mentor_at_capacity", err.to_string())
+            }
+            DomainError::PairExists => ApiError::Conflict("pair_exists", err.to_string()),
+            DomainError::RoleMismatch => ApiError::Unprocessable("role_mismatch", err.to_string()),
+            DomainError::CharterNotAccepted => {
+                ApiError::Conflict("charter_not_accepted", err.to_string())
+            }
+            DomainError::PairNotProposed { .. } => {
+                ApiError::Conflict("pair_not_proposed", err.to_string())
+            }
+            DomainError::PairNotOpen { .. } => ApiError::Conflict("pair_not_open", err.to_string()),
         }
     }
 }

@@ -25,10 +25,16 @@ pub enum Operation {
     ListEnrollments,
     ReadEnrollment,
     AcceptCharter,
+    SuggestMentors,
+    ProposePair,
+    ListPairs,
+    ReadPair,
+    AcceptPair,
+    EndPair,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 14] = [
+    pub const ALL: [Operation; 20] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -43,6 +49,12 @@ impl Operation {
         Operation::ListEnrollments,
         Operation::ReadEnrollment,
         Operation::AcceptCharter,
+        Operation::SuggestMentors,
+        Operation::ProposePair,
+        Operation::ListPairs,
+        Operation::ReadPair,
+        Operation::AcceptPair,
+        Operation::EndPair,
     ];
 }
 
@@ -83,21 +95,23 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         }
     };
     match operation {
-        CreateProgram | UpdateProgram | AddCharterVersion | Enroll | ListPeople | ReadPerson => {
-            all_if(runs_programs)
-        }
+        CreateProgram | UpdateProgram | AddCharterVersion | Enroll | ListPeople | ReadPerson
+        | ProposePair => all_if(runs_programs),
         // The HRIS connector creates, updates and deactivates people; nothing else.
         UpsertPerson | ImportPeople => all_if(runs_programs || caller.has(Role::Hris)),
         // Participants read the programs they are enrolled in, and their own enrollment.
-        ListPrograms | ReadProgram | ReadCurrentCharter | ListEnrollments | ReadEnrollment => {
+        // ...and a mentee the suggestions for their own enrollment; a member their own pairs.
+        ListPrograms | ReadProgram | ReadCurrentCharter | ListEnrollments | ReadEnrollment
+        | SuggestMentors | ListPairs | ReadPair => {
             if runs_programs {
                 Ok(Scope::Everything)
             } else {
                 own
             }
         }
-        // The enrolled person themself, whatever their roles: nobody accepts for another.
-        AcceptCharter => own,
+        // The enrolled person or the member themself, whatever their roles: nobody accepts or
+        // ends for another (R6: both members have the same rights).
+        AcceptCharter | AcceptPair | EndPair => own,
     }
 }
 
@@ -138,6 +152,12 @@ mod tests {
             (ListEnrollments, OWN, ALL, ALL, F, F),
             (ReadEnrollment, OWN, ALL, ALL, F, F),
             (AcceptCharter, OWN, OWN, OWN, F, F),
+            (SuggestMentors, OWN, ALL, ALL, F, F),
+            (ProposePair, F, ALL, ALL, F, F),
+            (ListPairs, OWN, ALL, ALL, F, F),
+            (ReadPair, OWN, ALL, ALL, F, F),
+            (AcceptPair, OWN, OWN, OWN, F, F),
+            (EndPair, OWN, OWN, OWN, F, F),
         ];
         assert_eq!(
             table.len(),

@@ -44,4 +44,27 @@ pub enum DomainError {
     /// A closed program takes no new enrollments.
     #[error("the program is closed")]
     ProgramClosed,
+    /// R1: a mentor may not be in the mentee's management chain, nor the mentee in theirs.
+    #[error(
+        "one of the two is in the other's management chain (R1: mentoring is non-hierarchical)"
+    )]
+    HierarchicalPair,
+    /// R10: the mentor has no place left.
+    #[error("the mentor already has {capacity} active or proposed pair(s), their capacity (R10)")]
+    MentorAtCapacity { capacity: i32 },
+    /// The same two people already form an open pair.
+    #[error("these two people already form a pair in this program")]
+    PairExists,
+    /// A pair is a mentor enrollment and a mentee enrollment of the same program.
+    #[error("a pair needs a mentor's enrollment and a mentee's enrollment of this program")]
+    RoleMismatch,
+    /// R3: a member must hold the current charter.
+    #[error("both members must have accepted the program's current charter (R3)")]
+    CharterNotAccepted,
+    /// Only a proposed pair can be accepted.
+    #[error("the pair is {status}, not proposed")]
+    PairNotProposed { status: crate::pair::PairStatus },
+    /// Only an open pair can end.
+    #[error("the pair is already {status}")]
+    PairNotOpen { status: crate::pair::PairStatus },
 }

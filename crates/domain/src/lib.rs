@@ -7,6 +7,7 @@ pub mod caller;
 pub mod enrollment;
 pub mod error;
 pub mod page;
+pub mod pair;
 pub mod person;
 pub mod program;
 

@@ -103,6 +103,44 @@ pub async fn list(
     Ok(Page { items, next })
 }
 
+/// The enrollments with these ids, in one query.
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Enrollment>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Enrollments::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// Every mentor enrollment of a program with its person, in one joined query.
+pub async fn mentors_with_people(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+) -> Result<Vec<(Enrollment, mentorat_domain::person::Person)>, StoreError> {
+    let rows = Enrollments::find()
+        .filter(Column::ProgramId.eq(program_id))
+        .filter(Column::Role.eq(EnrollmentRole::Mentor.as_str()))
+        .find_also_related(crate::entity::person::Entity)
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(e, p)| {
+            let id = e.id;
+            let person =
+                p.ok_or_else(|| StoreError::Corrupt(format!("enrollment {id} has no person")))?;
+            Ok((to_domain(e)?, crate::people::to_domain(person)?))
+        })
+        .collect()
+}
+
 /// Record that the enrolled person accepted charter `version` (R3).
 pub async fn accept_charter(
     conn: &impl ConnectionTrait,

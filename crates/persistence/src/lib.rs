@@ -8,6 +8,8 @@ pub mod enrollments;
 mod entity;
 pub mod error;
 pub mod idempotency;
+pub mod notifications;
+pub mod pairs;
 pub mod people;
 pub mod programs;
 

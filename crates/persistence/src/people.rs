@@ -57,6 +57,23 @@ pub async fn find_by_external_id(
         .transpose()
 }
 
+/// The people with these ids, in one query.
+pub async fn find_many(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<Person>, StoreError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    People::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
 /// The people among `external_ids` who exist, in one query.
 pub async fn find_by_external_ids(
     conn: &impl ConnectionTrait,
@@ -204,7 +221,7 @@ pub async fn list(
     Ok(Page { items, next })
 }
 
-fn to_domain(row: person::Model) -> Result<Person, StoreError> {
+pub(crate) fn to_domain(row: person::Model) -> Result<Person, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("person {}: bad {what}", row.id));
     let external_id = ExternalId::parse(&row.external_id).map_err(|_| corrupt("external_id"))?;
     let manager_external_id = row

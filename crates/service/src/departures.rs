@@ -2,18 +2,38 @@
 //! transaction as the write that deactivates them, from every path that can (single upsert
 //! and batch import alike).
 
-use mentorat_persistence::{ConnectionTrait, StoreError};
+use chrono::Utc;
+use mentorat_persistence::{ConnectionTrait, StoreError, notifications, pairs};
 use uuid::Uuid;
 
-/// People who were active and no longer are. Their pairs are to become `suspended` and be
-/// flagged for the coordinators; pairs arrive with the matching issue, which fills this in.
-/// Until then the departure is logged (ids only).
+/// People who were active and no longer are: their active pairs become `suspended` (the
+/// coordinators see the status), and the other member is told.
 pub async fn people_deactivated(
-    _conn: &impl ConnectionTrait,
+    conn: &impl ConnectionTrait,
     person_ids: &[Uuid],
 ) -> Result<(), StoreError> {
+    if person_ids.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let suspended = pairs::suspend_pairs_of(conn, person_ids, now).await?;
+    for pair in &suspended {
+        let others: Vec<Uuid> = [pair.mentor_person_id, pair.mentee_person_id]
+            .into_iter()
+            .filter(|p| !person_ids.contains(p))
+            .collect();
+        notifications::notify(
+            conn,
+            &others,
+            "pair.suspended",
+            Some(pair.program_id),
+            Some(pair.id),
+            now,
+        )
+        .await?;
+    }
     for id in person_ids {
-        tracing::info!(person_id = %id, "person deactivated (R11)");
+        tracing::info!(person_id = %id, pairs_suspended = suspended.len(), "person deactivated (R11)");
     }
     Ok(())
 }

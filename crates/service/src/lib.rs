@@ -4,6 +4,8 @@
 pub mod departures;
 pub mod enrollments;
 pub mod error;
+pub mod notifications;
+pub mod pairs;
 pub mod people;
 pub mod programs;
 

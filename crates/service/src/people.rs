@@ -116,8 +116,14 @@ pub async fn import(
         accepted.push((row, record));
     }
 
+    let mut links_changed = false;
     for chunk in accepted.chunks(CHUNK) {
-        write_chunk(db, chunk, &mut report).await?;
+        links_changed |= write_chunk(db, chunk, &mut report).await?;
+    }
+    if links_changed {
+        // R1 over time: a new manager link may put one member of an active pair in the
+        // other's chain. One statement over all active pairs.
+        crate::pairs::recheck_hierarchy(db.conn()).await?;
     }
     report.errors.sort_by_key(|e| e.row);
     report.outcomes.sort_by_key(|(row, _)| *row);
@@ -136,7 +142,8 @@ async fn write_chunk(
     db: &Db,
     chunk: &[(usize, PersonRecord)],
     report: &mut ImportReport,
-) -> Result<(), ServiceError> {
+) -> Result<bool, ServiceError> {
+    let mut links_changed = false;
     let now = Utc::now();
     let txn = db
         .conn()
@@ -158,6 +165,7 @@ async fn write_chunk(
                 outcomes.push((*row, RowOutcome::Unchanged(current.id)));
             }
             Some(current) => {
+                links_changed |= current.record.manager_external_id != record.manager_external_id;
                 if current.record.active && !record.active {
                     deactivated.push(current.id);
                 }
@@ -170,6 +178,8 @@ async fn write_chunk(
                 outcomes.push((*row, RowOutcome::Updated(current.id)));
             }
             None => {
+                // A newcomer may be the missing link of a chain named before them.
+                links_changed = true;
                 let id = Uuid::now_v7();
                 writes.push(PersonWrite {
                     id,
@@ -194,7 +204,7 @@ async fn write_chunk(
         }
     }
     report.outcomes.extend(outcomes);
-    Ok(())
+    Ok(links_changed)
 }
 
 pub async fn get(db: &Db, _caller: &Caller, id: Uuid) -> Result<Person, ServiceError> {

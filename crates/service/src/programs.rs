@@ -6,7 +6,7 @@ use mentorat_domain::{
     program::{Program, ProgramChanges, ProgramDraft, ProgramStatus},
 };
 use mentorat_persistence::{
-    Db, Page, StoreError, people,
+    Db, Page, StoreError, TransactionTrait, people,
     programs::{self, ProgramFilter},
 };
 use uuid::Uuid;
@@ -91,17 +91,18 @@ pub async fn update(
         }
         let (settings, status) = changes.clone().apply(&current.settings, current.status)?;
         // The revision check in the UPDATE closes the window between our read and our write.
-        match programs::update(
-            db.conn(),
-            id,
-            current.revision,
-            &settings,
-            status,
-            Utc::now(),
-        )
-        .await
-        {
+        let closing = status == ProgramStatus::Closed && current.status != ProgramStatus::Closed;
+        let now = Utc::now();
+        let txn = db.conn().begin().await.map_err(StoreError::from)?;
+        match programs::update(&txn, id, current.revision, &settings, status, now).await {
             Ok(program) => {
+                if closing {
+                    // When a program closes, its active pairs are completed.
+                    let completed =
+                        mentorat_persistence::pairs::complete_program(&txn, id, now).await?;
+                    tracing::info!(program_id = %id, pairs_completed = completed, "program closed");
+                }
+                txn.commit().await.map_err(StoreError::from)?;
                 tracing::info!(program_id = %id, by = %caller.subject, revision = program.revision, "program updated");
                 return Ok(program);
             }

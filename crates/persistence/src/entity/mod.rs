@@ -3,5 +3,7 @@
 pub mod charter_version;
 pub mod enrollment;
 pub mod idempotency_key;
+pub mod notification;
+pub mod pair;
 pub mod person;
 pub mod program;

@@ -1,0 +1,127 @@
+//! Notifications: what happened to a person's pairs, ids and metadata only (R5).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    Page,
+    entity::notification::{self, Column, Entity as Notifications},
+    error::StoreError,
+};
+
+/// A notification as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub id: Uuid,
+    pub person_id: Uuid,
+    pub kind: String,
+    pub program_id: Option<Uuid>,
+    pub pair_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// Notify each of `people` of `kind` about a pair, in one statement.
+pub async fn notify(
+    conn: &impl ConnectionTrait,
+    people: &[Uuid],
+    kind: &str,
+    program_id: Option<Uuid>,
+    pair_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    if people.is_empty() {
+        return Ok(());
+    }
+    let rows = people.iter().map(|person| notification::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        person_id: Set(*person),
+        kind: Set(kind.to_owned()),
+        program_id: Set(program_id),
+        pair_id: Set(pair_id),
+        created_at: Set(now),
+        read_at: Set(None),
+    });
+    Notifications::insert_many(rows)
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+/// A person's notifications, newest first.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    person_id: Uuid,
+    before: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Notification>, StoreError> {
+    let mut query = Notifications::find()
+        .filter(Column::PersonId.eq(person_id))
+        .order_by_desc(Column::Id);
+    if let Some(before) = before {
+        query = query.filter(Column::Id.lt(before));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    Ok(Page {
+        items: rows.into_iter().map(to_domain).collect(),
+        next,
+    })
+}
+
+/// Mark one of a person's notifications read; `false` when it is not theirs.
+pub async fn mark_read(
+    conn: &impl ConnectionTrait,
+    person_id: Uuid,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let found = Notifications::find_by_id(id)
+        .filter(Column::PersonId.eq(person_id))
+        .one(conn)
+        .await?;
+    let Some(found) = found else {
+        return Ok(false);
+    };
+    if found.read_at.is_none() {
+        Notifications::update_many()
+            .col_expr(Column::ReadAt, Expr::value(now))
+            .filter(Column::Id.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(true)
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    person_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Notification>, StoreError> {
+    Ok(Notifications::find_by_id(id)
+        .filter(Column::PersonId.eq(person_id))
+        .one(conn)
+        .await?
+        .map(to_domain))
+}
+
+fn to_domain(row: notification::Model) -> Notification {
+    Notification {
+        id: row.id,
+        person_id: row.person_id,
+        kind: row.kind,
+        program_id: row.program_id,
+        pair_id: row.pair_id,
+        created_at: row.created_at,
+        read_at: row.read_at,
+    }
+}

@@ -1,0 +1,448 @@
+//! The pairs repository, and the management-chain walks of R1 — in SQL (recursive CTEs on
+//! both databases), never by loading the organization into memory.
+
+use chrono::{DateTime, Utc};
+use mentorat_domain::pair::{EndReason, Pair, PairStatus};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Statement, Value,
+    sea_query::{Expr, ExprTrait},
+};
+use uuid::Uuid;
+
+use crate::{
+    Page,
+    entity::pair::{self, Column, Entity as Pairs},
+    error::StoreError,
+};
+
+/// Deeper than any real organization; a bound so a corrupt (cyclic) chain cannot loop.
+const MAX_DEPTH: i32 = 64;
+
+/// Filters of `GET /pairs`.
+#[derive(Debug, Clone, Default)]
+pub struct PairFilter {
+    pub program_id: Option<Uuid>,
+    pub status: Option<PairStatus>,
+    pub hierarchy_conflict: Option<bool>,
+    /// Only pairs this person is a member of.
+    pub member: Option<Uuid>,
+}
+
+/// A statement written with `$1, $2, …` (each used once, in order), for either database.
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = match backend {
+        DbBackend::Postgres => sql.to_owned(),
+        _ => {
+            let mut out = sql.to_owned();
+            for n in (1..=values.len()).rev() {
+                out = out.replace(&format!("${n}"), "?");
+            }
+            out
+        }
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// Is `ancestor` in `person`'s management chain, at any depth? (by external id)
+pub async fn in_chain(
+    conn: &impl ConnectionTrait,
+    person: &str,
+    ancestor: &str,
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "WITH RECURSIVE chain(ext, depth) AS ( \
+            SELECT manager_external_id, 1 FROM people WHERE external_id = $1 \
+            UNION ALL \
+            SELECT p.manager_external_id, c.depth + 1 FROM people p JOIN chain c ON p.external_id = c.ext \
+            WHERE c.ext IS NOT NULL AND c.depth < {MAX_DEPTH} \
+        ) SELECT COUNT(*) AS n FROM chain WHERE ext = $2"
+    );
+    let row = conn
+        .query_one_raw(statement(
+            conn.get_database_backend(),
+            &sql,
+            vec![person.into(), ancestor.into()],
+        ))
+        .await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(n > 0)
+}
+
+/// R1 both ways: is either person in the other's chain?
+pub async fn hierarchical(
+    conn: &impl ConnectionTrait,
+    a: &str,
+    b: &str,
+) -> Result<bool, StoreError> {
+    Ok(in_chain(conn, a, b).await? || in_chain(conn, b, a).await?)
+}
+
+/// The external ids in `person`'s management chain (above) and of everyone whose chain
+/// contains `person` (below): the people R1 keeps away from them.
+pub async fn chain_both_ways(
+    conn: &impl ConnectionTrait,
+    person: &str,
+) -> Result<Vec<String>, StoreError> {
+    let sql = format!(
+        "WITH RECURSIVE up(ext, depth) AS ( \
+            SELECT manager_external_id, 1 FROM people WHERE external_id = $1 \
+            UNION ALL \
+            SELECT p.manager_external_id, u.depth + 1 FROM people p JOIN up u ON p.external_id = u.ext \
+            WHERE u.ext IS NOT NULL AND u.depth < {MAX_DEPTH} \
+        ), down(ext, depth) AS ( \
+            SELECT external_id, 1 FROM people WHERE manager_external_id = $2 \
+            UNION ALL \
+            SELECT p.external_id, d.depth + 1 FROM people p JOIN down d ON p.manager_external_id = d.ext \
+            WHERE d.depth < {MAX_DEPTH} \
+        ) SELECT ext FROM up WHERE ext IS NOT NULL UNION SELECT ext FROM down"
+    );
+    let rows = conn
+        .query_all_raw(statement(
+            conn.get_database_backend(),
+            &sql,
+            vec![person.into(), person.into()],
+        ))
+        .await?;
+    rows.into_iter()
+        .map(|r| r.try_get::<String>("", "ext").map_err(StoreError::from))
+        .collect()
+}
+
+/// R1 over time: flag every active pair in which one member is now in the other's chain.
+/// One statement for the whole organization. Returns how many pairs were newly flagged.
+pub async fn flag_hierarchy_conflicts(
+    conn: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let sql = format!(
+        "WITH RECURSIVE up(pair_id, target, ext, depth) AS ( \
+            SELECT s.pair_id, s.target, s.ext, 1 FROM ( \
+                SELECT pr.id AS pair_id, mr.external_id AS target, me.manager_external_id AS ext \
+                FROM pairs pr JOIN people me ON me.id = pr.mentee_person_id JOIN people mr ON mr.id = pr.mentor_person_id \
+                WHERE pr.status = 'active' AND NOT pr.hierarchy_conflict \
+                UNION ALL \
+                SELECT pr.id, me.external_id, mr.manager_external_id \
+                FROM pairs pr JOIN people me ON me.id = pr.mentee_person_id JOIN people mr ON mr.id = pr.mentor_person_id \
+                WHERE pr.status = 'active' AND NOT pr.hierarchy_conflict \
+            ) s WHERE s.ext IS NOT NULL \
+            UNION ALL \
+            SELECT u.pair_id, u.target, p.manager_external_id, u.depth + 1 \
+            FROM up u JOIN people p ON p.external_id = u.ext \
+            WHERE p.manager_external_id IS NOT NULL AND u.ext <> u.target AND u.depth < {MAX_DEPTH} \
+        ) UPDATE pairs SET hierarchy_conflict = TRUE, revision = revision + 1, updated_at = $1 \
+          WHERE id IN (SELECT pair_id FROM up WHERE ext = target)"
+    );
+    let result = conn
+        .execute_raw(statement(
+            conn.get_database_backend(),
+            &sql,
+            vec![now.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
+
+pub struct NewPair {
+    pub id: Uuid,
+    pub program_id: Uuid,
+    pub mentor_enrollment_id: Uuid,
+    pub mentee_enrollment_id: Uuid,
+    pub mentor_person_id: Uuid,
+    pub mentee_person_id: Uuid,
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    new: NewPair,
+    now: DateTime<Utc>,
+) -> Result<Pair, StoreError> {
+    let id = new.id;
+    let row = pair::ActiveModel {
+        id: Set(new.id),
+        program_id: Set(new.program_id),
+        mentor_enrollment_id: Set(new.mentor_enrollment_id),
+        mentee_enrollment_id: Set(new.mentee_enrollment_id),
+        mentor_person_id: Set(new.mentor_person_id),
+        mentee_person_id: Set(new.mentee_person_id),
+        status: Set(PairStatus::Proposed.as_str().to_owned()),
+        mentor_accepted_at: Set(None),
+        mentee_accepted_at: Set(None),
+        activated_at: Set(None),
+        ended_at: Set(None),
+        end_reason: Set(None),
+        end_reason_text: Set(None),
+        hierarchy_conflict: Set(false),
+        suspended_at: Set(None),
+        revision: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    Pairs::insert(row).exec_without_returning(conn).await?;
+    find(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("pair {id} vanished after insert")))
+}
+
+pub async fn find(conn: &impl ConnectionTrait, id: Uuid) -> Result<Option<Pair>, StoreError> {
+    Pairs::find_by_id(id)
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// R10: the mentor enrollment's active and proposed pairs.
+pub async fn mentor_load(
+    conn: &impl ConnectionTrait,
+    mentor_enrollment_id: Uuid,
+) -> Result<i64, StoreError> {
+    let n = Pairs::find()
+        .filter(Column::MentorEnrollmentId.eq(mentor_enrollment_id))
+        .filter(Column::Status.is_in([PairStatus::Proposed.as_str(), PairStatus::Active.as_str()]))
+        .count(conn)
+        .await?;
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// Is there an open pair (proposed, active, suspended) of these two enrollments?
+pub async fn open_pair_exists(
+    conn: &impl ConnectionTrait,
+    mentor_enrollment_id: Uuid,
+    mentee_enrollment_id: Uuid,
+) -> Result<bool, StoreError> {
+    let n = Pairs::find()
+        .filter(Column::MentorEnrollmentId.eq(mentor_enrollment_id))
+        .filter(Column::MenteeEnrollmentId.eq(mentee_enrollment_id))
+        .filter(Column::Status.is_in(open_statuses()))
+        .count(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+fn open_statuses() -> [&'static str; 3] {
+    [
+        PairStatus::Proposed.as_str(),
+        PairStatus::Active.as_str(),
+        PairStatus::Suspended.as_str(),
+    ]
+}
+
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &PairFilter,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Pair>, StoreError> {
+    let mut query = Pairs::find().order_by_asc(Column::Id);
+    if let Some(p) = filter.program_id {
+        query = query.filter(Column::ProgramId.eq(p));
+    }
+    if let Some(s) = filter.status {
+        query = query.filter(Column::Status.eq(s.as_str()));
+    }
+    if let Some(h) = filter.hierarchy_conflict {
+        query = query.filter(Column::HierarchyConflict.eq(h));
+    }
+    if let Some(m) = filter.member {
+        query = query.filter(
+            Condition::any()
+                .add(Column::MentorPersonId.eq(m))
+                .add(Column::MenteePersonId.eq(m)),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
+/// The ids of the mentee enrollment's open pairs' mentors (to leave them out of suggestions).
+pub async fn open_mentor_enrollments_of(
+    conn: &impl ConnectionTrait,
+    mentee_enrollment_id: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    Ok(Pairs::find()
+        .select_only()
+        .column(Column::MentorEnrollmentId)
+        .filter(Column::MenteeEnrollmentId.eq(mentee_enrollment_id))
+        .filter(Column::Status.is_in(open_statuses()))
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// The number of active and proposed pairs of each mentor enrollment of a program, in one
+/// grouped query.
+pub async fn loads_in_program(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+) -> Result<Vec<(Uuid, i64)>, StoreError> {
+    Ok(Pairs::find()
+        .select_only()
+        .column(Column::MentorEnrollmentId)
+        .column_as(Column::Id.count(), "n")
+        .filter(Column::ProgramId.eq(program_id))
+        .filter(Column::Status.is_in([PairStatus::Proposed.as_str(), PairStatus::Active.as_str()]))
+        .group_by(Column::MentorEnrollmentId)
+        .into_tuple()
+        .all(conn)
+        .await?)
+}
+
+/// Record a member's acceptance, and the activation when it completes the pair. Only
+/// applies to a pair still at `revision` (a concurrent change makes it `StaleRevision`).
+pub async fn record_acceptance(
+    conn: &impl ConnectionTrait,
+    pair: &Pair,
+    mentor_side: bool,
+    activate: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut update = Pairs::update_many()
+        .col_expr(
+            if mentor_side {
+                Column::MentorAcceptedAt
+            } else {
+                Column::MenteeAcceptedAt
+            },
+            Expr::value(now),
+        )
+        .col_expr(Column::Revision, Expr::value(pair.revision + 1))
+        .col_expr(Column::UpdatedAt, Expr::value(now));
+    if activate {
+        update = update
+            .col_expr(Column::Status, Expr::value(PairStatus::Active.as_str()))
+            .col_expr(Column::ActivatedAt, Expr::value(now));
+    }
+    let result = update
+        .filter(Column::Id.eq(pair.id))
+        .filter(Column::Revision.eq(pair.revision))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    Ok(())
+}
+
+pub async fn end(
+    conn: &impl ConnectionTrait,
+    pair: &Pair,
+    reason: EndReason,
+    text: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let result = Pairs::update_many()
+        .col_expr(Column::Status, Expr::value(PairStatus::Ended.as_str()))
+        .col_expr(Column::EndedAt, Expr::value(now))
+        .col_expr(Column::EndReason, Expr::value(reason.as_str()))
+        .col_expr(Column::EndReasonText, Expr::value(text.map(str::to_owned)))
+        .col_expr(Column::Revision, Expr::value(pair.revision + 1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(pair.id))
+        .filter(Column::Revision.eq(pair.revision))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    Ok(())
+}
+
+/// R11: the active pairs of these people become suspended. Returns the pairs suspended.
+pub async fn suspend_pairs_of(
+    conn: &impl ConnectionTrait,
+    person_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<Pair>, StoreError> {
+    if person_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let affected = Condition::all()
+        .add(Column::Status.eq(PairStatus::Active.as_str()))
+        .add(
+            Condition::any()
+                .add(Column::MentorPersonId.is_in(person_ids.iter().copied()))
+                .add(Column::MenteePersonId.is_in(person_ids.iter().copied())),
+        );
+    let pairs: Vec<Pair> = Pairs::find()
+        .filter(affected.clone())
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect::<Result<_, _>>()?;
+    Pairs::update_many()
+        .col_expr(Column::Status, Expr::value(PairStatus::Suspended.as_str()))
+        .col_expr(Column::SuspendedAt, Expr::value(now))
+        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(affected)
+        .exec(conn)
+        .await?;
+    Ok(pairs)
+}
+
+/// When a program closes, its active pairs are completed.
+pub async fn complete_program(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let result = Pairs::update_many()
+        .col_expr(Column::Status, Expr::value(PairStatus::Completed.as_str()))
+        .col_expr(Column::EndedAt, Expr::value(now))
+        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::ProgramId.eq(program_id))
+        .filter(Column::Status.eq(PairStatus::Active.as_str()))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
+}
+
+fn to_domain(row: pair::Model) -> Result<Pair, StoreError> {
+    let status = PairStatus::parse(&row.status).ok_or_else(|| {
+        StoreError::Corrupt(format!("pair {} has status {:?}", row.id, row.status))
+    })?;
+    let end_reason =
+        match row.end_reason.as_deref() {
+            None => None,
+            Some(r) => Some(EndReason::parse(r).ok_or_else(|| {
+                StoreError::Corrupt(format!("pair {} has end reason {r:?}", row.id))
+            })?),
+        };
+    Ok(Pair {
+        id: row.id,
+        program_id: row.program_id,
+        mentor_enrollment_id: row.mentor_enrollment_id,
+        mentee_enrollment_id: row.mentee_enrollment_id,
+        mentor_person_id: row.mentor_person_id,
+        mentee_person_id: row.mentee_person_id,
+        status,
+        mentor_accepted_at: row.mentor_accepted_at,
+        mentee_accepted_at: row.mentee_accepted_at,
+        activated_at: row.activated_at,
+        ended_at: row.ended_at,
+        end_reason,
+        end_reason_text: row.end_reason_text,
+        hierarchy_conflict: row.hierarchy_conflict,
+        suspended_at: row.suspended_at,
+        revision: row.revision,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}

@@ -1,0 +1,434 @@
+//! Matching and the pair lifecycle (R1, R3, R9, R10, R11): suggestions, proposal, each
+//! member's acceptance, the end, and what the HRIS changes do to open pairs.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use mentorat_domain::{
+    Caller, DomainError, PageLimit, Scope,
+    enrollment::{CharterStatus, Enrollment, EnrollmentRole},
+    pair::{
+        self, AcceptanceFacts, AcceptanceOutcome, Candidate, EndReason, Pair, PairStatus,
+        ProposalFacts, Score, Seeker, Side,
+    },
+    person::Person,
+    program::ProgramStatus,
+};
+use mentorat_persistence::{
+    Db, Page, StoreError, TransactionTrait, charters, enrollments, notifications,
+    pairs::{self, NewPair, PairFilter},
+    people, programs,
+};
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+fn store(e: impl Into<StoreError>) -> ServiceError {
+    ServiceError::from(e.into())
+}
+
+/// The person behind the caller, if the HRIS knows them.
+async fn caller_person(db: &Db, caller: &Caller) -> Result<Option<Person>, ServiceError> {
+    Ok(people::find_by_external_id(db.conn(), &caller.subject).await?)
+}
+
+/// A pair the caller may see: any for coordinators; their own for a member; for anyone
+/// else it does not exist.
+pub async fn visible_pair(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    id: Uuid,
+) -> Result<Pair, ServiceError> {
+    let pair = pairs::find(db.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if scope == Scope::Everything {
+        return Ok(pair);
+    }
+    member_side(db, caller, &pair).await?;
+    Ok(pair)
+}
+
+/// The caller's side of the pair; `NotFound` when they are not a member.
+async fn member_side(
+    db: &Db,
+    caller: &Caller,
+    pair: &Pair,
+) -> Result<(Side, Person), ServiceError> {
+    let person = caller_person(db, caller)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let side = pair.side_of(person.id).ok_or(ServiceError::NotFound)?;
+    Ok((side, person))
+}
+
+/// Propose a pair (coordinators). Refusals: R1 `hierarchical_pair`, R10 `mentor_at_capacity`,
+/// `pair_exists`, `role_mismatch`.
+pub async fn propose(
+    db: &Db,
+    caller: &Caller,
+    program_id: Uuid,
+    mentor_enrollment_id: Uuid,
+    mentee_enrollment_id: Uuid,
+) -> Result<Pair, ServiceError> {
+    let txn = db.conn().begin().await.map_err(store)?;
+    let program = programs::find(&txn, program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if program.status == ProgramStatus::Closed {
+        return Err(DomainError::ProgramClosed.into());
+    }
+    let unknown = |which: &str, id: Uuid| {
+        ServiceError::Unprocessable(
+            "unknown_enrollment",
+            format!("{which} {id} is not an enrollment of this program"),
+        )
+    };
+    let mentor = enrollments::find(&txn, program_id, mentor_enrollment_id)
+        .await?
+        .ok_or_else(|| unknown("mentor_enrollment_id", mentor_enrollment_id))?;
+    let mentee = enrollments::find(&txn, program_id, mentee_enrollment_id)
+        .await?
+        .ok_or_else(|| unknown("mentee_enrollment_id", mentee_enrollment_id))?;
+    let found = people::find_many(&txn, &[mentor.person_id, mentee.person_id]).await?;
+    let person = |id: Uuid| found.iter().find(|p| p.id == id).cloned();
+    let (Some(mentor_person), Some(mentee_person)) =
+        (person(mentor.person_id), person(mentee.person_id))
+    else {
+        return Err(ServiceError::Store(StoreError::Corrupt(
+            "an enrollment's person is missing".into(),
+        )));
+    };
+    let facts = ProposalFacts {
+        mentor_is_mentor: mentor.terms.role == EnrollmentRole::Mentor,
+        mentee_is_mentee: mentee.terms.role == EnrollmentRole::Mentee,
+        hierarchical: pairs::hierarchical(
+            &txn,
+            mentor_person.record.external_id.as_str(),
+            mentee_person.record.external_id.as_str(),
+        )
+        .await?,
+        pair_exists: pairs::open_pair_exists(&txn, mentor.id, mentee.id).await?,
+        mentor_load: pairs::mentor_load(&txn, mentor.id).await?,
+        mentor_capacity: mentor
+            .terms
+            .capacity
+            .unwrap_or(program.settings.default_mentor_capacity),
+        both_active: mentor_person.record.active && mentee_person.record.active,
+    };
+    pair::check_proposal(facts)?;
+    let now = Utc::now();
+    let created = pairs::insert(
+        &txn,
+        NewPair {
+            id: Uuid::now_v7(),
+            program_id,
+            mentor_enrollment_id: mentor.id,
+            mentee_enrollment_id: mentee.id,
+            mentor_person_id: mentor_person.id,
+            mentee_person_id: mentee_person.id,
+        },
+        now,
+    )
+    .await?;
+    notifications::notify(
+        &txn,
+        &[mentor_person.id, mentee_person.id],
+        "pair.proposed",
+        Some(program_id),
+        Some(created.id),
+        now,
+    )
+    .await?;
+    txn.commit().await.map_err(store)?;
+    tracing::info!(pair_id = %created.id, program_id = %program_id, by = %caller.subject, "pair proposed");
+    Ok(created)
+}
+
+/// A member accepts; the pair is active once both have and both hold the charter (R3).
+pub async fn accept(db: &Db, caller: &Caller, id: Uuid) -> Result<Pair, ServiceError> {
+    let pair = pairs::find(db.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let (side, _) = member_side(db, caller, &pair).await?;
+    let (mine, theirs) = match side {
+        Side::Mentor => (pair.mentor_accepted_at, pair.mentee_accepted_at),
+        Side::Mentee => (pair.mentee_accepted_at, pair.mentor_accepted_at),
+    };
+    let current = charters::current_version(db.conn(), pair.program_id).await?;
+    let both = enrollments::find_many(
+        db.conn(),
+        &[pair.mentor_enrollment_id, pair.mentee_enrollment_id],
+    )
+    .await?;
+    let holds = |enrollment_id: Uuid| {
+        both.iter()
+            .find(|e| e.id == enrollment_id)
+            .is_some_and(|e| {
+                CharterStatus::of(e.accepted_charter_version, current) != CharterStatus::Pending
+            })
+    };
+    let (my_enrollment, their_enrollment) = match side {
+        Side::Mentor => (pair.mentor_enrollment_id, pair.mentee_enrollment_id),
+        Side::Mentee => (pair.mentee_enrollment_id, pair.mentor_enrollment_id),
+    };
+    let outcome = pair::accept(AcceptanceFacts {
+        status: pair.status,
+        accepter_holds_charter: holds(my_enrollment),
+        other_accepted: theirs.is_some(),
+        other_holds_charter: holds(their_enrollment),
+    })?;
+    if mine.is_some() && outcome == AcceptanceOutcome::Waiting {
+        return Ok(pair); // accepting twice changes nothing
+    }
+    let activate = outcome == AcceptanceOutcome::Activated;
+    let now = Utc::now();
+    let txn = db.conn().begin().await.map_err(store)?;
+    pairs::record_acceptance(&txn, &pair, side == Side::Mentor, activate, now).await?;
+    if activate {
+        notifications::notify(
+            &txn,
+            &[pair.mentor_person_id, pair.mentee_person_id],
+            "pair.activated",
+            Some(pair.program_id),
+            Some(pair.id),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await.map_err(store)?;
+    tracing::info!(pair_id = %id, activated = activate, "pair accepted by a member");
+    pairs::find(db.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// R9: either member ends the pair, with a reason category and optional words of their own.
+pub async fn end(
+    db: &Db,
+    caller: &Caller,
+    id: Uuid,
+    reason: EndReason,
+    text: Option<String>,
+) -> Result<Pair, ServiceError> {
+    let pair = pairs::find(db.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let (side, _) = member_side(db, caller, &pair).await?;
+    pair::check_end(pair.status)?;
+    let other = match side {
+        Side::Mentor => pair.mentee_person_id,
+        Side::Mentee => pair.mentor_person_id,
+    };
+    let now = Utc::now();
+    let txn = db.conn().begin().await.map_err(store)?;
+    pairs::end(&txn, &pair, reason, text.as_deref(), now).await?;
+    notifications::notify(
+        &txn,
+        &[other],
+        "pair.ended",
+        Some(pair.program_id),
+        Some(pair.id),
+        now,
+    )
+    .await?;
+    txn.commit().await.map_err(store)?;
+    tracing::info!(pair_id = %id, reason = reason.as_str(), "pair ended by a member");
+    pairs::find(db.conn(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+pub async fn list(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    mut filter: PairFilter,
+    after: Option<Uuid>,
+    limit: PageLimit,
+) -> Result<Page<Pair>, ServiceError> {
+    if scope == Scope::OwnEnrollments {
+        match caller_person(db, caller).await? {
+            Some(person) => filter.member = Some(person.id),
+            None => {
+                return Ok(Page {
+                    items: Vec::new(),
+                    next: None,
+                });
+            }
+        }
+    }
+    Ok(pairs::list(db.conn(), &filter, after, limit.get()).await?)
+}
+
+/// What a pair's answer shows besides the pair: its members' names and charter standing.
+#[derive(Debug, Clone)]
+pub struct PairContext {
+    pub people: HashMap<Uuid, Person>,
+    /// Enrollment ids whose holder has not accepted the current charter (R3).
+    pub charter_pending: HashSet<Uuid>,
+}
+
+/// Load the context of several pairs in a fixed number of queries.
+pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceError> {
+    let person_ids: Vec<Uuid> = pairs_
+        .iter()
+        .flat_map(|p| [p.mentor_person_id, p.mentee_person_id])
+        .collect();
+    let enrollment_ids: Vec<Uuid> = pairs_
+        .iter()
+        .flat_map(|p| [p.mentor_enrollment_id, p.mentee_enrollment_id])
+        .collect();
+    let people = people::find_many(db.conn(), &person_ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let enrolled: Vec<Enrollment> = enrollments::find_many(db.conn(), &enrollment_ids).await?;
+    let mut current: HashMap<Uuid, Option<i32>> = HashMap::new();
+    for program in pairs_.iter().map(|p| p.program_id).collect::<HashSet<_>>() {
+        current.insert(
+            program,
+            charters::current_version(db.conn(), program).await?,
+        );
+    }
+    let charter_pending = enrolled
+        .iter()
+        .filter(|e| {
+            CharterStatus::of(
+                e.accepted_charter_version,
+                current.get(&e.program_id).copied().flatten(),
+            ) == CharterStatus::Pending
+        })
+        .map(|e| e.id)
+        .collect();
+    Ok(PairContext {
+        people,
+        charter_pending,
+    })
+}
+
+/// A ranked mentor for a mentee.
+#[derive(Debug, Clone)]
+pub struct Suggestion {
+    pub enrollment: Enrollment,
+    pub person: Person,
+    pub remaining_capacity: i64,
+    pub score: Score,
+}
+
+/// Mentors for a mentee, best first. Hard rules filter, never merely rank: R1 (the mentee's
+/// chain, up and down, at any depth), R10 (no place left), inactive people, mentors already
+/// paired with this mentee, the mentee themself.
+pub async fn suggestions(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    program_id: Uuid,
+    mentee_enrollment_id: Uuid,
+    limit: usize,
+) -> Result<Vec<Suggestion>, ServiceError> {
+    let program = programs::find(db.conn(), program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let mentee = enrollments::find(db.conn(), program_id, mentee_enrollment_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if scope == Scope::OwnEnrollments {
+        let me = caller_person(db, caller)
+            .await?
+            .ok_or(ServiceError::NotFound)?;
+        if me.id != mentee.person_id {
+            return Err(ServiceError::NotFound);
+        }
+    }
+    if mentee.terms.role != EnrollmentRole::Mentee {
+        return Err(DomainError::RoleMismatch.into());
+    }
+    let mentee_person = people::find(db.conn(), mentee.person_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let excluded: HashSet<String> =
+        pairs::chain_both_ways(db.conn(), mentee_person.record.external_id.as_str())
+            .await?
+            .into_iter()
+            .collect();
+    let loads: HashMap<Uuid, i64> = pairs::loads_in_program(db.conn(), program_id)
+        .await?
+        .into_iter()
+        .collect();
+    let paired: HashSet<Uuid> = pairs::open_mentor_enrollments_of(db.conn(), mentee.id)
+        .await?
+        .into_iter()
+        .collect();
+    let seeker = Seeker {
+        topics: mentee.terms.topics.clone(),
+        goals: mentee.terms.goals.clone(),
+        languages: mentee.terms.languages.clone(),
+        department: mentee_person.record.department.clone(),
+        site: mentee_person.record.site.clone(),
+    };
+    let mut ranked: Vec<Suggestion> = enrollments::mentors_with_people(db.conn(), program_id)
+        .await?
+        .into_iter()
+        .filter(|(e, p)| {
+            p.record.active
+                && p.id != mentee_person.id
+                && !paired.contains(&e.id)
+                && !excluded.contains(p.record.external_id.as_str())
+        })
+        .filter_map(|(enrollment, person)| {
+            let capacity = enrollment
+                .terms
+                .capacity
+                .unwrap_or(program.settings.default_mentor_capacity);
+            let remaining = i64::from(capacity) - loads.get(&enrollment.id).copied().unwrap_or(0);
+            (remaining > 0).then(|| {
+                let score = pair::score(
+                    &seeker,
+                    &Candidate {
+                        topics: enrollment.terms.topics.clone(),
+                        languages: enrollment.terms.languages.clone(),
+                        department: person.record.department.clone(),
+                        site: person.record.site.clone(),
+                        remaining_capacity: remaining,
+                    },
+                );
+                Suggestion {
+                    enrollment,
+                    person,
+                    remaining_capacity: remaining,
+                    score,
+                }
+            })
+        })
+        .collect();
+    ranked.sort_by(|a, b| {
+        b.score
+            .total
+            .cmp(&a.score.total)
+            .then(a.enrollment.id.cmp(&b.enrollment.id))
+    });
+    ranked.truncate(limit);
+    Ok(ranked)
+}
+
+/// After an HRIS change of manager links: flag active pairs now inside one chain (R1).
+pub async fn recheck_hierarchy(
+    conn: &impl mentorat_persistence::ConnectionTrait,
+) -> Result<u64, StoreError> {
+    let flagged = pairs::flag_hierarchy_conflicts(conn, Utc::now()).await?;
+    if flagged > 0 {
+        tracing::warn!(
+            pairs = flagged,
+            "active pairs flagged hierarchy_conflict after an HRIS change (R1)"
+        );
+    }
+    Ok(flagged)
+}
+
+/// Status names, for filters.
+pub fn parse_status(raw: &str) -> Option<PairStatus> {
+    PairStatus::parse(raw)
+}
