@@ -11,6 +11,7 @@ mod errors;
 mod idempotency;
 mod openapi;
 mod operations;
+mod pairs;
 mod people;
 mod programs;
 mod shutdown_and_logs;
