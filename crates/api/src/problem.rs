@@ -87,6 +87,11 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("your roles do not allow this operation")]
     Forbidden,
+    /// R5: a coordinator or admin asking for a pair's content.
+    #[error(
+        "what a pair says to each other is confidential (R5): coordinators see a pair's metadata and flags, never its content"
+    )]
+    Confidential,
     #[error("{1}")]
     Conflict(&'static str, String),
     #[error("{1}")]
@@ -120,6 +125,7 @@ impl ApiError {
             ApiError::Validation { .. } => "validation_failed",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden => "forbidden",
+            ApiError::Confidential => "confidential",
             ApiError::Conflict(code, _) => code,
             ApiError::Unprocessable(code, _) => code,
             ApiError::PreconditionFailed => "precondition_failed",
@@ -139,6 +145,7 @@ impl ApiError {
             ApiError::Validation { .. } => "The request is not valid",
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::Forbidden => "Forbidden",
+            ApiError::Confidential => "Confidential",
             ApiError::Conflict(..) => "Conflict",
             ApiError::Unprocessable(..) => "Refused by a rule",
             ApiError::PreconditionFailed => "Precondition failed",
@@ -203,7 +210,7 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::Confidential => StatusCode::FORBIDDEN,
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -274,6 +281,34 @@ impl From<DomainError> for ApiError {
                 ApiError::Conflict("pair_not_proposed", err.to_string())
             }
             DomainError::PairNotOpen { .. } => ApiError::Conflict("pair_not_open", err.to_string()),
+            DomainError::PairNotActive { .. } => {
+                ApiError::Conflict("pair_not_active", err.to_string())
+            }
+            DomainError::CannotAgreeOwnObjective => {
+                ApiError::Conflict("cannot_agree_own_objective", err.to_string())
+            }
+            DomainError::ObjectiveNotProposed { .. } => {
+                ApiError::Conflict("objective_not_proposed", err.to_string())
+            }
+            DomainError::IllegalObjectiveTransition { .. } => {
+                ApiError::Conflict("illegal_status_transition", err.to_string())
+            }
+            DomainError::LocationRequired => {
+                ApiError::Unprocessable("location_required", err.to_string())
+            }
+            DomainError::PrivateLocation => {
+                ApiError::Unprocessable("private_location", err.to_string())
+            }
+            DomainError::MeetingOverlap { .. } => {
+                ApiError::Conflict("meeting_overlap", err.to_string())
+            }
+            DomainError::MeetingNotScheduled { .. } => {
+                ApiError::Conflict("meeting_not_scheduled", err.to_string())
+            }
+            DomainError::MeetingNotStarted { .. } => {
+                ApiError::Conflict("meeting_not_started", err.to_string())
+            }
+            DomainError::MeetingStarted => ApiError::Conflict("meeting_started", err.to_string()),
         }
     }
 }
@@ -296,6 +331,7 @@ impl From<ServiceError> for ApiError {
         match err {
             ServiceError::Domain(e) => e.into(),
             ServiceError::NotFound => ApiError::NotFound("no such resource".into()),
+            ServiceError::Confidential => ApiError::Confidential,
             ServiceError::PreconditionFailed => ApiError::PreconditionFailed,
             ServiceError::Conflict(code, detail) => ApiError::Conflict(code, detail),
             ServiceError::Unprocessable(code, detail) => ApiError::Unprocessable(code, detail),

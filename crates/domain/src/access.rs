@@ -31,10 +31,23 @@ pub enum Operation {
     ReadPair,
     AcceptPair,
     EndPair,
+    ListObjectives,
+    ProposeObjective,
+    ReadObjective,
+    UpdateObjective,
+    AgreeObjective,
+    ListObjectiveRevisions,
+    ListMeetings,
+    ScheduleMeeting,
+    ReadMeeting,
+    UpdateMeeting,
+    CancelMeeting,
+    CloseMeeting,
+    ManageCalendarFeed,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 20] = [
+    pub const ALL: [Operation; 33] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -55,6 +68,19 @@ impl Operation {
         Operation::ReadPair,
         Operation::AcceptPair,
         Operation::EndPair,
+        Operation::ListObjectives,
+        Operation::ProposeObjective,
+        Operation::ReadObjective,
+        Operation::UpdateObjective,
+        Operation::AgreeObjective,
+        Operation::ListObjectiveRevisions,
+        Operation::ListMeetings,
+        Operation::ScheduleMeeting,
+        Operation::ReadMeeting,
+        Operation::UpdateMeeting,
+        Operation::CancelMeeting,
+        Operation::CloseMeeting,
+        Operation::ManageCalendarFeed,
     ];
 }
 
@@ -112,6 +138,34 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         // The enrolled person or the member themself, whatever their roles: nobody accepts or
         // ends for another (R6: both members have the same rights).
         AcceptCharter | AcceptPair | EndPair => own,
+        // A pair's working life and its content (R5, R6): the two members only, whatever
+        // their roles. Nobody is refused by role here: the use case answers everyone who is
+        // not a member as [`outside_pair`] says — `confidential` to coordinators and admins,
+        // `not_found` to anyone else (hris and analysts included: for them the content does
+        // not exist).
+        ListObjectives | ProposeObjective | ReadObjective | UpdateObjective | AgreeObjective
+        | ListObjectiveRevisions | ListMeetings | ScheduleMeeting | ReadMeeting | UpdateMeeting
+        | CancelMeeting | CloseMeeting => Ok(Scope::OwnEnrollments),
+        // A calendar feed lists the caller's own meetings.
+        ManageCalendarFeed => own,
+    }
+}
+
+/// How a pair's content is refused to a caller who is not one of its two members (R5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutsidePair {
+    /// Coordinators and admins know the pair exists, and are told its content is not theirs
+    /// (`403 confidential`).
+    Confidential,
+    /// For anyone else the pair and its content do not exist (`404`).
+    Hidden,
+}
+
+pub fn outside_pair(caller: &Caller) -> OutsidePair {
+    if caller.has(Role::Coordinator) || caller.has(Role::Admin) {
+        OutsidePair::Confidential
+    } else {
+        OutsidePair::Hidden
     }
 }
 
@@ -158,6 +212,19 @@ mod tests {
             (ReadPair, OWN, ALL, ALL, F, F),
             (AcceptPair, OWN, OWN, OWN, F, F),
             (EndPair, OWN, OWN, OWN, F, F),
+            (ListObjectives, OWN, OWN, OWN, OWN, OWN),
+            (ProposeObjective, OWN, OWN, OWN, OWN, OWN),
+            (ReadObjective, OWN, OWN, OWN, OWN, OWN),
+            (UpdateObjective, OWN, OWN, OWN, OWN, OWN),
+            (AgreeObjective, OWN, OWN, OWN, OWN, OWN),
+            (ListObjectiveRevisions, OWN, OWN, OWN, OWN, OWN),
+            (ListMeetings, OWN, OWN, OWN, OWN, OWN),
+            (ScheduleMeeting, OWN, OWN, OWN, OWN, OWN),
+            (ReadMeeting, OWN, OWN, OWN, OWN, OWN),
+            (UpdateMeeting, OWN, OWN, OWN, OWN, OWN),
+            (CancelMeeting, OWN, OWN, OWN, OWN, OWN),
+            (CloseMeeting, OWN, OWN, OWN, OWN, OWN),
+            (ManageCalendarFeed, OWN, OWN, OWN, F, F),
         ];
         assert_eq!(
             table.len(),
@@ -186,6 +253,18 @@ mod tests {
                 analyst,
                 "analyst {op:?}"
             );
+        }
+    }
+
+    #[test]
+    fn outside_a_pair_coordinators_are_told_confidential_others_see_nothing() {
+        assert_eq!(
+            outside_pair(&caller(&[Role::Coordinator])),
+            OutsidePair::Confidential
+        );
+        assert_eq!(outside_pair(&caller(&[Role::Admin])), OutsidePair::Confidential);
+        for roles in [&[][..], &[Role::Hris], &[Role::Analyst]] {
+            assert_eq!(outside_pair(&caller(roles)), OutsidePair::Hidden);
         }
     }
 

@@ -67,4 +67,47 @@ pub enum DomainError {
     /// Only an open pair can end.
     #[error("the pair is already {status}")]
     PairNotOpen { status: crate::pair::PairStatus },
+    /// The pair's working life happens in an active pair only.
+    #[error("the pair is {status}; objectives and meetings need an active pair")]
+    PairNotActive { status: crate::pair::PairStatus },
+    /// R4: an objective is agreed by the *other* member.
+    #[error("you proposed this objective; the other member agrees to it (R4: objectives are joint)")]
+    CannotAgreeOwnObjective,
+    /// R4: only a proposed objective can be agreed.
+    #[error("the objective is {status}, not proposed")]
+    ObjectiveNotProposed {
+        status: crate::objective::ObjectiveStatus,
+    },
+    /// R4: `proposed → in_progress` (by agreement) `→ achieved | abandoned`.
+    #[error("an objective cannot go from {from} to {to}{hint}")]
+    IllegalObjectiveTransition {
+        from: crate::objective::ObjectiveStatus,
+        to: crate::objective::ObjectiveStatus,
+        hint: &'static str,
+    },
+    /// R2: an in-person meeting needs a place.
+    #[error("an in-person meeting needs a location of kind workplace or public_place (R2)")]
+    LocationRequired,
+    /// R2: never at a private residence.
+    #[error("{}", crate::meeting::PRIVATE_LOCATION_RULE)]
+    PrivateLocation,
+    /// Two meetings of the same pair may not overlap.
+    #[error("the pair already has a meeting from {starts_at} to {ends_at}")]
+    MeetingOverlap {
+        starts_at: chrono::DateTime<chrono::Utc>,
+        ends_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Only a scheduled meeting is cancelled, held, missed or changed.
+    #[error("the meeting is {status}, no longer scheduled")]
+    MeetingNotScheduled {
+        status: crate::meeting::MeetingStatus,
+    },
+    /// Only a meeting that has started can be held or missed.
+    #[error("the meeting has not started yet; it can be held or missed from {starts_at}")]
+    MeetingNotStarted {
+        starts_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// A meeting that has started is held or missed, not cancelled.
+    #[error("the meeting has already started; mark it held or missed")]
+    MeetingStarted,
 }
