@@ -74,7 +74,7 @@ def main():
     started = time.perf_counter()
     n = args.mentors + 1
     call(url, hris, "POST", "/api/v1/people/import", people_csv(n), "text/csv; charset=utf-8")
-    ids = all_people(url, hris)
+    ids = all_people(url, coord)
     program = call(url, coord, "POST", "/api/v1/programs",
                    {"name": f"Bench {time.time()}", "default_mentor_capacity": 3})
     pid = program["id"]

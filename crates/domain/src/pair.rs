@@ -232,89 +232,114 @@ fn words(text: &str) -> HashSet<String> {
 /// (the program exists to open people to other trades), 10 for the same site (in-person
 /// meetings), up to 5 for remaining capacity (spread the load).
 pub fn score(seeker: &Seeker, candidate: &Candidate) -> Score {
-    let mut reasons = Vec::new();
-    let wanted: HashSet<String> = seeker
-        .topics
-        .iter()
-        .map(|t| t.to_lowercase())
-        .chain(seeker.goals.as_deref().map(words).unwrap_or_default())
-        .collect();
-    let wanted_words: HashSet<String> = wanted
-        .iter()
-        .flat_map(|w| words(w))
-        .chain(wanted.iter().cloned())
-        .collect();
-    let matched: Vec<&String> = candidate
-        .topics
-        .iter()
-        .filter(|t| {
-            let t = t.to_lowercase();
-            wanted.contains(&t) || words(&t).iter().any(|w| wanted_words.contains(w))
-        })
-        .collect();
-    if !matched.is_empty() {
-        let points = (10 * matched.len() as u32).min(40);
-        reasons.push(Reason {
-            code: "topic_overlap",
-            points,
-            detail: format!(
-                "offers {}",
-                matched
-                    .iter()
-                    .map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
+    Matcher::new(seeker).score(candidate)
+}
+
+/// A mentee's side of [`score`], prepared once to rank many mentors.
+#[derive(Debug, Clone)]
+pub struct Matcher<'a> {
+    seeker: &'a Seeker,
+    wanted: HashSet<String>,
+    wanted_words: HashSet<String>,
+}
+
+impl<'a> Matcher<'a> {
+    pub fn new(seeker: &'a Seeker) -> Self {
+        let wanted: HashSet<String> = seeker
+            .topics
+            .iter()
+            .map(|t| t.to_lowercase())
+            .chain(seeker.goals.as_deref().map(words).unwrap_or_default())
+            .collect();
+        let wanted_words: HashSet<String> = wanted
+            .iter()
+            .flat_map(|w| words(w))
+            .chain(wanted.iter().cloned())
+            .collect();
+        Self {
+            seeker,
+            wanted,
+            wanted_words,
+        }
     }
-    let shared: Vec<&String> = candidate
-        .languages
-        .iter()
-        .filter(|l| seeker.languages.iter().any(|s| s.eq_ignore_ascii_case(l)))
-        .collect();
-    if !shared.is_empty() {
-        reasons.push(Reason {
-            code: "shared_language",
-            points: 15,
-            detail: format!(
-                "speaks {}",
-                shared
-                    .iter()
-                    .map(|t| t.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        });
-    }
-    if let (Some(a), Some(b)) = (&seeker.department, &candidate.department)
-        && !a.eq_ignore_ascii_case(b)
-    {
-        reasons.push(Reason {
-            code: "other_department",
-            points: 20,
-            detail: format!("works in {b}, another trade"),
-        });
-    }
-    if let (Some(a), Some(b)) = (&seeker.site, &candidate.site)
-        && a.eq_ignore_ascii_case(b)
-    {
-        reasons.push(Reason {
-            code: "same_site",
-            points: 10,
-            detail: format!("also at {b}, for in-person meetings"),
-        });
-    }
-    if candidate.remaining_capacity > 0 {
-        let points = candidate.remaining_capacity.clamp(0, 5) as u32;
-        reasons.push(Reason {
-            code: "available",
-            points,
-            detail: format!("{} place(s) left", candidate.remaining_capacity),
-        });
-    }
-    Score {
-        total: reasons.iter().map(|r| r.points).sum(),
-        reasons,
+
+    /// The score of one mentor (see [`score`]).
+    pub fn score(&self, candidate: &Candidate) -> Score {
+        let seeker = self.seeker;
+        let (wanted, wanted_words) = (&self.wanted, &self.wanted_words);
+        let mut reasons = Vec::new();
+        let matched: Vec<&String> = candidate
+            .topics
+            .iter()
+            .filter(|t| {
+                let t = t.to_lowercase();
+                wanted.contains(&t) || words(&t).iter().any(|w| wanted_words.contains(w))
+            })
+            .collect();
+        if !matched.is_empty() {
+            let points = (10 * matched.len() as u32).min(40);
+            reasons.push(Reason {
+                code: "topic_overlap",
+                points,
+                detail: format!(
+                    "offers {}",
+                    matched
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        let shared: Vec<&String> = candidate
+            .languages
+            .iter()
+            .filter(|l| seeker.languages.iter().any(|s| s.eq_ignore_ascii_case(l)))
+            .collect();
+        if !shared.is_empty() {
+            reasons.push(Reason {
+                code: "shared_language",
+                points: 15,
+                detail: format!(
+                    "speaks {}",
+                    shared
+                        .iter()
+                        .map(|t| t.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        if let (Some(a), Some(b)) = (&seeker.department, &candidate.department)
+            && !a.eq_ignore_ascii_case(b)
+        {
+            reasons.push(Reason {
+                code: "other_department",
+                points: 20,
+                detail: format!("works in {b}, another trade"),
+            });
+        }
+        if let (Some(a), Some(b)) = (&seeker.site, &candidate.site)
+            && a.eq_ignore_ascii_case(b)
+        {
+            reasons.push(Reason {
+                code: "same_site",
+                points: 10,
+                detail: format!("also at {b}, for in-person meetings"),
+            });
+        }
+        if candidate.remaining_capacity > 0 {
+            let points = candidate.remaining_capacity.clamp(0, 5) as u32;
+            reasons.push(Reason {
+                code: "available",
+                points,
+                detail: format!("{} place(s) left", candidate.remaining_capacity),
+            });
+        }
+        Score {
+            total: reasons.iter().map(|r| r.points).sum(),
+            reasons,
+        }
     }
 }
 

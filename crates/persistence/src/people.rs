@@ -170,6 +170,18 @@ pub async fn upsert_many(
     Ok(())
 }
 
+/// Refresh the planner's statistics of the people table after a bulk write. A table that
+/// grew from a few rows to 100,000 in one import otherwise keeps plans costed for a few rows
+/// until autovacuum comes by — and walks the management chain with sequential scans.
+pub async fn refresh_statistics(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    let sql = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "ANALYZE people",
+        _ => "PRAGMA optimize",
+    };
+    conn.execute_unprepared(sql).await?;
+    Ok(())
+}
+
 /// People by id (UUID v7: creation order), a page at a time.
 pub async fn list(
     conn: &impl ConnectionTrait,

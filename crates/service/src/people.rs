@@ -17,6 +17,9 @@ use uuid::Uuid;
 
 use crate::{departures, error::ServiceError};
 
+/// An import that writes this many rows refreshes the planner's statistics.
+const BULK_ROWS: usize = 1_000;
+
 /// Rows written per transaction: a failure loses at most one chunk's work, and each chunk
 /// is one read and one write statement.
 pub const CHUNK: usize = 500;
@@ -127,6 +130,9 @@ pub async fn import(
     }
     report.errors.sort_by_key(|e| e.row);
     report.outcomes.sort_by_key(|(row, _)| *row);
+    if report.created + report.updated >= BULK_ROWS {
+        people::refresh_statistics(db.conn()).await?;
+    }
     tracing::info!(
         by = %caller.subject,
         created = report.created,

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run the benchmarks against the release binary on one database.
+#   bench/run.sh sqlite:///tmp/mentorat-bench/bench.db
+#   bench/run.sh postgres://postgres@127.0.0.1:5432/mentorat_bench
+# Build first: cargo build --release -p mentorat. Figures go to BENCHMARKS.md by hand.
+set -euo pipefail
+url="${1:?database URL}"
+here="$(cd "$(dirname "$0")/.." && pwd)"
+bin="$here/target/release/mentorat"
+port="${BENCH_PORT:-8090}"
+export MENTORAT_DATABASE_URL="$url"
+export MENTORAT_BIND="127.0.0.1:$port"
+export MENTORAT_JWT_SECRET="${MENTORAT_JWT_SECRET:-bench-secret-bench-secret-bench-secret}"
+export MENTORAT_LOG="${MENTORAT_LOG:-warn}"
+"$bin" migrate
+"$bin" serve > /tmp/mentorat-bench-server.log 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "http://127.0.0.1:$port/readyz" > /dev/null 2>&1 && break
+  sleep 0.1
+done
+hris="$("$bin" token --sub HRIS --role hris)"
+coordinator="$("$bin" token --sub C1 --role coordinator)"
+echo "== $url"
+[ -n "${SKIP_IMPORT:-}" ] || python3 "$here/bench/import_people.py" --url "http://127.0.0.1:$port" --token "$hris"
+python3 "$here/bench/suggestions.py" --url "http://127.0.0.1:$port" --hris "$hris" --coordinator "$coordinator"
