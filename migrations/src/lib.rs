@@ -9,6 +9,7 @@ mod m20261124_000002_idempotency_keys;
 mod m20261124_000003_people;
 mod m20261124_000004_charters_and_enrollments;
 mod m20261124_000005_pairs_and_notifications;
+mod m20261125_000006_objectives_meetings_outbox;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_people::Migration),
             Box::new(m20261124_000004_charters_and_enrollments::Migration),
             Box::new(m20261124_000005_pairs_and_notifications::Migration),
+            Box::new(m20261125_000006_objectives_meetings_outbox::Migration),
         ]
     }
 }

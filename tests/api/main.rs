@@ -15,3 +15,4 @@ mod pairs;
 mod people;
 mod programs;
 mod shutdown_and_logs;
+mod working_life;

@@ -359,4 +359,48 @@ impl TestApp {
         assert_eq!(reply.status, 201, "{}", reply.text);
         reply.json()
     }
+
+    pub async fn patch_json(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> Reply {
+        let mut request = self.client.patch(self.url(path)).json(body);
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        if let Some(tag) = if_match {
+            request = request.header("if-match", tag);
+        }
+        self.send(request).await
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = self.client.delete(self.url(path));
+        if let Some(t) = token {
+            request = request.bearer_auth(t);
+        }
+        self.send(request).await
+    }
+
+    /// Make time pass: run one SQL statement written with `$1, $2, …` on the test's own
+    /// database (rules such as "only a meeting that has started can be held" or R8's cadence
+    /// are about time, which a test cannot wait for).
+    pub async fn time_passes(&self, sql: &str, values: Vec<sea_orm::Value>) {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let backend = self.db.conn().get_database_backend();
+        let mut text = sql.to_owned();
+        if backend != DbBackend::Postgres {
+            for n in (1..=values.len()).rev() {
+                text = text.replace(&format!("${n}"), "?");
+            }
+        }
+        self.db
+            .conn()
+            .execute_raw(Statement::from_sql_and_values(backend, text, values))
+            .await
+            .expect("time passes");
+    }
 }

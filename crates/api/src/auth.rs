@@ -369,5 +369,18 @@ pub mod op {
         ReadPair,
         AcceptPair,
         EndPair,
+        ListObjectives,
+        ProposeObjective,
+        ReadObjective,
+        UpdateObjective,
+        AgreeObjective,
+        ListObjectiveRevisions,
+        ListMeetings,
+        ScheduleMeeting,
+        ReadMeeting,
+        UpdateMeeting,
+        CancelMeeting,
+        CloseMeeting,
+        ManageCalendarFeed,
     );
 }

@@ -17,6 +17,43 @@ pub const IMPORT_BODY_LIMIT: usize = 64 << 20;
 
 pub struct ValidJson<T>(pub T);
 
+fn is_json(req: &HttpRequest) -> bool {
+    req.mime_type().ok().flatten().is_some_and(|m| {
+        m.type_() == "application"
+            && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
+    })
+}
+
+/// Read, parse and validate a JSON body; `allow_empty`: no body at all is `None`.
+fn extract<T>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    allow_empty: bool,
+) -> futures_util::future::LocalBoxFuture<'static, Result<Option<T>, ApiError>>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    let content_type_ok = is_json(req);
+    let declared_length = declared_length(req);
+    let mut payload = payload.take();
+    Box::pin(async move {
+        let body = read_body(&mut payload, declared_length, BODY_LIMIT).await?;
+        if allow_empty && body.is_empty() {
+            return Ok(None);
+        }
+        if !content_type_ok {
+            return Err(ApiError::UnsupportedMediaType(
+                "send the body as `Content-Type: application/json`".into(),
+            ));
+        }
+        let value = parse::<T>(&body)?;
+        value
+            .validate()
+            .map_err(|e| ApiError::validation(field_problems(&e)))?;
+        Ok(Some(value))
+    })
+}
+
 impl<T> FromRequest for ValidJson<T>
 where
     T: DeserializeOwned + Validate + 'static,
@@ -25,25 +62,34 @@ where
     type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req.mime_type().ok().flatten().is_some_and(|m| {
-            m.type_() == "application"
-                && (m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"))
-        });
-        let declared_length = declared_length(req);
-        let mut payload = payload.take();
+        if !is_json(req) {
+            return Box::pin(std::future::ready(Err(ApiError::UnsupportedMediaType(
+                "send the body as `Content-Type: application/json`".into(),
+            ))));
+        }
+        let body = extract::<T>(req, payload, false);
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the body as `Content-Type: application/json`".into(),
-                ));
-            }
-            let body = read_body(&mut payload, declared_length, BODY_LIMIT).await?;
-            let value = parse::<T>(&body)?;
-            value
-                .validate()
-                .map_err(|e| ApiError::validation(field_problems(&e)))?;
-            Ok(ValidJson(value))
+            body.await?
+                .map(ValidJson)
+                .ok_or_else(|| ApiError::MalformedJson("the body is empty".into()))
         })
+    }
+}
+
+/// A JSON body that may be left out entirely (no body: `None`); when sent, it is checked as
+/// [`ValidJson`] checks it.
+pub struct OptionalJson<T>(pub Option<T>);
+
+impl<T> FromRequest for OptionalJson<T>
+where
+    T: DeserializeOwned + Validate + 'static,
+{
+    type Error = ApiError;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = extract::<T>(req, payload, true);
+        Box::pin(async move { body.await.map(OptionalJson) })
     }
 }
 
@@ -220,4 +266,22 @@ where
         .and_then(|n| T::try_from(n).ok())
         .map(Some)
         .ok_or_else(|| D::Error::custom(format!("expected a whole number in range, got {number}")))
+}
+
+/// A required integer written `28` or `28.0`.
+pub fn required_whole_number<'de, D, T>(de: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: TryFrom<i64>,
+{
+    whole_number(de)?.ok_or_else(|| serde::de::Error::custom("a whole number is required"))
+}
+
+/// Tell a field sent as `null` (`Some(None)`) from a field left out (`None`).
+pub fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
 }

@@ -100,8 +100,24 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(routes::pairs::get_pair)
         .service(routes::pairs::accept_pair)
         .service(routes::pairs::end_pair)
+        .service(routes::objectives::list_objectives)
+        .service(routes::objectives::propose_objective)
+        .service(routes::objectives::get_objective)
+        .service(routes::objectives::update_objective)
+        .service(routes::objectives::agree_objective)
+        .service(routes::objectives::list_revisions)
+        .service(routes::meetings::list_meetings)
+        .service(routes::meetings::schedule_meeting)
+        .service(routes::meetings::get_meeting)
+        .service(routes::meetings::update_meeting)
+        .service(routes::meetings::cancel_meeting)
+        .service(routes::meetings::meeting_held)
+        .service(routes::meetings::meeting_missed)
         .service(routes::me::list_notifications)
-        .service(routes::me::read_notification);
+        .service(routes::me::read_notification)
+        .service(routes::calendar::create_calendar_feed)
+        .service(routes::calendar::revoke_calendar_feed)
+        .service(routes::calendar::calendar_feed);
 }
 
 fn registered<T>(app: UtoipaApp<T>) -> UtoipaApp<T>

@@ -336,6 +336,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(code, detail) => ApiError::Conflict(code, detail),
             ServiceError::Unprocessable(code, detail) => ApiError::Unprocessable(code, detail),
             ServiceError::Store(e) => e.into(),
+            ServiceError::Internal(detail) => ApiError::Internal(detail),
         }
     }
 }

@@ -143,9 +143,18 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         // not a member as [`outside_pair`] says — `confidential` to coordinators and admins,
         // `not_found` to anyone else (hris and analysts included: for them the content does
         // not exist).
-        ListObjectives | ProposeObjective | ReadObjective | UpdateObjective | AgreeObjective
-        | ListObjectiveRevisions | ListMeetings | ScheduleMeeting | ReadMeeting | UpdateMeeting
-        | CancelMeeting | CloseMeeting => Ok(Scope::OwnEnrollments),
+        ListObjectives
+        | ProposeObjective
+        | ReadObjective
+        | UpdateObjective
+        | AgreeObjective
+        | ListObjectiveRevisions
+        | ListMeetings
+        | ScheduleMeeting
+        | ReadMeeting
+        | UpdateMeeting
+        | CancelMeeting
+        | CloseMeeting => Ok(Scope::OwnEnrollments),
         // A calendar feed lists the caller's own meetings.
         ManageCalendarFeed => own,
     }
@@ -262,7 +271,10 @@ mod tests {
             outside_pair(&caller(&[Role::Coordinator])),
             OutsidePair::Confidential
         );
-        assert_eq!(outside_pair(&caller(&[Role::Admin])), OutsidePair::Confidential);
+        assert_eq!(
+            outside_pair(&caller(&[Role::Admin])),
+            OutsidePair::Confidential
+        );
         for roles in [&[][..], &[Role::Hris], &[Role::Analyst]] {
             assert_eq!(outside_pair(&caller(roles)), OutsidePair::Hidden);
         }

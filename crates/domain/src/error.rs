@@ -71,7 +71,9 @@ pub enum DomainError {
     #[error("the pair is {status}; objectives and meetings need an active pair")]
     PairNotActive { status: crate::pair::PairStatus },
     /// R4: an objective is agreed by the *other* member.
-    #[error("you proposed this objective; the other member agrees to it (R4: objectives are joint)")]
+    #[error(
+        "you proposed this objective; the other member agrees to it (R4: objectives are joint)"
+    )]
     CannotAgreeOwnObjective,
     /// R4: only a proposed objective can be agreed.
     #[error("the objective is {status}, not proposed")]

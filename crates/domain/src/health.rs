@@ -74,8 +74,7 @@ pub fn flags(facts: &PairFacts, now: DateTime<Utc>) -> Vec<PairFlag> {
     if facts.status == PairStatus::Suspended {
         out.push(PairFlag::Suspended);
     }
-    if matches!(facts.status, PairStatus::Proposed | PairStatus::Active) && facts.charter_pending
-    {
+    if matches!(facts.status, PairStatus::Proposed | PairStatus::Active) && facts.charter_pending {
         out.push(PairFlag::CharterPending);
     }
     if active && facts.owed_reschedules > 0 {
@@ -94,7 +93,10 @@ pub fn flags(facts: &PairFacts, now: DateTime<Utc>) -> Vec<PairFlag> {
 /// meeting, or since the pair became active) nor ahead of us.
 fn overdue(facts: &PairFacts, now: DateTime<Utc>) -> bool {
     let cadence = Duration::days(i64::from(facts.cadence_days.max(1)));
-    if facts.next_meeting_at.is_some_and(|next| next <= now + cadence) {
+    if facts
+        .next_meeting_at
+        .is_some_and(|next| next <= now + cadence)
+    {
         return false;
     }
     let since = match (facts.activated_at, facts.last_meeting_at) {

@@ -30,7 +30,11 @@ pub enum MeetingMode {
 }
 
 impl MeetingMode {
-    pub const ALL: [MeetingMode; 3] = [MeetingMode::InPerson, MeetingMode::Video, MeetingMode::Phone];
+    pub const ALL: [MeetingMode; 3] = [
+        MeetingMode::InPerson,
+        MeetingMode::Video,
+        MeetingMode::Phone,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -158,7 +162,10 @@ fn text(
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())?;
     if value.chars().count() > max {
-        errors.push(FieldError::new(pointer, format!("at most {max} characters")));
+        errors.push(FieldError::new(
+            pointer,
+            format!("at most {max} characters"),
+        ));
     }
     Some(value)
 }
@@ -167,7 +174,11 @@ impl MeetingDraft {
     /// Validate a plan. `check_future`: a new meeting (or a new time) may not be in the past.
     /// Field errors come first (`422 validation_failed`), then R2 (`location_required`,
     /// `private_location`).
-    pub fn validate(self, now: DateTime<Utc>, check_future: bool) -> Result<MeetingPlan, DomainError> {
+    pub fn validate(
+        self,
+        now: DateTime<Utc>,
+        check_future: bool,
+    ) -> Result<MeetingPlan, DomainError> {
         let mut errors = Vec::new();
         let starts_at = match self.starts_at {
             Some(t) if check_future && t < now => {
@@ -211,7 +222,12 @@ impl MeetingDraft {
         let location = match self.location {
             None => None,
             Some(l) => {
-                let label = text(l.label, "/location/label", bounds::LABEL_MAX_CHARS, &mut errors);
+                let label = text(
+                    l.label,
+                    "/location/label",
+                    bounds::LABEL_MAX_CHARS,
+                    &mut errors,
+                );
                 match (l.kind, label) {
                     (Some(kind), Some(label)) => Some(Location { kind, label }),
                     (None, _) => {
@@ -231,7 +247,12 @@ impl MeetingDraft {
                 }
             }
         };
-        let agenda = text(self.agenda, "/agenda", bounds::AGENDA_MAX_CHARS, &mut errors);
+        let agenda = text(
+            self.agenda,
+            "/agenda",
+            bounds::AGENDA_MAX_CHARS,
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(DomainError::Invalid(errors));
         }
@@ -368,7 +389,10 @@ pub fn check_reschedules(
         Some(_) => None,
     };
     match problem {
-        Some(p) => Err(DomainError::Invalid(vec![FieldError::new("/reschedules", p)])),
+        Some(p) => Err(DomainError::Invalid(vec![FieldError::new(
+            "/reschedules",
+            p,
+        )])),
         None => Ok(()),
     }
 }
@@ -423,7 +447,10 @@ mod tests {
     #[test]
     fn a_workplace_meeting_is_fine() {
         let plan = draft().validate(now(), true).unwrap();
-        assert_eq!(plan.ends_at(), now() + Duration::days(2) + Duration::hours(1));
+        assert_eq!(
+            plan.ends_at(),
+            now() + Duration::days(2) + Duration::hours(1)
+        );
     }
 
     #[test]
@@ -493,7 +520,9 @@ mod tests {
         let hour = Duration::hours(1);
         assert!(check_no_overlap(&plan, &[(start - hour, start)]).is_ok());
         assert!(check_no_overlap(&plan, &[(start + hour, start + hour * 2)]).is_ok());
-        assert!(check_no_overlap(&plan, &[(start + Duration::minutes(30), start + hour * 2)]).is_err());
+        assert!(
+            check_no_overlap(&plan, &[(start + Duration::minutes(30), start + hour * 2)]).is_err()
+        );
         assert!(check_no_overlap(&plan, &[(start - hour, start + Duration::minutes(1))]).is_err());
     }
 

@@ -2,13 +2,17 @@
 //! SQL lives here and nowhere else. Every query runs on SQLite and PostgreSQL; repositories
 //! take `&impl ConnectionTrait` so a use case can run several of them in one transaction.
 
+pub mod calendar_feeds;
 pub mod charters;
 pub mod db;
 pub mod enrollments;
 mod entity;
 pub mod error;
 pub mod idempotency;
+pub mod meetings;
 pub mod notifications;
+pub mod objectives;
+pub mod outbox;
 pub mod pairs;
 pub mod people;
 pub mod programs;

@@ -21,6 +21,8 @@ pub struct Notification {
     pub kind: String,
     pub program_id: Option<Uuid>,
     pub pair_id: Option<Uuid>,
+    /// What the notification is about inside the pair (a meeting, an objective), if anything.
+    pub subject_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
@@ -34,6 +36,20 @@ pub async fn notify(
     pair_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    notify_about(conn, people, kind, program_id, pair_id, None, now).await
+}
+
+/// Notify each of `people` of `kind` about something inside a pair (`subject_id`: a meeting,
+/// an objective), in one statement.
+pub async fn notify_about(
+    conn: &impl ConnectionTrait,
+    people: &[Uuid],
+    kind: &str,
+    program_id: Option<Uuid>,
+    pair_id: Option<Uuid>,
+    subject_id: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     if people.is_empty() {
         return Ok(());
     }
@@ -43,6 +59,7 @@ pub async fn notify(
         kind: Set(kind.to_owned()),
         program_id: Set(program_id),
         pair_id: Set(pair_id),
+        subject_id: Set(subject_id),
         created_at: Set(now),
         read_at: Set(None),
     });
@@ -121,6 +138,7 @@ fn to_domain(row: notification::Model) -> Notification {
         kind: row.kind,
         program_id: row.program_id,
         pair_id: row.pair_id,
+        subject_id: row.subject_id,
         created_at: row.created_at,
         read_at: row.read_at,
     }

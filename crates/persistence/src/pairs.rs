@@ -31,7 +31,7 @@ pub struct PairFilter {
 }
 
 /// A statement written with `$1, $2, …` (each used once, in order), for either database.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = match backend {
         DbBackend::Postgres => sql.to_owned(),
         _ => {

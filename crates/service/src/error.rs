@@ -23,6 +23,10 @@ pub enum ServiceError {
     Unprocessable(&'static str, String),
     #[error(transparent)]
     Store(StoreError),
+    /// A failure of ours outside the database (the operating system's randomness…): logged,
+    /// never shown.
+    #[error("{0}")]
+    Internal(String),
 }
 
 impl From<StoreError> for ServiceError {

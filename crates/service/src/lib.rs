@@ -1,12 +1,16 @@
 //! Mentorat's use cases. Each one opens what it needs (a transaction when it writes more
 //! than one row), loads, asks the domain, saves. Handlers call these and nothing below them.
 
+pub mod calendar;
 pub mod departures;
 pub mod enrollments;
 pub mod error;
+pub mod meetings;
 pub mod notifications;
+pub mod objectives;
 pub mod pairs;
 pub mod people;
 pub mod programs;
+pub mod working_life;
 
 pub use error::ServiceError;

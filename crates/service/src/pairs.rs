@@ -3,10 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use mentorat_domain::{
     Caller, DomainError, PageLimit, Scope,
     enrollment::{CharterStatus, Enrollment, EnrollmentRole},
+    health::{self, PairFacts, PairFlag},
+    objective::ObjectiveStatus,
     pair::{
         self, AcceptanceFacts, AcceptanceOutcome, Candidate, EndReason, Pair, PairStatus,
         ProposalFacts, Score, Seeker, Side,
@@ -15,7 +17,9 @@ use mentorat_domain::{
     program::ProgramStatus,
 };
 use mentorat_persistence::{
-    Db, Page, StoreError, TransactionTrait, charters, enrollments, notifications,
+    Db, Page, StoreError, TransactionTrait, charters, enrollments,
+    meetings::{self, MeetingStats},
+    notifications, objectives,
     pairs::{self, NewPair, PairFilter},
     people, programs,
 };
@@ -268,6 +272,41 @@ pub struct PairContext {
     pub people: HashMap<Uuid, Person>,
     /// Enrollment ids whose holder has not accepted the current charter (R3).
     pub charter_pending: HashSet<Uuid>,
+    /// Each pair's meetings, counted (pairs without meetings are absent).
+    pub meetings: HashMap<Uuid, MeetingStats>,
+    /// Each pair's objectives by status.
+    pub objectives: HashMap<Uuid, HashMap<ObjectiveStatus, i64>>,
+    /// Each pair's objectives ever agreed (R4).
+    pub agreed: HashMap<Uuid, i64>,
+    /// Each program's cadence (R8).
+    pub cadence_days: HashMap<Uuid, i32>,
+    pub now: DateTime<Utc>,
+}
+
+impl PairContext {
+    /// The pair's health flags (R1, R3, R4, R7, R8, R11), computed from facts.
+    pub fn flags(&self, pair: &Pair) -> Vec<PairFlag> {
+        let meetings = self.meetings.get(&pair.id).cloned().unwrap_or_default();
+        let facts = PairFacts {
+            status: pair.status,
+            hierarchy_conflict: pair.hierarchy_conflict,
+            charter_pending: self.charter_pending.contains(&pair.mentor_enrollment_id)
+                || self.charter_pending.contains(&pair.mentee_enrollment_id),
+            activated_at: pair.activated_at,
+            owed_reschedules: u32::try_from(meetings.owed).unwrap_or(u32::MAX),
+            first_held_at: meetings.first_held_at,
+            agreed_objectives: u32::try_from(self.agreed.get(&pair.id).copied().unwrap_or(0))
+                .unwrap_or(u32::MAX),
+            last_meeting_at: meetings.last_meeting_at,
+            next_meeting_at: meetings.next_meeting_at,
+            cadence_days: self
+                .cadence_days
+                .get(&pair.program_id)
+                .copied()
+                .unwrap_or(28),
+        };
+        health::flags(&facts, self.now)
+    }
 }
 
 /// Load the context of several pairs in a fixed number of queries.
@@ -287,11 +326,34 @@ pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceErr
         .collect();
     let enrolled: Vec<Enrollment> = enrollments::find_many(db.conn(), &enrollment_ids).await?;
     let mut current: HashMap<Uuid, Option<i32>> = HashMap::new();
+    let mut cadence_days = HashMap::new();
     for program in pairs_.iter().map(|p| p.program_id).collect::<HashSet<_>>() {
         current.insert(
             program,
             charters::current_version(db.conn(), program).await?,
         );
+        if let Some(p) = programs::find(db.conn(), program).await? {
+            cadence_days.insert(program, p.settings.cadence_days);
+        }
+    }
+    let now = Utc::now();
+    let pair_ids: Vec<Uuid> = pairs_.iter().map(|p| p.id).collect();
+    let meetings = meetings::stats(db.conn(), &pair_ids, now)
+        .await?
+        .into_iter()
+        .collect();
+    let (by_status, agreed) = objectives::counts(db.conn(), &pair_ids).await?;
+    let mut objective_counts: HashMap<Uuid, HashMap<ObjectiveStatus, i64>> = HashMap::new();
+    for (pair_id, status, n) in by_status {
+        let status = ObjectiveStatus::parse(&status).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "an objective of pair {pair_id} has status {status:?}"
+            ))
+        })?;
+        objective_counts
+            .entry(pair_id)
+            .or_default()
+            .insert(status, n);
     }
     let charter_pending = enrolled
         .iter()
@@ -306,6 +368,11 @@ pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceErr
     Ok(PairContext {
         people,
         charter_pending,
+        meetings,
+        objectives: objective_counts,
+        agreed: agreed.into_iter().collect(),
+        cadence_days,
+        now,
     })
 }
 
@@ -369,49 +436,71 @@ pub async fn suggestions(
         department: mentee_person.record.department.clone(),
         site: mentee_person.record.site.clone(),
     };
-    let mut ranked: Vec<Suggestion> = enrollments::mentors_with_people(db.conn(), program_id)
+    // Rank light rows (ids, terms, department, site); load whole records for the few
+    // returned only.
+    let matcher = pair::Matcher::new(&seeker);
+    let mut ranked: Vec<(Uuid, Uuid, i64, Score)> =
+        enrollments::mentor_candidates(db.conn(), program_id)
+            .await?
+            .into_iter()
+            .filter(|c| {
+                c.active
+                    && c.person_id != mentee_person.id
+                    && !paired.contains(&c.enrollment_id)
+                    && !excluded.contains(c.external_id.as_str())
+            })
+            .filter_map(|c| {
+                let capacity = c
+                    .capacity
+                    .unwrap_or(program.settings.default_mentor_capacity);
+                let remaining =
+                    i64::from(capacity) - loads.get(&c.enrollment_id).copied().unwrap_or(0);
+                (remaining > 0).then(|| {
+                    let score = matcher.score(&Candidate {
+                        topics: c.topics,
+                        languages: c.languages,
+                        department: c.department,
+                        site: c.site,
+                        remaining_capacity: remaining,
+                    });
+                    (c.enrollment_id, c.person_id, remaining, score)
+                })
+            })
+            .collect();
+    ranked.sort_by(|a, b| b.3.total.cmp(&a.3.total).then(a.0.cmp(&b.0)));
+    ranked.truncate(limit);
+    let enrollment_ids: Vec<Uuid> = ranked.iter().map(|r| r.0).collect();
+    let person_ids: Vec<Uuid> = ranked.iter().map(|r| r.1).collect();
+    let mut found_enrollments: HashMap<Uuid, Enrollment> =
+        enrollments::find_many(db.conn(), &enrollment_ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.id, e))
+            .collect();
+    let mut found_people: HashMap<Uuid, Person> = people::find_many(db.conn(), &person_ids)
         .await?
         .into_iter()
-        .filter(|(e, p)| {
-            p.record.active
-                && p.id != mentee_person.id
-                && !paired.contains(&e.id)
-                && !excluded.contains(p.record.external_id.as_str())
-        })
-        .filter_map(|(enrollment, person)| {
-            let capacity = enrollment
-                .terms
-                .capacity
-                .unwrap_or(program.settings.default_mentor_capacity);
-            let remaining = i64::from(capacity) - loads.get(&enrollment.id).copied().unwrap_or(0);
-            (remaining > 0).then(|| {
-                let score = pair::score(
-                    &seeker,
-                    &Candidate {
-                        topics: enrollment.terms.topics.clone(),
-                        languages: enrollment.terms.languages.clone(),
-                        department: person.record.department.clone(),
-                        site: person.record.site.clone(),
-                        remaining_capacity: remaining,
-                    },
-                );
-                Suggestion {
+        .map(|p| (p.id, p))
+        .collect();
+    ranked
+        .into_iter()
+        .map(|(enrollment_id, person_id, remaining, score)| {
+            match (
+                found_enrollments.remove(&enrollment_id),
+                found_people.remove(&person_id),
+            ) {
+                (Some(enrollment), Some(person)) => Ok(Suggestion {
                     enrollment,
                     person,
                     remaining_capacity: remaining,
                     score,
-                }
-            })
+                }),
+                _ => Err(ServiceError::Store(StoreError::Corrupt(format!(
+                    "mentor enrollment {enrollment_id} vanished while ranking"
+                )))),
+            }
         })
-        .collect();
-    ranked.sort_by(|a, b| {
-        b.score
-            .total
-            .cmp(&a.score.total)
-            .then(a.enrollment.id.cmp(&b.enrollment.id))
-    });
-    ranked.truncate(limit);
-    Ok(ranked)
+        .collect()
 }
 
 /// After an HRIS change of manager links: flag active pairs now inside one chain (R1).

@@ -176,12 +176,8 @@ pub struct NewEnrollment {
 pub struct CharterAcceptance {
     #[validate(range(min = 1))]
     #[schema(minimum = 1)]
-    #[serde(deserialize_with = "required_whole_number")]
+    #[serde(deserialize_with = "crate::json::required_whole_number")]
     pub version: i32,
-}
-
-fn required_whole_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<i32, D::Error> {
-    crate::json::whole_number(de)?.ok_or_else(|| serde::de::Error::custom("version is required"))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

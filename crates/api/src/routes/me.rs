@@ -18,11 +18,16 @@ use crate::{
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NotificationDto {
     pub id: Uuid,
-    /// `pair.proposed`, `pair.activated`, `pair.ended`, `pair.suspended`, …
+    /// `pair.proposed`, `pair.activated`, `pair.ended`, `pair.suspended`,
+    /// `objective.proposed`, `objective.agreed`, `meeting.scheduled`, `meeting.rescheduled`,
+    /// `meeting.cancelled`
     #[schema(example = "pair.proposed")]
     pub kind: String,
     pub program_id: Option<Uuid>,
     pub pair_id: Option<Uuid>,
+    /// What inside the pair it is about: the meeting of `meeting.*`, the objective of
+    /// `objective.*`.
+    pub subject_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
 }
@@ -34,6 +39,7 @@ impl From<Notification> for NotificationDto {
             kind: n.kind,
             program_id: n.program_id,
             pair_id: n.pair_id,
+            subject_id: n.subject_id,
             created_at: n.created_at,
             read_at: n.read_at,
         }

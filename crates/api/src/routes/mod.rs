@@ -1,5 +1,8 @@
+pub mod calendar;
 pub mod enrollments;
 pub mod me;
+pub mod meetings;
+pub mod objectives;
 pub mod ops;
 pub mod pairs;
 pub mod people;

@@ -5,7 +5,8 @@
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::{
-    Scope,
+    Scope, health,
+    objective::ObjectiveStatus,
     pair::{EndReason, Pair, PairStatus},
 };
 use mentorat_persistence::{Db, pairs::PairFilter};
@@ -95,7 +96,7 @@ impl From<EndReason> for EndReasonDto {
     }
 }
 
-/// A health flag of a pair.
+/// A health flag of a pair, computed from facts (R1, R3, R4, R7, R8, R11).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum PairFlag {
@@ -105,6 +106,45 @@ pub enum PairFlag {
     Suspended,
     /// R3: a member has not accepted the program's current charter.
     CharterPending,
+    /// R7: a cancelled meeting has not been made up for yet.
+    RescheduleOwed,
+    /// R8: no meeting held or scheduled within the program's cadence.
+    Overdue,
+    /// R4: the first meeting was held with no agreed objective.
+    ObjectivesMissing,
+}
+
+impl From<health::PairFlag> for PairFlag {
+    fn from(f: health::PairFlag) -> Self {
+        match f {
+            health::PairFlag::HierarchyConflict => Self::HierarchyConflict,
+            health::PairFlag::Suspended => Self::Suspended,
+            health::PairFlag::CharterPending => Self::CharterPending,
+            health::PairFlag::RescheduleOwed => Self::RescheduleOwed,
+            health::PairFlag::Overdue => Self::Overdue,
+            health::PairFlag::ObjectivesMissing => Self::ObjectivesMissing,
+        }
+    }
+}
+
+/// A pair's objectives, counted by status (no titles: those are the members').
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ObjectiveCountsDto {
+    pub proposed: i64,
+    pub in_progress: i64,
+    pub achieved: i64,
+    pub abandoned: i64,
+}
+
+/// A pair's meetings, counted by status (R7: late cancellations and misses are counted).
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct MeetingCountsDto {
+    pub scheduled: i64,
+    pub held: i64,
+    pub cancelled: i64,
+    /// Cancellations inside the program's notice window.
+    pub cancelled_late: i64,
+    pub missed: i64,
 }
 
 /// One member of a pair.
@@ -127,6 +167,10 @@ pub struct PairDto {
     pub mentee: MemberDto,
     pub status: PairStatusDto,
     pub flags: Vec<PairFlag>,
+    pub objectives: ObjectiveCountsDto,
+    pub meetings: MeetingCountsDto,
+    /// When the next scheduled meeting starts.
+    pub next_meeting_at: Option<DateTime<Utc>>,
     pub activated_at: Option<DateTime<Utc>>,
     pub suspended_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
@@ -153,20 +197,23 @@ fn member(ctx: &PairContext, enrollment_id: Uuid, person_id: Uuid, accepted: boo
 
 /// `as_member`: the caller is one of the two (their own words of R9 are theirs to read).
 fn dto(pair: Pair, ctx: &PairContext, as_member: bool) -> PairDto {
-    let mut flags = Vec::new();
-    if pair.hierarchy_conflict {
-        flags.push(PairFlag::HierarchyConflict);
-    }
-    if pair.status == PairStatus::Suspended {
-        flags.push(PairFlag::Suspended);
-    }
-    let open = matches!(pair.status, PairStatus::Proposed | PairStatus::Active);
-    if open
-        && (ctx.charter_pending.contains(&pair.mentor_enrollment_id)
-            || ctx.charter_pending.contains(&pair.mentee_enrollment_id))
-    {
-        flags.push(PairFlag::CharterPending);
-    }
+    let flags = ctx.flags(&pair).into_iter().map(Into::into).collect();
+    let counts = ctx.objectives.get(&pair.id);
+    let count = |status| counts.and_then(|c| c.get(&status)).copied().unwrap_or(0);
+    let objectives = ObjectiveCountsDto {
+        proposed: count(ObjectiveStatus::Proposed),
+        in_progress: count(ObjectiveStatus::InProgress),
+        achieved: count(ObjectiveStatus::Achieved),
+        abandoned: count(ObjectiveStatus::Abandoned),
+    };
+    let m = ctx.meetings.get(&pair.id).cloned().unwrap_or_default();
+    let meetings = MeetingCountsDto {
+        scheduled: m.scheduled,
+        held: m.held,
+        cancelled: m.cancelled,
+        cancelled_late: m.late,
+        missed: m.missed,
+    };
     PairDto {
         id: pair.id,
         program_id: pair.program_id,
@@ -184,6 +231,9 @@ fn dto(pair: Pair, ctx: &PairContext, as_member: bool) -> PairDto {
         ),
         status: pair.status.into(),
         flags,
+        objectives,
+        meetings,
+        next_meeting_at: m.next_meeting_at,
         activated_at: pair.activated_at,
         suspended_at: pair.suspended_at,
         ended_at: pair.ended_at,
@@ -305,12 +355,16 @@ pub async fn list_pairs(
     match query.flag {
         Some(PairFlag::HierarchyConflict) => filter.hierarchy_conflict = Some(true),
         Some(PairFlag::Suspended) => filter.status = Some(PairStatus::Suspended),
-        Some(PairFlag::CharterPending) => {
+        Some(other) => {
             return Err(ApiError::validation(vec![crate::problem::FieldProblem {
                 pointer: "/flag".into(),
-                detail:
-                    "filter by hierarchy_conflict or suspended; charter_pending shows on each pair"
-                        .into(),
+                detail: format!(
+                    "filter by hierarchy_conflict or suspended; {} shows on each pair",
+                    serde_json::to_value(other)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                        .unwrap_or_default()
+                ),
             }]));
         }
         None => {}

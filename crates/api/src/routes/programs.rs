@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use mentorat_domain::program::{Program, ProgramChanges, ProgramDraft, ProgramStatus};
 use mentorat_persistence::{Db, programs::ProgramFilter};
 use mentorat_service::programs as use_case;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -145,10 +145,10 @@ pub struct UpdateProgram {
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub description: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub starts_on: Option<Option<NaiveDate>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::json::present")]
     #[schema(value_type = Option<NaiveDate>)]
     pub ends_on: Option<Option<NaiveDate>>,
     /// One step forward at a time: `draft → open → running → closed`.
@@ -165,15 +165,6 @@ pub struct UpdateProgram {
     #[schema(minimum = 1, maximum = 50)]
     #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub default_mentor_capacity: Option<i32>,
-}
-
-/// Tell a field sent as `null` (`Some(None)`) from a field left out (`None`).
-fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -9,6 +9,7 @@ pub struct Model {
     pub kind: String,
     pub program_id: Option<Uuid>,
     pub pair_id: Option<Uuid>,
+    pub subject_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub read_at: Option<DateTimeUtc>,
 }

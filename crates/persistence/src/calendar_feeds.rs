@@ -1,0 +1,56 @@
+//! Calendar feeds: one secret per person, stored as its SHA-256 so a dump does not give
+//! anyone's calendar away.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
+};
+use uuid::Uuid;
+
+use crate::{
+    entity::calendar_feed::{self, Column, Entity as Feeds},
+    error::StoreError,
+};
+
+/// Create or replace the person's feed (the old URL stops working).
+pub async fn put(
+    conn: &impl ConnectionTrait,
+    person_id: Uuid,
+    token_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    Feeds::insert(calendar_feed::ActiveModel {
+        person_id: Set(person_id),
+        token_hash: Set(token_hash.to_owned()),
+        created_at: Set(now),
+    })
+    .on_conflict(
+        OnConflict::column(Column::PersonId)
+            .update_columns([Column::TokenHash, Column::CreatedAt])
+            .to_owned(),
+    )
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// Revoke the person's feed; `false` when there was none.
+pub async fn delete(conn: &impl ConnectionTrait, person_id: Uuid) -> Result<bool, StoreError> {
+    let result = Feeds::delete_many()
+        .filter(Column::PersonId.eq(person_id))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+/// Whose feed this token hash opens.
+pub async fn owner(
+    conn: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    Ok(Feeds::find()
+        .filter(Column::TokenHash.eq(token_hash))
+        .one(conn)
+        .await?
+        .map(|row| row.person_id))
+}

@@ -1,0 +1,339 @@
+//! Meetings of a pair (R2, R7) and the facts the pair's flags are computed from.
+
+use chrono::{DateTime, Utc};
+use mentorat_domain::meeting::{
+    Location, LocationKind, Meeting, MeetingMode, MeetingPlan, MeetingStatus,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    Page,
+    entity::meeting::{self, Column, Entity as Meetings},
+    error::StoreError,
+    pairs::statement,
+};
+
+pub struct NewMeeting {
+    pub pair_id: Uuid,
+    pub scheduled_by: Uuid,
+    pub plan: MeetingPlan,
+    pub reschedules: Option<Uuid>,
+}
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    new: NewMeeting,
+    now: DateTime<Utc>,
+) -> Result<Meeting, StoreError> {
+    let id = Uuid::now_v7();
+    let plan = new.plan;
+    Meetings::insert(meeting::ActiveModel {
+        id: Set(id),
+        pair_id: Set(new.pair_id),
+        scheduled_by: Set(new.scheduled_by),
+        starts_at: Set(plan.starts_at),
+        ends_at: Set(plan.ends_at()),
+        duration_minutes: Set(plan.duration_minutes),
+        mode: Set(plan.mode.as_str().to_owned()),
+        location_kind: Set(plan.location.as_ref().map(|l| l.kind.as_str().to_owned())),
+        location_label: Set(plan.location.map(|l| l.label)),
+        agenda: Set(plan.agenda),
+        summary: Set(None),
+        status: Set(MeetingStatus::Scheduled.as_str().to_owned()),
+        reschedules: Set(new.reschedules),
+        cancelled_by: Set(None),
+        cancelled_at: Set(None),
+        cancel_reason: Set(None),
+        late: Set(false),
+        closed_at: Set(None),
+        revision: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    find(conn, new.pair_id, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("meeting {id} vanished after insert")))
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Meeting>, StoreError> {
+    Meetings::find_by_id(id)
+        .filter(Column::PairId.eq(pair_id))
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+/// A pair's meetings, in the order they were scheduled.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Meeting>, StoreError> {
+    let mut query = Meetings::find()
+        .filter(Column::PairId.eq(pair_id))
+        .order_by_asc(Column::Id);
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
+/// The meetings of the people's pairs (a calendar feed), newest first, at most `limit`.
+pub async fn of_pairs(
+    conn: &impl ConnectionTrait,
+    pair_ids: &[Uuid],
+    limit: u64,
+) -> Result<Vec<Meeting>, StoreError> {
+    if pair_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Meetings::find()
+        .filter(Column::PairId.is_in(pair_ids.iter().copied()))
+        .order_by_desc(Column::StartsAt)
+        .limit(limit)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
+/// The time taken by the pair's other meetings (scheduled or held), for the overlap rule.
+pub async fn busy(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+    except: Option<Uuid>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, StoreError> {
+    let mut query = Meetings::find()
+        .select_only()
+        .column(Column::StartsAt)
+        .column(Column::EndsAt)
+        .filter(Column::PairId.eq(pair_id))
+        .filter(Column::Status.is_in([
+            MeetingStatus::Scheduled.as_str(),
+            MeetingStatus::Held.as_str(),
+        ]));
+    if let Some(id) = except {
+        query = query.filter(Column::Id.ne(id));
+    }
+    Ok(query.into_tuple().all(conn).await?)
+}
+
+/// Has a meeting already been scheduled in place of this cancelled one (R7)?
+pub async fn is_made_up(conn: &impl ConnectionTrait, cancelled: Uuid) -> Result<bool, StoreError> {
+    Ok(Meetings::find()
+        .filter(Column::Reschedules.eq(cancelled))
+        .one(conn)
+        .await?
+        .is_some())
+}
+
+fn guarded(
+    meeting: &Meeting,
+) -> impl Fn(sea_orm::UpdateMany<Meetings>) -> sea_orm::UpdateMany<Meetings> {
+    let (id, revision) = (meeting.id, meeting.revision);
+    move |update| {
+        update
+            .col_expr(Column::Revision, Expr::value(revision + 1))
+            .filter(Column::Id.eq(id))
+            .filter(Column::Revision.eq(revision))
+    }
+}
+
+fn applied(rows: u64) -> Result<(), StoreError> {
+    if rows == 0 {
+        Err(StoreError::StaleRevision)
+    } else {
+        Ok(())
+    }
+}
+
+/// A new plan for a scheduled meeting (`PATCH`).
+pub async fn update_plan(
+    conn: &impl ConnectionTrait,
+    meeting: &Meeting,
+    plan: &MeetingPlan,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let update = Meetings::update_many()
+        .col_expr(Column::StartsAt, Expr::value(plan.starts_at))
+        .col_expr(Column::EndsAt, Expr::value(plan.ends_at()))
+        .col_expr(Column::DurationMinutes, Expr::value(plan.duration_minutes))
+        .col_expr(Column::Mode, Expr::value(plan.mode.as_str()))
+        .col_expr(
+            Column::LocationKind,
+            Expr::value(plan.location.as_ref().map(|l| l.kind.as_str().to_owned())),
+        )
+        .col_expr(
+            Column::LocationLabel,
+            Expr::value(plan.location.as_ref().map(|l| l.label.clone())),
+        )
+        .col_expr(Column::Agenda, Expr::value(plan.agenda.clone()))
+        .col_expr(Column::UpdatedAt, Expr::value(now));
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
+}
+
+/// R7: cancelled by a member, with a reason; `late` inside the notice window.
+pub async fn cancel(
+    conn: &impl ConnectionTrait,
+    meeting: &Meeting,
+    by: Uuid,
+    reason: &str,
+    late: bool,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let update = Meetings::update_many()
+        .col_expr(
+            Column::Status,
+            Expr::value(MeetingStatus::Cancelled.as_str()),
+        )
+        .col_expr(Column::CancelledBy, Expr::value(by))
+        .col_expr(Column::CancelledAt, Expr::value(now))
+        .col_expr(Column::CancelReason, Expr::value(reason))
+        .col_expr(Column::Late, Expr::value(late))
+        .col_expr(Column::UpdatedAt, Expr::value(now));
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
+}
+
+/// `held` (with an optional summary) or `missed`.
+pub async fn close(
+    conn: &impl ConnectionTrait,
+    meeting: &Meeting,
+    status: MeetingStatus,
+    summary: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let update = Meetings::update_many()
+        .col_expr(Column::Status, Expr::value(status.as_str()))
+        .col_expr(Column::Summary, Expr::value(summary))
+        .col_expr(Column::ClosedAt, Expr::value(now))
+        .col_expr(Column::UpdatedAt, Expr::value(now));
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
+}
+
+/// What a pair's answer and flags need to know of its meetings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MeetingStats {
+    pub scheduled: i64,
+    pub held: i64,
+    pub cancelled: i64,
+    pub missed: i64,
+    /// Cancellations inside the notice window (R7).
+    pub late: i64,
+    /// Cancellations no meeting has made up for yet (R7).
+    pub owed: i64,
+    pub first_held_at: Option<DateTime<Utc>>,
+    /// The latest start, up to now, of a meeting held or still scheduled.
+    pub last_meeting_at: Option<DateTime<Utc>>,
+    /// The next start, after now, of a scheduled meeting.
+    pub next_meeting_at: Option<DateTime<Utc>>,
+}
+
+/// [`MeetingStats`] of many pairs in one grouped query.
+pub async fn stats(
+    conn: &impl ConnectionTrait,
+    pair_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
+    if pair_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (0..pair_ids.len()).map(|i| format!("${}", i + 3)).collect();
+    let sql = format!(
+        "SELECT m.pair_id AS pair_id, \
+           SUM(CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled, \
+           SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END) AS held, \
+           SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
+           SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) AS missed, \
+           SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END) AS late, \
+           SUM(CASE WHEN m.status = 'cancelled' AND NOT EXISTS \
+               (SELECT 1 FROM meetings r WHERE r.reschedules = m.id) THEN 1 ELSE 0 END) AS owed, \
+           MIN(CASE WHEN m.status = 'held' THEN m.starts_at END) AS first_held_at, \
+           MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= $1 THEN m.starts_at END) AS last_meeting_at, \
+           MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > $2 THEN m.starts_at END) AS next_meeting_at \
+         FROM meetings m WHERE m.pair_id IN ({}) GROUP BY m.pair_id",
+        placeholders.join(", ")
+    );
+    let mut values: Vec<Value> = vec![now.into(), now.into()];
+    values.extend(pair_ids.iter().map(|id| Value::from(*id)));
+    let rows = conn
+        .query_all_raw(statement(conn.get_database_backend(), &sql, values))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok((
+                row.try_get::<Uuid>("", "pair_id")?,
+                MeetingStats {
+                    scheduled: row.try_get("", "scheduled")?,
+                    held: row.try_get("", "held")?,
+                    cancelled: row.try_get("", "cancelled")?,
+                    missed: row.try_get("", "missed")?,
+                    late: row.try_get("", "late")?,
+                    owed: row.try_get("", "owed")?,
+                    first_held_at: row.try_get("", "first_held_at")?,
+                    last_meeting_at: row.try_get("", "last_meeting_at")?,
+                    next_meeting_at: row.try_get("", "next_meeting_at")?,
+                },
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+fn to_domain(row: meeting::Model) -> Result<Meeting, StoreError> {
+    let corrupt = |what: &str, raw: &str| {
+        StoreError::Corrupt(format!("meeting {} has {what} {raw:?}", row.id))
+    };
+    let status = MeetingStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?;
+    let mode = MeetingMode::parse(&row.mode).ok_or_else(|| corrupt("mode", &row.mode))?;
+    let location = match (&row.location_kind, &row.location_label) {
+        (Some(kind), Some(label)) => Some(Location {
+            kind: LocationKind::parse(kind).ok_or_else(|| corrupt("location kind", kind))?,
+            label: label.clone(),
+        }),
+        _ => None,
+    };
+    Ok(Meeting {
+        id: row.id,
+        pair_id: row.pair_id,
+        scheduled_by: row.scheduled_by,
+        plan: MeetingPlan {
+            starts_at: row.starts_at,
+            duration_minutes: row.duration_minutes,
+            mode,
+            location,
+            agenda: row.agenda,
+        },
+        status,
+        reschedules: row.reschedules,
+        summary: row.summary,
+        cancelled_by: row.cancelled_by,
+        cancelled_at: row.cancelled_at,
+        cancel_reason: row.cancel_reason,
+        late: row.late,
+        closed_at: row.closed_at,
+        revision: row.revision,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}

@@ -1,0 +1,356 @@
+//! Objectives and their revisions (R4). Every write of an objective writes its revision in
+//! the same transaction; a write names the revision it read, so two members editing at once
+//! never lose an update (`StaleRevision`).
+
+use chrono::{DateTime, Utc};
+use mentorat_domain::objective::{
+    Edit, FieldChange, FieldValue, Objective, ObjectiveStatus, ObjectiveText,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::{
+    Page,
+    entity::{
+        objective::{self, Column, Entity as Objectives},
+        objective_revision::{self, Entity as Revisions},
+    },
+    error::StoreError,
+};
+
+/// One revision of an objective: who, when, each field before and after, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectiveRevision {
+    pub id: Uuid,
+    pub objective_id: Uuid,
+    pub revision: i32,
+    pub changed_by: Uuid,
+    /// `proposed`, `edited` or `agreed`.
+    pub action: String,
+    /// `[{"field", "before", "after"}]`.
+    pub changes: Value,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn value(v: &FieldValue) -> Value {
+    match v {
+        FieldValue::Text(t) => json!(t),
+        FieldValue::Status(s) => json!(s.as_str()),
+        FieldValue::Progress(p) => json!(p),
+    }
+}
+
+fn changes_json(changes: &[FieldChange]) -> Value {
+    Value::Array(
+        changes
+            .iter()
+            .map(
+                |c| json!({"field": c.field, "before": value(&c.before), "after": value(&c.after)}),
+            )
+            .collect(),
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn write_revision(
+    conn: &impl ConnectionTrait,
+    objective_id: Uuid,
+    revision: i32,
+    by: Uuid,
+    action: &str,
+    changes: Value,
+    comment: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    Revisions::insert(objective_revision::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        objective_id: Set(objective_id),
+        revision: Set(revision),
+        changed_by: Set(by),
+        action: Set(action.to_owned()),
+        changes: Set(changes.to_string()),
+        comment: Set(comment),
+        created_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+/// A proposed objective, and its first revision.
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+    proposed_by: Uuid,
+    text: ObjectiveText,
+    now: DateTime<Utc>,
+) -> Result<Objective, StoreError> {
+    let id = Uuid::now_v7();
+    let first = [
+        ("title", FieldValue::Text(Some(text.title.clone()))),
+        ("description", FieldValue::Text(text.description.clone())),
+        (
+            "success_criteria",
+            FieldValue::Text(text.success_criteria.clone()),
+        ),
+        ("status", FieldValue::Status(ObjectiveStatus::Proposed)),
+        ("progress", FieldValue::Progress(0)),
+    ]
+    .into_iter()
+    .map(|(field, after)| json!({"field": field, "before": null, "after": value(&after)}))
+    .collect();
+    Objectives::insert(objective::ActiveModel {
+        id: Set(id),
+        pair_id: Set(pair_id),
+        proposed_by: Set(proposed_by),
+        title: Set(text.title),
+        description: Set(text.description),
+        success_criteria: Set(text.success_criteria),
+        status: Set(ObjectiveStatus::Proposed.as_str().to_owned()),
+        progress: Set(0),
+        agreed_by: Set(None),
+        agreed_at: Set(None),
+        revision: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    write_revision(
+        conn,
+        id,
+        1,
+        proposed_by,
+        "proposed",
+        Value::Array(first),
+        None,
+        now,
+    )
+    .await?;
+    find(conn, pair_id, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("objective {id} vanished after insert")))
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Objective>, StoreError> {
+    Objectives::find_by_id(id)
+        .filter(Column::PairId.eq(pair_id))
+        .one(conn)
+        .await?
+        .map(to_domain)
+        .transpose()
+}
+
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Objective>, StoreError> {
+    let mut query = Objectives::find()
+        .filter(Column::PairId.eq(pair_id))
+        .order_by_asc(Column::Id);
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
+/// Apply an edit made on `objective` as read; `StaleRevision` if it changed since.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    objective: &Objective,
+    edit: Edit,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let next = objective.revision + 1;
+    let result = Objectives::update_many()
+        .col_expr(Column::Title, Expr::value(edit.text.title.clone()))
+        .col_expr(
+            Column::Description,
+            Expr::value(edit.text.description.clone()),
+        )
+        .col_expr(
+            Column::SuccessCriteria,
+            Expr::value(edit.text.success_criteria.clone()),
+        )
+        .col_expr(Column::Status, Expr::value(edit.status.as_str()))
+        .col_expr(Column::Progress, Expr::value(edit.progress))
+        .col_expr(Column::Revision, Expr::value(next))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(objective.id))
+        .filter(Column::Revision.eq(objective.revision))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    write_revision(
+        conn,
+        objective.id,
+        next,
+        by,
+        "edited",
+        changes_json(&edit.changes),
+        edit.comment,
+        now,
+    )
+    .await
+}
+
+/// R4: the other member agrees; the objective is then in progress.
+pub async fn agree(
+    conn: &impl ConnectionTrait,
+    objective: &Objective,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let next = objective.revision + 1;
+    let result = Objectives::update_many()
+        .col_expr(
+            Column::Status,
+            Expr::value(ObjectiveStatus::InProgress.as_str()),
+        )
+        .col_expr(Column::AgreedBy, Expr::value(by))
+        .col_expr(Column::AgreedAt, Expr::value(now))
+        .col_expr(Column::Revision, Expr::value(next))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(objective.id))
+        .filter(Column::Revision.eq(objective.revision))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    let change = FieldChange {
+        field: "status",
+        before: FieldValue::Status(objective.status),
+        after: FieldValue::Status(ObjectiveStatus::InProgress),
+    };
+    write_revision(
+        conn,
+        objective.id,
+        next,
+        by,
+        "agreed",
+        changes_json(&[change]),
+        None,
+        now,
+    )
+    .await
+}
+
+pub async fn revisions(
+    conn: &impl ConnectionTrait,
+    objective_id: Uuid,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<ObjectiveRevision>, StoreError> {
+    use crate::entity::objective_revision::Column as R;
+    let mut query = Revisions::find()
+        .filter(R::ObjectiveId.eq(objective_id))
+        .order_by_asc(R::Id);
+    if let Some(after) = after {
+        query = query.filter(R::Id.gt(after));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|row| {
+            let changes = serde_json::from_str(&row.changes).map_err(|e| {
+                StoreError::Corrupt(format!("objective revision {} changes: {e}", row.id))
+            })?;
+            Ok(ObjectiveRevision {
+                id: row.id,
+                objective_id: row.objective_id,
+                revision: row.revision,
+                changed_by: row.changed_by,
+                action: row.action,
+                changes,
+                comment: row.comment,
+                created_at: row.created_at,
+            })
+        })
+        .collect::<Result<_, StoreError>>()?;
+    Ok(Page { items, next })
+}
+
+/// Per pair: how many objectives in each status, and how many were ever agreed — two grouped
+/// queries for any number of pairs.
+pub async fn counts(
+    conn: &impl ConnectionTrait,
+    pair_ids: &[Uuid],
+) -> Result<(Vec<(Uuid, String, i64)>, Vec<(Uuid, i64)>), StoreError> {
+    if pair_ids.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let by_status: Vec<(Uuid, String, i64)> = Objectives::find()
+        .select_only()
+        .column(Column::PairId)
+        .column(Column::Status)
+        .column_as(Column::Id.count(), "n")
+        .filter(Column::PairId.is_in(pair_ids.iter().copied()))
+        .group_by(Column::PairId)
+        .group_by(Column::Status)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    let agreed: Vec<(Uuid, i64)> = Objectives::find()
+        .select_only()
+        .column(Column::PairId)
+        .column_as(Column::Id.count(), "n")
+        .filter(Column::PairId.is_in(pair_ids.iter().copied()))
+        .filter(Column::AgreedAt.is_not_null())
+        .group_by(Column::PairId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok((by_status, agreed))
+}
+
+fn to_domain(row: objective::Model) -> Result<Objective, StoreError> {
+    let status = ObjectiveStatus::parse(&row.status).ok_or_else(|| {
+        StoreError::Corrupt(format!("objective {} has status {:?}", row.id, row.status))
+    })?;
+    Ok(Objective {
+        id: row.id,
+        pair_id: row.pair_id,
+        proposed_by: row.proposed_by,
+        text: ObjectiveText {
+            title: row.title,
+            description: row.description,
+            success_criteria: row.success_criteria,
+        },
+        status,
+        progress: row.progress,
+        agreed_by: row.agreed_by,
+        agreed_at: row.agreed_at,
+        revision: row.revision,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}

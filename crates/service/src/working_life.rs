@@ -1,0 +1,81 @@
+//! What every use case of a pair's working life starts with: the pair, the caller's side of
+//! it, and the refusal for anyone else (R5: `confidential` to coordinators and admins, `404`
+//! to everyone else).
+
+use mentorat_domain::{
+    Caller, DomainError, OutsidePair,
+    enrollment::CharterStatus,
+    outside_pair,
+    pair::{Pair, PairStatus, Side},
+    person::Person,
+};
+use mentorat_persistence::{Db, charters, enrollments, pairs, people};
+use uuid::Uuid;
+
+use crate::error::ServiceError;
+
+/// The caller, as one of the two members of a pair.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub pair: Pair,
+    pub side: Side,
+    pub me: Person,
+}
+
+impl Membership {
+    /// The other member's person id.
+    pub fn other(&self) -> Uuid {
+        match self.side {
+            Side::Mentor => self.pair.mentee_person_id,
+            Side::Mentee => self.pair.mentor_person_id,
+        }
+    }
+
+    /// Objectives and meetings are written in an active pair only.
+    pub fn require_active(&self) -> Result<(), ServiceError> {
+        if self.pair.status == PairStatus::Active {
+            Ok(())
+        } else {
+            Err(DomainError::PairNotActive {
+                status: self.pair.status,
+            }
+            .into())
+        }
+    }
+}
+
+/// The pair's content is the two members' only: anyone else gets `confidential`
+/// (coordinators, admins) or `not_found` (everyone else, and a pair that does not exist).
+pub async fn membership(
+    db: &Db,
+    caller: &Caller,
+    pair_id: Uuid,
+) -> Result<Membership, ServiceError> {
+    let refusal = || match outside_pair(caller) {
+        OutsidePair::Confidential => ServiceError::Confidential,
+        OutsidePair::Hidden => ServiceError::NotFound,
+    };
+    let pair = pairs::find(db.conn(), pair_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let Some(me) = people::find_by_external_id(db.conn(), &caller.subject).await? else {
+        return Err(refusal());
+    };
+    match pair.side_of(me.id) {
+        Some(side) => Ok(Membership { pair, side, me }),
+        None => Err(refusal()),
+    }
+}
+
+/// R3: does either member still have to accept the program's current charter?
+pub async fn charter_pending(db: &Db, pair: &Pair) -> Result<bool, ServiceError> {
+    let current = charters::current_version(db.conn(), pair.program_id).await?;
+    let both = enrollments::find_many(
+        db.conn(),
+        &[pair.mentor_enrollment_id, pair.mentee_enrollment_id],
+    )
+    .await?;
+    Ok(both
+        .iter()
+        .any(|e| CharterStatus::of(e.accepted_charter_version, current) == CharterStatus::Pending))
+}
