@@ -10,6 +10,7 @@ mod m20261124_000003_people;
 mod m20261124_000004_charters_and_enrollments;
 mod m20261124_000005_pairs_and_notifications;
 mod m20261125_000006_objectives_meetings_outbox;
+mod m20261125_000007_notes_concerns_audit;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_charters_and_enrollments::Migration),
             Box::new(m20261124_000005_pairs_and_notifications::Migration),
             Box::new(m20261125_000006_objectives_meetings_outbox::Migration),
+            Box::new(m20261125_000007_notes_concerns_audit::Migration),
         ]
     }
 }

@@ -18,6 +18,8 @@ use uuid::Uuid;
 pub const TEST_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
 pub const ISSUER: &str = "mentorat";
 pub const AUDIENCE: &str = "mentorat-api";
+/// The content key of PostgreSQL test runs (SQLite runs use the key file beside the database).
+pub const TEST_ENCRYPTION_KEY: &str = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=";
 
 /// Which database the suite runs against.
 pub fn postgres_url() -> Option<String> {
@@ -67,6 +69,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
+    if postgres_url().is_some() {
+        vars.insert(
+            "MENTORAT_ENCRYPTION_KEY".to_owned(),
+            TEST_ENCRYPTION_KEY.to_owned(),
+        );
+    }
     vars.extend(options.vars);
     vars.retain(|_, v| !v.is_empty());
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration");

@@ -319,8 +319,13 @@ impl<O: Op> FromRequest for Authorized<O> {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = authenticate(req).and_then(|caller| {
+            // What the audit log records once the answer is known.
+            actix_web::HttpMessage::extensions_mut(req).insert(crate::audit::Audited {
+                operation: O::OPERATION,
+                caller: caller.clone(),
+            });
             let scope = authorize(&caller, O::OPERATION).map_err(|denied| {
                 tracing::info!(operation = ?O::OPERATION, subject = %caller.subject, "access denied");
                 ApiError::from(denied)
@@ -382,5 +387,13 @@ pub mod op {
         CancelMeeting,
         CloseMeeting,
         ManageCalendarFeed,
+        ListNotes,
+        WriteNote,
+        ReadNote,
+        UpdateNote,
+        DeleteNote,
+        RaiseConcern,
+        ListConcerns,
+        ListAuditEvents,
     );
 }

@@ -100,7 +100,14 @@ pub async fn middleware(
             "the first request with this Idempotency-Key is still being served; retry shortly"
                 .into(),
         ))),
-        Ok(Reservation::Replay(stored)) => Ok(req.into_response(replay(&stored))),
+        // The kept answer may carry a pair's content: it is sealed at rest (R5).
+        Ok(Reservation::Replay(mut stored)) => match db.keys().open(&stored.body) {
+            Ok(body) => {
+                stored.body = body;
+                Ok(req.into_response(replay(&stored)))
+            }
+            Err(err) => Ok(req.error_response(ApiError::from(err))),
+        },
         Ok(Reservation::Reserved) => {
             req.set_payload(payload_of(body));
             let response = next.call(req).await;
@@ -190,12 +197,20 @@ async fn finish(
             ));
         }
     };
-    let stored = StoredResponse {
-        status: status.as_u16(),
-        headers: serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into()),
-        body: String::from_utf8_lossy(&body).into_owned(),
+    // The answer may carry a pair's content: it is kept sealed (R5).
+    let kept_answer = db
+        .keys()
+        .seal(&String::from_utf8_lossy(&body))
+        .map(|sealed| StoredResponse {
+            status: status.as_u16(),
+            headers: serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into()),
+            body: sealed,
+        });
+    let stored = match kept_answer {
+        Ok(stored) => idempotency::complete(db.conn(), subject, key, &stored).await,
+        Err(err) => Err(err),
     };
-    if let Err(err) = idempotency::complete(db.conn(), subject, key, &stored).await {
+    if let Err(err) = stored {
         // The answer still goes out; a retry will find the key in progress until it expires.
         tracing::warn!(error = %crate::problem::error_chain(&err), "could not store an idempotent answer");
     }

@@ -3,6 +3,7 @@
 //! `app()` builds the actix `App` every worker serves; `openapi()` the document that
 //! describes it. Both come from the same route registration, so they cannot drift apart.
 
+pub mod audit;
 pub mod auth;
 mod csv_import;
 pub mod etag;
@@ -113,6 +114,14 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(routes::meetings::cancel_meeting)
         .service(routes::meetings::meeting_held)
         .service(routes::meetings::meeting_missed)
+        .service(routes::notes::list_notes)
+        .service(routes::notes::write_note)
+        .service(routes::notes::get_note)
+        .service(routes::notes::update_note)
+        .service(routes::notes::delete_note)
+        .service(routes::notes::raise_concern)
+        .service(routes::notes::list_concerns)
+        .service(routes::audit::list_audit_events)
         .service(routes::me::list_notifications)
         .service(routes::me::read_notification)
         .service(routes::calendar::create_calendar_feed)
@@ -209,6 +218,7 @@ pub fn app(
             }),
         )
         .default_service(web::to(fallback::not_routed))
+        .wrap(from_fn(audit::middleware))
         .wrap(from_fn(idempotency::middleware))
         .wrap(Condition::new(cors_enabled, cors(&state.settings)))
         .wrap(from_fn(telemetry::middleware))

@@ -87,6 +87,9 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("your roles do not allow this operation")]
     Forbidden,
+        /// A refusal of the rules, not of the caller's roles (`403` with its own code).
+    #[error("{1}")]
+    ForbiddenBecause(&'static str, String),
     /// R5: a coordinator or admin asking for a pair's content.
     #[error(
         "what a pair says to each other is confidential (R5): coordinators see a pair's metadata and flags, never its content"
@@ -126,6 +129,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden => "forbidden",
             ApiError::Confidential => "confidential",
+            ApiError::ForbiddenBecause(code, _) => code,
             ApiError::Conflict(code, _) => code,
             ApiError::Unprocessable(code, _) => code,
             ApiError::PreconditionFailed => "precondition_failed",
@@ -146,6 +150,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::Forbidden => "Forbidden",
             ApiError::Confidential => "Confidential",
+            ApiError::ForbiddenBecause(..) => "Forbidden",
             ApiError::Conflict(..) => "Conflict",
             ApiError::Unprocessable(..) => "Refused by a rule",
             ApiError::PreconditionFailed => "Precondition failed",
@@ -210,7 +215,9 @@ impl ResponseError for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden | ApiError::Confidential => StatusCode::FORBIDDEN,
+            ApiError::Forbidden | ApiError::Confidential | ApiError::ForbiddenBecause(..) => {
+                StatusCode::FORBIDDEN
+            }
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -309,6 +316,7 @@ impl From<DomainError> for ApiError {
                 ApiError::Conflict("meeting_not_started", err.to_string())
             }
             DomainError::MeetingStarted => ApiError::Conflict("meeting_started", err.to_string()),
+            DomainError::NotAuthor => ApiError::ForbiddenBecause("not_author", err.to_string()),
         }
     }
 }
@@ -332,6 +340,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(e) => e.into(),
             ServiceError::NotFound => ApiError::NotFound("no such resource".into()),
             ServiceError::Confidential => ApiError::Confidential,
+            ServiceError::Forbidden => ApiError::Forbidden,
             ServiceError::PreconditionFailed => ApiError::PreconditionFailed,
             ServiceError::Conflict(code, detail) => ApiError::Conflict(code, detail),
             ServiceError::Unprocessable(code, detail) => ApiError::Unprocessable(code, detail),

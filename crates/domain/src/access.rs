@@ -44,10 +44,61 @@ pub enum Operation {
     CancelMeeting,
     CloseMeeting,
     ManageCalendarFeed,
+    ListNotes,
+    WriteNote,
+    ReadNote,
+    UpdateNote,
+    DeleteNote,
+    RaiseConcern,
+    ListConcerns,
+    ListAuditEvents,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 33] = [
+    /// The operation's name in the audit log: `read_objective`, `propose_pair`, …
+    pub fn name(self) -> String {
+        let mut out = String::new();
+        for (i, c) in format!("{self:?}").chars().enumerate() {
+            if c.is_ascii_uppercase() {
+                if i > 0 {
+                    out.push('_');
+                }
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    /// Reads or writes a pair's content (R5): every call is audited.
+    pub fn touches_content(self) -> bool {
+        use Operation::*;
+        matches!(
+            self,
+            ListObjectives
+                | ProposeObjective
+                | ReadObjective
+                | UpdateObjective
+                | AgreeObjective
+                | ListObjectiveRevisions
+                | ListMeetings
+                | ScheduleMeeting
+                | ReadMeeting
+                | UpdateMeeting
+                | CancelMeeting
+                | CloseMeeting
+                | ListNotes
+                | WriteNote
+                | ReadNote
+                | UpdateNote
+                | DeleteNote
+                | RaiseConcern
+                | ListConcerns
+        )
+    }
+
+    pub const ALL: [Operation; 41] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -81,6 +132,14 @@ impl Operation {
         Operation::CancelMeeting,
         Operation::CloseMeeting,
         Operation::ManageCalendarFeed,
+        Operation::ListNotes,
+        Operation::WriteNote,
+        Operation::ReadNote,
+        Operation::UpdateNote,
+        Operation::DeleteNote,
+        Operation::RaiseConcern,
+        Operation::ListConcerns,
+        Operation::ListAuditEvents,
     ];
 }
 
@@ -140,9 +199,9 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         AcceptCharter | AcceptPair | EndPair => own,
         // A pair's working life and its content (R5, R6): the two members only, whatever
         // their roles. Nobody is refused by role here: the use case answers everyone who is
-        // not a member as [`outside_pair`] says — `confidential` to coordinators and admins,
-        // `not_found` to anyone else (hris and analysts included: for them the content does
-        // not exist).
+        // not a member as [`crate::confidentiality::pair_access`] says — `confidential` to
+        // coordinators and admins, `not_found` to anyone else (hris and analysts included:
+        // for them the content does not exist).
         ListObjectives
         | ProposeObjective
         | ReadObjective
@@ -153,28 +212,14 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         | ScheduleMeeting
         | ReadMeeting
         | UpdateMeeting
-        | CancelMeeting
-        | CloseMeeting => Ok(Scope::OwnEnrollments),
+        | CancelMeeting | CloseMeeting | ListNotes | WriteNote | ReadNote | UpdateNote | DeleteNote
+        | RaiseConcern => Ok(Scope::OwnEnrollments),
+        // R12: concerns are raised to the coordinators.
+        ListConcerns => all_if(runs_programs),
+        // The audit log is the admins'.
+        ListAuditEvents => all_if(caller.has(Role::Admin)),
         // A calendar feed lists the caller's own meetings.
         ManageCalendarFeed => own,
-    }
-}
-
-/// How a pair's content is refused to a caller who is not one of its two members (R5).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutsidePair {
-    /// Coordinators and admins know the pair exists, and are told its content is not theirs
-    /// (`403 confidential`).
-    Confidential,
-    /// For anyone else the pair and its content do not exist (`404`).
-    Hidden,
-}
-
-pub fn outside_pair(caller: &Caller) -> OutsidePair {
-    if caller.has(Role::Coordinator) || caller.has(Role::Admin) {
-        OutsidePair::Confidential
-    } else {
-        OutsidePair::Hidden
     }
 }
 
@@ -234,6 +279,14 @@ mod tests {
             (CancelMeeting, OWN, OWN, OWN, OWN, OWN),
             (CloseMeeting, OWN, OWN, OWN, OWN, OWN),
             (ManageCalendarFeed, OWN, OWN, OWN, F, F),
+            (ListNotes, OWN, OWN, OWN, OWN, OWN),
+            (WriteNote, OWN, OWN, OWN, OWN, OWN),
+            (ReadNote, OWN, OWN, OWN, OWN, OWN),
+            (UpdateNote, OWN, OWN, OWN, OWN, OWN),
+            (DeleteNote, OWN, OWN, OWN, OWN, OWN),
+            (RaiseConcern, OWN, OWN, OWN, OWN, OWN),
+            (ListConcerns, F, ALL, ALL, F, F),
+            (ListAuditEvents, F, F, ALL, F, F),
         ];
         assert_eq!(
             table.len(),
@@ -266,18 +319,11 @@ mod tests {
     }
 
     #[test]
-    fn outside_a_pair_coordinators_are_told_confidential_others_see_nothing() {
-        assert_eq!(
-            outside_pair(&caller(&[Role::Coordinator])),
-            OutsidePair::Confidential
-        );
-        assert_eq!(
-            outside_pair(&caller(&[Role::Admin])),
-            OutsidePair::Confidential
-        );
-        for roles in [&[][..], &[Role::Hris], &[Role::Analyst]] {
-            assert_eq!(outside_pair(&caller(roles)), OutsidePair::Hidden);
-        }
+    fn operations_have_audit_names() {
+        assert_eq!(ReadObjective.name(), "read_objective");
+        assert_eq!(ListAuditEvents.name(), "list_audit_events");
+        assert!(ReadNote.touches_content());
+        assert!(!ProposePair.touches_content());
     }
 
     #[test]

@@ -112,4 +112,7 @@ pub enum DomainError {
     /// A meeting that has started is held or missed, not cancelled.
     #[error("the meeting has already started; mark it held or missed")]
     MeetingStarted,
+    /// R6: nobody edits or deletes another person's note.
+    #[error("only its author changes or deletes a note (R6)")]
+    NotAuthor,
 }

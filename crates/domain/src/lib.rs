@@ -4,17 +4,19 @@
 
 pub mod access;
 pub mod caller;
+pub mod confidentiality;
 pub mod enrollment;
 pub mod error;
 pub mod health;
 pub mod meeting;
+pub mod note;
 pub mod objective;
 pub mod page;
 pub mod pair;
 pub mod person;
 pub mod program;
 
-pub use access::{Denied, Operation, OutsidePair, Scope, authorize, outside_pair};
+pub use access::{Denied, Operation, Scope, authorize};
 pub use caller::{Caller, ExternalId, Role, RoleSet};
 pub use error::{DomainError, FieldError};
 pub use page::PageLimit;

@@ -3,7 +3,6 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use base64::{Engine, engine::general_purpose::STANDARD};
 use mentorat_persistence::Backend;
 use secrecy::SecretString;
 
@@ -96,11 +95,11 @@ impl Config {
         }
         let encryption_key = var("MENTORAT_ENCRYPTION_KEY");
         if let Some(key) = &encryption_key
-            && STANDARD.decode(key.trim()).map(|k| k.len()) != Ok(32)
+            && let Err(e) = mentorat_persistence::Keyring::parse(key)
         {
             return Err(error(
                 "MENTORAT_ENCRYPTION_KEY",
-                "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
+                format!("{e}; several keys, comma-separated, put the current one first"),
             ));
         }
         let cors_origins = var("MENTORAT_CORS_ORIGINS")

@@ -76,7 +76,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             telemetry::init(&config);
             actix_web::rt::System::new().block_on(async {
-                let db = Db::connect(&config.database_url).await?;
+                let db = Db::connect(&config.database_url, secrets::keyring(&config)?).await?;
                 db.migrate().await?;
                 tracing::info!("migrations applied");
                 Ok(())

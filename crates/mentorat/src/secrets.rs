@@ -10,7 +10,8 @@ use std::{
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use secrecy::SecretString;
+use mentorat_persistence::Keyring;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::Config;
 
@@ -20,6 +21,12 @@ pub enum SecretError {
         "MENTORAT_JWT_SECRET or MENTORAT_JWT_KEYS: one of them must be set when the database is PostgreSQL"
     )]
     NoKeys,
+    #[error(
+        "MENTORAT_ENCRYPTION_KEY: it must be set when the database is PostgreSQL (content is encrypted at rest)"
+    )]
+    NoEncryptionKey,
+    #[error("{path}: not a usable encryption key ({reason})")]
+    BadKeyFile { path: PathBuf, reason: String },
     #[error("cannot read or create the development secret {path}: {source}")]
     File {
         path: PathBuf,
@@ -75,4 +82,74 @@ pub fn jwt_secret(config: &Config) -> Result<Option<SecretString>, SecretError> 
         "no MENTORAT_JWT_SECRET or MENTORAT_JWT_KEYS: created a development signing secret"
     );
     Ok(Some(SecretString::from(secret)))
+}
+
+pub fn key_file_for(db_file: &Path) -> PathBuf {
+    let mut name = db_file.as_os_str().to_owned();
+    name.push(".key");
+    PathBuf::from(name)
+}
+
+/// Write a new secret file readable by its owner only.
+fn create_owner_only(path: &Path, text: &str) -> std::io::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(text.as_bytes())
+}
+
+/// The keys content is sealed with (R5): `MENTORAT_ENCRYPTION_KEY`, or in embedded mode a key
+/// file created beside the SQLite file (owner-only permissions) — keep it with the database's
+/// backups, or the content cannot be read back. An in-memory database gets a key of its own.
+pub fn keyring(config: &Config) -> Result<Keyring, SecretError> {
+    if let Some(key) = &config.encryption_key {
+        return Keyring::parse(key.expose_secret()).map_err(|e| SecretError::BadKeyFile {
+            path: PathBuf::from("MENTORAT_ENCRYPTION_KEY"),
+            reason: e.to_string(),
+        });
+    }
+    if !config.database_url.starts_with("sqlite:") {
+        return Err(SecretError::NoEncryptionKey);
+    }
+    let Some(db_file) = config.sqlite_file() else {
+        let key = Keyring::generate().map_err(|e| SecretError::BadKeyFile {
+            path: PathBuf::from(":memory:"),
+            reason: e.to_string(),
+        })?;
+        return Keyring::parse(&key).map_err(|e| SecretError::BadKeyFile {
+            path: PathBuf::from(":memory:"),
+            reason: e.to_string(),
+        });
+    };
+    let path = key_file_for(&db_file);
+    let bad = |reason: String| SecretError::BadKeyFile {
+        path: path.clone(),
+        reason,
+    };
+    let text = match fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Keyring::generate().map_err(|e| bad(e.to_string()))?;
+            create_owner_only(&path, &key).map_err(|source| SecretError::File {
+                path: path.clone(),
+                source,
+            })?;
+            tracing::warn!(
+                path = %path.display(),
+                "no MENTORAT_ENCRYPTION_KEY: created an encryption key beside the database; back it up with it"
+            );
+            key
+        }
+        Err(source) => {
+            return Err(SecretError::File {
+                path: path.clone(),
+                source,
+            });
+        }
+    };
+    Keyring::parse(text.trim()).map_err(|e| bad(e.to_string()))
 }

@@ -44,7 +44,8 @@ impl Application {
     /// Connect, migrate, bind. `config.bind` with port 0 picks a free port (tests).
     pub async fn build(config: &Config, workers: Option<usize>) -> anyhow::Result<Self> {
         let verifier = verifier(config)?;
-        let db = Db::connect(&config.database_url)
+        let keys = secrets::keyring(config)?;
+        let db = Db::connect(&config.database_url, keys)
             .await
             .context("MENTORAT_DATABASE_URL: cannot connect to the database")?;
         db.migrate().await.context("cannot apply the migrations")?;

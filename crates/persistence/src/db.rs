@@ -30,11 +30,12 @@ impl Backend {
 #[derive(Debug, Clone)]
 pub struct Db {
     conn: DatabaseConnection,
+    keys: std::sync::Arc<crate::crypto::Keyring>,
 }
 
 impl Db {
     /// Connect to `url`. An SQLite file is created when missing.
-    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+    pub async fn connect(url: &str, keys: crate::crypto::Keyring) -> Result<Self, StoreError> {
         let backend = Backend::of_url(url).ok_or(StoreError::UnsupportedUrl)?;
         let url = match backend {
             Backend::Sqlite if !url.contains("mode=") => {
@@ -67,7 +68,10 @@ impl Db {
             conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")
                 .await?;
         }
-        Ok(Self { conn })
+        Ok(Self {
+            conn,
+            keys: std::sync::Arc::new(keys),
+        })
     }
 
     /// Apply every pending migration. Safe to run from several replicas at once on
@@ -82,6 +86,11 @@ impl Db {
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.conn.ping().await?;
         Ok(())
+    }
+
+    /// The keys content is sealed with (R5).
+    pub fn keys(&self) -> &crate::crypto::Keyring {
+        &self.keys
     }
 
     /// Close every connection; later queries fail as `Unavailable`.

@@ -2,14 +2,18 @@
 //! SQL lives here and nowhere else. Every query runs on SQLite and PostgreSQL; repositories
 //! take `&impl ConnectionTrait` so a use case can run several of them in one transaction.
 
+pub mod audit;
 pub mod calendar_feeds;
 pub mod charters;
+pub mod concerns;
+pub mod crypto;
 pub mod db;
 pub mod enrollments;
 mod entity;
 pub mod error;
 pub mod idempotency;
 pub mod meetings;
+pub mod notes;
 pub mod notifications;
 pub mod objectives;
 pub mod outbox;
@@ -17,6 +21,7 @@ pub mod pairs;
 pub mod people;
 pub mod programs;
 
+pub use crypto::Keyring;
 pub use db::{Backend, Db};
 pub use error::StoreError;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     Page,
+    crypto::Keyring,
     entity::meeting::{self, Column, Entity as Meetings},
     error::StoreError,
     pairs::statement,
@@ -26,6 +27,7 @@ pub struct NewMeeting {
 
 pub async fn insert(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     new: NewMeeting,
     now: DateTime<Utc>,
 ) -> Result<Meeting, StoreError> {
@@ -40,8 +42,8 @@ pub async fn insert(
         duration_minutes: Set(plan.duration_minutes),
         mode: Set(plan.mode.as_str().to_owned()),
         location_kind: Set(plan.location.as_ref().map(|l| l.kind.as_str().to_owned())),
-        location_label: Set(plan.location.map(|l| l.label)),
-        agenda: Set(plan.agenda),
+        location_label: Set(keys.seal_opt(plan.location.as_ref().map(|l| l.label.as_str()))?),
+        agenda: Set(keys.seal_opt(plan.agenda.as_deref())?),
         summary: Set(None),
         status: Set(MeetingStatus::Scheduled.as_str().to_owned()),
         reschedules: Set(new.reschedules),
@@ -56,13 +58,14 @@ pub async fn insert(
     })
     .exec_without_returning(conn)
     .await?;
-    find(conn, new.pair_id, id)
+    find(conn, keys, new.pair_id, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("meeting {id} vanished after insert")))
 }
 
 pub async fn find(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     pair_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Meeting>, StoreError> {
@@ -70,13 +73,14 @@ pub async fn find(
         .filter(Column::PairId.eq(pair_id))
         .one(conn)
         .await?
-        .map(to_domain)
+        .map(|row| to_domain(row, keys))
         .transpose()
 }
 
 /// A pair's meetings, in the order they were scheduled.
 pub async fn list(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     pair_id: Uuid,
     after: Option<Uuid>,
     limit: u16,
@@ -94,13 +98,17 @@ pub async fn list(
     } else {
         None
     };
-    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    let items = rows
+        .into_iter()
+        .map(|row| to_domain(row, keys))
+        .collect::<Result<_, _>>()?;
     Ok(Page { items, next })
 }
 
 /// The meetings of the people's pairs (a calendar feed), newest first, at most `limit`.
 pub async fn of_pairs(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     pair_ids: &[Uuid],
     limit: u64,
 ) -> Result<Vec<Meeting>, StoreError> {
@@ -114,7 +122,7 @@ pub async fn of_pairs(
         .all(conn)
         .await?
         .into_iter()
-        .map(to_domain)
+        .map(|row| to_domain(row, keys))
         .collect()
 }
 
@@ -171,6 +179,7 @@ fn applied(rows: u64) -> Result<(), StoreError> {
 /// A new plan for a scheduled meeting (`PATCH`).
 pub async fn update_plan(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     meeting: &Meeting,
     plan: &MeetingPlan,
     now: DateTime<Utc>,
@@ -186,9 +195,12 @@ pub async fn update_plan(
         )
         .col_expr(
             Column::LocationLabel,
-            Expr::value(plan.location.as_ref().map(|l| l.label.clone())),
+            Expr::value(keys.seal_opt(plan.location.as_ref().map(|l| l.label.as_str()))?),
         )
-        .col_expr(Column::Agenda, Expr::value(plan.agenda.clone()))
+        .col_expr(
+            Column::Agenda,
+            Expr::value(keys.seal_opt(plan.agenda.as_deref())?),
+        )
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
 }
@@ -196,6 +208,7 @@ pub async fn update_plan(
 /// R7: cancelled by a member, with a reason; `late` inside the notice window.
 pub async fn cancel(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     meeting: &Meeting,
     by: Uuid,
     reason: &str,
@@ -209,7 +222,7 @@ pub async fn cancel(
         )
         .col_expr(Column::CancelledBy, Expr::value(by))
         .col_expr(Column::CancelledAt, Expr::value(now))
-        .col_expr(Column::CancelReason, Expr::value(reason))
+        .col_expr(Column::CancelReason, Expr::value(keys.seal(reason)?))
         .col_expr(Column::Late, Expr::value(late))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
@@ -218,6 +231,7 @@ pub async fn cancel(
 /// `held` (with an optional summary) or `missed`.
 pub async fn close(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     meeting: &Meeting,
     status: MeetingStatus,
     summary: Option<String>,
@@ -225,7 +239,10 @@ pub async fn close(
 ) -> Result<(), StoreError> {
     let update = Meetings::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
-        .col_expr(Column::Summary, Expr::value(summary))
+        .col_expr(
+            Column::Summary,
+            Expr::value(keys.seal_opt(summary.as_deref())?),
+        )
         .col_expr(Column::ClosedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
@@ -300,7 +317,7 @@ pub async fn stats(
         .map_err(StoreError::from)
 }
 
-fn to_domain(row: meeting::Model) -> Result<Meeting, StoreError> {
+fn to_domain(row: meeting::Model, keys: &Keyring) -> Result<Meeting, StoreError> {
     let corrupt = |what: &str, raw: &str| {
         StoreError::Corrupt(format!("meeting {} has {what} {raw:?}", row.id))
     };
@@ -309,7 +326,7 @@ fn to_domain(row: meeting::Model) -> Result<Meeting, StoreError> {
     let location = match (&row.location_kind, &row.location_label) {
         (Some(kind), Some(label)) => Some(Location {
             kind: LocationKind::parse(kind).ok_or_else(|| corrupt("location kind", kind))?,
-            label: label.clone(),
+            label: keys.open(label)?,
         }),
         _ => None,
     };
@@ -322,14 +339,14 @@ fn to_domain(row: meeting::Model) -> Result<Meeting, StoreError> {
             duration_minutes: row.duration_minutes,
             mode,
             location,
-            agenda: row.agenda,
+            agenda: keys.open_opt(row.agenda.as_deref())?,
         },
         status,
         reschedules: row.reschedules,
-        summary: row.summary,
+        summary: keys.open_opt(row.summary.as_deref())?,
         cancelled_by: row.cancelled_by,
         cancelled_at: row.cancelled_at,
-        cancel_reason: row.cancel_reason,
+        cancel_reason: keys.open_opt(row.cancel_reason.as_deref())?,
         late: row.late,
         closed_at: row.closed_at,
         revision: row.revision,

@@ -69,15 +69,20 @@ pub async fn notify_about(
     Ok(())
 }
 
-/// A person's notifications, newest first.
+/// The coordinators' desk: notifications for every coordinator and admin (a concern raised,
+/// R12), since coordinators are known by their token's role, not as people.
+pub const COORDINATORS: Uuid = Uuid::nil();
+
+/// The notifications of these recipients (a person, and the desk for coordinators), newest
+/// first.
 pub async fn list(
     conn: &impl ConnectionTrait,
-    person_id: Uuid,
+    recipients: &[Uuid],
     before: Option<Uuid>,
     limit: u16,
 ) -> Result<Page<Notification>, StoreError> {
     let mut query = Notifications::find()
-        .filter(Column::PersonId.eq(person_id))
+        .filter(Column::PersonId.is_in(recipients.iter().copied()))
         .order_by_desc(Column::Id);
     if let Some(before) = before {
         query = query.filter(Column::Id.lt(before));
@@ -95,15 +100,15 @@ pub async fn list(
     })
 }
 
-/// Mark one of a person's notifications read; `false` when it is not theirs.
+/// Mark one of the recipients' notifications read; `false` when it is not theirs.
 pub async fn mark_read(
     conn: &impl ConnectionTrait,
-    person_id: Uuid,
+    recipients: &[Uuid],
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
     let found = Notifications::find_by_id(id)
-        .filter(Column::PersonId.eq(person_id))
+        .filter(Column::PersonId.is_in(recipients.iter().copied()))
         .one(conn)
         .await?;
     let Some(found) = found else {
@@ -121,11 +126,11 @@ pub async fn mark_read(
 
 pub async fn find(
     conn: &impl ConnectionTrait,
-    person_id: Uuid,
+    recipients: &[Uuid],
     id: Uuid,
 ) -> Result<Option<Notification>, StoreError> {
     Ok(Notifications::find_by_id(id)
-        .filter(Column::PersonId.eq(person_id))
+        .filter(Column::PersonId.is_in(recipients.iter().copied()))
         .one(conn)
         .await?
         .map(to_domain))

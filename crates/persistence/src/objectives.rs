@@ -15,6 +15,7 @@ use uuid::Uuid;
 
 use crate::{
     Page,
+    crypto::Keyring,
     entity::{
         objective::{self, Column, Entity as Objectives},
         objective_revision::{self, Entity as Revisions},
@@ -59,6 +60,7 @@ fn changes_json(changes: &[FieldChange]) -> Value {
 #[allow(clippy::too_many_arguments)]
 async fn write_revision(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     objective_id: Uuid,
     revision: i32,
     by: Uuid,
@@ -73,8 +75,8 @@ async fn write_revision(
         revision: Set(revision),
         changed_by: Set(by),
         action: Set(action.to_owned()),
-        changes: Set(changes.to_string()),
-        comment: Set(comment),
+        changes: Set(keys.seal(&changes.to_string())?),
+        comment: Set(keys.seal_opt(comment.as_deref())?),
         created_at: Set(now),
     })
     .exec_without_returning(conn)
@@ -85,6 +87,7 @@ async fn write_revision(
 /// A proposed objective, and its first revision.
 pub async fn insert(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     pair_id: Uuid,
     proposed_by: Uuid,
     text: ObjectiveText,
@@ -108,9 +111,9 @@ pub async fn insert(
         id: Set(id),
         pair_id: Set(pair_id),
         proposed_by: Set(proposed_by),
-        title: Set(text.title),
-        description: Set(text.description),
-        success_criteria: Set(text.success_criteria),
+        title: Set(keys.seal(&text.title)?),
+        description: Set(keys.seal_opt(text.description.as_deref())?),
+        success_criteria: Set(keys.seal_opt(text.success_criteria.as_deref())?),
         status: Set(ObjectiveStatus::Proposed.as_str().to_owned()),
         progress: Set(0),
         agreed_by: Set(None),
@@ -123,6 +126,7 @@ pub async fn insert(
     .await?;
     write_revision(
         conn,
+        keys,
         id,
         1,
         proposed_by,
@@ -132,13 +136,14 @@ pub async fn insert(
         now,
     )
     .await?;
-    find(conn, pair_id, id)
+    find(conn, keys, pair_id, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("objective {id} vanished after insert")))
 }
 
 pub async fn find(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     pair_id: Uuid,
     id: Uuid,
 ) -> Result<Option<Objective>, StoreError> {
@@ -146,12 +151,13 @@ pub async fn find(
         .filter(Column::PairId.eq(pair_id))
         .one(conn)
         .await?
-        .map(to_domain)
+        .map(|row| to_domain(row, keys))
         .transpose()
 }
 
 pub async fn list(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     pair_id: Uuid,
     after: Option<Uuid>,
     limit: u16,
@@ -169,13 +175,17 @@ pub async fn list(
     } else {
         None
     };
-    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    let items = rows
+        .into_iter()
+        .map(|row| to_domain(row, keys))
+        .collect::<Result<_, _>>()?;
     Ok(Page { items, next })
 }
 
 /// Apply an edit made on `objective` as read; `StaleRevision` if it changed since.
 pub async fn update(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     objective: &Objective,
     edit: Edit,
     by: Uuid,
@@ -183,14 +193,14 @@ pub async fn update(
 ) -> Result<(), StoreError> {
     let next = objective.revision + 1;
     let result = Objectives::update_many()
-        .col_expr(Column::Title, Expr::value(edit.text.title.clone()))
+        .col_expr(Column::Title, Expr::value(keys.seal(&edit.text.title)?))
         .col_expr(
             Column::Description,
-            Expr::value(edit.text.description.clone()),
+            Expr::value(keys.seal_opt(edit.text.description.as_deref())?),
         )
         .col_expr(
             Column::SuccessCriteria,
-            Expr::value(edit.text.success_criteria.clone()),
+            Expr::value(keys.seal_opt(edit.text.success_criteria.as_deref())?),
         )
         .col_expr(Column::Status, Expr::value(edit.status.as_str()))
         .col_expr(Column::Progress, Expr::value(edit.progress))
@@ -205,6 +215,7 @@ pub async fn update(
     }
     write_revision(
         conn,
+        keys,
         objective.id,
         next,
         by,
@@ -219,6 +230,7 @@ pub async fn update(
 /// R4: the other member agrees; the objective is then in progress.
 pub async fn agree(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     objective: &Objective,
     by: Uuid,
     now: DateTime<Utc>,
@@ -247,6 +259,7 @@ pub async fn agree(
     };
     write_revision(
         conn,
+        keys,
         objective.id,
         next,
         by,
@@ -260,6 +273,7 @@ pub async fn agree(
 
 pub async fn revisions(
     conn: &impl ConnectionTrait,
+    keys: &Keyring,
     objective_id: Uuid,
     after: Option<Uuid>,
     limit: u16,
@@ -281,7 +295,7 @@ pub async fn revisions(
     let items = rows
         .into_iter()
         .map(|row| {
-            let changes = serde_json::from_str(&row.changes).map_err(|e| {
+            let changes = serde_json::from_str(&keys.open(&row.changes)?).map_err(|e| {
                 StoreError::Corrupt(format!("objective revision {} changes: {e}", row.id))
             })?;
             Ok(ObjectiveRevision {
@@ -291,7 +305,7 @@ pub async fn revisions(
                 changed_by: row.changed_by,
                 action: row.action,
                 changes,
-                comment: row.comment,
+                comment: keys.open_opt(row.comment.as_deref())?,
                 created_at: row.created_at,
             })
         })
@@ -332,7 +346,7 @@ pub async fn counts(
     Ok((by_status, agreed))
 }
 
-fn to_domain(row: objective::Model) -> Result<Objective, StoreError> {
+fn to_domain(row: objective::Model, keys: &Keyring) -> Result<Objective, StoreError> {
     let status = ObjectiveStatus::parse(&row.status).ok_or_else(|| {
         StoreError::Corrupt(format!("objective {} has status {:?}", row.id, row.status))
     })?;
@@ -341,9 +355,9 @@ fn to_domain(row: objective::Model) -> Result<Objective, StoreError> {
         pair_id: row.pair_id,
         proposed_by: row.proposed_by,
         text: ObjectiveText {
-            title: row.title,
-            description: row.description,
-            success_criteria: row.success_criteria,
+            title: keys.open(&row.title)?,
+            description: keys.open_opt(row.description.as_deref())?,
+            success_criteria: keys.open_opt(row.success_criteria.as_deref())?,
         },
         status,
         progress: row.progress,

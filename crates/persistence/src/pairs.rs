@@ -340,6 +340,7 @@ pub async fn record_acceptance(
 
 pub async fn end(
     conn: &impl ConnectionTrait,
+    keys: &crate::crypto::Keyring,
     pair: &Pair,
     reason: EndReason,
     text: Option<&str>,
@@ -349,7 +350,7 @@ pub async fn end(
         .col_expr(Column::Status, Expr::value(PairStatus::Ended.as_str()))
         .col_expr(Column::EndedAt, Expr::value(now))
         .col_expr(Column::EndReason, Expr::value(reason.as_str()))
-        .col_expr(Column::EndReasonText, Expr::value(text.map(str::to_owned)))
+        .col_expr(Column::EndReasonText, Expr::value(keys.seal_opt(text)?))
         .col_expr(Column::Revision, Expr::value(pair.revision + 1))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(pair.id))
@@ -360,6 +361,31 @@ pub async fn end(
         return Err(StoreError::StaleRevision);
     }
     Ok(())
+}
+
+/// R9: the members' own words on why their pairs ended (content: sealed at rest, opened for
+/// the members only).
+pub async fn end_reason_texts(
+    conn: &impl ConnectionTrait,
+    keys: &crate::crypto::Keyring,
+    pair_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, String>, StoreError> {
+    if pair_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(Uuid, Option<String>)> = Pairs::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::EndReasonText)
+        .filter(Column::Id.is_in(pair_ids.iter().copied()))
+        .filter(Column::EndReasonText.is_not_null())
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .filter_map(|(id, text)| text.map(|t| (id, t)))
+        .map(|(id, t)| Ok((id, keys.open(&t)?)))
+        .collect()
 }
 
 /// R11: the active pairs of these people become suspended. Returns the pairs suspended.
@@ -438,7 +464,7 @@ fn to_domain(row: pair::Model) -> Result<Pair, StoreError> {
         activated_at: row.activated_at,
         ended_at: row.ended_at,
         end_reason,
-        end_reason_text: row.end_reason_text,
+        
         hierarchy_conflict: row.hierarchy_conflict,
         suspended_at: row.suspended_at,
         revision: row.revision,

@@ -94,7 +94,7 @@ pub async fn feed(db: &Db, token: &str) -> Result<Vec<FeedEntry>, ServiceError> 
         })
         .collect();
     let pair_ids: Vec<Uuid> = mine.iter().map(|p| p.id).collect();
-    let found = meetings::of_pairs(db.conn(), &pair_ids, FEED_LIMIT).await?;
+    let found = meetings::of_pairs(db.conn(), db.keys(), &pair_ids, FEED_LIMIT).await?;
     let others: Vec<Uuid> = other.values().copied().collect();
     let people: HashMap<Uuid, Person> = people::find_many(db.conn(), &others)
         .await?

@@ -9,6 +9,9 @@ pub enum ServiceError {
     /// The resource does not exist — or, for a private resource, not for this caller.
     #[error("not found")]
     NotFound,
+    /// The caller's roles never reach this resource (`403 forbidden`).
+    #[error("forbidden")]
+    Forbidden,
     /// R5: a coordinator or admin asking for a pair's content (`403 confidential`).
     #[error("a pair's content is confidential")]
     Confidential,

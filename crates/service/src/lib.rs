@@ -2,10 +2,12 @@
 //! than one row), loads, asks the domain, saves. Handlers call these and nothing below them.
 
 pub mod calendar;
+pub mod concerns;
 pub mod departures;
 pub mod enrollments;
 pub mod error;
 pub mod meetings;
+pub mod notes;
 pub mod notifications;
 pub mod objectives;
 pub mod pairs;

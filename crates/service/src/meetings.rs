@@ -33,7 +33,7 @@ pub async fn list(
     limit: PageLimit,
 ) -> Result<Page<Meeting>, ServiceError> {
     membership(db, caller, pair_id).await?;
-    Ok(meetings::list(db.conn(), pair_id, after, limit.get()).await?)
+    Ok(meetings::list(db.conn(), db.keys(), pair_id, after, limit.get()).await?)
 }
 
 pub async fn get(
@@ -47,7 +47,7 @@ pub async fn get(
 }
 
 async fn find(db: &Db, pair_id: Uuid, id: Uuid) -> Result<Meeting, ServiceError> {
-    meetings::find(db.conn(), pair_id, id)
+    meetings::find(db.conn(), db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)
 }
@@ -86,14 +86,13 @@ pub async fn schedule(
     let now = Utc::now();
     let plan = draft.validate(now, true)?;
     if let Some(cancelled) = reschedules {
-        let target = meetings::find(db.conn(), pair_id, cancelled).await?;
+        let target = meetings::find(db.conn(), db.keys(), pair_id, cancelled).await?;
         let made_up = meetings::is_made_up(db.conn(), cancelled).await?;
         meeting::check_reschedules(target.as_ref(), pair_id, made_up)?;
     }
     let txn = db.conn().begin().await.map_err(store)?;
     meeting::check_no_overlap(&plan, &meetings::busy(&txn, pair_id, None).await?)?;
-    let created = meetings::insert(
-        &txn,
+    let created = meetings::insert(&txn, db.keys(),
         NewMeeting {
             pair_id,
             scheduled_by: m.me.id,
@@ -196,8 +195,8 @@ pub async fn update(
     }
     let txn = db.conn().begin().await.map_err(store)?;
     meeting::check_no_overlap(&plan, &meetings::busy(&txn, pair_id, Some(id)).await?)?;
-    meetings::update_plan(&txn, &current, &plan, now).await?;
-    let updated = meetings::find(&txn, pair_id, id)
+    meetings::update_plan(&txn, db.keys(), &current, &plan, now).await?;
+    let updated = meetings::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if moved || plan.duration_minutes != current.plan.duration_minutes {
@@ -238,8 +237,8 @@ pub async fn cancel(
     let (reason, late) =
         meeting::check_cancel(&current, reason, program.settings.notice_hours, now)?;
     let txn = db.conn().begin().await.map_err(store)?;
-    meetings::cancel(&txn, &current, m.me.id, &reason, late, now).await?;
-    let cancelled = meetings::find(&txn, pair_id, id)
+    meetings::cancel(&txn, db.keys(), &current, m.me.id, &reason, late, now).await?;
+    let cancelled = meetings::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let mut payload = event(&m, &cancelled);
@@ -275,7 +274,7 @@ pub async fn close(
     let now = Utc::now();
     meeting::check_close(&current, now)?;
     let summary = meeting::summary(summary)?;
-    meetings::close(db.conn(), &current, status, summary, now).await?;
+    meetings::close(db.conn(), db.keys(), &current, status, summary, now).await?;
     tracing::info!(pair_id = %m.pair.id, meeting_id = %id, status = status.as_str(), "meeting closed");
     find(db, pair_id, id).await
 }

@@ -27,7 +27,7 @@ pub async fn list(
     limit: PageLimit,
 ) -> Result<Page<Objective>, ServiceError> {
     membership(db, caller, pair_id).await?;
-    Ok(objectives::list(db.conn(), pair_id, after, limit.get()).await?)
+    Ok(objectives::list(db.conn(), db.keys(), pair_id, after, limit.get()).await?)
 }
 
 pub async fn get(
@@ -37,7 +37,7 @@ pub async fn get(
     id: Uuid,
 ) -> Result<Objective, ServiceError> {
     membership(db, caller, pair_id).await?;
-    objectives::find(db.conn(), pair_id, id)
+    objectives::find(db.conn(), db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)
 }
@@ -54,7 +54,7 @@ pub async fn propose(
     let text = draft.validate()?;
     let now = Utc::now();
     let txn = db.conn().begin().await.map_err(store)?;
-    let created = objectives::insert(&txn, pair_id, m.me.id, text, now).await?;
+    let created = objectives::insert(&txn, db.keys(), pair_id, m.me.id, text, now).await?;
     notifications::notify_about(
         &txn,
         &[m.other()],
@@ -82,7 +82,7 @@ pub async fn update(
 ) -> Result<Objective, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
     m.require_active()?;
-    let current = objectives::find(db.conn(), pair_id, id)
+    let current = objectives::find(db.conn(), db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if if_match.is_some_and(|r| r != current.revision) {
@@ -94,10 +94,10 @@ pub async fn update(
     }
     let now = Utc::now();
     let txn = db.conn().begin().await.map_err(store)?;
-    objectives::update(&txn, &current, edit, m.me.id, now).await?;
+    objectives::update(&txn, db.keys(), &current, edit, m.me.id, now).await?;
     txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %pair_id, objective_id = %id, "objective changed");
-    objectives::find(db.conn(), pair_id, id)
+    objectives::find(db.conn(), db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)
 }
@@ -111,13 +111,13 @@ pub async fn agree(
 ) -> Result<Objective, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
     m.require_active()?;
-    let current = objectives::find(db.conn(), pair_id, id)
+    let current = objectives::find(db.conn(), db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     objective::check_agreement(&current, m.me.id)?;
     let now = Utc::now();
     let txn = db.conn().begin().await.map_err(store)?;
-    objectives::agree(&txn, &current, m.me.id, now).await?;
+    objectives::agree(&txn, db.keys(), &current, m.me.id, now).await?;
     outbox::record(
         &txn,
         "objective.agreed",
@@ -143,7 +143,7 @@ pub async fn agree(
     .await?;
     txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %pair_id, objective_id = %id, "objective agreed");
-    objectives::find(db.conn(), pair_id, id)
+    objectives::find(db.conn(), db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)
 }
@@ -157,8 +157,8 @@ pub async fn revisions(
     limit: PageLimit,
 ) -> Result<Page<ObjectiveRevision>, ServiceError> {
     membership(db, caller, pair_id).await?;
-    objectives::find(db.conn(), pair_id, id)
+    objectives::find(db.conn(), db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    Ok(objectives::revisions(db.conn(), id, after, limit.get()).await?)
+    Ok(objectives::revisions(db.conn(), db.keys(), id, after, limit.get()).await?)
 }

@@ -227,7 +227,7 @@ pub async fn end(
     };
     let now = Utc::now();
     let txn = db.conn().begin().await.map_err(store)?;
-    pairs::end(&txn, &pair, reason, text.as_deref(), now).await?;
+    pairs::end(&txn, db.keys(), &pair, reason, text.as_deref(), now).await?;
     notifications::notify(
         &txn,
         &[other],
@@ -280,6 +280,8 @@ pub struct PairContext {
     pub agreed: HashMap<Uuid, i64>,
     /// Each program's cadence (R8).
     pub cadence_days: HashMap<Uuid, i32>,
+    /// R9: the members' own words on an ended pair (render them for its members only).
+    pub end_reason_texts: HashMap<Uuid, String>,
     pub now: DateTime<Utc>,
 }
 
@@ -343,6 +345,12 @@ pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceErr
         .into_iter()
         .collect();
     let (by_status, agreed) = objectives::counts(db.conn(), &pair_ids).await?;
+    let ended: Vec<Uuid> = pairs_
+        .iter()
+        .filter(|p| p.end_reason.is_some())
+        .map(|p| p.id)
+        .collect();
+    let end_reason_texts = pairs::end_reason_texts(db.conn(), db.keys(), &ended).await?;
     let mut objective_counts: HashMap<Uuid, HashMap<ObjectiveStatus, i64>> = HashMap::new();
     for (pair_id, status, n) in by_status {
         let status = ObjectiveStatus::parse(&status).ok_or_else(|| {
@@ -372,6 +380,7 @@ pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceErr
         objectives: objective_counts,
         agreed: agreed.into_iter().collect(),
         cadence_days,
+        end_reason_texts,
         now,
     })
 }

@@ -3,9 +3,9 @@
 //! to everyone else).
 
 use mentorat_domain::{
-    Caller, DomainError, OutsidePair,
+    Caller, DomainError,
+    confidentiality::{Actor, Decision, PairResource, Relationship, pair_access},
     enrollment::CharterStatus,
-    outside_pair,
     pair::{Pair, PairStatus, Side},
     person::Person,
 };
@@ -44,6 +44,15 @@ impl Membership {
     }
 }
 
+/// The refusal the policy's decision (anything but `Allow`) stands for.
+pub fn refusal(decision: Decision) -> ServiceError {
+    match decision {
+        Decision::Confidential => ServiceError::Confidential,
+        Decision::Forbidden => ServiceError::Forbidden,
+        Decision::NotFound | Decision::Allow => ServiceError::NotFound,
+    }
+}
+
 /// The pair's content is the two members' only: anyone else gets `confidential`
 /// (coordinators, admins) or `not_found` (everyone else, and a pair that does not exist).
 pub async fn membership(
@@ -51,9 +60,12 @@ pub async fn membership(
     caller: &Caller,
     pair_id: Uuid,
 ) -> Result<Membership, ServiceError> {
-    let refusal = || match outside_pair(caller) {
-        OutsidePair::Confidential => ServiceError::Confidential,
-        OutsidePair::Hidden => ServiceError::NotFound,
+    let refusal = || {
+        refusal(pair_access(
+            Actor::of(caller),
+            Relationship::Outsider,
+            PairResource::ObjectiveContent,
+        ))
     };
     let pair = pairs::find(db.conn(), pair_id)
         .await?

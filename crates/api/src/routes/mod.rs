@@ -1,7 +1,9 @@
+pub mod audit;
 pub mod calendar;
 pub mod enrollments;
 pub mod me;
 pub mod meetings;
+pub mod notes;
 pub mod objectives;
 pub mod ops;
 pub mod pairs;

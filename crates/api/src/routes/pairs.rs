@@ -239,7 +239,7 @@ fn dto(pair: Pair, ctx: &PairContext, as_member: bool) -> PairDto {
         ended_at: pair.ended_at,
         end_reason: pair.end_reason.map(Into::into),
         end_reason_text: if as_member {
-            pair.end_reason_text
+            ctx.end_reason_texts.get(&pair.id).cloned()
         } else {
             None
         },

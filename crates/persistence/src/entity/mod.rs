@@ -1,10 +1,13 @@
 //! Table shapes. Private to this crate: nothing above persistence sees a sea-orm `Model`.
 
+pub mod audit_event;
 pub mod calendar_feed;
 pub mod charter_version;
+pub mod concern;
 pub mod enrollment;
 pub mod idempotency_key;
 pub mod meeting;
+pub mod note;
 pub mod notification;
 pub mod objective;
 pub mod objective_revision;

@@ -1,0 +1,114 @@
+//! The audit log: who did what to which resource, when, and how it ended — never the content.
+//! Append-only: the database refuses updates and deletes (triggers of migration 7).
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::{
+    Page,
+    entity::audit_event::{self, Column, Entity as Events},
+    error::StoreError,
+};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// The caller's subject (external id).
+    pub actor: String,
+    /// The caller's roles, comma-separated.
+    pub roles: String,
+    /// The operation (`read_objective`, `propose_pair`, …).
+    pub action: String,
+    pub method: String,
+    /// The route pattern, ids not substituted.
+    pub route: String,
+    pub resource_id: Option<Uuid>,
+    pub pair_id: Option<Uuid>,
+    pub status: i16,
+    /// `allowed`, `denied` or `failed`.
+    pub outcome: String,
+    pub request_id: Option<String>,
+}
+
+pub async fn append(conn: &impl ConnectionTrait, event: AuditEvent) -> Result<(), StoreError> {
+    Events::insert(audit_event::ActiveModel {
+        id: Set(event.id),
+        at: Set(event.at),
+        actor: Set(event.actor),
+        roles: Set(event.roles),
+        action: Set(event.action),
+        method: Set(event.method),
+        route: Set(event.route),
+        resource_id: Set(event.resource_id),
+        pair_id: Set(event.pair_id),
+        status: Set(event.status),
+        outcome: Set(event.outcome),
+        request_id: Set(event.request_id),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub resource_id: Option<Uuid>,
+    pub pair_id: Option<Uuid>,
+    pub outcome: Option<String>,
+}
+
+/// Newest first.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    filter: &AuditFilter,
+    before: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<AuditEvent>, StoreError> {
+    let mut query = Events::find().order_by_desc(Column::Id);
+    if let Some(a) = &filter.actor {
+        query = query.filter(Column::Actor.eq(a.as_str()));
+    }
+    if let Some(r) = filter.resource_id {
+        query = query.filter(Column::ResourceId.eq(r));
+    }
+    if let Some(p) = filter.pair_id {
+        query = query.filter(Column::PairId.eq(p));
+    }
+    if let Some(o) = &filter.outcome {
+        query = query.filter(Column::Outcome.eq(o.as_str()));
+    }
+    if let Some(before) = before {
+        query = query.filter(Column::Id.lt(before));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|r| AuditEvent {
+            id: r.id,
+            at: r.at,
+            actor: r.actor,
+            roles: r.roles,
+            action: r.action,
+            method: r.method,
+            route: r.route,
+            resource_id: r.resource_id,
+            pair_id: r.pair_id,
+            status: r.status,
+            outcome: r.outcome,
+            request_id: r.request_id,
+        })
+        .collect();
+    Ok(Page { items, next })
+}

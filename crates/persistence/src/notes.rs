@@ -1,0 +1,137 @@
+//! Notes (R5, R6): bodies sealed at rest; a member lists the pair's shared notes and their
+//! own private ones — the other member's private notes never leave the database for them.
+
+use chrono::{DateTime, Utc};
+use mentorat_domain::note::{Note, Visibility};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::Expr,
+};
+use uuid::Uuid;
+
+use crate::{
+    Page,
+    crypto::Keyring,
+    entity::note::{self, Column, Entity as Notes},
+    error::StoreError,
+};
+
+pub async fn insert(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    pair_id: Uuid,
+    author_id: Uuid,
+    visibility: Visibility,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<Note, StoreError> {
+    let id = Uuid::now_v7();
+    Notes::insert(note::ActiveModel {
+        id: Set(id),
+        pair_id: Set(pair_id),
+        author_id: Set(author_id),
+        visibility: Set(visibility.as_str().to_owned()),
+        body: Set(keys.seal(body)?),
+        revision: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    find(conn, keys, pair_id, id)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("note {id} vanished after insert")))
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    pair_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Note>, StoreError> {
+    Notes::find_by_id(id)
+        .filter(Column::PairId.eq(pair_id))
+        .one(conn)
+        .await?
+        .map(|row| to_domain(row, keys))
+        .transpose()
+}
+
+/// The notes `reader` may see in a pair: shared ones and their own private ones.
+pub async fn list(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    pair_id: Uuid,
+    reader: Uuid,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Note>, StoreError> {
+    let mut query = Notes::find()
+        .filter(Column::PairId.eq(pair_id))
+        .filter(
+            Condition::any()
+                .add(Column::Visibility.eq(Visibility::Shared.as_str()))
+                .add(Column::AuthorId.eq(reader)),
+        )
+        .order_by_asc(Column::Id);
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let items = rows
+        .into_iter()
+        .map(|row| to_domain(row, keys))
+        .collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
+/// A new body and visibility for the note as read; `StaleRevision` if it changed since.
+pub async fn update(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    note: &Note,
+    visibility: Visibility,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let result = Notes::update_many()
+        .col_expr(Column::Visibility, Expr::value(visibility.as_str()))
+        .col_expr(Column::Body, Expr::value(keys.seal(body)?))
+        .col_expr(Column::Revision, Expr::value(note.revision + 1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(note.id))
+        .filter(Column::Revision.eq(note.revision))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    Ok(())
+}
+
+pub async fn delete(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
+    Notes::delete_by_id(id).exec(conn).await?;
+    Ok(())
+}
+
+fn to_domain(row: note::Model, keys: &Keyring) -> Result<Note, StoreError> {
+    let visibility = Visibility::parse(&row.visibility).ok_or_else(|| {
+        StoreError::Corrupt(format!("note {} has visibility {:?}", row.id, row.visibility))
+    })?;
+    Ok(Note {
+        id: row.id,
+        pair_id: row.pair_id,
+        author_id: row.author_id,
+        visibility,
+        body: keys.open(&row.body)?,
+        revision: row.revision,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
