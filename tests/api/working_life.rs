@@ -7,12 +7,12 @@ use mentorat_tests::{Reply, TestApp, spawn_app, token};
 use serde_json::{Value, json};
 
 /// MR (mentor) and ME (mentee) in an active pair; OU, enrolled too, is an outsider to it.
-struct Pair {
-    program: String,
-    id: String,
+pub(crate) struct Pair {
+    pub(crate) program: String,
+    pub(crate) id: String,
 }
 
-fn person(id: &str, department: &str) -> Value {
+pub(crate) fn person(id: &str, department: &str) -> Value {
     json!({
         "external_id": id, "given_name": format!("Prénom{id}"), "family_name": format!("Nom{id}"),
         "email": format!("{}@chu.example", id.to_lowercase()), "department": department,
@@ -20,11 +20,11 @@ fn person(id: &str, department: &str) -> Value {
     })
 }
 
-fn as_(subject: &str) -> String {
+pub(crate) fn as_(subject: &str) -> String {
     token(subject, &[])
 }
 
-async fn pair_with(app: &TestApp, program_settings: Value, charter: bool) -> Pair {
+pub(crate) async fn pair_with(app: &TestApp, program_settings: Value, charter: bool) -> Pair {
     let report = app
         .post_json(
             "/api/v1/people/import",
@@ -104,11 +104,17 @@ async fn pair_with(app: &TestApp, program_settings: Value, charter: bool) -> Pai
     Pair { program, id }
 }
 
-async fn active_pair(app: &TestApp) -> Pair {
+pub(crate) async fn active_pair(app: &TestApp) -> Pair {
     pair_with(app, json!({}), false).await
 }
 
-async fn accept_charter(app: &TestApp, program: &str, who: &str, enrollment: &str, version: i32) {
+pub(crate) async fn accept_charter(
+    app: &TestApp,
+    program: &str,
+    who: &str,
+    enrollment: &str,
+    version: i32,
+) {
     let reply = app
         .post_json(
             &format!("/api/v1/programs/{program}/enrollments/{enrollment}/charter-acceptance"),
@@ -119,7 +125,7 @@ async fn accept_charter(app: &TestApp, program: &str, who: &str, enrollment: &st
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
 
-async fn coordinator_view(app: &TestApp, pair: &Pair) -> Value {
+pub(crate) async fn coordinator_view(app: &TestApp, pair: &Pair) -> Value {
     let reply = app
         .get(
             &format!("/api/v1/pairs/{}", pair.id),
@@ -130,7 +136,7 @@ async fn coordinator_view(app: &TestApp, pair: &Pair) -> Value {
     reply.json()
 }
 
-fn flags(pair: &Value) -> Vec<String> {
+pub(crate) fn flags(pair: &Value) -> Vec<String> {
     pair["flags"]
         .as_array()
         .unwrap()
@@ -139,11 +145,11 @@ fn flags(pair: &Value) -> Vec<String> {
         .collect()
 }
 
-fn in_hours(hours: i64) -> String {
+pub(crate) fn in_hours(hours: i64) -> String {
     (Utc::now() + Duration::hours(hours)).to_rfc3339()
 }
 
-async fn propose_objective(app: &TestApp, pair: &Pair, who: &str, title: &str) -> Reply {
+pub(crate) async fn propose_objective(app: &TestApp, pair: &Pair, who: &str, title: &str) -> Reply {
     app.post_json(
         &format!("/api/v1/pairs/{}/objectives", pair.id),
         Some(&as_(who)),
@@ -152,7 +158,7 @@ async fn propose_objective(app: &TestApp, pair: &Pair, who: &str, title: &str) -
     .await
 }
 
-async fn schedule(app: &TestApp, pair: &Pair, who: &str, body: Value) -> Reply {
+pub(crate) async fn schedule(app: &TestApp, pair: &Pair, who: &str, body: Value) -> Reply {
     app.post_json(
         &format!("/api/v1/pairs/{}/meetings", pair.id),
         Some(&as_(who)),
@@ -161,13 +167,13 @@ async fn schedule(app: &TestApp, pair: &Pair, who: &str, body: Value) -> Reply {
     .await
 }
 
-fn video_at(hours: i64) -> Value {
+pub(crate) fn video_at(hours: i64) -> Value {
     json!({"starts_at": in_hours(hours), "duration_minutes": 45, "mode": "video",
            "agenda": "Ordre du jour confidentiel"})
 }
 
 /// Move a meeting so that it started `hours` ago.
-async fn started_hours_ago(app: &TestApp, meeting: &str, hours: i64) {
+pub(crate) async fn started_hours_ago(app: &TestApp, meeting: &str, hours: i64) {
     let start = Utc::now() - Duration::hours(hours);
     app.time_passes(
         "UPDATE meetings SET starts_at = $1, ends_at = $2 WHERE id = $3",

@@ -77,6 +77,11 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     }
     vars.extend(options.vars);
     vars.retain(|_, v| !v.is_empty());
+    // A test may point a second server at the database of a first one.
+    let database_url = vars
+        .get("MENTORAT_DATABASE_URL")
+        .cloned()
+        .unwrap_or(database_url);
     let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test configuration");
     let app = Application::build(&config, Some(2))
         .await

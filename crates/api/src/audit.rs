@@ -52,8 +52,7 @@ pub async fn middleware(
         return Ok(res);
     };
     let status = res.status().as_u16();
-    let runs_programs =
-        audited.caller.has(Role::Coordinator) || audited.caller.has(Role::Admin);
+    let runs_programs = audited.caller.has(Role::Coordinator) || audited.caller.has(Role::Admin);
     let denied = matches!(status, 403 | 404);
     if !(audited.operation.touches_content() || runs_programs || denied) {
         return Ok(res);

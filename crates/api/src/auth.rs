@@ -319,7 +319,7 @@ impl<O: Op> FromRequest for Authorized<O> {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
-        fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let result = authenticate(req).and_then(|caller| {
             // What the audit log records once the answer is known.
             actix_web::HttpMessage::extensions_mut(req).insert(crate::audit::Audited {

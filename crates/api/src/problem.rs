@@ -87,7 +87,7 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("your roles do not allow this operation")]
     Forbidden,
-        /// A refusal of the rules, not of the caller's roles (`403` with its own code).
+    /// A refusal of the rules, not of the caller's roles (`403` with its own code).
     #[error("{1}")]
     ForbiddenBecause(&'static str, String),
     /// R5: a coordinator or admin asking for a pair's content.

@@ -212,7 +212,13 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         | ScheduleMeeting
         | ReadMeeting
         | UpdateMeeting
-        | CancelMeeting | CloseMeeting | ListNotes | WriteNote | ReadNote | UpdateNote | DeleteNote
+        | CancelMeeting
+        | CloseMeeting
+        | ListNotes
+        | WriteNote
+        | ReadNote
+        | UpdateNote
+        | DeleteNote
         | RaiseConcern => Ok(Scope::OwnEnrollments),
         // R12: concerns are raised to the coordinators.
         ListConcerns => all_if(runs_programs),

@@ -185,10 +185,26 @@ mod tests {
         assert_eq!(table.len(), PairResource::ALL.len());
         for (r, author, member, other, coordinator, admin, hris, analyst) in table {
             let outsider = |actor| pair_access(actor, Relationship::Outsider, r);
-            assert_eq!(pair_access(Actor::Participant, Relationship::Author, r), author, "{r:?} author");
-            assert_eq!(pair_access(Actor::Participant, Relationship::Member, r), member, "{r:?} member");
-            assert_eq!(outsider(Actor::Participant), other, "{r:?} other participant");
-            assert_eq!(outsider(Actor::Coordinator), coordinator, "{r:?} coordinator");
+            assert_eq!(
+                pair_access(Actor::Participant, Relationship::Author, r),
+                author,
+                "{r:?} author"
+            );
+            assert_eq!(
+                pair_access(Actor::Participant, Relationship::Member, r),
+                member,
+                "{r:?} member"
+            );
+            assert_eq!(
+                outsider(Actor::Participant),
+                other,
+                "{r:?} other participant"
+            );
+            assert_eq!(
+                outsider(Actor::Coordinator),
+                coordinator,
+                "{r:?} coordinator"
+            );
             assert_eq!(outsider(Actor::Admin), admin, "{r:?} admin");
             assert_eq!(outsider(Actor::Hris), hris, "{r:?} hris");
             assert_eq!(outsider(Actor::Analyst), analyst, "{r:?} analyst");
@@ -198,7 +214,10 @@ mod tests {
     #[test]
     fn a_coordinator_who_is_a_member_is_a_member() {
         for r in PairResource::ALL {
-            assert_eq!(pair_access(Actor::Coordinator, Relationship::Author, r), Allow);
+            assert_eq!(
+                pair_access(Actor::Coordinator, Relationship::Author, r),
+                Allow
+            );
         }
         assert_eq!(
             pair_access(Actor::Coordinator, Relationship::Member, PrivateNote),
@@ -209,9 +228,18 @@ mod tests {
     #[test]
     fn only_members_write() {
         for r in PairResource::ALL {
-            assert_eq!(pair_write(Actor::Participant, Relationship::Member, r), Allow);
-            assert_eq!(pair_write(Actor::Participant, Relationship::Outsider, r), NotFound);
-            assert_eq!(pair_write(Actor::Coordinator, Relationship::Outsider, r).ne(&Allow), true);
+            assert_eq!(
+                pair_write(Actor::Participant, Relationship::Member, r),
+                Allow
+            );
+            assert_eq!(
+                pair_write(Actor::Participant, Relationship::Outsider, r),
+                NotFound
+            );
+            assert_ne!(
+                pair_write(Actor::Coordinator, Relationship::Outsider, r),
+                Allow
+            );
         }
         assert_eq!(
             pair_write(Actor::Coordinator, Relationship::Outsider, ObjectiveContent),
@@ -233,8 +261,14 @@ mod tests {
             )
         };
         assert_eq!(Actor::of(&caller(&[])), Actor::Participant);
-        assert_eq!(Actor::of(&caller(&[Role::Hris, Role::Coordinator])), Actor::Coordinator);
-        assert_eq!(Actor::of(&caller(&[Role::Admin, Role::Coordinator])), Actor::Admin);
+        assert_eq!(
+            Actor::of(&caller(&[Role::Hris, Role::Coordinator])),
+            Actor::Coordinator
+        );
+        assert_eq!(
+            Actor::of(&caller(&[Role::Admin, Role::Coordinator])),
+            Actor::Admin
+        );
         assert_eq!(Actor::of(&caller(&[Role::Analyst])), Actor::Analyst);
     }
 }

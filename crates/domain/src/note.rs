@@ -59,7 +59,10 @@ impl std::fmt::Debug for Note {
             .field("id", &self.id)
             .field("pair_id", &self.pair_id)
             .field("visibility", &self.visibility)
-            .field("body", &format_args!("<{} characters>", self.body.chars().count()))
+            .field(
+                "body",
+                &format_args!("<{} characters>", self.body.chars().count()),
+            )
             .finish()
     }
 }
@@ -133,7 +136,10 @@ mod tests {
     fn only_the_author_writes_and_a_debug_print_hides_the_body() {
         let n = note(Visibility::Shared);
         assert!(check_author(&n, Uuid::from_u128(1)).is_ok());
-        assert_eq!(check_author(&n, Uuid::from_u128(2)), Err(DomainError::NotAuthor));
+        assert_eq!(
+            check_author(&n, Uuid::from_u128(2)),
+            Err(DomainError::NotAuthor)
+        );
         assert_eq!(n.relationship(Uuid::from_u128(1)), Relationship::Author);
         assert_eq!(n.relationship(Uuid::from_u128(2)), Relationship::Member);
         assert!(!format!("{n:?}").contains("ose"));

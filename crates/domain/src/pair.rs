@@ -532,7 +532,7 @@ pub struct Pair {
     pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
     pub end_reason: Option<EndReason>,
     /// R9: the members' own words; members only.
-    
+
     /// R1 over time: an HRIS change put one member in the other's chain.
     pub hierarchy_conflict: bool,
     pub suspended_at: Option<chrono::DateTime<chrono::Utc>>,

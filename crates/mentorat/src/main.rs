@@ -36,6 +36,10 @@ enum Command {
         #[arg(long, default_value_t = 3600)]
         ttl: i64,
     },
+    /// Re-seal every content value under the current key — the first of
+    /// MENTORAT_ENCRYPTION_KEY — while the service runs; keep the old keys after it in the
+    /// list until this has finished.
+    RotateKey,
     /// Print the OpenAPI document (or write it to --output).
     Openapi {
         #[arg(long)]
@@ -79,6 +83,22 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 let db = Db::connect(&config.database_url, secrets::keyring(&config)?).await?;
                 db.migrate().await?;
                 tracing::info!("migrations applied");
+                Ok(())
+            })
+        }
+        Command::RotateKey => {
+            telemetry::init(&config);
+            actix_web::rt::System::new().block_on(async {
+                let keys = secrets::keyring(&config)?;
+                let current = keys.current_id().to_owned();
+                let db = Db::connect(&config.database_url, keys).await?;
+                db.migrate().await?;
+                let report = mentorat_persistence::rotation::rotate(db.conn(), db.keys()).await?;
+                for (table, n) in &report {
+                    tracing::info!(table, resealed = n, key = %current, "content re-sealed");
+                }
+                let total: u64 = report.iter().map(|(_, n)| n).sum();
+                println!("{total} value(s) re-sealed under key {current}");
                 Ok(())
             })
         }

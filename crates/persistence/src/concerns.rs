@@ -29,7 +29,10 @@ impl std::fmt::Debug for Concern {
         f.debug_struct("Concern")
             .field("id", &self.id)
             .field("pair_id", &self.pair_id)
-            .field("text", &format_args!("<{} characters>", self.text.chars().count()))
+            .field(
+                "text",
+                &format_args!("<{} characters>", self.text.chars().count()),
+            )
             .finish()
     }
 }

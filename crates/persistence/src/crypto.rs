@@ -51,7 +51,10 @@ impl fmt::Debug for Keyring {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Keyring")
             .field("current", &self.current.id)
-            .field("older", &self.older.iter().map(|k| &k.id).collect::<Vec<_>>())
+            .field(
+                "older",
+                &self.older.iter().map(|k| &k.id).collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -162,8 +165,11 @@ impl Keyring {
         let plain = key
             .cipher
             .decrypt(&XNonce::from(nonce), sealed)
-            .map_err(|_| StoreError::Corrupt(format!("a value sealed with key {id} does not open")))?;
-        String::from_utf8(plain).map_err(|_| StoreError::Corrupt("a sealed value is not UTF-8".into()))
+            .map_err(|_| {
+                StoreError::Corrupt(format!("a value sealed with key {id} does not open"))
+            })?;
+        String::from_utf8(plain)
+            .map_err(|_| StoreError::Corrupt("a sealed value is not UTF-8".into()))
     }
 
     pub fn open_opt(&self, stored: Option<&str>) -> Result<Option<String>, StoreError> {
@@ -193,7 +199,11 @@ mod tests {
         let sealed = ring.seal("le secret du binôme").unwrap();
         assert!(sealed.starts_with("enc:v1:"));
         assert!(!sealed.contains("secret"));
-        assert_ne!(sealed, ring.seal("le secret du binôme").unwrap(), "fresh nonce");
+        assert_ne!(
+            sealed,
+            ring.seal("le secret du binôme").unwrap(),
+            "fresh nonce"
+        );
         assert_eq!(ring.open(&sealed).unwrap(), "le secret du binôme");
         assert!(!ring.is_stale(&sealed));
     }
@@ -216,7 +226,10 @@ mod tests {
         sealed.pop();
         sealed.push('A');
         assert!(ring.open(&sealed).is_err() || ring.open(&sealed).unwrap() != "abc");
-        assert_eq!(ring.open("written before encryption").unwrap(), "written before encryption");
+        assert_eq!(
+            ring.open("written before encryption").unwrap(),
+            "written before encryption"
+        );
         assert!(ring.is_stale("written before encryption"));
     }
 

@@ -20,6 +20,7 @@ pub mod outbox;
 pub mod pairs;
 pub mod people;
 pub mod programs;
+pub mod rotation;
 
 pub use crypto::Keyring;
 pub use db::{Backend, Db};

@@ -122,7 +122,10 @@ pub async fn delete(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreEr
 
 fn to_domain(row: note::Model, keys: &Keyring) -> Result<Note, StoreError> {
     let visibility = Visibility::parse(&row.visibility).ok_or_else(|| {
-        StoreError::Corrupt(format!("note {} has visibility {:?}", row.id, row.visibility))
+        StoreError::Corrupt(format!(
+            "note {} has visibility {:?}",
+            row.id, row.visibility
+        ))
     })?;
     Ok(Note {
         id: row.id,

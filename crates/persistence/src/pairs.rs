@@ -464,7 +464,7 @@ fn to_domain(row: pair::Model) -> Result<Pair, StoreError> {
         activated_at: row.activated_at,
         ended_at: row.ended_at,
         end_reason,
-        
+
         hierarchy_conflict: row.hierarchy_conflict,
         suspended_at: row.suspended_at,
         revision: row.revision,

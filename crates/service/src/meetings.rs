@@ -92,7 +92,9 @@ pub async fn schedule(
     }
     let txn = db.conn().begin().await.map_err(store)?;
     meeting::check_no_overlap(&plan, &meetings::busy(&txn, pair_id, None).await?)?;
-    let created = meetings::insert(&txn, db.keys(),
+    let created = meetings::insert(
+        &txn,
+        db.keys(),
         NewMeeting {
             pair_id,
             scheduled_by: m.me.id,

@@ -52,12 +52,7 @@ pub async fn create(
 }
 
 /// A note the caller may see, with what they are to it.
-async fn visible(
-    db: &Db,
-    caller: &Caller,
-    m: &Membership,
-    id: Uuid,
-) -> Result<Note, ServiceError> {
+async fn visible(db: &Db, caller: &Caller, m: &Membership, id: Uuid) -> Result<Note, ServiceError> {
     let found = notes::find(db.conn(), db.keys(), m.pair.id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -100,7 +95,15 @@ pub async fn update(
     if body == current.body && visibility == current.visibility {
         return Ok(current);
     }
-    notes::update(db.conn(), db.keys(), &current, visibility, &body, Utc::now()).await?;
+    notes::update(
+        db.conn(),
+        db.keys(),
+        &current,
+        visibility,
+        &body,
+        Utc::now(),
+    )
+    .await?;
     tracing::info!(pair_id = %pair_id, note_id = %id, "note changed");
     notes::find(db.conn(), db.keys(), pair_id, id)
         .await?

@@ -1,0 +1,93 @@
+//! Key rotation: re-seal every content value under the current key, in batches, while the
+//! service runs. Each value is rewritten only if it is still the one read (a concurrent
+//! write, already sealed under the current key, is left alone). Values written before
+//! encryption existed are sealed too.
+
+use sea_orm::{ConnectionTrait, Value};
+use uuid::Uuid;
+
+use crate::{crypto::Keyring, error::StoreError, pairs::statement};
+
+const BATCH: u64 = 500;
+
+enum Pk {
+    Id,
+    SubjectKey,
+}
+
+/// Every content column, by table.
+const SEALED: &[(&str, Pk, &[&str])] = &[
+    (
+        "objectives",
+        Pk::Id,
+        &["title", "description", "success_criteria"],
+    ),
+    ("objective_revisions", Pk::Id, &["changes", "comment"]),
+    (
+        "meetings",
+        Pk::Id,
+        &["location_label", "agenda", "summary", "cancel_reason"],
+    ),
+    ("pairs", Pk::Id, &["end_reason_text"]),
+    ("notes", Pk::Id, &["body"]),
+    ("concerns", Pk::Id, &["text"]),
+    ("idempotency_keys", Pk::SubjectKey, &["response_body"]),
+];
+
+/// How many values were re-sealed, by table.
+pub async fn rotate(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+) -> Result<Vec<(&'static str, u64)>, StoreError> {
+    let backend = conn.get_database_backend();
+    let current = format!("enc:v1:{}:%", keys.current_id());
+    let mut report = Vec::new();
+    for (table, pk, columns) in SEALED {
+        let mut done = 0u64;
+        for column in *columns {
+            let key_cols = match pk {
+                Pk::Id => "id",
+                Pk::SubjectKey => "subject, key",
+            };
+            let select = format!(
+                "SELECT {key_cols}, {column} AS value FROM {table} \
+                 WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 LIMIT {BATCH}"
+            );
+            loop {
+                let rows = conn
+                    .query_all_raw(statement(backend, &select, vec![current.clone().into()]))
+                    .await?;
+                if rows.is_empty() {
+                    break;
+                }
+                for row in &rows {
+                    let old: String = row.try_get("", "value")?;
+                    let new = keys.seal(&keys.open(&old)?)?;
+                    let (sql, mut values): (String, Vec<Value>) = match pk {
+                        Pk::Id => (
+                            format!(
+                                "UPDATE {table} SET {column} = $1 WHERE id = $2 AND {column} = $3"
+                            ),
+                            vec![new.into(), row.try_get::<Uuid>("", "id")?.into()],
+                        ),
+                        Pk::SubjectKey => (
+                            format!(
+                                "UPDATE {table} SET {column} = $1 WHERE subject = $2 AND key = $3 AND {column} = $4"
+                            ),
+                            vec![
+                                new.into(),
+                                row.try_get::<String>("", "subject")?.into(),
+                                row.try_get::<String>("", "key")?.into(),
+                            ],
+                        ),
+                    };
+                    values.push(old.into());
+                    conn.execute_raw(statement(backend, &sql, values)).await?;
+                    done += 1;
+                }
+            }
+        }
+        report.push((*table, done));
+    }
+    Ok(report)
+}
