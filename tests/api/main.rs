@@ -10,6 +10,7 @@ mod cors;
 mod enrollments;
 mod errors;
 mod idempotency;
+mod matrix;
 mod openapi;
 mod operations;
 mod pairs;
