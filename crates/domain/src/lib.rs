@@ -5,6 +5,7 @@
 pub mod access;
 pub mod caller;
 pub mod confidentiality;
+pub mod content;
 pub mod enrollment;
 pub mod error;
 pub mod health;
@@ -18,5 +19,6 @@ pub mod program;
 
 pub use access::{Denied, Operation, Scope, authorize};
 pub use caller::{Caller, ExternalId, Role, RoleSet};
+pub use content::Content;
 pub use error::{DomainError, FieldError};
 pub use page::PageLimit;

@@ -8,7 +8,10 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use crate::error::{DomainError, FieldError};
+use crate::{
+    content::Content,
+    error::{DomainError, FieldError},
+};
 
 /// R2, quoting the charter (the program's founding text).
 pub const PRIVATE_LOCATION_RULE: &str = "in-person meetings take place only at a workplace or a public place, never at a private residence (R2; the charter: « les rencontres en présentiel ne peuvent avoir lieu dans un lieu privé, au domicile du mentor ou du mentoré »)";
@@ -80,7 +83,7 @@ impl LocationKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub kind: LocationKind,
-    pub label: String,
+    pub label: Content,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -126,7 +129,7 @@ pub struct MeetingPlan {
     pub duration_minutes: i32,
     pub mode: MeetingMode,
     pub location: Option<Location>,
-    pub agenda: Option<String>,
+    pub agenda: Option<Content>,
 }
 
 impl MeetingPlan {
@@ -135,15 +138,16 @@ impl MeetingPlan {
     }
 }
 
-/// A place as a member writes it.
-#[derive(Debug, Clone, Default)]
+/// A place as a member writes it (no `Debug`: it holds the words).
+#[derive(Clone, Default)]
 pub struct LocationDraft {
     pub kind: Option<LocationKind>,
     pub label: Option<String>,
 }
 
-/// A meeting as a member writes it (creation, or the state after a `PATCH`).
-#[derive(Debug, Clone, Default)]
+/// A meeting as a member writes it (creation, or the state after a `PATCH`). No `Debug`:
+/// it holds the words.
+#[derive(Clone, Default)]
 pub struct MeetingDraft {
     pub starts_at: Option<DateTime<Utc>>,
     pub duration_minutes: Option<i64>,
@@ -229,7 +233,10 @@ impl MeetingDraft {
                     &mut errors,
                 );
                 match (l.kind, label) {
-                    (Some(kind), Some(label)) => Some(Location { kind, label }),
+                    (Some(kind), Some(label)) => Some(Location {
+                        kind,
+                        label: Content::new(label),
+                    }),
                     (None, _) => {
                         errors.push(FieldError::new(
                             "/location/kind",
@@ -270,7 +277,7 @@ impl MeetingDraft {
             duration_minutes: duration,
             mode,
             location,
-            agenda,
+            agenda: agenda.map(Content::new),
         })
     }
 }
@@ -300,10 +307,10 @@ pub struct Meeting {
     pub status: MeetingStatus,
     /// The cancelled meeting this one makes up for (R7).
     pub reschedules: Option<Uuid>,
-    pub summary: Option<String>,
+    pub summary: Option<Content>,
     pub cancelled_by: Option<Uuid>,
     pub cancelled_at: Option<DateTime<Utc>>,
-    pub cancel_reason: Option<String>,
+    pub cancel_reason: Option<Content>,
     /// R7: cancelled inside the program's notice window.
     pub late: bool,
     pub closed_at: Option<DateTime<Utc>>,
@@ -359,11 +366,11 @@ pub fn check_close(meeting: &Meeting, now: DateTime<Utc>) -> Result<(), DomainEr
 }
 
 /// Validate a summary written when a meeting is held.
-pub fn summary(value: Option<String>) -> Result<Option<String>, DomainError> {
+pub fn summary(value: Option<String>) -> Result<Option<Content>, DomainError> {
     let mut errors = Vec::new();
     let s = text(value, "/summary", bounds::SUMMARY_MAX_CHARS, &mut errors);
     if errors.is_empty() {
-        Ok(s)
+        Ok(s.map(Content::new))
     } else {
         Err(DomainError::Invalid(errors))
     }

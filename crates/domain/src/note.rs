@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::{
     confidentiality::{PairResource, Relationship},
+    content::Content,
     error::{DomainError, FieldError},
 };
 
@@ -40,31 +41,17 @@ impl Visibility {
     }
 }
 
-#[derive(Clone, PartialEq, Eq)]
+/// `Debug` shows the body's length only ([`Content`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Note {
     pub id: Uuid,
     pub pair_id: Uuid,
     pub author_id: Uuid,
     pub visibility: Visibility,
-    pub body: String,
+    pub body: Content,
     pub revision: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-}
-
-/// Never prints the body: a note may reach a log only as its ids.
-impl std::fmt::Debug for Note {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Note")
-            .field("id", &self.id)
-            .field("pair_id", &self.pair_id)
-            .field("visibility", &self.visibility)
-            .field(
-                "body",
-                &format_args!("<{} characters>", self.body.chars().count()),
-            )
-            .finish()
-    }
 }
 
 impl Note {
@@ -117,7 +104,7 @@ mod tests {
             pair_id: Uuid::nil(),
             author_id: Uuid::from_u128(1),
             visibility,
-            body: "ce que je n'ose pas dire".into(),
+            body: Content::new("ce que je n'ose pas dire"),
             revision: 1,
             created_at: DateTime::<Utc>::UNIX_EPOCH,
             updated_at: DateTime::<Utc>::UNIX_EPOCH,

@@ -7,7 +7,10 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::error::{DomainError, FieldError};
+use crate::{
+    content::Content,
+    error::{DomainError, FieldError},
+};
 
 pub mod bounds {
     pub const TITLE_MAX_CHARS: usize = 200;
@@ -78,13 +81,13 @@ impl fmt::Display for ObjectiveStatus {
 /// The words of an objective — content (R5): the two members only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObjectiveText {
-    pub title: String,
-    pub description: Option<String>,
-    pub success_criteria: Option<String>,
+    pub title: Content,
+    pub description: Option<Content>,
+    pub success_criteria: Option<Content>,
 }
 
-/// An objective as a member writes it.
-#[derive(Debug, Clone, Default)]
+/// An objective as a member writes it (no `Debug`: it holds the words).
+#[derive(Clone, Default)]
 pub struct ObjectiveDraft {
     pub title: Option<String>,
     pub description: Option<String>,
@@ -96,7 +99,7 @@ fn bounded(
     pointer: &str,
     max: usize,
     errors: &mut Vec<FieldError>,
-) -> Option<String> {
+) -> Option<Content> {
     let value = value
         .map(|v| v.trim().to_owned())
         .filter(|v| !v.is_empty())?;
@@ -106,15 +109,15 @@ fn bounded(
             format!("at most {max} characters"),
         ));
     }
-    Some(value)
+    Some(Content::new(value))
 }
 
-fn title(value: Option<String>, errors: &mut Vec<FieldError>) -> String {
+fn title(value: Option<String>, errors: &mut Vec<FieldError>) -> Content {
     match bounded(value, "/title", bounds::TITLE_MAX_CHARS, errors) {
         Some(t) => t,
         None => {
             errors.push(FieldError::new("/title", "a title is required"));
-            String::new()
+            Content::default()
         }
     }
 }
@@ -174,8 +177,9 @@ pub fn check_agreement(objective: &Objective, by: Uuid) -> Result<(), DomainErro
     Ok(())
 }
 
-/// A `PATCH`: absent fields stay; `Some(None)` clears an optional text.
-#[derive(Debug, Clone, Default)]
+/// A `PATCH`: absent fields stay; `Some(None)` clears an optional text. No `Debug`: it
+/// holds the words.
+#[derive(Clone, Default)]
 pub struct ObjectiveChanges {
     pub title: Option<String>,
     pub description: Option<Option<String>>,
@@ -188,7 +192,7 @@ pub struct ObjectiveChanges {
 /// The value of one field, before or after a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FieldValue {
-    Text(Option<String>),
+    Text(Option<Content>),
     Status(ObjectiveStatus),
     Progress(i32),
 }
@@ -208,7 +212,7 @@ pub struct Edit {
     pub status: ObjectiveStatus,
     pub progress: i32,
     pub changes: Vec<FieldChange>,
-    pub comment: Option<String>,
+    pub comment: Option<Content>,
 }
 
 impl Edit {
@@ -358,7 +362,7 @@ mod tests {
         }
         .validate()
         .unwrap();
-        assert_eq!(ok.title, "Déléguer");
+        assert_eq!(ok.title.expose(), "Déléguer");
         assert_eq!(ok.description, None);
     }
 
@@ -441,7 +445,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.progress, 40);
-        assert_eq!(e.comment.as_deref(), Some("première étape"));
+        assert_eq!(
+            e.comment.as_ref().map(Content::expose),
+            Some("première étape")
+        );
         let fields: Vec<_> = e.changes.iter().map(|c| c.field).collect();
         assert_eq!(fields, ["description", "progress"]);
         assert_eq!(e.changes[1].before, FieldValue::Progress(0));

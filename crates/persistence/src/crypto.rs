@@ -15,6 +15,7 @@ use chacha20poly1305::{
     XChaCha20Poly1305, XNonce,
     aead::{Aead, KeyInit},
 };
+use mentorat_domain::Content;
 use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
@@ -174,6 +175,15 @@ impl Keyring {
 
     pub fn open_opt(&self, stored: Option<&str>) -> Result<Option<String>, StoreError> {
         stored.map(|s| self.open(s)).transpose()
+    }
+
+    /// Open a stored value as [`Content`] (its `Debug` never shows the words).
+    pub fn open_content(&self, stored: &str) -> Result<Content, StoreError> {
+        self.open(stored).map(Content::new)
+    }
+
+    pub fn open_content_opt(&self, stored: Option<&str>) -> Result<Option<Content>, StoreError> {
+        stored.map(|s| self.open_content(s)).transpose()
     }
 
     /// Is this stored value sealed under another key than the current one (or not at all)?

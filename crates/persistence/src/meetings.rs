@@ -1,8 +1,9 @@
 //! Meetings of a pair (R2, R7) and the facts the pair's flags are computed from.
 
 use chrono::{DateTime, Utc};
-use mentorat_domain::meeting::{
-    Location, LocationKind, Meeting, MeetingMode, MeetingPlan, MeetingStatus,
+use mentorat_domain::{
+    Content,
+    meeting::{Location, LocationKind, Meeting, MeetingMode, MeetingPlan, MeetingStatus},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -42,8 +43,8 @@ pub async fn insert(
         duration_minutes: Set(plan.duration_minutes),
         mode: Set(plan.mode.as_str().to_owned()),
         location_kind: Set(plan.location.as_ref().map(|l| l.kind.as_str().to_owned())),
-        location_label: Set(keys.seal_opt(plan.location.as_ref().map(|l| l.label.as_str()))?),
-        agenda: Set(keys.seal_opt(plan.agenda.as_deref())?),
+        location_label: Set(keys.seal_opt(plan.location.as_ref().map(|l| l.label.expose()))?),
+        agenda: Set(keys.seal_opt(plan.agenda.as_ref().map(Content::expose))?),
         summary: Set(None),
         status: Set(MeetingStatus::Scheduled.as_str().to_owned()),
         reschedules: Set(new.reschedules),
@@ -195,11 +196,11 @@ pub async fn update_plan(
         )
         .col_expr(
             Column::LocationLabel,
-            Expr::value(keys.seal_opt(plan.location.as_ref().map(|l| l.label.as_str()))?),
+            Expr::value(keys.seal_opt(plan.location.as_ref().map(|l| l.label.expose()))?),
         )
         .col_expr(
             Column::Agenda,
-            Expr::value(keys.seal_opt(plan.agenda.as_deref())?),
+            Expr::value(keys.seal_opt(plan.agenda.as_ref().map(Content::expose))?),
         )
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
@@ -234,14 +235,14 @@ pub async fn close(
     keys: &Keyring,
     meeting: &Meeting,
     status: MeetingStatus,
-    summary: Option<String>,
+    summary: Option<Content>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let update = Meetings::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
         .col_expr(
             Column::Summary,
-            Expr::value(keys.seal_opt(summary.as_deref())?),
+            Expr::value(keys.seal_opt(summary.as_ref().map(Content::expose))?),
         )
         .col_expr(Column::ClosedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now));
@@ -326,7 +327,7 @@ fn to_domain(row: meeting::Model, keys: &Keyring) -> Result<Meeting, StoreError>
     let location = match (&row.location_kind, &row.location_label) {
         (Some(kind), Some(label)) => Some(Location {
             kind: LocationKind::parse(kind).ok_or_else(|| corrupt("location kind", kind))?,
-            label: keys.open(label)?,
+            label: keys.open_content(label)?,
         }),
         _ => None,
     };
@@ -339,14 +340,14 @@ fn to_domain(row: meeting::Model, keys: &Keyring) -> Result<Meeting, StoreError>
             duration_minutes: row.duration_minutes,
             mode,
             location,
-            agenda: keys.open_opt(row.agenda.as_deref())?,
+            agenda: keys.open_content_opt(row.agenda.as_deref())?,
         },
         status,
         reschedules: row.reschedules,
-        summary: keys.open_opt(row.summary.as_deref())?,
+        summary: keys.open_content_opt(row.summary.as_deref())?,
         cancelled_by: row.cancelled_by,
         cancelled_at: row.cancelled_at,
-        cancel_reason: keys.open_opt(row.cancel_reason.as_deref())?,
+        cancel_reason: keys.open_content_opt(row.cancel_reason.as_deref())?,
         late: row.late,
         closed_at: row.closed_at,
         revision: row.revision,

@@ -132,7 +132,7 @@ fn to_domain(row: note::Model, keys: &Keyring) -> Result<Note, StoreError> {
         pair_id: row.pair_id,
         author_id: row.author_id,
         visibility,
-        body: keys.open(&row.body)?,
+        body: keys.open_content(&row.body)?,
         revision: row.revision,
         created_at: row.created_at,
         updated_at: row.updated_at,

@@ -3,8 +3,9 @@
 //! never lose an update (`StaleRevision`).
 
 use chrono::{DateTime, Utc};
-use mentorat_domain::objective::{
-    Edit, FieldChange, FieldValue, Objective, ObjectiveStatus, ObjectiveText,
+use mentorat_domain::{
+    Content,
+    objective::{Edit, FieldChange, FieldValue, Objective, ObjectiveStatus, ObjectiveText},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
@@ -23,8 +24,9 @@ use crate::{
     error::StoreError,
 };
 
-/// One revision of an objective: who, when, each field before and after, and why.
-#[derive(Debug, Clone, PartialEq)]
+/// One revision of an objective: who, when, each field before and after, and why. No
+/// `Debug`: the changes and the comment are the members' words.
+#[derive(Clone, PartialEq)]
 pub struct ObjectiveRevision {
     pub id: Uuid,
     pub objective_id: Uuid,
@@ -40,7 +42,7 @@ pub struct ObjectiveRevision {
 
 fn value(v: &FieldValue) -> Value {
     match v {
-        FieldValue::Text(t) => json!(t),
+        FieldValue::Text(t) => json!(t.as_ref().map(Content::expose)),
         FieldValue::Status(s) => json!(s.as_str()),
         FieldValue::Progress(p) => json!(p),
     }
@@ -111,9 +113,9 @@ pub async fn insert(
         id: Set(id),
         pair_id: Set(pair_id),
         proposed_by: Set(proposed_by),
-        title: Set(keys.seal(&text.title)?),
-        description: Set(keys.seal_opt(text.description.as_deref())?),
-        success_criteria: Set(keys.seal_opt(text.success_criteria.as_deref())?),
+        title: Set(keys.seal(text.title.expose())?),
+        description: Set(keys.seal_opt(text.description.as_ref().map(Content::expose))?),
+        success_criteria: Set(keys.seal_opt(text.success_criteria.as_ref().map(Content::expose))?),
         status: Set(ObjectiveStatus::Proposed.as_str().to_owned()),
         progress: Set(0),
         agreed_by: Set(None),
@@ -193,14 +195,17 @@ pub async fn update(
 ) -> Result<(), StoreError> {
     let next = objective.revision + 1;
     let result = Objectives::update_many()
-        .col_expr(Column::Title, Expr::value(keys.seal(&edit.text.title)?))
+        .col_expr(
+            Column::Title,
+            Expr::value(keys.seal(edit.text.title.expose())?),
+        )
         .col_expr(
             Column::Description,
-            Expr::value(keys.seal_opt(edit.text.description.as_deref())?),
+            Expr::value(keys.seal_opt(edit.text.description.as_ref().map(Content::expose))?),
         )
         .col_expr(
             Column::SuccessCriteria,
-            Expr::value(keys.seal_opt(edit.text.success_criteria.as_deref())?),
+            Expr::value(keys.seal_opt(edit.text.success_criteria.as_ref().map(Content::expose))?),
         )
         .col_expr(Column::Status, Expr::value(edit.status.as_str()))
         .col_expr(Column::Progress, Expr::value(edit.progress))
@@ -221,7 +226,7 @@ pub async fn update(
         by,
         "edited",
         changes_json(&edit.changes),
-        edit.comment,
+        edit.comment.map(Content::into_inner),
         now,
     )
     .await
@@ -355,9 +360,9 @@ fn to_domain(row: objective::Model, keys: &Keyring) -> Result<Objective, StoreEr
         pair_id: row.pair_id,
         proposed_by: row.proposed_by,
         text: ObjectiveText {
-            title: keys.open(&row.title)?,
-            description: keys.open_opt(row.description.as_deref())?,
-            success_criteria: keys.open_opt(row.success_criteria.as_deref())?,
+            title: keys.open_content(&row.title)?,
+            description: keys.open_content_opt(row.description.as_deref())?,
+            success_criteria: keys.open_content_opt(row.success_criteria.as_deref())?,
         },
         status,
         progress: row.progress,

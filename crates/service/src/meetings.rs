@@ -134,8 +134,9 @@ pub async fn schedule(
     Ok(created)
 }
 
-/// What a `PATCH` may change: absent fields stay; `Some(None)` clears.
-#[derive(Debug, Clone, Default)]
+/// What a `PATCH` may change: absent fields stay; `Some(None)` clears. No `Debug`: it holds
+/// the words.
+#[derive(Clone, Default)]
 pub struct MeetingChanges {
     pub starts_at: Option<DateTime<Utc>>,
     pub duration_minutes: Option<i64>,
@@ -183,12 +184,12 @@ pub async fn update(
             Some(l) => l,
             None => old.location.as_ref().map(|l| meeting::LocationDraft {
                 kind: Some(l.kind),
-                label: Some(l.label.clone()),
+                label: Some(l.label.expose().to_owned()),
             }),
         },
         agenda: match changes.agenda {
             Some(a) => a,
-            None => old.agenda.clone(),
+            None => old.agenda.as_ref().map(|a| a.expose().to_owned()),
         },
     };
     let plan = draft.validate(now, moved)?;

@@ -89,10 +89,10 @@ pub async fn update(
     }
     let body = match body {
         Some(b) => note::body(Some(b))?,
-        None => current.body.clone(),
+        None => current.body.expose().to_owned(),
     };
     let visibility = visibility.unwrap_or(current.visibility);
-    if body == current.body && visibility == current.visibility {
+    if body == current.body.expose() && visibility == current.visibility {
         return Ok(current);
     }
     notes::update(

@@ -3,8 +3,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_domain::meeting::{
-    LocationDraft, LocationKind, Meeting, MeetingDraft, MeetingMode, MeetingStatus,
+use mentorat_domain::{
+    Content,
+    meeting::{LocationDraft, LocationKind, Meeting, MeetingDraft, MeetingMode, MeetingStatus},
 };
 use mentorat_persistence::Db;
 use mentorat_service::meetings::{self as use_case, MeetingChanges};
@@ -100,7 +101,7 @@ impl From<MeetingStatus> for MeetingStatusDto {
 }
 
 /// Where an in-person meeting takes place.
-#[derive(Debug, Clone, Serialize, Deserialize, Validate, ToSchema)]
+#[derive(Clone, Serialize, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LocationDto {
     pub kind: LocationKindDto,
@@ -121,7 +122,7 @@ impl From<LocationDto> for LocationDraft {
 
 /// A meeting of the pair — time, mode and status; place, agenda, summary and the reason of a
 /// cancellation are content, the members' only.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct MeetingDto {
     pub id: Uuid,
     pub pair_id: Uuid,
@@ -159,15 +160,15 @@ impl From<Meeting> for MeetingDto {
             mode: m.plan.mode.into(),
             location: m.plan.location.map(|l| LocationDto {
                 kind: l.kind.into(),
-                label: l.label,
+                label: l.label.into_inner(),
             }),
-            agenda: m.plan.agenda,
+            agenda: m.plan.agenda.map(Content::into_inner),
             status: m.status.into(),
             reschedules: m.reschedules,
-            summary: m.summary,
+            summary: m.summary.map(Content::into_inner),
             cancelled_by: m.cancelled_by,
             cancelled_at: m.cancelled_at,
-            cancel_reason: m.cancel_reason,
+            cancel_reason: m.cancel_reason.map(Content::into_inner),
             late: m.late,
             revision: m.revision,
             created_at: m.created_at,
@@ -185,7 +186,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, m: Meeting) -> HttpRe
 /// A new meeting. In person needs a `location` (`422 location_required`), never a
 /// `private_residence` (`422 private_location`, R2). 15 to 240 minutes, not in the past, not
 /// overlapping another meeting of the pair (`409 meeting_overlap`).
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "starts_at": "2027-03-04T14:00:00Z",
@@ -211,7 +212,7 @@ pub struct NewMeeting {
 }
 
 /// A change to a scheduled meeting: only the fields present change; `null` clears.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"starts_at": "2027-03-05T14:00:00Z"}))]
 pub struct UpdateMeeting {
@@ -230,7 +231,7 @@ pub struct UpdateMeeting {
 }
 
 /// Why a meeting is cancelled (R7) — shown to the other member only.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason": "Garde de nuit imprévue"}))]
 pub struct CancelMeeting {
@@ -240,7 +241,7 @@ pub struct CancelMeeting {
 }
 
 /// What was said, for the two members (optional).
-#[derive(Debug, Default, Deserialize, Validate, ToSchema)]
+#[derive(Default, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"summary": "Plan d'action pour l'entretien"}))]
 pub struct HeldMeeting {

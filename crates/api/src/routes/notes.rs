@@ -46,7 +46,7 @@ impl From<Visibility> for VisibilityDto {
 }
 
 /// A note of a pair's member — content: encrypted at rest, its readers only.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct NoteDto {
     pub id: Uuid,
     pub pair_id: Uuid,
@@ -66,7 +66,7 @@ impl From<Note> for NoteDto {
             pair_id: n.pair_id,
             author_id: n.author_id,
             visibility: n.visibility.into(),
-            body: n.body,
+            body: n.body.into_inner(),
             revision: n.revision,
             created_at: n.created_at,
             updated_at: n.updated_at,
@@ -80,7 +80,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, n: Note) -> HttpRespo
         .json(NoteDto::from(n))
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"body": "Ce qui m'a aidé aujourd'hui…", "visibility": "private"}))]
 pub struct NewNote {
@@ -90,7 +90,7 @@ pub struct NewNote {
     pub visibility: VisibilityDto,
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"visibility": "shared"}))]
 pub struct UpdateNote {
@@ -231,7 +231,7 @@ pub async fn delete_note(
 }
 
 /// A member's concern, for the program's coordinators (R12).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ConcernDto {
     pub id: Uuid,
     pub pair_id: Uuid,
@@ -255,7 +255,7 @@ impl From<Concern> for ConcernDto {
     }
 }
 
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"text": "Nos rendez-vous sont sans cesse annulés ; je souhaite arrêter."}))]
 pub struct NewConcern {

@@ -3,7 +3,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_domain::objective::{Objective, ObjectiveChanges, ObjectiveDraft, ObjectiveStatus};
+use mentorat_domain::{
+    Content,
+    objective::{Objective, ObjectiveChanges, ObjectiveDraft, ObjectiveStatus},
+};
 use mentorat_persistence::{Db, objectives::ObjectiveRevision};
 use mentorat_service::objectives as use_case;
 use serde::{Deserialize, Serialize};
@@ -52,7 +55,7 @@ impl From<ObjectiveStatusDto> for ObjectiveStatus {
 }
 
 /// An objective of the pair — content: its two members only.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct ObjectiveDto {
     pub id: Uuid,
     pub pair_id: Uuid,
@@ -77,9 +80,9 @@ impl From<Objective> for ObjectiveDto {
             id: o.id,
             pair_id: o.pair_id,
             proposed_by: o.proposed_by,
-            title: o.text.title,
-            description: o.text.description,
-            success_criteria: o.text.success_criteria,
+            title: o.text.title.into_inner(),
+            description: o.text.description.map(Content::into_inner),
+            success_criteria: o.text.success_criteria.map(Content::into_inner),
             status: o.status.into(),
             progress: o.progress,
             agreed_by: o.agreed_by,
@@ -98,7 +101,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, o: Objective) -> Http
 }
 
 /// A new objective.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({
     "title": "Conduire un entretien annuel",
@@ -119,7 +122,7 @@ pub struct NewObjective {
 
 /// A change: only the fields present change; `null` clears a text. Every change is a
 /// revision; `comment` says why.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"progress": 40, "comment": "Deux entretiens sur trois"}))]
 pub struct UpdateObjective {
@@ -282,7 +285,7 @@ pub async fn agree_objective(
 }
 
 /// One field a revision changed.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct FieldChangeDto {
     #[schema(example = "progress")]
     pub field: String,
@@ -293,7 +296,7 @@ pub struct FieldChangeDto {
 }
 
 /// One revision of an objective: who, when, what changed, why.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct RevisionDto {
     pub revision: i32,
     /// The member (person id) who made the change.

@@ -159,7 +159,7 @@ pub struct MemberDto {
 }
 
 /// A pair: members, status, dates and flags — no content.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Serialize, ToSchema)]
 pub struct PairDto {
     pub id: Uuid,
     pub program_id: Uuid,
@@ -271,7 +271,7 @@ pub struct NewPair {
 }
 
 /// Ending a pair (R9).
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"reason_category": "goals_reached", "reason_text": "Nous avons fait le tour."}))]
 pub struct EndPair {
