@@ -11,6 +11,7 @@ mod m20261124_000004_charters_and_enrollments;
 mod m20261124_000005_pairs_and_notifications;
 mod m20261125_000006_objectives_meetings_outbox;
 mod m20261125_000007_notes_concerns_audit;
+mod m20261125_000008_feedback;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_pairs_and_notifications::Migration),
             Box::new(m20261125_000006_objectives_meetings_outbox::Migration),
             Box::new(m20261125_000007_notes_concerns_audit::Migration),
+            Box::new(m20261125_000008_feedback::Migration),
         ]
     }
 }

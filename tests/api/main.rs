@@ -16,5 +16,6 @@ mod operations;
 mod pairs;
 mod people;
 mod programs;
+mod reports;
 mod shutdown_and_logs;
 mod working_life;

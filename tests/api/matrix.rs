@@ -158,6 +158,14 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
         ("POST", "/api/v1/pairs/{id}/concerns", content),
         ("GET", "/api/v1/programs/{id}/concerns", runs_programs),
         ("GET", "/api/v1/audit-events", [U, F, F, F, F, A, F, F]),
+        ("GET", "/api/v1/pairs/{id}/feedback", content),
+        ("POST", "/api/v1/pairs/{id}/feedback", content),
+        ("GET", "/api/v1/programs/{id}/pair-health", runs_programs),
+        (
+            "GET",
+            "/api/v1/programs/{id}/report",
+            [U, F, A, F, A, A, F, F],
+        ),
         ("GET", "/api/v1/me/notifications", [U, A, A, A, A, A, A, A]),
         (
             "POST",
@@ -325,6 +333,10 @@ fn body(method: &str, path: &str, s: &Seed) -> Option<Value> {
         ("POST", "/api/v1/pairs/{id}/notes") => json!({"body": "Une note", "visibility": "shared"}),
         ("PATCH", p) if p.contains("/notes/") => json!({"body": "Réécrite"}),
         ("POST", "/api/v1/pairs/{id}/concerns") => json!({"text": "Une inquiétude"}),
+        ("POST", "/api/v1/pairs/{id}/feedback") => json!({"kind": "final", "scores": {
+            "valued": 3, "regular_space": 3, "autonomy": 3, "communication": 3,
+            "management_insight": 3, "solidarity": 3, "collective_intelligence": 3,
+            "open_environment": 3}}),
         ("POST", _) => json!({}),
         _ => return None,
     };

@@ -395,5 +395,9 @@ pub mod op {
         RaiseConcern,
         ListConcerns,
         ListAuditEvents,
+        GiveFeedback,
+        ListFeedback,
+        ReadPairHealth,
+        ReadReport,
     );
 }

@@ -42,6 +42,8 @@ use crate::{fallback::RouteTable, problem::ApiError};
 pub struct HttpSettings {
     /// Origins allowed to call from a browser (`MENTORAT_CORS_ORIGINS`); empty: no CORS.
     pub cors_origins: Vec<String>,
+    /// R13: the smallest group a report shows (`MENTORAT_K_ANONYMITY`, never below 5).
+    pub k_anonymity: u32,
 }
 
 /// Everything the workers share; cheap to clone.
@@ -122,6 +124,10 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(routes::notes::raise_concern)
         .service(routes::notes::list_concerns)
         .service(routes::audit::list_audit_events)
+        .service(routes::reports::give_feedback)
+        .service(routes::reports::list_feedback)
+        .service(routes::reports::pair_health)
+        .service(routes::reports::program_report)
         .service(routes::me::list_notifications)
         .service(routes::me::read_notification)
         .service(routes::calendar::create_calendar_feed)
@@ -193,6 +199,9 @@ pub fn app(
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::new(state.verifier.clone()))
         .app_data(web::Data::new(state.metrics.clone()))
+        .app_data(web::Data::new(routes::reports::Anonymity(
+            state.settings.k_anonymity,
+        )))
         .app_data(web::Data::from(state.routes.clone()))
         .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))

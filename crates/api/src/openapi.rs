@@ -37,6 +37,8 @@ use crate::problem::{FieldProblem, Problem};
         (name = "concerns", description = "Concerns a member raises to the program's coordinators (R12)"),
         (name = "me", description = "The caller's own notifications and calendar feed"),
         (name = "audit", description = "The append-only audit log (admins)"),
+        (name = "feedback", description = "A member's check-ins and final evaluation; the answers are the author's"),
+        (name = "reports", description = "Pair health (coordinators) and anonymous program reports (coordinators, analysts; R13)"),
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
     components(schemas(Problem, FieldProblem)),

@@ -317,6 +317,12 @@ impl From<DomainError> for ApiError {
             }
             DomainError::MeetingStarted => ApiError::Conflict("meeting_started", err.to_string()),
             DomainError::NotAuthor => ApiError::ForbiddenBecause("not_author", err.to_string()),
+            DomainError::MeetingNotHeld { .. } => {
+                ApiError::Conflict("meeting_not_held", err.to_string())
+            }
+            DomainError::PairNotFinished { .. } => {
+                ApiError::Conflict("pair_not_finished", err.to_string())
+            }
         }
     }
 }

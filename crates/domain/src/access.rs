@@ -52,6 +52,10 @@ pub enum Operation {
     RaiseConcern,
     ListConcerns,
     ListAuditEvents,
+    GiveFeedback,
+    ListFeedback,
+    ReadPairHealth,
+    ReadReport,
 }
 
 impl Operation {
@@ -95,10 +99,12 @@ impl Operation {
                 | DeleteNote
                 | RaiseConcern
                 | ListConcerns
+                | GiveFeedback
+                | ListFeedback
         )
     }
 
-    pub const ALL: [Operation; 41] = [
+    pub const ALL: [Operation; 45] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -140,6 +146,10 @@ impl Operation {
         Operation::RaiseConcern,
         Operation::ListConcerns,
         Operation::ListAuditEvents,
+        Operation::GiveFeedback,
+        Operation::ListFeedback,
+        Operation::ReadPairHealth,
+        Operation::ReadReport,
     ];
 }
 
@@ -219,7 +229,12 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         | ReadNote
         | UpdateNote
         | DeleteNote
-        | RaiseConcern => Ok(Scope::OwnEnrollments),
+        | RaiseConcern
+        | GiveFeedback
+        | ListFeedback => Ok(Scope::OwnEnrollments),
+        // Pair-level health is the coordinators'; reports also the analysts' dashboards (R13).
+        ReadPairHealth => all_if(runs_programs),
+        ReadReport => all_if(runs_programs || caller.has(Role::Analyst)),
         // R12: concerns are raised to the coordinators.
         ListConcerns => all_if(runs_programs),
         // The audit log is the admins'.
@@ -293,6 +308,10 @@ mod tests {
             (RaiseConcern, OWN, OWN, OWN, OWN, OWN),
             (ListConcerns, F, ALL, ALL, F, F),
             (ListAuditEvents, F, F, ALL, F, F),
+            (GiveFeedback, OWN, OWN, OWN, OWN, OWN),
+            (ListFeedback, OWN, OWN, OWN, OWN, OWN),
+            (ReadPairHealth, F, ALL, ALL, F, F),
+            (ReadReport, F, ALL, ALL, F, ALL),
         ];
         assert_eq!(
             table.len(),

@@ -115,4 +115,12 @@ pub enum DomainError {
     /// R6: nobody edits or deletes another person's note.
     #[error("only its author changes or deletes a note (R6)")]
     NotAuthor,
+    /// A check-in follows a held meeting.
+    #[error("the meeting is {status}; a check-in follows a held meeting")]
+    MeetingNotHeld {
+        status: crate::meeting::MeetingStatus,
+    },
+    /// The final evaluation comes when the pair has ended or completed.
+    #[error("the pair is {status}; the final evaluation comes once it has ended or completed")]
+    PairNotFinished { status: crate::pair::PairStatus },
 }

@@ -3,11 +3,13 @@
 //! here can be unit-tested without a database or a server.
 
 pub mod access;
+pub mod anonymity;
 pub mod caller;
 pub mod confidentiality;
 pub mod content;
 pub mod enrollment;
 pub mod error;
+pub mod feedback;
 pub mod health;
 pub mod meeting;
 pub mod note;

@@ -29,6 +29,8 @@ pub struct Config {
     /// encryption of DOMAIN.md R5.
     pub encryption_key: Option<SecretString>,
     pub cors_origins: Vec<String>,
+    /// R13: no report figure over fewer than this many people (5 or more).
+    pub k_anonymity: u32,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -124,6 +126,18 @@ impl Config {
                 ));
             }
         }
+        let k_anonymity = match var("MENTORAT_K_ANONYMITY") {
+            None => mentorat_domain::anonymity::MIN_K,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(k) if k >= mentorat_domain::anonymity::MIN_K => k,
+                _ => {
+                    return Err(error(
+                        "MENTORAT_K_ANONYMITY",
+                        "must be a whole number of people, 5 or more (R13: never below 5)",
+                    ));
+                }
+            },
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -147,6 +161,7 @@ impl Config {
             jwt_subject_claim: var("MENTORAT_JWT_SUBJECT_CLAIM").unwrap_or_else(|| "sub".into()),
             encryption_key: encryption_key.map(SecretString::from),
             cors_origins,
+            k_anonymity,
             log_filter,
             log_format,
         })

@@ -54,6 +54,7 @@ impl Application {
             verifier,
             HttpSettings {
                 cors_origins: config.cors_origins.clone(),
+                k_anonymity: config.k_anonymity,
             },
         )?;
         let listener = TcpListener::bind(config.bind)

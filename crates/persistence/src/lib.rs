@@ -11,6 +11,7 @@ pub mod db;
 pub mod enrollments;
 mod entity;
 pub mod error;
+pub mod feedback;
 pub mod idempotency;
 pub mod meetings;
 pub mod notes;
@@ -20,6 +21,7 @@ pub mod outbox;
 pub mod pairs;
 pub mod people;
 pub mod programs;
+pub mod report;
 pub mod rotation;
 
 pub use crypto::Keyring;

@@ -31,6 +31,7 @@ const SEALED: &[(&str, Pk, &[&str])] = &[
     ("pairs", Pk::Id, &["end_reason_text"]),
     ("notes", Pk::Id, &["body"]),
     ("concerns", Pk::Id, &["text"]),
+    ("feedback", Pk::Id, &["comment"]),
     ("idempotency_keys", Pk::SubjectKey, &["response_body"]),
 ];
 

@@ -6,6 +6,7 @@ pub mod concerns;
 pub mod departures;
 pub mod enrollments;
 pub mod error;
+pub mod feedback;
 pub mod meetings;
 pub mod notes;
 pub mod notifications;
@@ -13,6 +14,7 @@ pub mod objectives;
 pub mod pairs;
 pub mod people;
 pub mod programs;
+pub mod report;
 pub mod working_life;
 
 pub use error::ServiceError;

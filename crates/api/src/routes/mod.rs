@@ -9,3 +9,4 @@ pub mod ops;
 pub mod pairs;
 pub mod people;
 pub mod programs;
+pub mod reports;

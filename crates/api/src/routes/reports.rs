@@ -1,0 +1,524 @@
+//! Feedback (a member's own), pair health (coordinators) and program reports (coordinators
+//! and analysts, R13).
+
+use std::collections::BTreeMap;
+
+use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use mentorat_domain::{
+    Content,
+    feedback::{FeedbackDraft, FeedbackKind},
+    health,
+};
+use mentorat_persistence::{Db, feedback::StoredFeedback, report::GroupBy};
+use mentorat_service::{
+    feedback as feedback_use_case,
+    report::{self as use_case, Figures, Report},
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::{
+    auth::{Authorized, op},
+    json::ValidJson,
+    pagination::{page_params, page_response},
+    problem::{ApiError, FieldProblem},
+    routes::pairs::{MeetingCountsDto, ObjectiveCountsDto, PairFlag, PairStatusDto},
+};
+
+/// R13's k (`MENTORAT_K_ANONYMITY`).
+#[derive(Debug, Clone, Copy)]
+pub struct Anonymity(pub u32);
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedbackKindDto {
+    CheckIn,
+    Final,
+}
+
+impl From<FeedbackKindDto> for FeedbackKind {
+    fn from(k: FeedbackKindDto) -> Self {
+        match k {
+            FeedbackKindDto::CheckIn => Self::CheckIn,
+            FeedbackKindDto::Final => Self::Final,
+        }
+    }
+}
+
+impl From<FeedbackKind> for FeedbackKindDto {
+    fn from(k: FeedbackKind) -> Self {
+        match k {
+            FeedbackKind::CheckIn => Self::CheckIn,
+            FeedbackKind::Final => Self::Final,
+        }
+    }
+}
+
+/// A check-in after a held meeting (`usefulness`, `atmosphere`) or the final evaluation of
+/// an ended pair (`valued`, `regular_space`, `autonomy`, `communication`,
+/// `management_insight`, `solidarity`, `collective_intelligence`, `open_environment`),
+/// each scored 1 to 5.
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "kind": "check_in",
+    "meeting_id": "01935c1e-7f2a-7c3e-9a51-0b6f4d2e8a10",
+    "scores": {"usefulness": 4, "atmosphere": 5},
+    "comment": "Un échange qui m'a aidé"
+}))]
+pub struct NewFeedback {
+    pub kind: FeedbackKindDto,
+    pub meeting_id: Option<Uuid>,
+    #[schema(value_type = BTreeMap<String, i64>)]
+    pub scores: BTreeMap<String, serde_json::Number>,
+    #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
+    pub comment: Option<String>,
+}
+
+/// A member's own feedback (nobody else reads the answers: coordinators and analysts see
+/// averages over at least k people).
+#[derive(Serialize, ToSchema)]
+pub struct FeedbackDto {
+    pub id: Uuid,
+    pub pair_id: Uuid,
+    pub kind: FeedbackKindDto,
+    pub meeting_id: Option<Uuid>,
+    pub scores: BTreeMap<String, i32>,
+    pub comment: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<StoredFeedback> for FeedbackDto {
+    fn from(f: StoredFeedback) -> Self {
+        Self {
+            id: f.id,
+            pair_id: f.pair_id,
+            kind: f.feedback.kind.into(),
+            meeting_id: f.feedback.meeting_id,
+            scores: f
+                .feedback
+                .scores
+                .iter()
+                .map(|(d, s)| ((*d).to_owned(), *s))
+                .collect(),
+            comment: f.feedback.comment.map(Content::into_inner),
+            created_at: f.created_at,
+        }
+    }
+}
+
+/// Give feedback (a member): one check-in per held meeting, one final evaluation once the
+/// pair has ended (`409 feedback_exists`, `409 meeting_not_held`, `409 pair_not_finished`).
+#[utoipa::path(
+    tag = "feedback",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Pair id")),
+    request_body = NewFeedback,
+    responses((status = 201, body = FeedbackDto))
+)]
+#[post("/pairs/{id}/feedback")]
+pub async fn give_feedback(
+    auth: Authorized<op::GiveFeedback>,
+    db: web::Data<Db>,
+    id: web::Path<Uuid>,
+    ValidJson(body): ValidJson<NewFeedback>,
+) -> Result<HttpResponse, ApiError> {
+    let mut scores = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (dim, n) in body.scores {
+        match n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e6)
+                .map(|f| f as i64)
+        }) {
+            Some(v) => {
+                scores.insert(dim, v);
+            }
+            None => problems.push(FieldProblem {
+                pointer: format!("/scores/{dim}"),
+                detail: format!("a score is a whole number 1 to 5, got {n}"),
+            }),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ApiError::validation(problems));
+    }
+    let draft = FeedbackDraft {
+        kind: body.kind.into(),
+        meeting_id: body.meeting_id,
+        scores,
+        comment: body.comment,
+    };
+    let given = feedback_use_case::give(&db, &auth.caller, id.into_inner(), draft).await?;
+    Ok(HttpResponse::Created().json(FeedbackDto::from(given)))
+}
+
+/// The caller's own feedback in a pair (a member).
+#[utoipa::path(
+    tag = "feedback",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Pair id")),
+    responses((status = 200, body = crate::pagination::Paginated<FeedbackDto>))
+)]
+#[get("/pairs/{id}/feedback")]
+pub async fn list_feedback(
+    auth: Authorized<op::ListFeedback>,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let mine = feedback_use_case::mine(&db, &auth.caller, id.into_inner()).await?;
+    let items: Vec<FeedbackDto> = mine.into_iter().map(Into::into).collect();
+    Ok(page_response(&req, items, None))
+}
+
+/// One pair's health, for its coordinators: flags and counts, no content.
+#[derive(Serialize, ToSchema)]
+pub struct PairHealthDto {
+    pub pair_id: Uuid,
+    pub status: PairStatusDto,
+    pub mentor_person_id: Uuid,
+    pub mentee_person_id: Uuid,
+    pub flags: Vec<PairFlag>,
+    /// Whole days since the last meeting held or scheduled before now; `null` if none.
+    pub days_since_last_meeting: Option<i64>,
+    pub next_meeting_at: Option<DateTime<Utc>>,
+    pub objectives: ObjectiveCountsDto,
+    pub meetings: MeetingCountsDto,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HealthQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    #[param(pattern = "^[A-Za-z0-9_-]{22}$")]
+    pub cursor: Option<String>,
+    /// Only pairs showing this flag.
+    pub flag: Option<PairFlag>,
+}
+
+fn domain_flag(f: PairFlag) -> health::PairFlag {
+    match f {
+        PairFlag::HierarchyConflict => health::PairFlag::HierarchyConflict,
+        PairFlag::Suspended => health::PairFlag::Suspended,
+        PairFlag::CharterPending => health::PairFlag::CharterPending,
+        PairFlag::RescheduleOwed => health::PairFlag::RescheduleOwed,
+        PairFlag::Overdue => health::PairFlag::Overdue,
+        PairFlag::ObjectivesMissing => health::PairFlag::ObjectivesMissing,
+    }
+}
+
+/// Every pair of a program with its flags (`reschedule_owed`, `overdue`,
+/// `objectives_missing`, `charter_pending`, `hierarchy_conflict`, `suspended`), days since
+/// its last meeting and its counts — no content (coordinators, admins).
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Program id"), HealthQuery),
+    responses((status = 200, body = crate::pagination::Paginated<PairHealthDto>))
+)]
+#[get("/programs/{id}/pair-health")]
+pub async fn pair_health(
+    _auth: Authorized<op::ReadPairHealth>,
+    db: web::Data<Db>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    query: web::Query<HealthQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let (limit, after) = page_params(query.limit, query.cursor.as_deref())?;
+    let page = use_case::pair_health(
+        &db,
+        id.into_inner(),
+        query.flag.map(domain_flag),
+        after,
+        limit,
+    )
+    .await?;
+    let ctx = &page.context;
+    let items: Vec<PairHealthDto> = page
+        .pairs
+        .into_iter()
+        .map(|p| {
+            let m = ctx.meetings.get(&p.id).cloned().unwrap_or_default();
+            let counts = ctx.objectives.get(&p.id);
+            let count = |s| counts.and_then(|c| c.get(&s)).copied().unwrap_or(0);
+            use mentorat_domain::objective::ObjectiveStatus as O;
+            PairHealthDto {
+                pair_id: p.id,
+                status: p.status.into(),
+                mentor_person_id: p.mentor_person_id,
+                mentee_person_id: p.mentee_person_id,
+                flags: ctx.flags(&p).into_iter().map(Into::into).collect(),
+                days_since_last_meeting: m.last_meeting_at.map(|t| (ctx.now - t).num_days()),
+                next_meeting_at: m.next_meeting_at,
+                objectives: ObjectiveCountsDto {
+                    proposed: count(O::Proposed),
+                    in_progress: count(O::InProgress),
+                    achieved: count(O::Achieved),
+                    abandoned: count(O::Abandoned),
+                },
+                meetings: MeetingCountsDto {
+                    scheduled: m.scheduled,
+                    held: m.held,
+                    cancelled: m.cancelled,
+                    cancelled_late: m.late,
+                    missed: m.missed,
+                },
+            }
+        })
+        .collect();
+    Ok(page_response(&req, items, page.next))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupByDto {
+    Department,
+    Site,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// First day counted (default: 1 year before `to`).
+    pub from: Option<NaiveDate>,
+    /// Day after the last one counted (default: tomorrow).
+    pub to: Option<NaiveDate>,
+    /// Group by the mentee's department or site.
+    pub group_by: Option<GroupByDto>,
+}
+
+/// Figures of one group, or of the whole program; every figure is `null` when suppressed.
+#[derive(Serialize, ToSchema)]
+pub struct FiguresDto {
+    /// The group (the mentee's department or site); absent for the total.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// R13: computed over fewer than k people, or hidden with such a group so that no
+    /// subtraction of the others from the total reveals it.
+    pub suppressed: bool,
+    pub people: Option<i64>,
+    pub pairs: Option<i64>,
+    pub pairs_by_status: BTreeMap<String, Option<i64>>,
+    pub meetings_held: Option<i64>,
+    pub meetings_cancelled: Option<i64>,
+    pub meetings_cancelled_late: Option<i64>,
+    pub meetings_missed: Option<i64>,
+    /// Median days from a cancellation to the meeting scheduled in its place.
+    pub median_reschedule_days: Option<f64>,
+    pub share_with_agreed_objectives: Option<f64>,
+    pub share_with_achieved_objectives: Option<f64>,
+    pub share_cross_department: Option<f64>,
+    /// Average score per dimension (1–5); `null` when fewer than k people answered it.
+    pub feedback: BTreeMap<String, Option<f64>>,
+}
+
+fn figures(group: Option<String>, f: Figures) -> FiguresDto {
+    FiguresDto {
+        group,
+        suppressed: f.suppressed,
+        people: f.people,
+        pairs: f.pairs,
+        pairs_by_status: f.pairs_by_status,
+        meetings_held: f.meetings_held,
+        meetings_cancelled: f.meetings_cancelled,
+        meetings_cancelled_late: f.meetings_cancelled_late,
+        meetings_missed: f.meetings_missed,
+        median_reschedule_days: f.median_reschedule_days,
+        share_with_agreed_objectives: f.share_with_agreed_objectives,
+        share_with_achieved_objectives: f.share_with_achieved_objectives,
+        share_cross_department: f.share_cross_department,
+        feedback: f.feedback,
+    }
+}
+
+/// A program's report.
+#[derive(Serialize, ToSchema)]
+pub struct ReportDto {
+    pub program_id: Uuid,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    #[schema(value_type = Option<String>, example = "department")]
+    pub group_by: Option<String>,
+    /// No figure is computed over fewer than k people.
+    pub k: u32,
+    pub total: FiguresDto,
+    pub groups: Vec<FiguresDto>,
+}
+
+const FEEDBACK_DIMENSIONS: [&str; 10] = [
+    "usefulness",
+    "atmosphere",
+    "valued",
+    "regular_space",
+    "autonomy",
+    "communication",
+    "management_insight",
+    "solidarity",
+    "collective_intelligence",
+    "open_environment",
+];
+
+fn cell<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+/// The report as CSV: a header, one row per group, then the total (`group` = `(total)`).
+/// Suppressed figures are empty cells.
+fn csv(report: &ReportDto) -> String {
+    let statuses = ["proposed", "active", "completed", "ended", "suspended"];
+    let mut header = vec![
+        "group".to_owned(),
+        "suppressed".into(),
+        "people".into(),
+        "pairs".into(),
+    ];
+    header.extend(statuses.iter().map(|s| format!("pairs_{s}")));
+    header.extend(
+        [
+            "meetings_held",
+            "meetings_cancelled",
+            "meetings_cancelled_late",
+            "meetings_missed",
+            "median_reschedule_days",
+            "share_with_agreed_objectives",
+            "share_with_achieved_objectives",
+            "share_cross_department",
+        ]
+        .map(str::to_owned),
+    );
+    header.extend(FEEDBACK_DIMENSIONS.iter().map(|d| format!("feedback_{d}")));
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let row = |name: &str, f: &FiguresDto| {
+        let mut cells = vec![
+            quote(name),
+            f.suppressed.to_string(),
+            cell(&f.people),
+            cell(&f.pairs),
+        ];
+        cells.extend(
+            statuses
+                .iter()
+                .map(|s| cell(&f.pairs_by_status.get(*s).copied().flatten())),
+        );
+        cells.extend([
+            cell(&f.meetings_held),
+            cell(&f.meetings_cancelled),
+            cell(&f.meetings_cancelled_late),
+            cell(&f.meetings_missed),
+            cell(&f.median_reschedule_days),
+            cell(&f.share_with_agreed_objectives),
+            cell(&f.share_with_achieved_objectives),
+            cell(&f.share_cross_department),
+        ]);
+        cells.extend(
+            FEEDBACK_DIMENSIONS
+                .iter()
+                .map(|d| cell(&f.feedback.get(*d).copied().flatten())),
+        );
+        cells.join(",")
+    };
+    let mut out = header.join(",") + "\r\n";
+    for g in &report.groups {
+        out += &row(g.group.as_deref().unwrap_or_default(), g);
+        out += "\r\n";
+    }
+    out += &row("(total)", &report.total);
+    out += "\r\n";
+    out
+}
+
+/// A program's figures over `[from, to)` (coordinators, admins, analysts): pairs by status;
+/// meetings held, cancelled, cancelled late, missed; median days to reschedule; shares of
+/// pairs with agreed and achieved objectives and across departments; feedback averages.
+/// R13: no figure over fewer than k people (`k` in the answer), with complementary
+/// suppression against subtraction. `Accept: text/csv` gives the same as CSV.
+#[utoipa::path(
+    tag = "reports",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Program id"), ReportQuery),
+    responses(
+        (status = 200, description = "The report; the same as CSV with `Accept: text/csv`", content(
+            (ReportDto = "application/json"),
+            (String = "text/csv")
+        ))
+    )
+)]
+#[get("/programs/{id}/report")]
+pub async fn program_report(
+    _auth: Authorized<op::ReadReport>,
+    db: web::Data<Db>,
+    k: web::Data<Anonymity>,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let tomorrow = (Utc::now() + chrono::Duration::days(1)).date_naive();
+    let to = query.to.unwrap_or(tomorrow);
+    let from = query
+        .from
+        .unwrap_or_else(|| to - chrono::Duration::days(365));
+    if from >= to {
+        return Err(ApiError::validation(vec![FieldProblem {
+            pointer: "/from".into(),
+            detail: format!("from ({from}) must come before to ({to})"),
+        }]));
+    }
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    let (Some(from), Some(to)) = (midnight(from), midnight(to)) else {
+        return Err(ApiError::BadRequest(
+            "bad_request",
+            "dates out of range".into(),
+        ));
+    };
+    let group_by = query.group_by.map(|g| match g {
+        GroupByDto::Department => GroupBy::Department,
+        GroupByDto::Site => GroupBy::Site,
+    });
+    let report: Report = use_case::report(&db, id.into_inner(), from, to, group_by, k.0).await?;
+    let dto = ReportDto {
+        program_id: report.program_id,
+        from: report.from,
+        to: report.to,
+        group_by: report.group_by.map(|g| {
+            match g {
+                GroupBy::Department => "department",
+                GroupBy::Site => "site",
+            }
+            .to_owned()
+        }),
+        k: report.k,
+        total: figures(None, report.total),
+        groups: report
+            .groups
+            .into_iter()
+            .map(|(g, f)| figures(Some(g), f))
+            .collect(),
+    };
+    let wants_csv = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/csv"));
+    if wants_csv {
+        return Ok(HttpResponse::Ok()
+            .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+            .body(csv(&dto)));
+    }
+    Ok(HttpResponse::Ok().json(dto))
+}

@@ -1,0 +1,288 @@
+//! A program's figures, computed in SQL on either database — grouped rows, never the rows
+//! themselves. Groups are the mentee's department or site. Suppression (R13) is the
+//! domain's business, on top of these counts.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
+use uuid::Uuid;
+
+use crate::{error::StoreError, pairs::statement};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    Department,
+    Site,
+}
+
+/// The raw figures of one group (or of the whole program).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawFigures {
+    pub people: i64,
+    pub pairs: i64,
+    pub by_status: BTreeMap<String, i64>,
+    pub cross_department: i64,
+    pub with_agreed_objectives: i64,
+    pub with_achieved_objectives: i64,
+    pub meetings_held: i64,
+    pub meetings_cancelled: i64,
+    pub meetings_cancelled_late: i64,
+    pub meetings_missed: i64,
+    pub median_reschedule_days: Option<f64>,
+    /// dimension → (sum of scores, answers, people who answered)
+    pub feedback: BTreeMap<String, (i64, i64, i64)>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawReport {
+    pub groups: BTreeMap<String, RawFigures>,
+    pub total: RawFigures,
+}
+
+fn pairs_cte(group: &str) -> String {
+    format!(
+        "WITH p AS ( \
+           SELECT pr.id AS pair_id, pr.status AS status, pr.mentor_person_id AS mentor, \
+                  pr.mentee_person_id AS mentee, {group} AS grp, \
+                  CASE WHEN mr.department IS NOT NULL AND me.department IS NOT NULL \
+                       AND mr.department <> me.department THEN 1 ELSE 0 END AS is_cross \
+           FROM pairs pr \
+           JOIN people me ON me.id = pr.mentee_person_id \
+           JOIN people mr ON mr.id = pr.mentor_person_id \
+           WHERE pr.program_id = $1 AND pr.created_at < $2 \
+             AND (pr.ended_at IS NULL OR pr.ended_at >= $3))"
+    )
+}
+
+fn group_expr(group_by: Option<GroupBy>) -> &'static str {
+    match group_by {
+        Some(GroupBy::Department) => "COALESCE(me.department, '(none)')",
+        Some(GroupBy::Site) => "COALESCE(me.site, '(none)')",
+        None => "'all'",
+    }
+}
+
+struct Window {
+    program: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+impl Window {
+    /// `$1..$3` of the pairs CTE, then `$4, $5` = from, to again for a second window.
+    fn values(&self, second_window: bool) -> Vec<Value> {
+        let mut v: Vec<Value> = vec![self.program.into(), self.to.into(), self.from.into()];
+        if second_window {
+            v.push(self.from.into());
+            v.push(self.to.into());
+        }
+        v
+    }
+}
+
+async fn query(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<Vec<QueryResult>, StoreError> {
+    Ok(conn
+        .query_all_raw(statement(conn.get_database_backend(), sql, values))
+        .await?)
+}
+
+fn days_between(backend: DbBackend, later: &str, earlier: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0 AS DOUBLE PRECISION)")
+        }
+        _ => format!("CAST(julianday({later}) - julianday({earlier}) AS DOUBLE PRECISION)"),
+    }
+}
+
+async fn medians(
+    conn: &impl ConnectionTrait,
+    w: &Window,
+    group: &str,
+) -> Result<Vec<(String, f64)>, StoreError> {
+    let days = days_between(
+        conn.get_database_backend(),
+        "r.created_at",
+        "c.cancelled_at",
+    );
+    let sql = format!(
+        "{}, d AS ( \
+           SELECT p.grp AS grp, {days} AS days FROM p \
+           JOIN meetings c ON c.pair_id = p.pair_id \
+           JOIN meetings r ON r.reschedules = c.id \
+           WHERE c.status = 'cancelled' AND c.cancelled_at >= $4 AND c.cancelled_at < $5), \
+         ranked AS ( \
+           SELECT grp, days, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY days) AS rn, \
+                  COUNT(*) OVER (PARTITION BY grp) AS n FROM d) \
+         SELECT grp, CAST(AVG(days) AS DOUBLE PRECISION) AS median FROM ranked \
+         WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 GROUP BY grp",
+        pairs_cte(group)
+    );
+    query(conn, &sql, w.values(true))
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.try_get("", "grp")?, r.try_get("", "median")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+async fn feedback(
+    conn: &impl ConnectionTrait,
+    w: &Window,
+    group: &str,
+) -> Result<Vec<(String, String, (i64, i64, i64))>, StoreError> {
+    let sql = format!(
+        "{} SELECT p.grp AS grp, s.dimension AS dimension, SUM(s.score) AS total, \
+                   COUNT(*) AS answers, COUNT(DISTINCT s.author_id) AS people \
+            FROM p JOIN feedback_scores s ON s.pair_id = p.pair_id \
+            WHERE s.created_at >= $4 AND s.created_at < $5 GROUP BY p.grp, s.dimension",
+        pairs_cte(group)
+    );
+    query(conn, &sql, w.values(true))
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "grp")?,
+                r.try_get("", "dimension")?,
+                (
+                    r.try_get("", "total")?,
+                    r.try_get("", "answers")?,
+                    r.try_get("", "people")?,
+                ),
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+async fn people(
+    conn: &impl ConnectionTrait,
+    w: &Window,
+    group: &str,
+) -> Result<Vec<(String, i64)>, StoreError> {
+    let sql = format!(
+        "{} SELECT grp, COUNT(DISTINCT person) AS people FROM ( \
+              SELECT grp, mentor AS person FROM p UNION SELECT grp, mentee AS person FROM p) x \
+            GROUP BY grp",
+        pairs_cte(group)
+    );
+    query(conn, &sql, w.values(false))
+        .await?
+        .into_iter()
+        .map(|r| Ok((r.try_get("", "grp")?, r.try_get("", "people")?)))
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+/// Every figure of a program over `[from, to)`, by group and in total.
+pub async fn figures(
+    conn: &impl ConnectionTrait,
+    program: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group_by: Option<GroupBy>,
+) -> Result<RawReport, StoreError> {
+    let w = Window { program, from, to };
+    let group = group_expr(group_by);
+    let mut report = RawReport::default();
+    let sql = format!(
+        "{} SELECT grp, COUNT(*) AS pairs, SUM(is_cross) AS cross_department, \
+                   SUM(CASE WHEN status = 'proposed' THEN 1 ELSE 0 END) AS proposed, \
+                   SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active, \
+                   SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed, \
+                   SUM(CASE WHEN status = 'ended' THEN 1 ELSE 0 END) AS ended, \
+                   SUM(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END) AS suspended \
+            FROM p GROUP BY grp",
+        pairs_cte(group)
+    );
+    for r in query(conn, &sql, w.values(false)).await? {
+        let g: String = r.try_get("", "grp")?;
+        let f = report.groups.entry(g).or_default();
+        f.pairs = r.try_get("", "pairs")?;
+        f.cross_department = r.try_get("", "cross_department")?;
+        for status in ["proposed", "active", "completed", "ended", "suspended"] {
+            f.by_status
+                .insert(status.to_owned(), r.try_get("", status)?);
+        }
+    }
+    for (g, n) in people(conn, &w, group).await? {
+        report.groups.entry(g).or_default().people = n;
+    }
+    let sql = format!(
+        "{} SELECT p.grp AS grp, \
+                   COUNT(DISTINCT CASE WHEN o.agreed_at IS NOT NULL THEN p.pair_id END) AS agreed, \
+                   COUNT(DISTINCT CASE WHEN o.status = 'achieved' THEN p.pair_id END) AS achieved \
+            FROM p JOIN objectives o ON o.pair_id = p.pair_id GROUP BY p.grp",
+        pairs_cte(group)
+    );
+    for r in query(conn, &sql, w.values(false)).await? {
+        let g: String = r.try_get("", "grp")?;
+        let f = report.groups.entry(g).or_default();
+        f.with_agreed_objectives = r.try_get("", "agreed")?;
+        f.with_achieved_objectives = r.try_get("", "achieved")?;
+    }
+    let sql = format!(
+        "{} SELECT p.grp AS grp, \
+                   SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END) AS held, \
+                   SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
+                   SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END) AS late, \
+                   SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) AS missed \
+            FROM p JOIN meetings m ON m.pair_id = p.pair_id \
+            WHERE m.starts_at >= $4 AND m.starts_at < $5 GROUP BY p.grp",
+        pairs_cte(group)
+    );
+    for r in query(conn, &sql, w.values(true)).await? {
+        let g: String = r.try_get("", "grp")?;
+        let f = report.groups.entry(g).or_default();
+        f.meetings_held = r.try_get("", "held")?;
+        f.meetings_cancelled = r.try_get("", "cancelled")?;
+        f.meetings_cancelled_late = r.try_get("", "late")?;
+        f.meetings_missed = r.try_get("", "missed")?;
+    }
+    for (g, m) in medians(conn, &w, group).await? {
+        report.groups.entry(g).or_default().median_reschedule_days = Some(m);
+    }
+    for (g, dim, v) in feedback(conn, &w, group).await? {
+        report.groups.entry(g).or_default().feedback.insert(dim, v);
+    }
+
+    // The total: counts add up over groups (each pair is in one group); people, medians and
+    // respondents do not, and are counted once more without groups.
+    let mut total = RawFigures::default();
+    for f in report.groups.values() {
+        total.pairs += f.pairs;
+        total.cross_department += f.cross_department;
+        for (s, n) in &f.by_status {
+            *total.by_status.entry(s.clone()).or_default() += n;
+        }
+        total.with_agreed_objectives += f.with_agreed_objectives;
+        total.with_achieved_objectives += f.with_achieved_objectives;
+        total.meetings_held += f.meetings_held;
+        total.meetings_cancelled += f.meetings_cancelled;
+        total.meetings_cancelled_late += f.meetings_cancelled_late;
+        total.meetings_missed += f.meetings_missed;
+    }
+    let all = group_expr(None);
+    if group_by.is_some() {
+        total.people = people(conn, &w, all).await?.first().map_or(0, |(_, n)| *n);
+        total.median_reschedule_days = medians(conn, &w, all).await?.first().map(|(_, m)| *m);
+        for (_, dim, v) in feedback(conn, &w, all).await? {
+            total.feedback.insert(dim, v);
+        }
+    } else if let Some(only) = report.groups.values().next() {
+        total.people = only.people;
+        total.median_reschedule_days = only.median_reschedule_days;
+        total.feedback = only.feedback.clone();
+    }
+    if group_by.is_none() {
+        report.groups.clear();
+    }
+    report.total = total;
+    Ok(report)
+}

@@ -1,0 +1,234 @@
+//! Coordination and reports: each pair's health for the coordinators (no content), and a
+//! program's figures for coordinators and dashboards, none computed over fewer than k people
+//! (R13).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use mentorat_domain::{PageLimit, anonymity, health::PairFlag, pair::Pair};
+use mentorat_persistence::{
+    Db,
+    pairs::{self, PairFilter},
+    programs,
+    report::{self, GroupBy, RawFigures},
+};
+use uuid::Uuid;
+
+use crate::{
+    error::ServiceError,
+    pairs::{PairContext, context},
+};
+
+/// One page of pair health: the pairs, their context (flags, counts), and where to go on.
+pub struct HealthPage {
+    pub pairs: Vec<Pair>,
+    pub context: PairContext,
+    pub next: Option<Uuid>,
+}
+
+/// Every pair of a program with its flags, optionally only those showing `flag`.
+pub async fn pair_health(
+    db: &Db,
+    program_id: Uuid,
+    flag: Option<PairFlag>,
+    after: Option<Uuid>,
+    limit: PageLimit,
+) -> Result<HealthPage, ServiceError> {
+    programs::find(db.conn(), program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let filter = PairFilter {
+        program_id: Some(program_id),
+        ..Default::default()
+    };
+    let limit = usize::from(limit.get());
+    let mut kept: Vec<Pair> = Vec::new();
+    let mut cursor = after;
+    let mut more = false;
+    // Without a filter one page is read; with one, pages are read until the page is full.
+    loop {
+        let scan = if flag.is_some() {
+            500
+        } else {
+            limit as u16 + 1
+        };
+        let page = pairs::list(db.conn(), &filter, cursor, scan).await?;
+        let ctx = context(db, &page.items).await?;
+        let last = page.items.last().map(|p| p.id);
+        for p in page.items {
+            if flag.is_none_or(|f| ctx.flags(&p).contains(&f)) {
+                kept.push(p);
+            }
+        }
+        if kept.len() > limit {
+            more = true;
+            break;
+        }
+        match page.next {
+            Some(_) => cursor = last,
+            None => break,
+        }
+    }
+    kept.truncate(limit);
+    let next = more.then(|| kept.last().map(|p| p.id)).flatten();
+    let context = context(db, &kept).await?;
+    Ok(HealthPage {
+        pairs: kept,
+        context,
+        next,
+    })
+}
+
+/// A figure, or why it is not shown.
+pub type Shown<T> = Option<T>;
+
+/// The figures of a group or of the program.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    /// Hidden (R13): under k people, or hidden with a small group so that no subtraction
+    /// reveals it.
+    pub suppressed: bool,
+    pub people: Shown<i64>,
+    pub pairs: Shown<i64>,
+    pub pairs_by_status: BTreeMap<String, Shown<i64>>,
+    pub meetings_held: Shown<i64>,
+    pub meetings_cancelled: Shown<i64>,
+    pub meetings_cancelled_late: Shown<i64>,
+    pub meetings_missed: Shown<i64>,
+    pub median_reschedule_days: Shown<f64>,
+    pub share_with_agreed_objectives: Shown<f64>,
+    pub share_with_achieved_objectives: Shown<f64>,
+    pub share_cross_department: Shown<f64>,
+    /// Average score per dimension; a dimension answered by fewer than k people is hidden.
+    pub feedback: BTreeMap<String, Shown<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    pub program_id: Uuid,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub group_by: Option<GroupBy>,
+    pub k: u32,
+    pub total: Figures,
+    pub groups: Vec<(String, Figures)>,
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn share(part: i64, whole: i64) -> Option<f64> {
+    (whole > 0).then(|| round(part as f64 / whole as f64))
+}
+
+fn shown(raw: &RawFigures, hidden: bool, feedback_hidden: &BTreeMap<String, bool>) -> Figures {
+    if hidden {
+        return Figures {
+            suppressed: true,
+            ..Figures::default()
+        };
+    }
+    Figures {
+        suppressed: false,
+        people: Some(raw.people),
+        pairs: Some(raw.pairs),
+        pairs_by_status: ["proposed", "active", "completed", "ended", "suspended"]
+            .into_iter()
+            .map(|s| {
+                (
+                    s.to_owned(),
+                    Some(raw.by_status.get(s).copied().unwrap_or(0)),
+                )
+            })
+            .collect(),
+        meetings_held: Some(raw.meetings_held),
+        meetings_cancelled: Some(raw.meetings_cancelled),
+        meetings_cancelled_late: Some(raw.meetings_cancelled_late),
+        meetings_missed: Some(raw.meetings_missed),
+        median_reschedule_days: raw.median_reschedule_days.map(round),
+        share_with_agreed_objectives: share(raw.with_agreed_objectives, raw.pairs),
+        share_with_achieved_objectives: share(raw.with_achieved_objectives, raw.pairs),
+        share_cross_department: share(raw.cross_department, raw.pairs),
+        feedback: raw
+            .feedback
+            .iter()
+            .map(|(dim, (sum, answers, _))| {
+                let hide = feedback_hidden.get(dim).copied().unwrap_or(true) || *answers == 0;
+                (
+                    dim.clone(),
+                    (!hide).then(|| round(*sum as f64 / *answers as f64)),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The program's figures over `[from, to)`, by the mentee's department or site, with R13's
+/// suppression applied to every group, every feedback dimension and the total.
+pub async fn report(
+    db: &Db,
+    program_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group_by: Option<GroupBy>,
+    k: u32,
+) -> Result<Report, ServiceError> {
+    programs::find(db.conn(), program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let raw = report::figures(db.conn(), program_id, from, to, group_by).await?;
+    let names: Vec<&String> = raw.groups.keys().collect();
+    let people: Vec<u64> = raw
+        .groups
+        .values()
+        .map(|f| u64::try_from(f.people).unwrap_or(0))
+        .collect();
+    let total_people = u64::try_from(raw.total.people).unwrap_or(0);
+    let (hidden, total_hidden) = anonymity::suppress(&people, total_people, k);
+    // Each feedback dimension on its own: the people who answered it.
+    let dims: Vec<String> = raw.total.feedback.keys().cloned().collect();
+    let mut group_feedback_hidden: Vec<BTreeMap<String, bool>> = vec![BTreeMap::new(); names.len()];
+    let mut total_feedback_hidden = BTreeMap::new();
+    for dim in &dims {
+        let answered: Vec<u64> = raw
+            .groups
+            .values()
+            .map(|f| {
+                f.feedback
+                    .get(dim)
+                    .map_or(0, |v| u64::try_from(v.2).unwrap_or(0))
+            })
+            .collect();
+        let total_answered = raw
+            .total
+            .feedback
+            .get(dim)
+            .map_or(0, |v| u64::try_from(v.2).unwrap_or(0));
+        let (h, th) = anonymity::suppress(&answered, total_answered, k);
+        for (i, hide) in h.into_iter().enumerate() {
+            group_feedback_hidden[i].insert(dim.clone(), hide);
+        }
+        total_feedback_hidden.insert(dim.clone(), th);
+    }
+    let groups = names
+        .iter()
+        .zip(raw.groups.values())
+        .enumerate()
+        .map(|(i, (name, f))| {
+            (
+                (*name).clone(),
+                shown(f, hidden[i], &group_feedback_hidden[i]),
+            )
+        })
+        .collect();
+    Ok(Report {
+        program_id,
+        from,
+        to,
+        group_by,
+        k: k.max(anonymity::MIN_K),
+        total: shown(&raw.total, total_hidden, &total_feedback_hidden),
+        groups,
+    })
+}

@@ -1,0 +1,374 @@
+//! Feedback, pair health and anonymous reports (R13).
+
+use std::collections::HashMap;
+
+use mentorat_tests::{TestApp, spawn_app};
+use serde_json::{Value, json};
+
+use crate::working_life::{
+    active_pair, as_, coordinator_view, schedule, started_hours_ago, video_at,
+};
+
+fn all_final(score: i64) -> Value {
+    let dims = [
+        "valued",
+        "regular_space",
+        "autonomy",
+        "communication",
+        "management_insight",
+        "solidarity",
+        "collective_intelligence",
+        "open_environment",
+    ];
+    Value::Object(dims.iter().map(|d| (d.to_string(), json!(score))).collect())
+}
+
+#[tokio::test]
+async fn feedback_once_per_meeting_once_at_the_end_and_only_by_members() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let path = format!("/api/v1/pairs/{}/feedback", pair.id);
+    let meeting = schedule(&app, &pair, "MR", video_at(2)).await.json();
+    let check_in = json!({"kind": "check_in", "meeting_id": meeting["id"],
+                          "scores": {"usefulness": 4, "atmosphere": 5}, "comment": "Très utile"});
+    app.post_json(&path, Some(&as_("ME")), &check_in)
+        .await
+        .problem(409, "meeting_not_held");
+    started_hours_ago(&app, meeting["id"].as_str().unwrap(), 1).await;
+    app.post_json(
+        &format!(
+            "/api/v1/pairs/{}/meetings/{}/held",
+            pair.id,
+            meeting["id"].as_str().unwrap()
+        ),
+        Some(&as_("MR")),
+        &json!({}),
+    )
+    .await;
+    let given = app.post_json(&path, Some(&as_("ME")), &check_in).await;
+    assert_eq!(given.status, 201, "{}", given.text);
+    assert_eq!(given.json()["scores"]["usefulness"], 4);
+    app.post_json(&path, Some(&as_("ME")), &check_in)
+        .await
+        .problem(409, "feedback_exists");
+    // The other member checks in for the same meeting: theirs is separate.
+    assert_eq!(
+        app.post_json(&path, Some(&as_("MR")), &check_in)
+            .await
+            .status,
+        201
+    );
+    // Every dimension, 1 to 5, and the right ones for the kind.
+    let bad = app
+        .post_json(
+            &path,
+            Some(&as_("ME")),
+            &json!({"kind": "check_in", "meeting_id": meeting["id"],
+                    "scores": {"usefulness": 6, "valued": 3}}),
+        )
+        .await
+        .problem(422, "validation_failed");
+    let pointers: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["pointer"].as_str().unwrap())
+        .collect();
+    assert!(pointers.contains(&"/scores/usefulness"), "{bad}");
+    assert!(pointers.contains(&"/scores/valued"), "{bad}");
+    assert!(pointers.contains(&"/scores/atmosphere"), "{bad}");
+    // The final evaluation waits for the end, then comes once.
+    let final_ = json!({"kind": "final", "scores": all_final(4)});
+    app.post_json(&path, Some(&as_("ME")), &final_)
+        .await
+        .problem(409, "pair_not_finished");
+    app.post_json(
+        &format!("/api/v1/pairs/{}/end", pair.id),
+        Some(&as_("MR")),
+        &json!({"reason_category": "goals_reached"}),
+    )
+    .await;
+    assert_eq!(
+        app.post_json(&path, Some(&as_("ME")), &final_).await.status,
+        201
+    );
+    app.post_json(&path, Some(&as_("ME")), &final_)
+        .await
+        .problem(409, "feedback_exists");
+    // Each member reads their own answers only.
+    let mine = app.get(&path, Some(&as_("ME"))).await.json();
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2, "{mine}");
+    assert_eq!(mine["items"][0]["comment"], "Très utile");
+    let theirs = app.get(&path, Some(&as_("MR"))).await.json();
+    assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
+    // Nobody else gives or reads feedback for the pair.
+    for (token, status, code) in [
+        (as_("OU"), 404, "not_found"),
+        (app.as_hris(), 404, "not_found"),
+        (app.as_analyst(), 404, "not_found"),
+        (app.as_coordinator(), 403, "confidential"),
+    ] {
+        app.get(&path, Some(&token)).await.problem(status, code);
+        app.post_json(&path, Some(&token), &final_)
+            .await
+            .problem(status, code);
+    }
+}
+
+#[tokio::test]
+async fn pair_health_is_the_coordinators_and_shows_flags_not_content() {
+    let app = spawn_app().await;
+    let pair = crate::working_life::pair_with(&app, json!({"cadence_days": 7}), false).await;
+    let health = format!("/api/v1/programs/{}/pair-health", pair.program);
+    let page = app.get(&health, Some(&app.as_coordinator())).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert_eq!(page.json()["items"][0]["pair_id"], pair.id.as_str());
+    assert_eq!(page.json()["items"][0]["flags"], json!([]));
+    app.time_passes(
+        "UPDATE pairs SET activated_at = $1 WHERE id = $2",
+        vec![
+            (chrono::Utc::now() - chrono::Duration::days(10)).into(),
+            uuid::Uuid::parse_str(&pair.id).unwrap().into(),
+        ],
+    )
+    .await;
+    let overdue = app
+        .get(
+            &format!("{health}?flag=overdue"),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    assert_eq!(overdue["items"].as_array().unwrap().len(), 1, "{overdue}");
+    assert_eq!(overdue["items"][0]["flags"], json!(["overdue"]));
+    let owed = app
+        .get(
+            &format!("{health}?flag=reschedule_owed"),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    assert_eq!(owed["items"], json!([]));
+    assert_eq!(
+        coordinator_view(&app, &pair).await["flags"],
+        json!(["overdue"])
+    );
+    for token in [app.as_analyst(), app.as_hris(), as_("ME")] {
+        app.get(&health, Some(&token))
+            .await
+            .problem(403, "forbidden");
+    }
+}
+
+/// Pairs by the mentee's department: Alpha has 4 people, Delta 2, Beta 5, Gamma 10.
+async fn population(app: &TestApp) -> String {
+    let mut people = Vec::new();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    let mut add = |dept: &str, mentors: usize, mentees: &[usize]| {
+        for m in 0..mentors {
+            people.push((format!("{dept}M{m}"), "Mentors".to_owned()));
+        }
+        for (e, m) in mentees.iter().enumerate() {
+            people.push((format!("{dept}E{e}"), dept.to_owned()));
+            pairs.push((format!("{dept}M{m}"), format!("{dept}E{e}")));
+        }
+    };
+    add("Alpha", 2, &[0, 1]);
+    add("Delta", 1, &[0]);
+    add("Beta", 2, &[0, 1, 1]);
+    add("Gamma", 5, &[0, 1, 2, 3, 4]);
+    let rows: Vec<Value> = people
+        .iter()
+        .map(|(id, dept)| {
+            json!({"external_id": id, "given_name": id, "family_name": "X",
+                   "email": format!("{}@chu.example", id.to_lowercase()), "department": dept})
+        })
+        .collect();
+    let report = app
+        .post_json(
+            "/api/v1/people/import",
+            Some(&app.as_hris()),
+            &Value::Array(rows),
+        )
+        .await
+        .json();
+    assert_eq!(report["created"], people.len(), "{report}");
+    let program = app.create_program("Rapport").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = app
+        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
+        .await
+        .json();
+    let ids: HashMap<String, String> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["external_id"].as_str().unwrap().to_owned(),
+                p["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut enrollment = HashMap::new();
+    for (id, _) in &people {
+        let role = if id.contains('M') { "mentor" } else { "mentee" };
+        let e = app.enroll(&program, &ids[id], role).await;
+        enrollment.insert(id.clone(), e["id"].as_str().unwrap().to_owned());
+    }
+    for (mentor, mentee) in &pairs {
+        let reply = app
+            .post_json(
+                &format!("/api/v1/programs/{program}/pairs"),
+                Some(&app.as_coordinator()),
+                &json!({"mentor_enrollment_id": enrollment[mentor],
+                        "mentee_enrollment_id": enrollment[mentee]}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{mentor}/{mentee}: {}", reply.text);
+    }
+    program
+}
+
+fn group<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == name)
+        .unwrap_or_else(|| panic!("no group {name} in {report}"))
+}
+
+#[tokio::test]
+async fn a_group_under_five_is_suppressed_and_no_subtraction_brings_it_back() {
+    let app = spawn_app().await;
+    let program = population(&app).await;
+    let path = format!("/api/v1/programs/{program}/report?group_by=department");
+    let reply = app.get(&path, Some(&app.as_analyst())).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let report = reply.json();
+    assert_eq!(report["k"], 5);
+    // 4 people: suppressed, every figure null.
+    let alpha = group(&report, "Alpha");
+    assert_eq!(alpha["suppressed"], true, "{report}");
+    assert_eq!(alpha["pairs"], Value::Null);
+    assert_eq!(alpha["people"], Value::Null);
+    // 5 people: shown.
+    let beta = group(&report, "Beta");
+    assert_eq!(beta["suppressed"], false, "{report}");
+    assert_eq!(beta["people"], 5);
+    assert_eq!(beta["pairs"], 3);
+    assert_eq!(beta["pairs_by_status"]["proposed"], 3);
+    assert_eq!(beta["share_cross_department"], 1.0);
+    assert_eq!(group(&report, "Gamma")["pairs"], 5);
+    // Delta (2 people) is hidden too, and so Alpha cannot be had by subtraction: the total
+    // minus the visible groups is Alpha and Delta together (3 pairs, 6 people), never Alpha.
+    assert_eq!(group(&report, "Delta")["suppressed"], true);
+    let total = &report["total"];
+    assert_eq!(total["suppressed"], false);
+    assert_eq!(total["people"], 21);
+    assert_eq!(total["pairs"], 11);
+    let visible: i64 = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["pairs"].as_i64())
+        .sum();
+    assert_eq!(total["pairs"].as_i64().unwrap() - visible, 3);
+    let hidden = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["suppressed"] == true)
+        .count();
+    assert!(hidden >= 2);
+
+    // The same as CSV, cell for cell.
+    let csv = app
+        .send(
+            app.client
+                .get(app.url(&path))
+                .bearer_auth(app.as_coordinator())
+                .header("accept", "text/csv"),
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    let mut lines = csv.text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), report["groups"].as_array().unwrap().len() + 1);
+    for row in &rows {
+        let name = row[0];
+        let json_row = if name == "(total)" {
+            total
+        } else {
+            group(&report, name)
+        };
+        for (column, value) in header.iter().zip(row) {
+            let expected = match *column {
+                "group" => continue,
+                "suppressed" => json_row["suppressed"].to_string(),
+                c if c.starts_with("pairs_") => {
+                    cell(&json_row["pairs_by_status"][&c["pairs_".len()..]])
+                }
+                c if c.starts_with("feedback_") => {
+                    cell(&json_row["feedback"][&c["feedback_".len()..]])
+                }
+                c => cell(&json_row[c]),
+            };
+            assert_eq!(*value, expected, "{name} {column}");
+        }
+    }
+
+    // Pair-level views stay out of the analysts' reach; participants and hris get nothing.
+    app.get(
+        &format!("/api/v1/programs/{program}/pair-health"),
+        Some(&app.as_analyst()),
+    )
+    .await
+    .problem(403, "forbidden");
+    app.get("/api/v1/pairs", Some(&app.as_analyst()))
+        .await
+        .problem(403, "forbidden");
+    for token in [app.as_hris(), as_("AlphaE0")] {
+        app.get(&path, Some(&token)).await.problem(403, "forbidden");
+    }
+    let bad = app
+        .get(
+            &format!("/api/v1/programs/{program}/report?from=2027-01-02&to=2027-01-01"),
+            Some(&app.as_analyst()),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(bad["errors"][0]["pointer"], "/from");
+}
+
+fn cell(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() => f.to_string(),
+            _ => n.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
+#[tokio::test]
+async fn a_program_too_small_shows_no_figure_at_all() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let report = app
+        .get(
+            &format!("/api/v1/programs/{}/report", pair.program),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    assert_eq!(report["total"]["suppressed"], true, "{report}");
+    assert_eq!(report["total"]["pairs"], Value::Null);
+    assert_eq!(report["groups"], json!([]));
+}
