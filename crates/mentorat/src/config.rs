@@ -200,12 +200,14 @@ mod tests {
         assert_eq!(c.jwt_subject_claim, "sub");
         assert_eq!(c.log_filter, "info");
         assert!(c.cors_origins.is_empty());
+        assert_eq!(c.k_anonymity, 5);
+        assert_eq!(config(&[("MENTORAT_K_ANONYMITY", "8")]).unwrap().k_anonymity, 8);
         assert_eq!(c.sqlite_file(), Some(PathBuf::from("mentorat.db")));
     }
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 8] = [
+        let cases: [(&str, &str); 10] = [
             ("MENTORAT_DATABASE_URL", "mysql://x"),
             ("MENTORAT_BIND", "localhost"),
             ("MENTORAT_JWT_SECRET", "short"),
@@ -214,6 +216,8 @@ mod tests {
             ("MENTORAT_CORS_ORIGINS", "https://a.example/,*"),
             ("MENTORAT_LOG_FORMAT", "xml"),
             ("MENTORAT_LOG", "info,[["),
+            ("MENTORAT_K_ANONYMITY", "4"),
+            ("MENTORAT_K_ANONYMITY", "five"),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]).unwrap_err();
