@@ -55,6 +55,8 @@ pub struct AppState {
     pub settings: HttpSettings,
     openapi: Arc<utoipa::openapi::OpenApi>,
     routes: Arc<RouteTable>,
+    /// Reports computed in the last minute (shared by this replica's workers).
+    reports: web::Data<mentorat_service::report::ReportCache>,
 }
 
 impl AppState {
@@ -72,6 +74,9 @@ impl AppState {
             settings,
             openapi: Arc::new(openapi),
             routes: Arc::new(routes),
+            reports: web::Data::new(mentorat_service::report::ReportCache::new(
+                std::time::Duration::from_secs(60),
+            )),
         })
     }
 }
@@ -199,6 +204,7 @@ pub fn app(
         .app_data(web::Data::new(state.db.clone()))
         .app_data(web::Data::new(state.verifier.clone()))
         .app_data(web::Data::new(state.metrics.clone()))
+        .app_data(state.reports.clone())
         .app_data(web::Data::new(routes::reports::Anonymity(
             state.settings.k_anonymity,
         )))

@@ -201,7 +201,12 @@ mod tests {
         assert_eq!(c.log_filter, "info");
         assert!(c.cors_origins.is_empty());
         assert_eq!(c.k_anonymity, 5);
-        assert_eq!(config(&[("MENTORAT_K_ANONYMITY", "8")]).unwrap().k_anonymity, 8);
+        assert_eq!(
+            config(&[("MENTORAT_K_ANONYMITY", "8")])
+                .unwrap()
+                .k_anonymity,
+            8
+        );
         assert_eq!(c.sqlite_file(), Some(PathBuf::from("mentorat.db")));
     }
 

@@ -267,6 +267,12 @@ pub struct MeetingStats {
     pub next_meeting_at: Option<DateTime<Utc>>,
 }
 
+/// Which pairs [`stats`] is about.
+enum StatsOf<'a> {
+    Pairs(&'a [Uuid]),
+    Program(Uuid),
+}
+
 /// [`MeetingStats`] of many pairs in one grouped query.
 pub async fn stats(
     conn: &impl ConnectionTrait,
@@ -276,7 +282,35 @@ pub async fn stats(
     if pair_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders: Vec<String> = (0..pair_ids.len()).map(|i| format!("${}", i + 3)).collect();
+    stats_of(conn, StatsOf::Pairs(pair_ids), now).await
+}
+
+/// [`MeetingStats`] of every pair of a program, in one grouped query.
+pub async fn stats_of_program(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
+    stats_of(conn, StatsOf::Program(program_id), now).await
+}
+
+async fn stats_of(
+    conn: &impl ConnectionTrait,
+    of: StatsOf<'_>,
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
+    let mut values: Vec<Value> = vec![now.into(), now.into()];
+    let which = match of {
+        StatsOf::Pairs(ids) => {
+            let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+            values.extend(ids.iter().map(|id| Value::from(*id)));
+            format!("m.pair_id IN ({})", placeholders.join(", "))
+        }
+        StatsOf::Program(program) => {
+            values.push(program.into());
+            "m.pair_id IN (SELECT id FROM pairs WHERE program_id = $3)".to_owned()
+        }
+    };
     let sql = format!(
         "SELECT m.pair_id AS pair_id, \
            SUM(CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled, \
@@ -289,11 +323,8 @@ pub async fn stats(
            MIN(CASE WHEN m.status = 'held' THEN m.starts_at END) AS first_held_at, \
            MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= $1 THEN m.starts_at END) AS last_meeting_at, \
            MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > $2 THEN m.starts_at END) AS next_meeting_at \
-         FROM meetings m WHERE m.pair_id IN ({}) GROUP BY m.pair_id",
-        placeholders.join(", ")
+         FROM meetings m WHERE {which} GROUP BY m.pair_id"
     );
-    let mut values: Vec<Value> = vec![now.into(), now.into()];
-    values.extend(pair_ids.iter().map(|id| Value::from(*id)));
     let rows = conn
         .query_all_raw(statement(conn.get_database_backend(), &sql, values))
         .await?;

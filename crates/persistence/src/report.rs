@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::{error::StoreError, pairs::statement};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GroupBy {
     Department,
     Site,
@@ -40,16 +40,29 @@ pub struct RawReport {
     pub total: RawFigures,
 }
 
-fn pairs_cte(group: &str) -> String {
+/// The program's pairs in the window, with their group. Only the first query needs the
+/// mentor (for `is_cross`); without groups no person is joined at all.
+fn pairs_cte(group_by: Option<GroupBy>, with_cross: bool) -> String {
+    let group = group_expr(group_by);
+    let mentee = if group_by.is_some() || with_cross {
+        "JOIN people me ON me.id = pr.mentee_person_id"
+    } else {
+        ""
+    };
+    let (mentor, cross) = if with_cross {
+        (
+            "JOIN people mr ON mr.id = pr.mentor_person_id",
+            "CASE WHEN mr.department IS NOT NULL AND me.department IS NOT NULL \
+             AND mr.department <> me.department THEN 1 ELSE 0 END",
+        )
+    } else {
+        ("", "0")
+    };
     format!(
         "WITH p AS ( \
            SELECT pr.id AS pair_id, pr.status AS status, pr.mentor_person_id AS mentor, \
-                  pr.mentee_person_id AS mentee, {group} AS grp, \
-                  CASE WHEN mr.department IS NOT NULL AND me.department IS NOT NULL \
-                       AND mr.department <> me.department THEN 1 ELSE 0 END AS is_cross \
-           FROM pairs pr \
-           JOIN people me ON me.id = pr.mentee_person_id \
-           JOIN people mr ON mr.id = pr.mentor_person_id \
+                  pr.mentee_person_id AS mentee, {group} AS grp, {cross} AS is_cross \
+           FROM pairs pr {mentee} {mentor} \
            WHERE pr.program_id = $1 AND pr.created_at < $2 \
              AND (pr.ended_at IS NULL OR pr.ended_at >= $3))"
     )
@@ -103,7 +116,7 @@ fn days_between(backend: DbBackend, later: &str, earlier: &str) -> String {
 async fn medians(
     conn: &impl ConnectionTrait,
     w: &Window,
-    group: &str,
+    group_by: Option<GroupBy>,
 ) -> Result<Vec<(String, f64)>, StoreError> {
     let days = days_between(
         conn.get_database_backend(),
@@ -112,16 +125,16 @@ async fn medians(
     );
     let sql = format!(
         "{}, d AS ( \
-           SELECT p.grp AS grp, {days} AS days FROM p \
-           JOIN meetings c ON c.pair_id = p.pair_id \
-           JOIN meetings r ON r.reschedules = c.id \
-           WHERE c.status = 'cancelled' AND c.cancelled_at >= $4 AND c.cancelled_at < $5), \
+           SELECT p.grp AS grp, {days} AS days FROM meetings r \
+           JOIN meetings c ON c.id = r.reschedules \
+           JOIN p ON p.pair_id = c.pair_id \
+           WHERE r.reschedules IS NOT NULL AND c.cancelled_at >= $4 AND c.cancelled_at < $5), \
          ranked AS ( \
            SELECT grp, days, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY days) AS rn, \
                   COUNT(*) OVER (PARTITION BY grp) AS n FROM d) \
          SELECT grp, CAST(AVG(days) AS DOUBLE PRECISION) AS median FROM ranked \
          WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 GROUP BY grp",
-        pairs_cte(group)
+        pairs_cte(group_by, false)
     );
     query(conn, &sql, w.values(true))
         .await?
@@ -134,14 +147,20 @@ async fn medians(
 async fn feedback(
     conn: &impl ConnectionTrait,
     w: &Window,
-    group: &str,
+    group_by: Option<GroupBy>,
 ) -> Result<Vec<(String, String, (i64, i64, i64))>, StoreError> {
     let sql = format!(
-        "{} SELECT p.grp AS grp, s.dimension AS dimension, SUM(s.score) AS total, \
-                   COUNT(*) AS answers, COUNT(DISTINCT s.author_id) AS people \
-            FROM p JOIN feedback_scores s ON s.pair_id = p.pair_id \
-            WHERE s.created_at >= $4 AND s.created_at < $5 GROUP BY p.grp, s.dimension",
-        pairs_cte(group)
+        "{} , s AS ( \
+              SELECT p.grp AS grp, s.dimension AS dimension, s.author_id AS author, \
+                     SUM(s.score) AS total, COUNT(*) AS answers \
+              FROM p JOIN feedback_scores s ON s.pair_id = p.pair_id \
+              WHERE s.created_at >= $4 AND s.created_at < $5 \
+              GROUP BY p.grp, s.dimension, s.author_id) \
+            SELECT grp, dimension, CAST(SUM(total) AS BIGINT) AS total, \
+                   CAST(SUM(answers) AS BIGINT) AS answers, \
+                   COUNT(*) AS people \
+            FROM s GROUP BY grp, dimension",
+        pairs_cte(group_by, false)
     );
     query(conn, &sql, w.values(true))
         .await?
@@ -164,13 +183,13 @@ async fn feedback(
 async fn people(
     conn: &impl ConnectionTrait,
     w: &Window,
-    group: &str,
+    group_by: Option<GroupBy>,
 ) -> Result<Vec<(String, i64)>, StoreError> {
     let sql = format!(
         "{} SELECT grp, COUNT(DISTINCT person) AS people FROM ( \
               SELECT grp, mentor AS person FROM p UNION SELECT grp, mentee AS person FROM p) x \
             GROUP BY grp",
-        pairs_cte(group)
+        pairs_cte(group_by, false)
     );
     query(conn, &sql, w.values(false))
         .await?
@@ -189,7 +208,6 @@ pub async fn figures(
     group_by: Option<GroupBy>,
 ) -> Result<RawReport, StoreError> {
     let w = Window { program, from, to };
-    let group = group_expr(group_by);
     let mut report = RawReport::default();
     let sql = format!(
         "{} SELECT grp, COUNT(*) AS pairs, SUM(is_cross) AS cross_department, \
@@ -199,7 +217,7 @@ pub async fn figures(
                    SUM(CASE WHEN status = 'ended' THEN 1 ELSE 0 END) AS ended, \
                    SUM(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END) AS suspended \
             FROM p GROUP BY grp",
-        pairs_cte(group)
+        pairs_cte(group_by, true)
     );
     for r in query(conn, &sql, w.values(false)).await? {
         let g: String = r.try_get("", "grp")?;
@@ -211,7 +229,7 @@ pub async fn figures(
                 .insert(status.to_owned(), r.try_get("", status)?);
         }
     }
-    for (g, n) in people(conn, &w, group).await? {
+    for (g, n) in people(conn, &w, group_by).await? {
         report.groups.entry(g).or_default().people = n;
     }
     let sql = format!(
@@ -219,7 +237,7 @@ pub async fn figures(
                    COUNT(DISTINCT CASE WHEN o.agreed_at IS NOT NULL THEN p.pair_id END) AS agreed, \
                    COUNT(DISTINCT CASE WHEN o.status = 'achieved' THEN p.pair_id END) AS achieved \
             FROM p JOIN objectives o ON o.pair_id = p.pair_id GROUP BY p.grp",
-        pairs_cte(group)
+        pairs_cte(group_by, false)
     );
     for r in query(conn, &sql, w.values(false)).await? {
         let g: String = r.try_get("", "grp")?;
@@ -235,7 +253,7 @@ pub async fn figures(
                    SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) AS missed \
             FROM p JOIN meetings m ON m.pair_id = p.pair_id \
             WHERE m.starts_at >= $4 AND m.starts_at < $5 GROUP BY p.grp",
-        pairs_cte(group)
+        pairs_cte(group_by, false)
     );
     for r in query(conn, &sql, w.values(true)).await? {
         let g: String = r.try_get("", "grp")?;
@@ -245,10 +263,10 @@ pub async fn figures(
         f.meetings_cancelled_late = r.try_get("", "late")?;
         f.meetings_missed = r.try_get("", "missed")?;
     }
-    for (g, m) in medians(conn, &w, group).await? {
+    for (g, m) in medians(conn, &w, group_by).await? {
         report.groups.entry(g).or_default().median_reschedule_days = Some(m);
     }
-    for (g, dim, v) in feedback(conn, &w, group).await? {
+    for (g, dim, v) in feedback(conn, &w, group_by).await? {
         report.groups.entry(g).or_default().feedback.insert(dim, v);
     }
 
@@ -268,11 +286,10 @@ pub async fn figures(
         total.meetings_cancelled_late += f.meetings_cancelled_late;
         total.meetings_missed += f.meetings_missed;
     }
-    let all = group_expr(None);
     if group_by.is_some() {
-        total.people = people(conn, &w, all).await?.first().map_or(0, |(_, n)| *n);
-        total.median_reschedule_days = medians(conn, &w, all).await?.first().map(|(_, m)| *m);
-        for (_, dim, v) in feedback(conn, &w, all).await? {
+        total.people = people(conn, &w, None).await?.first().map_or(0, |(_, n)| *n);
+        total.median_reschedule_days = medians(conn, &w, None).await?.first().map(|(_, m)| *m);
+        for (_, dim, v) in feedback(conn, &w, None).await? {
             total.feedback.insert(dim, v);
         }
     } else if let Some(only) = report.groups.values().next() {

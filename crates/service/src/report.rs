@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     error::ServiceError,
-    pairs::{PairContext, context},
+    pairs::{PairContext, context, health_context_of_program},
 };
 
 /// One page of pair health: the pairs, their context (flags, counts), and where to go on.
@@ -26,7 +26,10 @@ pub struct HealthPage {
     pub next: Option<Uuid>,
 }
 
-/// Every pair of a program with its flags, optionally only those showing `flag`.
+/// Every pair of a program with its flags, optionally only those showing `flag`. Without a
+/// filter, one page is read with its own context; with one, the flags of the whole program
+/// are computed from a handful of grouped queries and the pairs filtered in memory (ids and
+/// counts only, about 50 bytes a pair).
 pub async fn pair_health(
     db: &Db,
     program_id: Uuid,
@@ -42,36 +45,38 @@ pub async fn pair_health(
         ..Default::default()
     };
     let limit = usize::from(limit.get());
+    let Some(flag) = flag else {
+        let page = pairs::list(db.conn(), &filter, after, limit as u16).await?;
+        let context = context(db, &page.items).await?;
+        return Ok(HealthPage {
+            pairs: page.items,
+            context,
+            next: page.next,
+        });
+    };
+    let context = health_context_of_program(db, program_id).await?;
     let mut kept: Vec<Pair> = Vec::new();
     let mut cursor = after;
-    let mut more = false;
-    // Without a filter one page is read; with one, pages are read until the page is full.
     loop {
-        let scan = if flag.is_some() {
-            500
-        } else {
-            limit as u16 + 1
-        };
-        let page = pairs::list(db.conn(), &filter, cursor, scan).await?;
-        let ctx = context(db, &page.items).await?;
+        let page = pairs::list(db.conn(), &filter, cursor, u16::MAX).await?;
         let last = page.items.last().map(|p| p.id);
-        for p in page.items {
-            if flag.is_none_or(|f| ctx.flags(&p).contains(&f)) {
-                kept.push(p);
-            }
-        }
-        if kept.len() > limit {
-            more = true;
+        kept.extend(
+            page.items
+                .into_iter()
+                .filter(|p| context.flags(p).contains(&flag)),
+        );
+        if kept.len() > limit || page.next.is_none() {
             break;
         }
-        match page.next {
-            Some(_) => cursor = last,
-            None => break,
-        }
+        cursor = last;
     }
+    let more = kept.len() > limit;
     kept.truncate(limit);
-    let next = more.then(|| kept.last().map(|p| p.id)).flatten();
-    let context = context(db, &kept).await?;
+    let next = if more {
+        kept.last().map(|p| p.id)
+    } else {
+        None
+    };
     Ok(HealthPage {
         pairs: kept,
         context,
@@ -105,6 +110,9 @@ pub struct Figures {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Report {
+    /// When the figures were computed (a report may come from the cache, see
+    /// [`ReportCache`]).
+    pub computed_at: DateTime<Utc>,
     pub program_id: Uuid,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -223,6 +231,7 @@ pub async fn report(
         })
         .collect();
     Ok(Report {
+        computed_at: Utc::now(),
         program_id,
         from,
         to,
@@ -231,4 +240,63 @@ pub async fn report(
         total: shown(&raw.total, total_hidden, &total_feedback_hidden),
         groups,
     })
+}
+
+type CacheKey = (Uuid, DateTime<Utc>, DateTime<Utc>, Option<GroupBy>, u32);
+
+/// Reports computed in the last minute, per replica: a dashboard that polls, or several
+/// analysts opening the same page, cost one computation a minute (a cold report of 50,000
+/// pairs takes about a second; see BENCHMARKS.md). Only anonymized figures are kept.
+pub struct ReportCache {
+    ttl: std::time::Duration,
+    entries: std::sync::Mutex<std::collections::HashMap<CacheKey, (std::time::Instant, Report)>>,
+}
+
+impl ReportCache {
+    const MAX_ENTRIES: usize = 256;
+
+    pub fn new(ttl: std::time::Duration) -> Self {
+        Self {
+            ttl,
+            entries: std::sync::Mutex::new(std::collections::HashMap::new()),
+        }
+    }
+
+    fn get(&self, key: &CacheKey) -> Option<Report> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .get(key)
+            .filter(|(at, _)| at.elapsed() < self.ttl)
+            .map(|(_, r)| r.clone())
+    }
+
+    fn put(&self, key: CacheKey, report: Report) {
+        if let Ok(mut entries) = self.entries.lock() {
+            let ttl = self.ttl;
+            entries.retain(|_, (at, _)| at.elapsed() < ttl);
+            if entries.len() >= Self::MAX_ENTRIES {
+                return;
+            }
+            entries.insert(key, (std::time::Instant::now(), report));
+        }
+    }
+}
+
+/// [`report`], through the cache.
+pub async fn cached_report(
+    cache: &ReportCache,
+    db: &Db,
+    program_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group_by: Option<GroupBy>,
+    k: u32,
+) -> Result<Report, ServiceError> {
+    let key = (program_id, from, to, group_by, k);
+    if let Some(hit) = cache.get(&key) {
+        return Ok(hit);
+    }
+    let fresh = report(db, program_id, from, to, group_by, k).await?;
+    cache.put(key, fresh.clone());
+    Ok(fresh)
 }

@@ -343,6 +343,8 @@ fn figures(group: Option<String>, f: Figures) -> FiguresDto {
 /// A program's report.
 #[derive(Serialize, ToSchema)]
 pub struct ReportDto {
+    /// When the figures were computed: a replica keeps a report for a minute.
+    pub computed_at: DateTime<Utc>,
     pub program_id: Uuid,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -463,6 +465,7 @@ pub async fn program_report(
     _auth: Authorized<op::ReadReport>,
     db: web::Data<Db>,
     k: web::Data<Anonymity>,
+    cache: web::Data<use_case::ReportCache>,
     req: HttpRequest,
     id: web::Path<Uuid>,
     query: web::Query<ReportQuery>,
@@ -490,8 +493,10 @@ pub async fn program_report(
         GroupByDto::Department => GroupBy::Department,
         GroupByDto::Site => GroupBy::Site,
     });
-    let report: Report = use_case::report(&db, id.into_inner(), from, to, group_by, k.0).await?;
+    let report: Report =
+        use_case::cached_report(&cache, &db, id.into_inner(), from, to, group_by, k.0).await?;
     let dto = ReportDto {
+        computed_at: report.computed_at,
         program_id: report.program_id,
         from: report.from,
         to: report.to,
