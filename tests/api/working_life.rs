@@ -924,3 +924,30 @@ async fn the_calendar_feed_is_valid_icalendar_without_content_and_revocable() {
         .await
         .problem(404, "not_found");
 }
+
+#[tokio::test]
+async fn two_members_scheduling_the_same_slot_at_once_get_one_meeting() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let body = video_at(30);
+    let post = |who: &str| {
+        app.client
+            .post(app.url(&format!("/api/v1/pairs/{}/meetings", pair.id)))
+            .bearer_auth(as_(who))
+            .json(&body)
+    };
+    let (a, b) = tokio::join!(app.send(post("MR")), app.send(post("ME")));
+    let mut statuses = [a.status, b.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 409], "{} / {}", a.text, b.text);
+    let loser = if a.status == 409 { &a } else { &b };
+    loser.problem(409, "meeting_overlap");
+    let list = app
+        .get(
+            &format!("/api/v1/pairs/{}/meetings", pair.id),
+            Some(&as_("ME")),
+        )
+        .await
+        .json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}

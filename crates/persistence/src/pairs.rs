@@ -147,6 +147,19 @@ pub async fn flag_hierarchy_conflicts(
     Ok(result.rows_affected())
 }
 
+/// Take the pair's row lock until the transaction ends: writers of the same pair's meetings
+/// go one at a time (PostgreSQL locks the row, SQLite the database), so two schedules at
+/// once cannot both pass the overlap check.
+pub async fn lock(conn: &impl ConnectionTrait, pair_id: Uuid) -> Result<(), StoreError> {
+    conn.execute_raw(statement(
+        conn.get_database_backend(),
+        "UPDATE pairs SET updated_at = updated_at WHERE id = $1",
+        vec![pair_id.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 pub struct NewPair {
     pub id: Uuid,
     pub program_id: Uuid,

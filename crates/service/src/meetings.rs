@@ -11,7 +11,7 @@ use mentorat_domain::{
 use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait,
     meetings::{self, NewMeeting},
-    notifications, outbox, programs,
+    notifications, outbox, pairs, programs,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -91,6 +91,7 @@ pub async fn schedule(
         meeting::check_reschedules(target.as_ref(), pair_id, made_up)?;
     }
     let txn = db.conn().begin().await.map_err(store)?;
+    pairs::lock(&txn, pair_id).await?;
     meeting::check_no_overlap(&plan, &meetings::busy(&txn, pair_id, None).await?)?;
     let created = meetings::insert(
         &txn,
@@ -197,6 +198,7 @@ pub async fn update(
         return Ok(current);
     }
     let txn = db.conn().begin().await.map_err(store)?;
+    pairs::lock(&txn, pair_id).await?;
     meeting::check_no_overlap(&plan, &meetings::busy(&txn, pair_id, Some(id)).await?)?;
     meetings::update_plan(&txn, db.keys(), &current, &plan, now).await?;
     let updated = meetings::find(&txn, db.keys(), pair_id, id)
