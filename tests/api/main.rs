@@ -11,6 +11,7 @@ mod enrollments;
 mod errors;
 mod idempotency;
 mod matrix;
+mod me;
 mod openapi;
 mod operations;
 mod pairs;

@@ -167,6 +167,8 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
             [U, F, A, F, A, A, F, F],
         ),
         ("GET", "/api/v1/me/notifications", [U, A, A, A, A, A, A, A]),
+        ("GET", "/api/v1/me", [U, A, A, A, A, A, A, A]),
+        ("GET", "/api/v1/me/export", [U, A, A, A, A, A, A, A]),
         (
             "POST",
             "/api/v1/me/notifications/{id}/read",

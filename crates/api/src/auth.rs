@@ -399,5 +399,7 @@ pub mod op {
         ListFeedback,
         ReadPairHealth,
         ReadReport,
+        ReadMe,
+        ExportMe,
     );
 }

@@ -133,6 +133,8 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(routes::reports::list_feedback)
         .service(routes::reports::pair_health)
         .service(routes::reports::program_report)
+        .service(routes::me::read_me)
+        .service(routes::me::export_me)
         .service(routes::me::list_notifications)
         .service(routes::me::read_notification)
         .service(routes::calendar::create_calendar_feed)

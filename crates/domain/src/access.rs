@@ -56,6 +56,8 @@ pub enum Operation {
     ListFeedback,
     ReadPairHealth,
     ReadReport,
+    ReadMe,
+    ExportMe,
 }
 
 impl Operation {
@@ -101,10 +103,11 @@ impl Operation {
                 | ListConcerns
                 | GiveFeedback
                 | ListFeedback
+                | ExportMe
         )
     }
 
-    pub const ALL: [Operation; 45] = [
+    pub const ALL: [Operation; 47] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -150,6 +153,8 @@ impl Operation {
         Operation::ListFeedback,
         Operation::ReadPairHealth,
         Operation::ReadReport,
+        Operation::ReadMe,
+        Operation::ExportMe,
     ];
 }
 
@@ -235,6 +240,8 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         // Pair-level health is the coordinators'; reports also the analysts' dashboards (R13).
         ReadPairHealth => all_if(runs_programs),
         ReadReport => all_if(runs_programs || caller.has(Role::Analyst)),
+        // Anyone reads and exports what the service holds about themself (GDPR access).
+        ReadMe | ExportMe => Ok(Scope::OwnEnrollments),
         // R12: concerns are raised to the coordinators.
         ListConcerns => all_if(runs_programs),
         // The audit log is the admins'.
@@ -312,6 +319,8 @@ mod tests {
             (ListFeedback, OWN, OWN, OWN, OWN, OWN),
             (ReadPairHealth, F, ALL, ALL, F, F),
             (ReadReport, F, ALL, ALL, F, ALL),
+            (ReadMe, OWN, OWN, OWN, OWN, OWN),
+            (ExportMe, OWN, OWN, OWN, OWN, OWN),
         ];
         assert_eq!(
             table.len(),

@@ -68,6 +68,31 @@ pub async fn insert(
     })
 }
 
+/// Every concern a person raised (their data export).
+pub async fn of_author(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    author_id: Uuid,
+) -> Result<Vec<Concern>, StoreError> {
+    Concerns::find()
+        .filter(Column::AuthorId.eq(author_id))
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| {
+            Ok(Concern {
+                id: row.id,
+                pair_id: row.pair_id,
+                program_id: row.program_id,
+                author_id: row.author_id,
+                text: keys.open(&row.text)?,
+                created_at: row.created_at,
+            })
+        })
+        .collect()
+}
+
 pub async fn list(
     conn: &impl ConnectionTrait,
     keys: &Keyring,

@@ -173,6 +173,21 @@ pub async fn mentor_candidates(
         .collect()
 }
 
+/// Every enrollment of a person, in every program.
+pub async fn of_person(
+    conn: &impl ConnectionTrait,
+    person_id: Uuid,
+) -> Result<Vec<Enrollment>, StoreError> {
+    Enrollments::find()
+        .filter(Column::PersonId.eq(person_id))
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
 /// R3: the enrollments of a program whose holder has not accepted `current`.
 pub async fn charter_pending_in_program(
     conn: &impl ConnectionTrait,

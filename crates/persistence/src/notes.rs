@@ -91,6 +91,22 @@ pub async fn list(
     Ok(Page { items, next })
 }
 
+/// Every note a person wrote, in every pair (their data export).
+pub async fn of_author(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    author_id: Uuid,
+) -> Result<Vec<Note>, StoreError> {
+    Notes::find()
+        .filter(Column::AuthorId.eq(author_id))
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|row| to_domain(row, keys))
+        .collect()
+}
+
 /// A new body and visibility for the note as read; `StaleRevision` if it changed since.
 pub async fn update(
     conn: &impl ConnectionTrait,

@@ -7,6 +7,7 @@ pub mod departures;
 pub mod enrollments;
 pub mod error;
 pub mod feedback;
+pub mod me;
 pub mod meetings;
 pub mod notes;
 pub mod notifications;

@@ -121,7 +121,7 @@ pub struct EnrollmentDto {
     pub updated_at: DateTime<Utc>,
 }
 
-fn dto(e: Enrollment, current: Option<i32>) -> EnrollmentDto {
+pub(crate) fn dto(e: Enrollment, current: Option<i32>) -> EnrollmentDto {
     EnrollmentDto {
         id: e.id,
         program_id: e.program_id,

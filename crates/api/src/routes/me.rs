@@ -93,3 +93,102 @@ pub async fn read_notification(
     let notification = use_case::mark_read(&db, &caller, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(NotificationDto::from(notification)))
 }
+
+/// The caller: their person (if the HRIS knows them), enrollments and pairs.
+#[derive(Serialize, ToSchema)]
+pub struct MeDto {
+    /// The token's subject.
+    pub subject: String,
+    pub roles: Vec<String>,
+    pub person: Option<crate::routes::people::PersonDto>,
+    pub enrollments: Vec<crate::routes::enrollments::EnrollmentDto>,
+    pub pairs: Vec<crate::routes::pairs::PairDto>,
+}
+
+fn me_dto(caller: &mentorat_domain::Caller, o: mentorat_service::me::Overview) -> MeDto {
+    MeDto {
+        subject: caller.subject.as_str().to_owned(),
+        roles: caller.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        person: o.person.map(Into::into),
+        enrollments: o
+            .enrollments
+            .into_iter()
+            .map(|(e, current)| crate::routes::enrollments::dto(e, current))
+            .collect(),
+        pairs: o
+            .pairs
+            .into_iter()
+            .map(|p| crate::routes::pairs::dto(p, &o.context, true))
+            .collect(),
+    }
+}
+
+/// Who the caller is to the service: person, enrollments and pairs (anyone with a token).
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses((status = 200, body = MeDto))
+)]
+#[get("/me")]
+pub async fn read_me(
+    auth: crate::auth::Authorized<crate::auth::op::ReadMe>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, ApiError> {
+    let overview = mentorat_service::me::overview(&db, &auth.caller).await?;
+    Ok(HttpResponse::Ok().json(me_dto(&auth.caller, overview)))
+}
+
+/// Everything the service holds about the caller (GDPR right of access).
+#[derive(Serialize, ToSchema)]
+pub struct ExportDto {
+    pub generated_at: DateTime<Utc>,
+    pub me: MeDto,
+    /// The objectives of the caller's pairs (both members wrote them).
+    pub objectives: Vec<crate::routes::objectives::ObjectiveDto>,
+    /// The meetings of the caller's pairs.
+    pub meetings: Vec<crate::routes::meetings::MeetingDto>,
+    /// The notes the caller wrote, private and shared.
+    pub notes: Vec<crate::routes::notes::NoteDto>,
+    /// The feedback the caller gave.
+    pub feedback: Vec<crate::routes::reports::FeedbackDto>,
+    /// The concerns the caller raised.
+    pub concerns: Vec<crate::routes::notes::ConcernDto>,
+    pub notifications: Vec<NotificationDto>,
+    /// What the audit log recorded of the caller's own requests.
+    pub audit_events: Vec<crate::routes::audit::AuditEventDto>,
+}
+
+/// Everything the service holds about the caller, in one JSON document (GDPR right of
+/// access): their person, enrollments, pairs, the objectives and meetings of their pairs, the
+/// notes they wrote, the feedback they gave, the concerns they raised, their notifications and
+/// the audit log of their own requests. Served with `Content-Disposition: attachment`.
+#[utoipa::path(
+    tag = "me",
+    security(("bearer" = [])),
+    responses((status = 200, body = ExportDto))
+)]
+#[get("/me/export")]
+pub async fn export_me(
+    auth: crate::auth::Authorized<crate::auth::op::ExportMe>,
+    db: web::Data<Db>,
+) -> Result<HttpResponse, ApiError> {
+    let e = mentorat_service::me::export(&db, &auth.caller).await?;
+    let dto = ExportDto {
+        generated_at: Utc::now(),
+        me: me_dto(&auth.caller, e.overview),
+        objectives: e.objectives.into_iter().map(Into::into).collect(),
+        meetings: e.meetings.into_iter().map(Into::into).collect(),
+        notes: e.notes.into_iter().map(Into::into).collect(),
+        feedback: e.feedback.into_iter().map(Into::into).collect(),
+        concerns: e.concerns.into_iter().map(Into::into).collect(),
+        notifications: e.notifications.into_iter().map(Into::into).collect(),
+        audit_events: e.audit_events.into_iter().map(Into::into).collect(),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            "attachment; filename=\"mentorat-export.json\"",
+        ))
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(dto))
+}

@@ -196,7 +196,7 @@ fn member(ctx: &PairContext, enrollment_id: Uuid, person_id: Uuid, accepted: boo
 }
 
 /// `as_member`: the caller is one of the two (their own words of R9 are theirs to read).
-fn dto(pair: Pair, ctx: &PairContext, as_member: bool) -> PairDto {
+pub(crate) fn dto(pair: Pair, ctx: &PairContext, as_member: bool) -> PairDto {
     let flags = ctx.flags(&pair).into_iter().map(Into::into).collect();
     let counts = ctx.objectives.get(&pair.id);
     let count = |status| counts.and_then(|c| c.get(&status)).copied().unwrap_or(0);

@@ -1,0 +1,136 @@
+//! `/me` and `/me/export`: what the service holds about the caller (GDPR right of access).
+
+use mentorat_domain::{
+    Caller, enrollment::Enrollment, meeting::Meeting, note::Note, objective::Objective, pair::Pair,
+    person::Person,
+};
+use mentorat_persistence::{
+    Db, Page,
+    audit::{self, AuditEvent, AuditFilter},
+    charters,
+    concerns::{self, Concern},
+    enrollments,
+    feedback::{self, StoredFeedback},
+    meetings, notes,
+    notifications::{self, Notification},
+    objectives,
+    pairs::{self, PairFilter},
+    people,
+};
+use uuid::Uuid;
+
+use crate::{
+    error::ServiceError,
+    pairs::{PairContext, context},
+};
+
+/// The caller's person, enrollments (with their program's current charter version) and
+/// pairs.
+pub struct Overview {
+    pub person: Option<Person>,
+    pub enrollments: Vec<(Enrollment, Option<i32>)>,
+    pub pairs: Vec<Pair>,
+    pub context: PairContext,
+}
+
+/// Every page of a keyset-paginated read.
+async fn all<T, F, Fut>(mut page: F) -> Result<Vec<T>, ServiceError>
+where
+    F: FnMut(Option<Uuid>) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, mentorat_persistence::StoreError>>,
+{
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let p = page(after).await?;
+        out.extend(p.items);
+        match p.next {
+            Some(n) => after = Some(n),
+            None => return Ok(out),
+        }
+    }
+}
+
+pub async fn overview(db: &Db, caller: &Caller) -> Result<Overview, ServiceError> {
+    let person = people::find_by_external_id(db.conn(), &caller.subject).await?;
+    let (enrolled, mine) = match &person {
+        None => (Vec::new(), Vec::new()),
+        Some(p) => {
+            let filter = PairFilter {
+                member: Some(p.id),
+                ..Default::default()
+            };
+            (
+                enrollments::of_person(db.conn(), p.id).await?,
+                all(|after| pairs::list(db.conn(), &filter, after, 200)).await?,
+            )
+        }
+    };
+    let mut with_charter = Vec::new();
+    for e in enrolled {
+        let current = charters::current_version(db.conn(), e.program_id).await?;
+        with_charter.push((e, current));
+    }
+    let context = context(db, &mine).await?;
+    Ok(Overview {
+        person,
+        enrollments: with_charter,
+        pairs: mine,
+        context,
+    })
+}
+
+/// Everything about the caller: their overview, the objectives and meetings of their pairs,
+/// the notes they wrote, the feedback they gave, the concerns they raised, their
+/// notifications, and what the audit log recorded of their own actions.
+pub struct Export {
+    pub overview: Overview,
+    pub objectives: Vec<Objective>,
+    pub meetings: Vec<Meeting>,
+    pub notes: Vec<Note>,
+    pub feedback: Vec<StoredFeedback>,
+    pub concerns: Vec<Concern>,
+    pub notifications: Vec<Notification>,
+    pub audit_events: Vec<AuditEvent>,
+}
+
+pub async fn export(db: &Db, caller: &Caller) -> Result<Export, ServiceError> {
+    let overview = overview(db, caller).await?;
+    let mut export = Export {
+        objectives: Vec::new(),
+        meetings: Vec::new(),
+        notes: Vec::new(),
+        feedback: Vec::new(),
+        concerns: Vec::new(),
+        notifications: Vec::new(),
+        audit_events: Vec::new(),
+        overview,
+    };
+    let audit_filter = AuditFilter {
+        actor: Some(caller.subject.as_str().to_owned()),
+        ..Default::default()
+    };
+    export.audit_events = all(|before| audit::list(db.conn(), &audit_filter, before, 500)).await?;
+    let Some(me) = export.overview.person.clone() else {
+        return Ok(export);
+    };
+    for pair in &export.overview.pairs {
+        let id = pair.id;
+        export
+            .objectives
+            .extend(all(|after| objectives::list(db.conn(), db.keys(), id, after, 500)).await?);
+        export
+            .meetings
+            .extend(all(|after| meetings::list(db.conn(), db.keys(), id, after, 500)).await?);
+        export
+            .feedback
+            .extend(feedback::of_author(db.conn(), db.keys(), id, me.id).await?);
+    }
+    export.notes = notes::of_author(db.conn(), db.keys(), me.id).await?;
+    export.concerns = concerns::of_author(db.conn(), db.keys(), me.id).await?;
+    let recipients = [me.id];
+    export.notifications =
+        all(|before| notifications::list(db.conn(), &recipients, before, 500)).await?;
+    tracing::info!(person_id = %me.id, "personal data exported");
+    Ok(export)
+}

@@ -1,0 +1,88 @@
+//! `/me` and `/me/export`: what the service holds about the caller.
+
+use mentorat_tests::spawn_app;
+use serde_json::json;
+
+use crate::working_life::{active_pair, as_, propose_objective};
+
+#[tokio::test]
+async fn me_shows_the_callers_person_enrollments_and_pairs() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let me = app.get("/api/v1/me", Some(&as_("ME"))).await;
+    assert_eq!(me.status, 200, "{}", me.text);
+    let me = me.json();
+    assert_eq!(me["subject"], "ME");
+    assert_eq!(me["person"]["external_id"], "ME");
+    assert_eq!(me["enrollments"].as_array().unwrap().len(), 1);
+    assert_eq!(me["enrollments"][0]["role"], "mentee");
+    assert_eq!(me["pairs"][0]["id"], pair.id.as_str());
+    // A service account is nobody: an empty picture, not an error.
+    let hris = app.get("/api/v1/me", Some(&app.as_hris())).await.json();
+    assert_eq!(hris["person"], serde_json::Value::Null);
+    assert_eq!(hris["roles"], json!(["hris"]));
+    assert_eq!(hris["pairs"], json!([]));
+    app.get("/api/v1/me", None)
+        .await
+        .problem(401, "unauthorized");
+}
+
+#[tokio::test]
+async fn the_export_holds_the_callers_data_and_nobody_elses_private_words() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    propose_objective(&app, &pair, "MR", "Objectif commun").await;
+    for (who, body, visibility) in [
+        ("ME", "Ma note privée", "private"),
+        ("MR", "La note privée de l'autre", "private"),
+        ("MR", "Une note partagée", "shared"),
+    ] {
+        let reply = app
+            .post_json(
+                &format!("/api/v1/pairs/{}/notes", pair.id),
+                Some(&as_(who)),
+                &json!({"body": body, "visibility": visibility}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+    app.post_json(
+        &format!("/api/v1/pairs/{}/concerns", pair.id),
+        Some(&as_("ME")),
+        &json!({"text": "Mon inquiétude"}),
+    )
+    .await;
+    let export = app.get("/api/v1/me/export", Some(&as_("ME"))).await;
+    assert_eq!(export.status, 200, "{}", export.text);
+    assert!(
+        export
+            .header("content-disposition")
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let e = export.json();
+    assert_eq!(e["me"]["person"]["external_id"], "ME");
+    assert_eq!(e["objectives"][0]["title"], "Objectif commun");
+    let notes: Vec<&str> = e["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes, ["Ma note privée"]);
+    assert!(!export.text.contains("La note privée de l'autre"));
+    assert_eq!(e["concerns"][0]["text"], "Mon inquiétude");
+    assert!(!e["notifications"].as_array().unwrap().is_empty());
+    assert!(
+        e["audit_events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["actor"] == "ME")
+    );
+    // The other member's export has their words, not this member's private ones.
+    let theirs = app.get("/api/v1/me/export", Some(&as_("MR"))).await;
+    assert!(!theirs.text.contains("Ma note privée"));
+    assert!(!theirs.text.contains("Mon inquiétude"));
+    assert!(theirs.text.contains("La note privée de l'autre"));
+}
