@@ -86,3 +86,21 @@ async fn the_export_holds_the_callers_data_and_nobody_elses_private_words() {
     assert!(!theirs.text.contains("Mon inquiétude"));
     assert!(theirs.text.contains("La note privée de l'autre"));
 }
+
+#[tokio::test]
+async fn the_demo_hospital_loads_into_a_new_database_and_only_there() {
+    let app = spawn_app().await;
+    let summary = mentorat::demo::load(&app.db).await.unwrap();
+    assert!(summary.contains("demo hospital loaded"), "{summary}");
+    let me = app.get("/api/v1/me", Some(&as_("P021"))).await.json();
+    assert_eq!(me["person"]["given_name"], "Élodie");
+    assert_eq!(me["pairs"][0]["status"], "active", "{me}");
+    assert!(me["pairs"][0]["next_meeting_at"].is_string());
+    let pairs = app
+        .get("/api/v1/pairs", Some(&app.as_coordinator()))
+        .await
+        .json();
+    assert_eq!(pairs["items"].as_array().unwrap().len(), 3);
+    // Twice is refused: the demo is for a new database.
+    assert!(mentorat::demo::load(&app.db).await.is_err());
+}

@@ -2,6 +2,7 @@
 //! binary's `main` is a thin shell around this library so that tests start the real server.
 
 pub mod config;
+pub mod demo;
 pub mod secrets;
 pub mod startup;
 pub mod telemetry;

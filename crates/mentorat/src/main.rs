@@ -40,6 +40,8 @@ enum Command {
     /// MENTORAT_ENCRYPTION_KEY — while the service runs; keep the old keys after it in the
     /// list until this has finished.
     RotateKey,
+    /// Load a small demo hospital program into a new database (people, a program, pairs).
+    Demo,
     /// Print the OpenAPI document (or write it to --output).
     Openapi {
         #[arg(long)]
@@ -83,6 +85,15 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 let db = Db::connect(&config.database_url, secrets::keyring(&config)?).await?;
                 db.migrate().await?;
                 tracing::info!("migrations applied");
+                Ok(())
+            })
+        }
+        Command::Demo => {
+            telemetry::init(&config);
+            actix_web::rt::System::new().block_on(async {
+                let db = Db::connect(&config.database_url, secrets::keyring(&config)?).await?;
+                db.migrate().await?;
+                println!("{}", mentorat::demo::load(&db).await?);
                 Ok(())
             })
         }
