@@ -1,12 +1,6 @@
 //! Confidentiality by construction (R5, R6, R12): notes, concerns, the audit log, no
 //! plaintext at rest, no content in logs, and key rotation.
 
-use std::{
-    io::Write,
-    sync::{Arc, Mutex},
-};
-
-use mentorat::Config;
 use mentorat_tests::{Options, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
@@ -404,30 +398,9 @@ async fn no_content_is_stored_in_plaintext() {
     }
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn no_content_reaches_the_logs_even_at_debug_level() {
-    let captured = Captured::default();
-    let config = Config::from_lookup(|name| match name {
-        "MENTORAT_LOG" => Some("trace".into()),
-        "MENTORAT_LOG_FORMAT" => Some("json".into()),
-        _ => None,
-    })
-    .unwrap();
-    let writer = captured.clone();
-    mentorat::telemetry::init_with_writer(&config, move || writer.clone());
+    let captured = mentorat_tests::captured_logs();
     let app = spawn_app().await;
     let pair = plant_everywhere(&app).await;
     // ...and read it all back, as members do.
@@ -440,7 +413,7 @@ async fn no_content_reaches_the_logs_even_at_debug_level() {
             .await;
         assert!(reply.text.contains(SECRET), "{what}: {}", reply.text);
     }
-    let text = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+    let text = captured.text();
     assert!(text.lines().count() > 20, "{text}");
     assert!(text.contains("note written"));
     assert!(!text.contains(SECRET), "content in the logs");

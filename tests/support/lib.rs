@@ -417,3 +417,42 @@ impl TestApp {
             .expect("time passes");
     }
 }
+
+/// Everything the server logs, as JSON at `trace` level, from the first call on. One global
+/// subscriber per process: under `cargo test` every test shares it, so a test looks only at
+/// the lines of its own requests (or at the whole text when it asserts an absence).
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLogs {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+pub fn captured_logs() -> CapturedLogs {
+    static LOGS: std::sync::OnceLock<CapturedLogs> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = CapturedLogs::default();
+        let config = Config::from_lookup(|name| match name {
+            "MENTORAT_LOG" => Some("trace".into()),
+            "MENTORAT_LOG_FORMAT" => Some("json".into()),
+            _ => None,
+        })
+        .unwrap();
+        let writer = logs.clone();
+        mentorat::telemetry::init_with_writer(&config, move || writer.clone());
+        logs
+    })
+    .clone()
+}
