@@ -199,16 +199,13 @@ async fn people(
         .map_err(StoreError::from)
 }
 
-/// Every figure of a program over `[from, to)`, by group and in total.
-pub async fn figures(
+type PairRow = (String, i64, i64, BTreeMap<String, i64>);
+
+async fn pair_counts(
     conn: &impl ConnectionTrait,
-    program: Uuid,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    w: &Window,
     group_by: Option<GroupBy>,
-) -> Result<RawReport, StoreError> {
-    let w = Window { program, from, to };
-    let mut report = RawReport::default();
+) -> Result<Vec<PairRow>, StoreError> {
     let sql = format!(
         "{} SELECT grp, COUNT(*) AS pairs, SUM(is_cross) AS cross_department, \
                    SUM(CASE WHEN status = 'proposed' THEN 1 ELSE 0 END) AS proposed, \
@@ -219,32 +216,60 @@ pub async fn figures(
             FROM p GROUP BY grp",
         pairs_cte(group_by, true)
     );
-    for r in query(conn, &sql, w.values(false)).await? {
-        let g: String = r.try_get("", "grp")?;
-        let f = report.groups.entry(g).or_default();
-        f.pairs = r.try_get("", "pairs")?;
-        f.cross_department = r.try_get("", "cross_department")?;
-        for status in ["proposed", "active", "completed", "ended", "suspended"] {
-            f.by_status
-                .insert(status.to_owned(), r.try_get("", status)?);
-        }
-    }
-    for (g, n) in people(conn, &w, group_by).await? {
-        report.groups.entry(g).or_default().people = n;
-    }
+    query(conn, &sql, w.values(false))
+        .await?
+        .into_iter()
+        .map(|r| {
+            let mut by_status = BTreeMap::new();
+            for status in ["proposed", "active", "completed", "ended", "suspended"] {
+                by_status.insert(status.to_owned(), r.try_get("", status)?);
+            }
+            Ok((
+                r.try_get("", "grp")?,
+                r.try_get("", "pairs")?,
+                r.try_get("", "cross_department")?,
+                by_status,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+async fn objective_counts(
+    conn: &impl ConnectionTrait,
+    w: &Window,
+    group_by: Option<GroupBy>,
+) -> Result<Vec<(String, i64, i64)>, StoreError> {
     let sql = format!(
-        "{} SELECT p.grp AS grp, \
-                   COUNT(DISTINCT CASE WHEN o.agreed_at IS NOT NULL THEN p.pair_id END) AS agreed, \
-                   COUNT(DISTINCT CASE WHEN o.status = 'achieved' THEN p.pair_id END) AS achieved \
-            FROM p JOIN objectives o ON o.pair_id = p.pair_id GROUP BY p.grp",
+        "{} , o AS ( \
+              SELECT o.pair_id AS pair_id, \
+                     MAX(CASE WHEN o.agreed_at IS NOT NULL THEN 1 ELSE 0 END) AS agreed, \
+                     MAX(CASE WHEN o.status = 'achieved' THEN 1 ELSE 0 END) AS achieved \
+              FROM objectives o JOIN p ON p.pair_id = o.pair_id GROUP BY o.pair_id) \
+            SELECT p.grp AS grp, CAST(SUM(o.agreed) AS BIGINT) AS agreed, \
+                   CAST(SUM(o.achieved) AS BIGINT) AS achieved \
+            FROM p JOIN o ON o.pair_id = p.pair_id GROUP BY p.grp",
         pairs_cte(group_by, false)
     );
-    for r in query(conn, &sql, w.values(false)).await? {
-        let g: String = r.try_get("", "grp")?;
-        let f = report.groups.entry(g).or_default();
-        f.with_agreed_objectives = r.try_get("", "agreed")?;
-        f.with_achieved_objectives = r.try_get("", "achieved")?;
-    }
+    query(conn, &sql, w.values(false))
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "grp")?,
+                r.try_get("", "agreed")?,
+                r.try_get("", "achieved")?,
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+async fn meeting_counts(
+    conn: &impl ConnectionTrait,
+    w: &Window,
+    group_by: Option<GroupBy>,
+) -> Result<Vec<(String, [i64; 4])>, StoreError> {
     let sql = format!(
         "{} SELECT p.grp AS grp, \
                    SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END) AS held, \
@@ -255,23 +280,94 @@ pub async fn figures(
             WHERE m.starts_at >= $4 AND m.starts_at < $5 GROUP BY p.grp",
         pairs_cte(group_by, false)
     );
-    for r in query(conn, &sql, w.values(true)).await? {
-        let g: String = r.try_get("", "grp")?;
+    query(conn, &sql, w.values(true))
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get("", "grp")?,
+                [
+                    r.try_get("", "held")?,
+                    r.try_get("", "cancelled")?,
+                    r.try_get("", "late")?,
+                    r.try_get("", "missed")?,
+                ],
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+/// Every figure of a program over `[from, to)`, by group and in total. The queries are
+/// independent and run at once, each on its own pooled connection.
+pub async fn figures(
+    conn: &impl ConnectionTrait,
+    program: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    group_by: Option<GroupBy>,
+) -> Result<RawReport, StoreError> {
+    use futures_util::future::try_join;
+    let w = Window { program, from, to };
+    let grouped = group_by.is_some();
+    let totals = async {
+        if grouped {
+            try_join(
+                people(conn, &w, None),
+                try_join(medians(conn, &w, None), feedback(conn, &w, None)),
+            )
+            .await
+            .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (((pairs, people_by), (objectives, meetings)), ((medians_by, feedback_by), totals)) =
+        try_join(
+            try_join(
+                try_join(pair_counts(conn, &w, group_by), people(conn, &w, group_by)),
+                try_join(
+                    objective_counts(conn, &w, group_by),
+                    meeting_counts(conn, &w, group_by),
+                ),
+            ),
+            try_join(
+                try_join(medians(conn, &w, group_by), feedback(conn, &w, group_by)),
+                totals,
+            ),
+        )
+        .await?;
+    let mut report = RawReport::default();
+    for (g, n, cross, by_status) in pairs {
         let f = report.groups.entry(g).or_default();
-        f.meetings_held = r.try_get("", "held")?;
-        f.meetings_cancelled = r.try_get("", "cancelled")?;
-        f.meetings_cancelled_late = r.try_get("", "late")?;
-        f.meetings_missed = r.try_get("", "missed")?;
+        f.pairs = n;
+        f.cross_department = cross;
+        f.by_status = by_status;
     }
-    for (g, m) in medians(conn, &w, group_by).await? {
+    for (g, n) in people_by {
+        report.groups.entry(g).or_default().people = n;
+    }
+    for (g, agreed, achieved) in objectives {
+        let f = report.groups.entry(g).or_default();
+        f.with_agreed_objectives = agreed;
+        f.with_achieved_objectives = achieved;
+    }
+    for (g, [held, cancelled, late, missed]) in meetings {
+        let f = report.groups.entry(g).or_default();
+        f.meetings_held = held;
+        f.meetings_cancelled = cancelled;
+        f.meetings_cancelled_late = late;
+        f.meetings_missed = missed;
+    }
+    for (g, m) in medians_by {
         report.groups.entry(g).or_default().median_reschedule_days = Some(m);
     }
-    for (g, dim, v) in feedback(conn, &w, group_by).await? {
+    for (g, dim, v) in feedback_by {
         report.groups.entry(g).or_default().feedback.insert(dim, v);
     }
 
     // The total: counts add up over groups (each pair is in one group); people, medians and
-    // respondents do not, and are counted once more without groups.
+    // respondents do not, and were counted once more without groups.
     let mut total = RawFigures::default();
     for f in report.groups.values() {
         total.pairs += f.pairs;
@@ -286,19 +382,22 @@ pub async fn figures(
         total.meetings_cancelled_late += f.meetings_cancelled_late;
         total.meetings_missed += f.meetings_missed;
     }
-    if group_by.is_some() {
-        total.people = people(conn, &w, None).await?.first().map_or(0, |(_, n)| *n);
-        total.median_reschedule_days = medians(conn, &w, None).await?.first().map(|(_, m)| *m);
-        for (_, dim, v) in feedback(conn, &w, None).await? {
-            total.feedback.insert(dim, v);
+    match totals {
+        Some((people_all, (medians_all, feedback_all))) => {
+            total.people = people_all.first().map_or(0, |(_, n)| *n);
+            total.median_reschedule_days = medians_all.first().map(|(_, m)| *m);
+            for (_, dim, v) in feedback_all {
+                total.feedback.insert(dim, v);
+            }
         }
-    } else if let Some(only) = report.groups.values().next() {
-        total.people = only.people;
-        total.median_reschedule_days = only.median_reschedule_days;
-        total.feedback = only.feedback.clone();
-    }
-    if group_by.is_none() {
-        report.groups.clear();
+        None => {
+            if let Some(only) = report.groups.values().next() {
+                total.people = only.people;
+                total.median_reschedule_days = only.median_reschedule_days;
+                total.feedback = only.feedback.clone();
+            }
+            report.groups.clear();
+        }
     }
     report.total = total;
     Ok(report)
