@@ -12,6 +12,7 @@ mod m20261124_000005_pairs_and_notifications;
 mod m20261125_000006_objectives_meetings_outbox;
 mod m20261125_000007_notes_concerns_audit;
 mod m20261125_000008_feedback;
+mod m20261125_000009_webhooks;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_objectives_meetings_outbox::Migration),
             Box::new(m20261125_000007_notes_concerns_audit::Migration),
             Box::new(m20261125_000008_feedback::Migration),
+            Box::new(m20261125_000009_webhooks::Migration),
         ]
     }
 }

@@ -201,7 +201,7 @@ async fn a_concern_reaches_the_coordinators_and_nobody_else() {
     )
     .await
     .problem(404, "not_found");
-    let events = mentorat_persistence::outbox::undelivered(app.db.conn(), 100)
+    let events = mentorat_persistence::outbox::all(app.db.conn(), 100)
         .await
         .unwrap();
     let raised: Vec<_> = events

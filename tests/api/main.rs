@@ -19,4 +19,5 @@ mod people;
 mod programs;
 mod reports;
 mod shutdown_and_logs;
+mod webhooks;
 mod working_life;

@@ -169,6 +169,9 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
         ("GET", "/api/v1/me/notifications", [U, A, A, A, A, A, A, A]),
         ("GET", "/api/v1/me", [U, A, A, A, A, A, A, A]),
         ("GET", "/api/v1/me/export", [U, A, A, A, A, A, A, A]),
+        ("POST", "/api/v1/webhooks", [U, F, F, F, F, A, F, F]),
+        ("GET", "/api/v1/webhooks", [U, F, F, F, F, A, F, F]),
+        ("DELETE", "/api/v1/webhooks/{id}", [U, F, F, F, F, A, F, F]),
         (
             "POST",
             "/api/v1/me/notifications/{id}/read",
@@ -202,6 +205,7 @@ struct Seed {
     spare_person: String,
     notification: String,
     calendar: String,
+    webhook: String,
 }
 
 fn id(v: &Value) -> String {
@@ -274,7 +278,16 @@ async fn seed(app: &TestApp) -> Seed {
         .unwrap()
         .trim_end_matches(".ics")
         .to_owned();
+    let webhook = app
+        .post_json(
+            "/api/v1/webhooks",
+            Some(&app.as_admin()),
+            &json!({"url": "http://127.0.0.1:9/unreachable"}),
+        )
+        .await
+        .json();
     Seed {
+        webhook: id(&webhook),
         program: pair.program.clone(),
         pair: pair.id.clone(),
         objective,
@@ -297,6 +310,8 @@ fn concrete(path: &str, s: &Seed) -> String {
         &s.program
     } else if path.starts_with("/api/v1/people/") {
         &s.person
+    } else if path.starts_with("/api/v1/webhooks/") {
+        &s.webhook
     } else {
         &s.notification
     };
@@ -335,6 +350,7 @@ fn body(method: &str, path: &str, s: &Seed) -> Option<Value> {
         ("POST", "/api/v1/pairs/{id}/notes") => json!({"body": "Une note", "visibility": "shared"}),
         ("PATCH", p) if p.contains("/notes/") => json!({"body": "Réécrite"}),
         ("POST", "/api/v1/pairs/{id}/concerns") => json!({"text": "Une inquiétude"}),
+        ("POST", "/api/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other"}),
         ("POST", "/api/v1/pairs/{id}/feedback") => json!({"kind": "final", "scores": {
             "valued": 3, "regular_space": 3, "autonomy": 3, "communication": 3,
             "management_insight": 3, "solidarity": 3, "collective_intelligence": 3,

@@ -592,7 +592,7 @@ async fn r7_a_late_and_an_early_cancellation_then_rescheduling() {
     assert_eq!(first["subject_id"], soon["id"]);
     assert!(!notes.to_string().contains("Garde"));
     // An event per cancellation in the outbox, written with it; no content in it.
-    let events = mentorat_persistence::outbox::undelivered(app.db.conn(), 100)
+    let events = mentorat_persistence::outbox::all(app.db.conn(), 100)
         .await
         .unwrap();
     let cancelled: Vec<_> = events
@@ -635,7 +635,7 @@ async fn r7_a_late_and_an_early_cancellation_then_rescheduling() {
         !flags(&seen).contains(&"reschedule_owed".to_owned()),
         "{seen}"
     );
-    let events = mentorat_persistence::outbox::undelivered(app.db.conn(), 100)
+    let events = mentorat_persistence::outbox::all(app.db.conn(), 100)
         .await
         .unwrap();
     assert_eq!(

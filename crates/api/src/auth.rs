@@ -401,5 +401,6 @@ pub mod op {
         ReadReport,
         ReadMe,
         ExportMe,
+        ManageWebhooks,
     );
 }

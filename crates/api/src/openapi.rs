@@ -38,6 +38,7 @@ use crate::problem::{FieldProblem, Problem};
         (name = "me", description = "The caller's own notifications and calendar feed"),
         (name = "audit", description = "The append-only audit log (admins)"),
         (name = "feedback", description = "A member's check-ins and final evaluation; the answers are the author's"),
+        (name = "integrations", description = "Webhooks (admins): events signed after the Standard Webhooks scheme, ids and metadata only"),
         (name = "reports", description = "Pair health (coordinators) and anonymous program reports (coordinators, analysts; R13)"),
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),

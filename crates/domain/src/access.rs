@@ -58,6 +58,7 @@ pub enum Operation {
     ReadReport,
     ReadMe,
     ExportMe,
+    ManageWebhooks,
 }
 
 impl Operation {
@@ -107,7 +108,7 @@ impl Operation {
         )
     }
 
-    pub const ALL: [Operation; 47] = [
+    pub const ALL: [Operation; 48] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -155,6 +156,7 @@ impl Operation {
         Operation::ReadReport,
         Operation::ReadMe,
         Operation::ExportMe,
+        Operation::ManageWebhooks,
     ];
 }
 
@@ -242,6 +244,8 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         ReadReport => all_if(runs_programs || caller.has(Role::Analyst)),
         // Anyone reads and exports what the service holds about themself (GDPR access).
         ReadMe | ExportMe => Ok(Scope::OwnEnrollments),
+        // Integrations are the admins'.
+        ManageWebhooks => all_if(caller.has(Role::Admin)),
         // R12: concerns are raised to the coordinators.
         ListConcerns => all_if(runs_programs),
         // The audit log is the admins'.
@@ -321,6 +325,7 @@ mod tests {
             (ReadReport, F, ALL, ALL, F, ALL),
             (ReadMe, OWN, OWN, OWN, OWN, OWN),
             (ExportMe, OWN, OWN, OWN, OWN, OWN),
+            (ManageWebhooks, F, F, ALL, F, F),
         ];
         assert_eq!(
             table.len(),

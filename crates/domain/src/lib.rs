@@ -18,6 +18,7 @@ pub mod page;
 pub mod pair;
 pub mod person;
 pub mod program;
+pub mod webhook;
 
 pub use access::{Denied, Operation, Scope, authorize};
 pub use caller::{Caller, ExternalId, Role, RoleSet};

@@ -68,6 +68,7 @@ impl Application {
         }
         let server = server.run();
         tokio::spawn(purge_idempotency_keys(db.clone()));
+        tokio::spawn(deliver_webhooks(db.clone()));
         Ok(Self { port, server, db })
     }
 
@@ -101,6 +102,32 @@ async fn purge_idempotency_keys(db: Db) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "expired idempotency keys purged"),
             Err(e) => tracing::warn!(error = %e, "could not purge idempotency keys"),
+        }
+    }
+}
+
+/// Deliver the outbox to the registered webhooks, every two seconds. Every replica does it;
+/// deliveries are claimed one by one, so none is sent by two replicas at once.
+async fn deliver_webhooks(db: Db) {
+    let client = match mentorat_service::webhooks::client() {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "webhook delivery is off: no HTTP client");
+            return;
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(2));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match mentorat_service::webhooks::deliver_once(&db, &client).await {
+            Ok(round) if round.delivered + round.failed > 0 => tracing::info!(
+                delivered = round.delivered,
+                failed = round.failed,
+                "webhook deliveries"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "webhook delivery round failed"),
         }
     }
 }

@@ -49,8 +49,24 @@ pub async fn undelivered(
     conn: &impl ConnectionTrait,
     limit: u64,
 ) -> Result<Vec<OutboxEvent>, StoreError> {
-    Events::find()
-        .filter(Column::DeliveredAt.is_null())
+    read(conn, limit, true).await
+}
+
+/// The oldest events, dispatched or not, in the order they were written.
+pub async fn all(conn: &impl ConnectionTrait, limit: u64) -> Result<Vec<OutboxEvent>, StoreError> {
+    read(conn, limit, false).await
+}
+
+async fn read(
+    conn: &impl ConnectionTrait,
+    limit: u64,
+    undelivered_only: bool,
+) -> Result<Vec<OutboxEvent>, StoreError> {
+    let mut query = Events::find();
+    if undelivered_only {
+        query = query.filter(Column::DeliveredAt.is_null());
+    }
+    query
         .order_by_asc(Column::Id)
         .limit(limit)
         .all(conn)

@@ -32,6 +32,7 @@ const SEALED: &[(&str, Pk, &[&str])] = &[
     ("notes", Pk::Id, &["body"]),
     ("concerns", Pk::Id, &["text"]),
     ("feedback", Pk::Id, &["comment"]),
+    ("webhooks", Pk::Id, &["secret"]),
     ("idempotency_keys", Pk::SubjectKey, &["response_body"]),
 ];
 

@@ -3,7 +3,7 @@
 //! and batch import alike).
 
 use chrono::Utc;
-use mentorat_persistence::{ConnectionTrait, StoreError, notifications, pairs};
+use mentorat_persistence::{ConnectionTrait, StoreError, notifications, outbox, pairs};
 use uuid::Uuid;
 
 /// People who were active and no longer are: their active pairs become `suspended` (the
@@ -31,8 +31,22 @@ pub async fn people_deactivated(
             now,
         )
         .await?;
+        outbox::record(
+            conn,
+            "pair.suspended",
+            serde_json::json!({"pair_id": pair.id, "program_id": pair.program_id}),
+            now,
+        )
+        .await?;
     }
     for id in person_ids {
+        outbox::record(
+            conn,
+            "person.deactivated",
+            serde_json::json!({"person_id": id}),
+            now,
+        )
+        .await?;
         tracing::info!(person_id = %id, pairs_suspended = suspended.len(), "person deactivated (R11)");
     }
     Ok(())

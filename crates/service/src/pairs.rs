@@ -19,7 +19,7 @@ use mentorat_domain::{
 use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait, charters, enrollments,
     meetings::{self, MeetingStats},
-    notifications, objectives,
+    notifications, objectives, outbox,
     pairs::{self, NewPair, PairFilter},
     people, programs,
 };
@@ -145,6 +145,18 @@ pub async fn propose(
         now,
     )
     .await?;
+    outbox::record(
+        &txn,
+        "pair.proposed",
+        serde_json::json!({
+            "pair_id": created.id,
+            "program_id": program_id,
+            "mentor_enrollment_id": mentor.id,
+            "mentee_enrollment_id": mentee.id,
+        }),
+        now,
+    )
+    .await?;
     txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %created.id, program_id = %program_id, by = %caller.subject, "pair proposed");
     Ok(created)
@@ -200,6 +212,13 @@ pub async fn accept(db: &Db, caller: &Caller, id: Uuid) -> Result<Pair, ServiceE
             now,
         )
         .await?;
+        outbox::record(
+            &txn,
+            "pair.activated",
+            serde_json::json!({"pair_id": pair.id, "program_id": pair.program_id}),
+            now,
+        )
+        .await?;
     }
     txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %id, activated = activate, "pair accepted by a member");
@@ -234,6 +253,18 @@ pub async fn end(
         "pair.ended",
         Some(pair.program_id),
         Some(pair.id),
+        now,
+    )
+    .await?;
+    // The category is metadata; the members' own words never leave the pair (R9, R5).
+    outbox::record(
+        &txn,
+        "pair.ended",
+        serde_json::json!({
+            "pair_id": pair.id,
+            "program_id": pair.program_id,
+            "reason_category": reason.as_str(),
+        }),
         now,
     )
     .await?;

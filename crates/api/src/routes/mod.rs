@@ -10,3 +10,4 @@ pub mod pairs;
 pub mod people;
 pub mod programs;
 pub mod reports;
+pub mod webhooks;
