@@ -47,7 +47,10 @@ impl Db {
         let mut options = ConnectOptions::new(url);
         options
             .max_connections(match backend {
-                Backend::Sqlite => 8,
+                // One connection: SQLite takes one writer at a time, and deferred transactions
+                // that read then write deadlock each other ("database is locked") under
+                // concurrent writes. The embedded mode trades concurrency for never failing.
+                Backend::Sqlite => 1,
                 Backend::Postgres => 20,
             })
             .min_connections(1)
