@@ -413,7 +413,24 @@ async fn no_content_reaches_the_logs_even_at_debug_level() {
             .await;
         assert!(reply.text.contains(SECRET), "{what}: {}", reply.text);
     }
+    // A calendar feed's secret is a credential: fetched, never logged.
+    let feed = app
+        .post_json("/api/v1/me/calendar-feed", Some(&as_("ME")), &json!({}))
+        .await
+        .json();
+    let url = feed["url"].as_str().unwrap().to_owned();
+    let token = url
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .trim_end_matches(".ics")
+        .to_owned();
+    let fetched = app
+        .get(&format!("/api/v1/calendar/{token}.ics"), None)
+        .await;
+    assert_eq!(fetched.status, 200);
     let text = captured.text();
+    assert!(!text.contains(&token), "a calendar secret in the logs");
     assert!(text.lines().count() > 20, "{text}");
     assert!(text.contains("note written"));
     assert!(!text.contains(SECRET), "content in the logs");

@@ -18,6 +18,7 @@ mod pairs;
 mod people;
 mod programs;
 mod reports;
+mod second_look;
 mod shutdown_and_logs;
 mod webhooks;
 mod working_life;

@@ -31,6 +31,14 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// The path as logged: a calendar feed's secret is its credential, so it never reaches a log.
+fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/api/v1/calendar/") {
+        Some(_) => std::borrow::Cow::Borrowed("/api/v1/calendar/{token}.ics"),
+        None => std::borrow::Cow::Borrowed(path),
+    }
+}
+
 /// A request id the client sent is kept if it is short and plain; otherwise we make one.
 fn request_id_of(req: &ServiceRequest) -> String {
     req.headers()
@@ -107,7 +115,7 @@ pub async fn middleware(
         "request",
         request_id = %request_id,
         method = %method,
-        path = %req.path(),
+        path = %logged_path(req.path()),
     );
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let started = Instant::now();

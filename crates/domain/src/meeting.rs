@@ -23,6 +23,8 @@ pub mod bounds {
     pub const AGENDA_MAX_CHARS: usize = 10_000;
     pub const SUMMARY_MAX_CHARS: usize = 20_000;
     pub const REASON_MAX_CHARS: usize = 1_000;
+    /// How far ahead a meeting may be scheduled.
+    pub const MAX_AHEAD_DAYS: i64 = 730;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,7 +136,11 @@ pub struct MeetingPlan {
 
 impl MeetingPlan {
     pub fn ends_at(&self) -> DateTime<Utc> {
-        self.starts_at + Duration::minutes(i64::from(self.duration_minutes))
+        // Start times are bounded by `validate` (at most `MAX_AHEAD_DAYS` ahead), so this
+        // cannot overflow; saturate anyway rather than panic.
+        self.starts_at
+            .checked_add_signed(Duration::minutes(i64::from(self.duration_minutes)))
+            .unwrap_or(self.starts_at)
     }
 }
 
@@ -185,6 +191,16 @@ impl MeetingDraft {
     ) -> Result<MeetingPlan, DomainError> {
         let mut errors = Vec::new();
         let starts_at = match self.starts_at {
+            Some(t) if t > now + Duration::days(bounds::MAX_AHEAD_DAYS) => {
+                errors.push(FieldError::new(
+                    "/starts_at",
+                    format!(
+                        "a meeting is scheduled at most {} days ahead",
+                        bounds::MAX_AHEAD_DAYS
+                    ),
+                ));
+                now
+            }
             Some(t) if check_future && t < now => {
                 errors.push(FieldError::new(
                     "/starts_at",
@@ -496,6 +512,11 @@ mod tests {
             };
             assert_eq!(d.validate(now(), true).is_ok(), ok, "{minutes} min");
         }
+        let far = MeetingDraft {
+            starts_at: Some(now() + Duration::days(731)),
+            ..draft()
+        };
+        assert!(far.validate(now(), false).is_err());
         let past = MeetingDraft {
             starts_at: Some(now() - Duration::minutes(1)),
             ..draft()

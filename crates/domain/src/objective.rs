@@ -208,6 +208,9 @@ pub struct FieldChange {
 /// What a `PATCH` does: the new state, each changed field, and the comment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Edit {
+    /// Who proposed the objective after this edit: a member who rewrites a proposed
+    /// objective becomes its proposer, so the *other* member must agree to the new words (R4).
+    pub proposed_by: Uuid,
     pub text: ObjectiveText,
     pub status: ObjectiveStatus,
     pub progress: i32,
@@ -222,9 +225,14 @@ impl Edit {
     }
 }
 
-/// Apply a member's changes (R4): status moves as [`ObjectiveStatus::check_edit_to`],
-/// progress 0–100 once agreed, `achieved` sets it to 100.
-pub fn edit(objective: &Objective, changes: ObjectiveChanges) -> Result<Edit, DomainError> {
+/// Apply a member's (`by`) changes (R4): status moves as [`ObjectiveStatus::check_edit_to`],
+/// progress 0–100 once agreed, `achieved` sets it to 100; rewriting a proposed objective makes
+/// `by` its proposer.
+pub fn edit(
+    objective: &Objective,
+    changes: ObjectiveChanges,
+    by: Uuid,
+) -> Result<Edit, DomainError> {
     let mut errors = Vec::new();
     let mut text = objective.text.clone();
     if let Some(t) = changes.title {
@@ -311,7 +319,14 @@ pub fn edit(objective: &Objective, changes: ObjectiveChanges) -> Result<Edit, Do
         FieldValue::Progress(objective.progress),
         FieldValue::Progress(progress),
     );
+    let rewritten = text != objective.text;
+    let proposed_by = if objective.status == ObjectiveStatus::Proposed && rewritten {
+        by
+    } else {
+        objective.proposed_by
+    };
     Ok(Edit {
+        proposed_by,
         text,
         status,
         progress,
@@ -343,6 +358,37 @@ mod tests {
             created_at: t,
             updated_at: t,
         }
+    }
+
+    fn edit_by_author(o: &Objective, c: ObjectiveChanges) -> Result<Edit, DomainError> {
+        edit(o, c, o.proposed_by)
+    }
+
+    #[test]
+    fn rewriting_a_proposed_objective_makes_the_editor_its_proposer() {
+        let o = objective(ObjectiveStatus::Proposed);
+        let other = Uuid::from_u128(2);
+        let e = edit(
+            &o,
+            ObjectiveChanges {
+                title: Some("Autre chose".into()),
+                ..Default::default()
+            },
+            other,
+        )
+        .unwrap();
+        assert_eq!(e.proposed_by, other);
+        // A comment alone does not change who proposed it.
+        let c = edit(
+            &o,
+            ObjectiveChanges {
+                comment: Some("d'accord sur le fond".into()),
+                ..Default::default()
+            },
+            other,
+        )
+        .unwrap();
+        assert_eq!(c.proposed_by, o.proposed_by);
     }
 
     #[test]
@@ -384,7 +430,7 @@ mod tests {
     #[test]
     fn an_edit_cannot_replace_the_agreement() {
         let o = objective(ObjectiveStatus::Proposed);
-        let err = edit(
+        let err = edit_by_author(
             &o,
             ObjectiveChanges {
                 status: Some(ObjectiveStatus::InProgress),
@@ -393,7 +439,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("agrees"));
-        let progress = edit(
+        let progress = edit_by_author(
             &o,
             ObjectiveChanges {
                 progress: Some(10),
@@ -402,7 +448,7 @@ mod tests {
         );
         assert!(matches!(progress, Err(DomainError::Invalid(_))));
         assert!(
-            edit(
+            edit_by_author(
                 &o,
                 ObjectiveChanges {
                     status: Some(ObjectiveStatus::Abandoned),
@@ -433,7 +479,7 @@ mod tests {
     #[test]
     fn every_changed_field_is_recorded_before_and_after() {
         let o = objective(ObjectiveStatus::InProgress);
-        let e = edit(
+        let e = edit_by_author(
             &o,
             ObjectiveChanges {
                 title: Some("Animer une réunion d'équipe".into()),
@@ -458,7 +504,7 @@ mod tests {
     #[test]
     fn achieved_means_full_progress_and_bad_progress_is_named() {
         let o = objective(ObjectiveStatus::InProgress);
-        let e = edit(
+        let e = edit_by_author(
             &o,
             ObjectiveChanges {
                 status: Some(ObjectiveStatus::Achieved),
@@ -467,7 +513,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(e.progress, 100);
-        let err = edit(
+        let err = edit_by_author(
             &o,
             ObjectiveChanges {
                 progress: Some(101),
@@ -476,7 +522,7 @@ mod tests {
         )
         .unwrap_err();
         assert!(matches!(err, DomainError::Invalid(e) if e[0].pointer == "/progress"));
-        let nothing = edit(&o, ObjectiveChanges::default()).unwrap();
+        let nothing = edit_by_author(&o, ObjectiveChanges::default()).unwrap();
         assert!(nothing.is_empty());
     }
 }

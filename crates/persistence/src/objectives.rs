@@ -195,6 +195,7 @@ pub async fn update(
 ) -> Result<(), StoreError> {
     let next = objective.revision + 1;
     let result = Objectives::update_many()
+        .col_expr(Column::ProposedBy, Expr::value(edit.proposed_by))
         .col_expr(
             Column::Title,
             Expr::value(keys.seal(edit.text.title.expose())?),

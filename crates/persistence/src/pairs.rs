@@ -113,7 +113,7 @@ pub async fn chain_both_ways(
         .collect()
 }
 
-/// R1 over time: flag every active pair in which one member is now in the other's chain.
+/// R1 over time: flag every active or proposed pair in which one member is now in the other's chain.
 /// One statement for the whole organization. Returns how many pairs were newly flagged.
 pub async fn flag_hierarchy_conflicts(
     conn: &impl ConnectionTrait,
@@ -124,11 +124,11 @@ pub async fn flag_hierarchy_conflicts(
             SELECT s.pair_id, s.target, s.ext, 1 FROM ( \
                 SELECT pr.id AS pair_id, mr.external_id AS target, me.manager_external_id AS ext \
                 FROM pairs pr JOIN people me ON me.id = pr.mentee_person_id JOIN people mr ON mr.id = pr.mentor_person_id \
-                WHERE pr.status = 'active' AND NOT pr.hierarchy_conflict \
+                WHERE pr.status IN ('active', 'proposed') AND NOT pr.hierarchy_conflict \
                 UNION ALL \
                 SELECT pr.id, me.external_id, mr.manager_external_id \
                 FROM pairs pr JOIN people me ON me.id = pr.mentee_person_id JOIN people mr ON mr.id = pr.mentor_person_id \
-                WHERE pr.status = 'active' AND NOT pr.hierarchy_conflict \
+                WHERE pr.status IN ('active', 'proposed') AND NOT pr.hierarchy_conflict \
             ) s WHERE s.ext IS NOT NULL \
             UNION ALL \
             SELECT u.pair_id, u.target, p.manager_external_id, u.depth + 1 \

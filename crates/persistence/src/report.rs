@@ -30,6 +30,8 @@ pub struct RawFigures {
     pub meetings_cancelled_late: i64,
     pub meetings_missed: i64,
     pub median_reschedule_days: Option<f64>,
+    /// How many pairs the median is computed over (R13 applies to it too).
+    pub median_pairs: i64,
     /// dimension → (sum of scores, answers, people who answered)
     pub feedback: BTreeMap<String, (i64, i64, i64)>,
 }
@@ -117,7 +119,7 @@ async fn medians(
     conn: &impl ConnectionTrait,
     w: &Window,
     group_by: Option<GroupBy>,
-) -> Result<Vec<(String, f64)>, StoreError> {
+) -> Result<Vec<(String, f64, i64)>, StoreError> {
     let days = days_between(
         conn.get_database_backend(),
         "r.created_at",
@@ -125,21 +127,30 @@ async fn medians(
     );
     let sql = format!(
         "{}, d AS ( \
-           SELECT p.grp AS grp, {days} AS days FROM meetings r \
+           SELECT p.grp AS grp, p.pair_id AS pair_id, {days} AS days FROM meetings r \
            JOIN meetings c ON c.id = r.reschedules \
            JOIN p ON p.pair_id = c.pair_id \
            WHERE r.reschedules IS NOT NULL AND c.cancelled_at >= $4 AND c.cancelled_at < $5), \
          ranked AS ( \
            SELECT grp, days, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY days) AS rn, \
-                  COUNT(*) OVER (PARTITION BY grp) AS n FROM d) \
-         SELECT grp, CAST(AVG(days) AS DOUBLE PRECISION) AS median FROM ranked \
-         WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 GROUP BY grp",
+                  COUNT(*) OVER (PARTITION BY grp) AS n FROM d), \
+         counts AS (SELECT grp, COUNT(DISTINCT pair_id) AS pairs FROM d GROUP BY grp) \
+         SELECT r.grp AS grp, CAST(AVG(r.days) AS DOUBLE PRECISION) AS median, \
+                MAX(c.pairs) AS pairs \
+         FROM ranked r JOIN counts c ON c.grp = r.grp \
+         WHERE r.rn = (r.n + 1) / 2 OR r.rn = (r.n + 2) / 2 GROUP BY r.grp",
         pairs_cte(group_by, false)
     );
     query(conn, &sql, w.values(true))
         .await?
         .into_iter()
-        .map(|r| Ok((r.try_get("", "grp")?, r.try_get("", "median")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("", "grp")?,
+                r.try_get("", "median")?,
+                r.try_get("", "pairs")?,
+            ))
+        })
         .collect::<Result<_, sea_orm::DbErr>>()
         .map_err(StoreError::from)
 }
@@ -359,8 +370,10 @@ pub async fn figures(
         f.meetings_cancelled_late = late;
         f.meetings_missed = missed;
     }
-    for (g, m) in medians_by {
-        report.groups.entry(g).or_default().median_reschedule_days = Some(m);
+    for (g, m, n) in medians_by {
+        let f = report.groups.entry(g).or_default();
+        f.median_reschedule_days = Some(m);
+        f.median_pairs = n;
     }
     for (g, dim, v) in feedback_by {
         report.groups.entry(g).or_default().feedback.insert(dim, v);
@@ -385,7 +398,8 @@ pub async fn figures(
     match totals {
         Some((people_all, (medians_all, feedback_all))) => {
             total.people = people_all.first().map_or(0, |(_, n)| *n);
-            total.median_reschedule_days = medians_all.first().map(|(_, m)| *m);
+            total.median_reschedule_days = medians_all.first().map(|(_, m, _)| *m);
+            total.median_pairs = medians_all.first().map_or(0, |(_, _, n)| *n);
             for (_, dim, v) in feedback_all {
                 total.feedback.insert(dim, v);
             }
@@ -394,6 +408,7 @@ pub async fn figures(
             if let Some(only) = report.groups.values().next() {
                 total.people = only.people;
                 total.median_reschedule_days = only.median_reschedule_days;
+                total.median_pairs = only.median_pairs;
                 total.feedback = only.feedback.clone();
             }
             report.groups.clear();

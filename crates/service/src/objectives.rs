@@ -88,7 +88,7 @@ pub async fn update(
     if if_match.is_some_and(|r| r != current.revision) {
         return Err(ServiceError::PreconditionFailed);
     }
-    let edit = objective::edit(&current, changes)?;
+    let edit = objective::edit(&current, changes, m.me.id)?;
     if edit.is_empty() {
         return Ok(current);
     }

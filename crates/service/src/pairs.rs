@@ -168,6 +168,24 @@ pub async fn accept(db: &Db, caller: &Caller, id: Uuid) -> Result<Pair, ServiceE
         .await?
         .ok_or(ServiceError::NotFound)?;
     let (side, _) = member_side(db, caller, &pair).await?;
+    if pair.status == PairStatus::Proposed {
+        // The world may have changed since the proposal: R11 (a member left) and R1 (an HRIS
+        // change put one in the other's chain) are checked again before a pair goes live.
+        let both =
+            people::find_many(db.conn(), &[pair.mentor_person_id, pair.mentee_person_id]).await?;
+        if both.len() < 2 || both.iter().any(|p| !p.record.active) {
+            return Err(DomainError::PersonInactive.into());
+        }
+        if pairs::hierarchical(
+            db.conn(),
+            both[0].record.external_id.as_str(),
+            both[1].record.external_id.as_str(),
+        )
+        .await?
+        {
+            return Err(DomainError::HierarchicalPair.into());
+        }
+    }
     let (mine, theirs) = match side {
         Side::Mentor => (pair.mentor_accepted_at, pair.mentee_accepted_at),
         Side::Mentee => (pair.mentee_accepted_at, pair.mentor_accepted_at),

@@ -130,7 +130,12 @@ fn share(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| round(part as f64 / whole as f64))
 }
 
-fn shown(raw: &RawFigures, hidden: bool, feedback_hidden: &BTreeMap<String, bool>) -> Figures {
+fn shown(
+    raw: &RawFigures,
+    hidden: bool,
+    feedback_hidden: &BTreeMap<String, bool>,
+    k: u32,
+) -> Figures {
     if hidden {
         return Figures {
             suppressed: true,
@@ -154,7 +159,11 @@ fn shown(raw: &RawFigures, hidden: bool, feedback_hidden: &BTreeMap<String, bool
         meetings_cancelled: Some(raw.meetings_cancelled),
         meetings_cancelled_late: Some(raw.meetings_cancelled_late),
         meetings_missed: Some(raw.meetings_missed),
-        median_reschedule_days: raw.median_reschedule_days.map(round),
+        // A median over fewer than k rescheduled pairs would describe those few (R13).
+        median_reschedule_days: raw
+            .median_reschedule_days
+            .filter(|_| raw.median_pairs >= i64::from(k.max(anonymity::MIN_K)))
+            .map(round),
         share_with_agreed_objectives: share(raw.with_agreed_objectives, raw.pairs),
         share_with_achieved_objectives: share(raw.with_achieved_objectives, raw.pairs),
         share_cross_department: share(raw.cross_department, raw.pairs),
@@ -226,7 +235,7 @@ pub async fn report(
         .map(|(i, (name, f))| {
             (
                 (*name).clone(),
-                shown(f, hidden[i], &group_feedback_hidden[i]),
+                shown(f, hidden[i], &group_feedback_hidden[i], k),
             )
         })
         .collect();
@@ -237,7 +246,7 @@ pub async fn report(
         to,
         group_by,
         k: k.max(anonymity::MIN_K),
-        total: shown(&raw.total, total_hidden, &total_feedback_hidden),
+        total: shown(&raw.total, total_hidden, &total_feedback_hidden, k),
         groups,
     })
 }

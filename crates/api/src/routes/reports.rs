@@ -471,11 +471,20 @@ pub async fn program_report(
     query: web::Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
+    let in_range = |d: &NaiveDate| (1970..=9999).contains(&chrono::Datelike::year(d));
+    for (pointer, date) in [("/from", &query.from), ("/to", &query.to)] {
+        if date.as_ref().is_some_and(|d| !in_range(d)) {
+            return Err(ApiError::validation(vec![FieldProblem {
+                pointer: pointer.into(),
+                detail: "a date between 1970-01-01 and 9999-12-31".into(),
+            }]));
+        }
+    }
     let tomorrow = (Utc::now() + chrono::Duration::days(1)).date_naive();
     let to = query.to.unwrap_or(tomorrow);
     let from = query
         .from
-        .unwrap_or_else(|| to - chrono::Duration::days(365));
+        .unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(365)).unwrap_or(to));
     if from >= to {
         return Err(ApiError::validation(vec![FieldProblem {
             pointer: "/from".into(),

@@ -1,0 +1,189 @@
+//! Rules that must hold even when the world changes between two requests, and inputs at the
+//! edge of what a type can hold (found by a review of the code, kept as tests).
+
+use mentorat_tests::spawn_app;
+use serde_json::json;
+
+use crate::working_life::{as_, pair_with, person, propose_objective, schedule};
+
+/// Propose MR (mentor) and ME (mentee) without accepting; returns the pair id.
+async fn proposed(app: &mentorat_tests::TestApp) -> (String, String) {
+    let pair = pair_with(app, json!({}), false).await;
+    // pair_with accepted it; propose another pair for OU instead, left proposed.
+    let enrollments = app
+        .get(
+            &format!("/api/v1/programs/{}/enrollments?limit=200", pair.program),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    let people = app
+        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
+        .await
+        .json();
+    let person_id = |ext: &str| {
+        people["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["external_id"] == ext)
+            .unwrap()["id"]
+            .clone()
+    };
+    let enrollment = |ext: &str| {
+        enrollments["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["person_id"] == person_id(ext))
+            .unwrap()["id"]
+            .clone()
+    };
+    let reply = app
+        .post_json(
+            &format!("/api/v1/programs/{}/pairs", pair.program),
+            Some(&app.as_coordinator()),
+            &json!({"mentor_enrollment_id": enrollment("MR"), "mentee_enrollment_id": enrollment("OU")}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    (
+        pair.program,
+        reply.json()["id"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn r1_a_proposed_pair_does_not_go_live_inside_a_management_chain() {
+    let app = spawn_app().await;
+    let (_, pair) = proposed(&app).await;
+    // The HRIS makes MR manage OU after the proposal.
+    let mut ou = person("OU", "Radiologie");
+    ou.as_object_mut().unwrap().remove("external_id");
+    ou["manager_external_id"] = json!("MR");
+    let reply = app
+        .put_json(
+            "/api/v1/people/by-external-id/OU",
+            Some(&app.as_hris()),
+            &ou,
+        )
+        .await;
+    assert!(reply.status == 200, "{}", reply.text);
+    let seen = app
+        .get(
+            &format!("/api/v1/pairs/{pair}"),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    assert!(
+        seen["flags"].to_string().contains("hierarchy_conflict"),
+        "{seen}"
+    );
+    app.post_json(
+        &format!("/api/v1/pairs/{pair}/accept"),
+        Some(&as_("MR")),
+        &json!({}),
+    )
+    .await
+    .problem(422, "hierarchical_pair");
+}
+
+#[tokio::test]
+async fn r11_a_proposed_pair_does_not_go_live_with_someone_who_left() {
+    let app = spawn_app().await;
+    let (_, pair) = proposed(&app).await;
+    let mut ou = person("OU", "Radiologie");
+    ou.as_object_mut().unwrap().remove("external_id");
+    ou["active"] = json!(false);
+    let reply = app
+        .put_json(
+            "/api/v1/people/by-external-id/OU",
+            Some(&app.as_hris()),
+            &ou,
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    app.post_json(
+        &format!("/api/v1/pairs/{pair}/accept"),
+        Some(&as_("MR")),
+        &json!({}),
+    )
+    .await
+    .problem(422, "person_inactive");
+}
+
+#[tokio::test]
+async fn r4_rewriting_a_proposed_objective_hands_the_agreement_to_the_other_member() {
+    let app = spawn_app().await;
+    let pair = pair_with(&app, json!({}), false).await;
+    let objective = propose_objective(&app, &pair, "ME", "Déléguer")
+        .await
+        .json();
+    let path = format!(
+        "/api/v1/pairs/{}/objectives/{}",
+        pair.id,
+        objective["id"].as_str().unwrap()
+    );
+    let rewritten = app
+        .patch_json(
+            &path,
+            Some(&as_("MR")),
+            None,
+            &json!({"title": "Tout déléguer"}),
+        )
+        .await;
+    assert_eq!(rewritten.status, 200, "{}", rewritten.text);
+    // MR wrote these words: MR cannot agree to them; ME can.
+    app.post_json(&format!("{path}/agree"), Some(&as_("MR")), &json!({}))
+        .await
+        .problem(409, "cannot_agree_own_objective");
+    let agreed = app
+        .post_json(&format!("{path}/agree"), Some(&as_("ME")), &json!({}))
+        .await;
+    assert_eq!(agreed.status, 200, "{}", agreed.text);
+}
+
+#[tokio::test]
+async fn times_and_dates_beyond_reason_are_refused_not_crashed_on() {
+    let app = spawn_app().await;
+    let pair = pair_with(&app, json!({}), false).await;
+    for starts_at in ["+262143-12-31T23:00:00Z", "2999-01-01T10:00:00Z"] {
+        let p = schedule(
+            &app,
+            &pair,
+            "MR",
+            json!({"starts_at": starts_at, "duration_minutes": 240, "mode": "video"}),
+        )
+        .await;
+        assert!(
+            p.status == 422 || p.status == 400,
+            "{starts_at}: {} {}",
+            p.status,
+            p.text
+        );
+    }
+    let p = schedule(
+        &app,
+        &pair,
+        "MR",
+        json!({"starts_at": "2999-01-01T10:00:00Z", "duration_minutes": 60, "mode": "video"}),
+    )
+    .await
+    .problem(422, "validation_failed");
+    assert_eq!(p["errors"][0]["pointer"], "/starts_at");
+    for query in ["from=1900-01-01", "to=10000-01-01"] {
+        let r = app
+            .get(
+                &format!("/api/v1/programs/{}/report?{query}", pair.program),
+                Some(&app.as_coordinator()),
+            )
+            .await;
+        assert!(
+            r.status == 422 || r.status == 400,
+            "{query}: {} {}",
+            r.status,
+            r.text
+        );
+    }
+}
