@@ -187,3 +187,41 @@ async fn times_and_dates_beyond_reason_are_refused_not_crashed_on() {
         );
     }
 }
+
+#[tokio::test]
+async fn ending_a_pair_cancels_the_meetings_it_still_had_ahead() {
+    let app = spawn_app().await;
+    let pair = pair_with(&app, json!({}), false).await;
+    let ahead = schedule(&app, &pair, "MR", crate::working_life::video_at(48))
+        .await
+        .json();
+    let ended = app
+        .post_json(
+            &format!("/api/v1/pairs/{}/end", pair.id),
+            Some(&as_("ME")),
+            &json!({"reason_category": "not_available"}),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    let meeting = app
+        .get(
+            &format!(
+                "/api/v1/pairs/{}/meetings/{}",
+                pair.id,
+                ahead["id"].as_str().unwrap()
+            ),
+            Some(&as_("MR")),
+        )
+        .await
+        .json();
+    assert_eq!(meeting["status"], "cancelled", "{meeting}");
+    let seen = app
+        .get(
+            &format!("/api/v1/pairs/{}", pair.id),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    assert_eq!(seen["next_meeting_at"], serde_json::Value::Null);
+    assert_eq!(seen["flags"], json!([]));
+}

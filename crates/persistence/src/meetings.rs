@@ -6,8 +6,9 @@ use mentorat_domain::{
     meeting::{Location, LocationKind, Meeting, MeetingMode, MeetingPlan, MeetingStatus},
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Value, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
+    sea_query::{Expr, ExprTrait},
 };
 use uuid::Uuid;
 
@@ -227,6 +228,31 @@ pub async fn cancel(
         .col_expr(Column::Late, Expr::value(late))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
+}
+
+/// When a pair ends, the meetings it still had ahead are cancelled (no reason: the pair's
+/// end says why), so no calendar keeps showing them. Returns how many.
+pub async fn cancel_ahead_of_pair(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let result = Meetings::update_many()
+        .col_expr(
+            Column::Status,
+            Expr::value(MeetingStatus::Cancelled.as_str()),
+        )
+        .col_expr(Column::CancelledBy, Expr::value(by))
+        .col_expr(Column::CancelledAt, Expr::value(now))
+        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::PairId.eq(pair_id))
+        .filter(Column::Status.eq(MeetingStatus::Scheduled.as_str()))
+        .filter(Column::StartsAt.gt(now))
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// `held` (with an optional summary) or `missed`.

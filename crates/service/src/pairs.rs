@@ -256,7 +256,7 @@ pub async fn end(
     let pair = pairs::find(db.conn(), id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let (side, _) = member_side(db, caller, &pair).await?;
+    let (side, me) = member_side(db, caller, &pair).await?;
     pair::check_end(pair.status)?;
     let other = match side {
         Side::Mentor => pair.mentee_person_id,
@@ -265,6 +265,7 @@ pub async fn end(
     let now = Utc::now();
     let txn = db.conn().begin().await.map_err(store)?;
     pairs::end(&txn, db.keys(), &pair, reason, text.as_deref(), now).await?;
+    meetings::cancel_ahead_of_pair(&txn, pair.id, me.id, now).await?;
     notifications::notify(
         &txn,
         &[other],
