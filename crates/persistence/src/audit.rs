@@ -86,13 +86,8 @@ pub async fn list(
     if let Some(before) = before {
         query = query.filter(Column::Id.lt(before));
     }
-    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let next = if rows.len() > usize::from(limit) {
-        rows.truncate(usize::from(limit));
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let (rows, next) = crate::cut(rows, limit, |r| r.id);
     let items = rows
         .into_iter()
         .map(|r| AuditEvent {

@@ -36,3 +36,19 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next: Option<uuid::Uuid>,
 }
+
+/// Cut a keyset page: `rows` were read with `limit + 1`, and the extra row only says that
+/// there is more — the page continues after the last row kept.
+pub(crate) fn cut<R>(
+    mut rows: Vec<R>,
+    limit: u16,
+    id: impl Fn(&R) -> uuid::Uuid,
+) -> (Vec<R>, Option<uuid::Uuid>) {
+    let next = if rows.len() > usize::from(limit) {
+        rows.truncate(usize::from(limit));
+        rows.last().map(id)
+    } else {
+        None
+    };
+    (rows, next)
+}

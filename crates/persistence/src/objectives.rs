@@ -12,6 +12,8 @@ use sea_orm::{
     QuerySelect, sea_query::Expr,
 };
 use serde_json::{Value, json};
+use std::collections::HashMap;
+
 use uuid::Uuid;
 
 use crate::{
@@ -170,13 +172,8 @@ pub async fn list(
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after));
     }
-    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let next = if rows.len() > usize::from(limit) {
-        rows.truncate(usize::from(limit));
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let (rows, next) = crate::cut(rows, limit, |r| r.id);
     let items = rows
         .into_iter()
         .map(|row| to_domain(row, keys))
@@ -291,13 +288,8 @@ pub async fn revisions(
     if let Some(after) = after {
         query = query.filter(R::Id.gt(after));
     }
-    let mut rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let next = if rows.len() > usize::from(limit) {
-        rows.truncate(usize::from(limit));
-        rows.last().map(|r| r.id)
-    } else {
-        None
-    };
+    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let (rows, next) = crate::cut(rows, limit, |r| r.id);
     let items = rows
         .into_iter()
         .map(|row| {
@@ -319,12 +311,42 @@ pub async fn revisions(
     Ok(Page { items, next })
 }
 
+/// Per pair: objectives by status, and how many were ever agreed (R4).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ObjectiveCounts {
+    pub by_status: HashMap<Uuid, HashMap<ObjectiveStatus, i64>>,
+    pub agreed: HashMap<Uuid, i64>,
+}
+
+fn counted(
+    by_status: Vec<(Uuid, String, i64)>,
+    agreed: Vec<(Uuid, i64)>,
+) -> Result<ObjectiveCounts, StoreError> {
+    let mut counts = ObjectiveCounts {
+        agreed: agreed.into_iter().collect(),
+        ..Default::default()
+    };
+    for (pair_id, status, n) in by_status {
+        let status = ObjectiveStatus::parse(&status).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "an objective of pair {pair_id} has status {status:?}"
+            ))
+        })?;
+        counts
+            .by_status
+            .entry(pair_id)
+            .or_default()
+            .insert(status, n);
+    }
+    Ok(counts)
+}
+
 /// Per pair of a program: how many objectives in each status, and how many were ever
 /// agreed — two grouped queries.
 pub async fn counts_of_program(
     conn: &impl ConnectionTrait,
     program_id: Uuid,
-) -> Result<(Vec<(Uuid, String, i64)>, Vec<(Uuid, i64)>), StoreError> {
+) -> Result<ObjectiveCounts, StoreError> {
     use sea_orm::sea_query::Query;
     let in_program = Query::select()
         .column(crate::entity::pair::Column::Id)
@@ -352,7 +374,7 @@ pub async fn counts_of_program(
         .into_tuple()
         .all(conn)
         .await?;
-    Ok((by_status, agreed))
+    counted(by_status, agreed)
 }
 
 /// Per pair: how many objectives in each status, and how many were ever agreed — two grouped
@@ -360,9 +382,9 @@ pub async fn counts_of_program(
 pub async fn counts(
     conn: &impl ConnectionTrait,
     pair_ids: &[Uuid],
-) -> Result<(Vec<(Uuid, String, i64)>, Vec<(Uuid, i64)>), StoreError> {
+) -> Result<ObjectiveCounts, StoreError> {
     if pair_ids.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(ObjectiveCounts::default());
     }
     let by_status: Vec<(Uuid, String, i64)> = Objectives::find()
         .select_only()
@@ -385,7 +407,7 @@ pub async fn counts(
         .into_tuple()
         .all(conn)
         .await?;
-    Ok((by_status, agreed))
+    counted(by_status, agreed)
 }
 
 fn to_domain(row: objective::Model, keys: &Keyring) -> Result<Objective, StoreError> {

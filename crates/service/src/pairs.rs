@@ -394,25 +394,13 @@ pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceErr
         .await?
         .into_iter()
         .collect();
-    let (by_status, agreed) = objectives::counts(db.conn(), &pair_ids).await?;
+    let counts = objectives::counts(db.conn(), &pair_ids).await?;
     let ended: Vec<Uuid> = pairs_
         .iter()
         .filter(|p| p.end_reason.is_some())
         .map(|p| p.id)
         .collect();
     let end_reason_texts = pairs::end_reason_texts(db.conn(), db.keys(), &ended).await?;
-    let mut objective_counts: HashMap<Uuid, HashMap<ObjectiveStatus, i64>> = HashMap::new();
-    for (pair_id, status, n) in by_status {
-        let status = ObjectiveStatus::parse(&status).ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "an objective of pair {pair_id} has status {status:?}"
-            ))
-        })?;
-        objective_counts
-            .entry(pair_id)
-            .or_default()
-            .insert(status, n);
-    }
     let charter_pending = enrolled
         .iter()
         .filter(|e| {
@@ -427,8 +415,8 @@ pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceErr
         people,
         charter_pending,
         meetings,
-        objectives: objective_counts,
-        agreed: agreed.into_iter().collect(),
+        objectives: counts.by_status,
+        agreed: counts.agreed,
         cadence_days,
         end_reason_texts,
         now,
@@ -457,25 +445,13 @@ pub async fn health_context_of_program(
         .await?
         .into_iter()
         .collect();
-    let (by_status, agreed) = objectives::counts_of_program(db.conn(), program_id).await?;
-    let mut objective_counts: HashMap<Uuid, HashMap<ObjectiveStatus, i64>> = HashMap::new();
-    for (pair_id, status, n) in by_status {
-        let status = ObjectiveStatus::parse(&status).ok_or_else(|| {
-            StoreError::Corrupt(format!(
-                "an objective of pair {pair_id} has status {status:?}"
-            ))
-        })?;
-        objective_counts
-            .entry(pair_id)
-            .or_default()
-            .insert(status, n);
-    }
+    let counts = objectives::counts_of_program(db.conn(), program_id).await?;
     Ok(PairContext {
         people: HashMap::new(),
         charter_pending,
         meetings,
-        objectives: objective_counts,
-        agreed: agreed.into_iter().collect(),
+        objectives: counts.by_status,
+        agreed: counts.agreed,
         cadence_days,
         end_reason_texts: HashMap::new(),
         now,
