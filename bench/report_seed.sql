@@ -74,6 +74,37 @@ WITH f AS (
 INSERT INTO feedback_scores (feedback_id, pair_id, author_id, dimension, score, created_at)
 SELECT f.id, f.pair_id, f.author_id, d.dimension, 1 + (abs(hashtext(f.id::text || d.dimension)) % 5), f.created_at
 FROM f, (VALUES ('usefulness'), ('atmosphere')) d(dimension);
+-- What the service keeps as it goes (migration 000010, crates/persistence/src/tallies.rs),
+-- counted here for the rows written above.
+UPDATE pairs SET
+  report_department = COALESCE((SELECT department FROM people WHERE people.id = pairs.mentee_person_id), '(none)'),
+  report_site = COALESCE((SELECT site FROM people WHERE people.id = pairs.mentee_person_id), '(none)'),
+  cross_department = COALESCE((SELECT mr.department <> me.department FROM people mr, people me
+    WHERE mr.id = pairs.mentor_person_id AND me.id = pairs.mentee_person_id), false),
+  objectives_agreed = EXISTS (SELECT 1 FROM objectives o WHERE o.pair_id = pairs.id AND o.agreed_at IS NOT NULL),
+  objectives_achieved = EXISTS (SELECT 1 FROM objectives o WHERE o.pair_id = pairs.id AND o.status = 'achieved')
+WHERE program_id = :'program';
+INSERT INTO meeting_tallies (program_id, day, department, site, held, cancelled, late, missed)
+SELECT pr.program_id, to_char(m.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), pr.report_department, pr.report_site,
+  SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END), SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END),
+  SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END), SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END)
+FROM meetings m JOIN pairs pr ON pr.id = m.pair_id
+WHERE pr.program_id = :'program' AND m.status IN ('held', 'cancelled', 'missed')
+GROUP BY 1, 2, 3, 4;
+INSERT INTO report_reschedules (cancelled_id, program_id, pair_id, department, site, cancelled_at, days)
+SELECT c.id, pr.program_id, pr.id, pr.report_department, pr.report_site, c.cancelled_at,
+  EXTRACT(EPOCH FROM (r.created_at - c.cancelled_at)) / 86400.0
+FROM meetings r JOIN meetings c ON c.id = r.reschedules JOIN pairs pr ON pr.id = c.pair_id
+WHERE pr.program_id = :'program' AND c.cancelled_at IS NOT NULL;
+UPDATE feedback f SET program_id = pr.program_id, report_department = pr.report_department,
+  report_site = pr.report_site
+FROM pairs pr WHERE pr.id = f.pair_id AND pr.program_id = :'program';
+INSERT INTO feedback_tallies (program_id, day, department, site, dimension, total, answers)
+SELECT f.program_id, to_char(s.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), f.report_department,
+  f.report_site, s.dimension, SUM(s.score), COUNT(*)
+FROM feedback_scores s JOIN feedback f ON f.id = s.feedback_id
+WHERE f.program_id = :'program'
+GROUP BY 1, 2, 3, 4, 5;
 COMMIT;
 RESET enable_nestloop;
 ANALYZE;

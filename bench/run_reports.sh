@@ -4,7 +4,7 @@
 set -euo pipefail
 url="${1:?PostgreSQL URL of an empty database}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$here/target/release/mentorat"
+bin="${BENCH_BIN:-$here/target/release/mentorat}"
 port="${BENCH_PORT:-8092}"
 export MENTORAT_DATABASE_URL="$url" MENTORAT_BIND="127.0.0.1:$port" MENTORAT_LOG="${MENTORAT_LOG:-warn}"
 export MENTORAT_JWT_SECRET="${MENTORAT_JWT_SECRET:-bench-secret-bench-secret-bench-secret}"

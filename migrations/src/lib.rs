@@ -13,6 +13,7 @@ mod m20261125_000006_objectives_meetings_outbox;
 mod m20261125_000007_notes_concerns_audit;
 mod m20261125_000008_feedback;
 mod m20261125_000009_webhooks;
+mod m20261202_000010_report_tallies;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_notes_concerns_audit::Migration),
             Box::new(m20261125_000008_feedback::Migration),
             Box::new(m20261125_000009_webhooks::Migration),
+            Box::new(m20261202_000010_report_tallies::Migration),
         ]
     }
 }

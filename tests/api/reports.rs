@@ -372,3 +372,188 @@ async fn a_program_too_small_shows_no_figure_at_all() {
     assert_eq!(report["total"]["pairs"], Value::Null);
     assert_eq!(report["groups"], json!([]));
 }
+
+/// Every figure of the report counts what happened: in the Gamma group (5 pairs, 10 people)
+/// each pair holds one meeting, misses one, cancels one late and one early and makes up for
+/// the early one; three agree on an objective, one achieves it; the five mentees check in.
+/// A mentee who later moves to another department does not move the pair's history.
+#[tokio::test]
+async fn report_figures_count_what_happened() {
+    let app = spawn_app().await;
+    let program = population(&app).await;
+    let coordinator = app.as_coordinator();
+    let listed = app
+        .get(
+            &format!("/api/v1/pairs?program_id={program}&limit=100"),
+            Some(&coordinator),
+        )
+        .await
+        .json();
+    let mut gamma: Vec<(String, String, String)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["mentee"]["given_name"]
+                .as_str()
+                .unwrap()
+                .starts_with("Gamma")
+        })
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["mentor"]["given_name"].as_str().unwrap().to_owned(),
+                p["mentee"]["given_name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    gamma.sort_by(|a, b| a.2.cmp(&b.2));
+    assert_eq!(gamma.len(), 5, "{listed}");
+    let post = |path: String, who: String, body: Value| {
+        let app = &app;
+        async move {
+            let reply = app.post_json(&path, Some(&as_(&who)), &body).await;
+            assert!(reply.status < 300, "{path}: {}", reply.text);
+            reply.json()
+        }
+    };
+    for (i, (pair, mr, me)) in gamma.iter().enumerate() {
+        for who in [mr, me] {
+            post(
+                format!("/api/v1/pairs/{pair}/accept"),
+                who.clone(),
+                json!({}),
+            )
+            .await;
+        }
+        let p = crate::working_life::Pair {
+            program: program.clone(),
+            id: pair.clone(),
+        };
+        let meetings = format!("/api/v1/pairs/{pair}/meetings");
+        let held = schedule(&app, &p, mr, video_at(4)).await.json();
+        let held = held["id"].as_str().unwrap().to_owned();
+        started_hours_ago(&app, &held, 5).await;
+        post(format!("{meetings}/{held}/held"), mr.clone(), json!({})).await;
+        let missed = schedule(&app, &p, mr, video_at(6)).await.json();
+        let missed = missed["id"].as_str().unwrap().to_owned();
+        started_hours_ago(&app, &missed, 2).await;
+        post(format!("{meetings}/{missed}/missed"), me.clone(), json!({})).await;
+        let late = schedule(&app, &p, me, video_at(2)).await.json();
+        let late = post(
+            format!("{meetings}/{}/cancel", late["id"].as_str().unwrap()),
+            me.clone(),
+            json!({"reason": "Garde"}),
+        )
+        .await;
+        assert_eq!(late["late"], true, "{late}");
+        let early = schedule(&app, &p, mr, video_at(200)).await.json();
+        let early = early["id"].as_str().unwrap().to_owned();
+        post(
+            format!("{meetings}/{early}/cancel"),
+            mr.clone(),
+            json!({"reason": "Formation"}),
+        )
+        .await;
+        // Cancelled 1, 2, … 5 days ago, then made up for now: the median is 3 days.
+        app.time_passes(
+            "UPDATE meetings SET cancelled_at = $1 WHERE id = $2",
+            vec![
+                (chrono::Utc::now() - chrono::Duration::days(i as i64 + 1)).into(),
+                uuid::Uuid::parse_str(&early).unwrap().into(),
+            ],
+        )
+        .await;
+        let mut again = video_at(300);
+        again["reschedules"] = json!(early);
+        let again = schedule(&app, &p, mr, again).await;
+        assert_eq!(again.status, 201, "{}", again.text);
+        post(
+            format!("/api/v1/pairs/{pair}/feedback"),
+            me.clone(),
+            json!({"kind": "check_in", "meeting_id": held,
+                   "scores": {"usefulness": i + 1, "atmosphere": 4}}),
+        )
+        .await;
+        if i < 3 {
+            let objective = post(
+                format!("/api/v1/pairs/{pair}/objectives"),
+                me.clone(),
+                json!({"title": "Prendre la parole en staff"}),
+            )
+            .await;
+            let objective = format!(
+                "/api/v1/pairs/{pair}/objectives/{}",
+                objective["id"].as_str().unwrap()
+            );
+            post(format!("{objective}/agree"), mr.clone(), json!({})).await;
+            if i == 0 {
+                let done = app
+                    .patch_json(
+                        &objective,
+                        Some(&as_(me)),
+                        None,
+                        &json!({"status": "achieved"}),
+                    )
+                    .await;
+                assert_eq!(done.status, 200, "{}", done.text);
+            }
+        }
+    }
+    // Gamma's first mentee moves to Beta: the pair stays in Gamma's figures.
+    let moved = app
+        .send(
+            app.client
+                .put(app.url("/api/v1/people/by-external-id/GammaE0"))
+                .bearer_auth(app.as_hris())
+                .json(&json!({"given_name": "GammaE0", "family_name": "X",
+                              "email": "gammae0@chu.example", "department": "Beta"})),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.text);
+
+    let today = chrono::Utc::now().date_naive();
+    let window = |from: i64, to: i64| {
+        format!(
+            "/api/v1/programs/{program}/report?group_by=department&from={}&to={}",
+            today + chrono::Duration::days(from),
+            today + chrono::Duration::days(to)
+        )
+    };
+    let report = app
+        .get(&window(-30, 30), Some(&app.as_analyst()))
+        .await
+        .json();
+    let g = group(&report, "Gamma");
+    assert_eq!(g["suppressed"], false, "{report}");
+    assert_eq!(g["people"], 10);
+    assert_eq!(g["pairs"], 5);
+    assert_eq!(g["pairs_by_status"]["active"], 5);
+    assert_eq!(g["meetings_held"], 5, "{g}");
+    assert_eq!(g["meetings_missed"], 5);
+    assert_eq!(g["meetings_cancelled"], 10);
+    assert_eq!(g["meetings_cancelled_late"], 5);
+    let median = g["median_reschedule_days"].as_f64().unwrap();
+    assert!((median - 3.0).abs() < 0.01, "{median}");
+    assert_eq!(g["share_with_agreed_objectives"], 0.6);
+    assert_eq!(g["share_with_achieved_objectives"], 0.2);
+    assert_eq!(g["share_cross_department"], 1.0);
+    assert_eq!(g["feedback"]["usefulness"], 3.0);
+    assert_eq!(g["feedback"]["atmosphere"], 4.0);
+    // Final evaluations: nobody has given one, so the dimensions say nothing.
+    assert!(
+        g["feedback"].get("valued").is_none_or(Value::is_null),
+        "{g}"
+    );
+    let total = &report["total"];
+    assert_eq!(total["meetings_held"], 5);
+    assert_eq!(total["meetings_cancelled"], 10);
+    assert_eq!(total["pairs_by_status"]["proposed"], 6);
+    assert_eq!(total["feedback"]["usefulness"], 3.0);
+    // A window after all this: the pairs still exist, no meeting falls in it.
+    let later = app.get(&window(20, 30), Some(&coordinator)).await.json();
+    assert_eq!(later["total"]["pairs"], 11, "{later}");
+    assert_eq!(later["total"]["meetings_held"], 0);
+    assert_eq!(later["total"]["meetings_cancelled"], 0);
+    assert_eq!(later["total"]["median_reschedule_days"], Value::Null);
+}

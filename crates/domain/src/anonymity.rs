@@ -13,7 +13,9 @@ pub const MIN_K: u32 = 5;
 /// Returns a flag per group (true: suppressed) and whether the total is suppressed.
 pub fn suppress(people: &[u64], total: u64, k: u32) -> (Vec<bool>, bool) {
     let k = u64::from(k.max(MIN_K));
-    let mut hidden: Vec<bool> = people.iter().map(|&n| n < k).collect();
+    // A group of nobody (a feedback dimension nobody in it answered) has no figure to
+    // protect, and needs no other group hidden to cover it.
+    let mut hidden: Vec<bool> = people.iter().map(|&n| n > 0 && n < k).collect();
     let total_hidden = total < k;
     if hidden.iter().any(|&h| h) {
         // Complementary suppression: add the smallest visible groups until the hidden ones
@@ -31,7 +33,7 @@ pub fn suppress(people: &[u64], total: u64, k: u32) -> (Vec<bool>, bool) {
             if (count >= 2 && covered >= k) || count == people.len() {
                 break;
             }
-            match order.iter().find(|&&i| !hidden[i]) {
+            match order.iter().find(|&&i| !hidden[i] && people[i] > 0) {
                 Some(&i) => hidden[i] = true,
                 None => break,
             }
@@ -43,6 +45,20 @@ pub fn suppress(people: &[u64], total: u64, k: u32) -> (Vec<bool>, bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_group_of_nobody_hides_nothing() {
+        // Feedback answered in one group only: the others have nothing to protect.
+        assert_eq!(
+            suppress(&[0, 0, 5], 5, 5),
+            (vec![false, false, false], false)
+        );
+        // A small group is still covered by a real one, never by an empty one.
+        assert_eq!(
+            suppress(&[0, 3, 6, 9], 18, 5),
+            (vec![false, true, true, false], false)
+        );
+    }
 
     #[test]
     fn groups_of_five_or_more_are_shown() {

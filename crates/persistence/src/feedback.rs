@@ -65,6 +65,7 @@ pub async fn insert(
         ))
         .await?;
     }
+    crate::tallies::count_feedback(conn, id).await?;
     Ok(id)
 }
 

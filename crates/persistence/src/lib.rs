@@ -23,6 +23,7 @@ pub mod people;
 pub mod programs;
 pub mod report;
 pub mod rotation;
+pub mod tallies;
 pub mod webhooks;
 
 pub use crypto::Keyring;

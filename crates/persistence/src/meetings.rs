@@ -18,6 +18,7 @@ use crate::{
     entity::meeting::{self, Column, Entity as Meetings},
     error::StoreError,
     pairs::statement,
+    tallies::{self, Counted},
 };
 
 pub struct NewMeeting {
@@ -60,6 +61,9 @@ pub async fn insert(
     })
     .exec_without_returning(conn)
     .await?;
+    if let Some(cancelled) = new.reschedules {
+        tallies::record_reschedule(conn, cancelled, now).await?;
+    }
     find(conn, keys, new.pair_id, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("meeting {id} vanished after insert")))
@@ -222,7 +226,8 @@ pub async fn cancel(
         .col_expr(Column::CancelReason, Expr::value(keys.seal(reason)?))
         .col_expr(Column::Late, Expr::value(late))
         .col_expr(Column::UpdatedAt, Expr::value(now));
-    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
+    tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await
 }
 
 /// When a pair ends, the meetings it still had ahead are cancelled (no reason: the pair's
@@ -233,6 +238,7 @@ pub async fn cancel_ahead_of_pair(
     by: Uuid,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    tallies::count_meetings(conn, Counted::AheadOfPair(pair_id, now)).await?;
     let result = Meetings::update_many()
         .col_expr(
             Column::Status,
@@ -267,7 +273,8 @@ pub async fn close(
         )
         .col_expr(Column::ClosedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now));
-    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
+    tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await
 }
 
 /// What a pair's answer and flags need to know of its meetings.

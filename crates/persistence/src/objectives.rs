@@ -227,7 +227,8 @@ pub async fn update(
         edit.comment.map(Content::into_inner),
         now,
     )
-    .await
+    .await?;
+    crate::tallies::refresh_objectives(conn, objective.pair_id).await
 }
 
 /// R4: the other member agrees; the objective is then in progress.
@@ -271,7 +272,8 @@ pub async fn agree(
         None,
         now,
     )
-    .await
+    .await?;
+    crate::tallies::refresh_objectives(conn, objective.pair_id).await
 }
 
 pub async fn revisions(

@@ -1,11 +1,14 @@
 //! A program's figures, computed in SQL on either database — grouped rows, never the rows
-//! themselves. Groups are the mentee's department or site. Suppression (R13) is the
-//! domain's business, on top of these counts.
+//! themselves. Groups are the mentee's department or site when the pair was formed. Meetings
+//! and feedback scores are read from daily tallies and the report columns of pairs (see
+//! [`crate::tallies`]), so a report reads a few thousand rows whatever the program's size.
+//! Suppression (R13) is the domain's business, on top of these counts.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
+use mentorat_domain::feedback::{CHECK_IN_DIMENSIONS, FeedbackKind};
+use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
 use crate::{error::StoreError, pairs::statement};
@@ -42,39 +45,13 @@ pub struct RawReport {
     pub total: RawFigures,
 }
 
-/// The program's pairs in the window, with their group. Only the first query needs the
-/// mentor (for `is_cross`); without groups no person is joined at all.
-fn pairs_cte(group_by: Option<GroupBy>, with_cross: bool) -> String {
-    let group = group_expr(group_by);
-    let mentee = if group_by.is_some() || with_cross {
-        "JOIN people me ON me.id = pr.mentee_person_id"
-    } else {
-        ""
-    };
-    let (mentor, cross) = if with_cross {
-        (
-            "JOIN people mr ON mr.id = pr.mentor_person_id",
-            "CASE WHEN mr.department IS NOT NULL AND me.department IS NOT NULL \
-             AND mr.department <> me.department THEN 1 ELSE 0 END",
-        )
-    } else {
-        ("", "0")
-    };
-    format!(
-        "WITH p AS ( \
-           SELECT pr.id AS pair_id, pr.status AS status, pr.mentor_person_id AS mentor, \
-                  pr.mentee_person_id AS mentee, {group} AS grp, {cross} AS is_cross \
-           FROM pairs pr {mentee} {mentor} \
-           WHERE pr.program_id = $1 AND pr.created_at < $2 \
-             AND (pr.ended_at IS NULL OR pr.ended_at >= $3))"
-    )
-}
-
-fn group_expr(group_by: Option<GroupBy>) -> &'static str {
+/// The group column: `department`/`site` in the tallies, `report_department`/`report_site`
+/// on pairs and feedback (`prefix`).
+fn group_col(group_by: Option<GroupBy>, prefix: &str) -> String {
     match group_by {
-        Some(GroupBy::Department) => "COALESCE(me.department, '(none)')",
-        Some(GroupBy::Site) => "COALESCE(me.site, '(none)')",
-        None => "'all'",
+        Some(GroupBy::Department) => format!("{prefix}department"),
+        Some(GroupBy::Site) => format!("{prefix}site"),
+        None => "'all'".to_owned(),
     }
 }
 
@@ -85,14 +62,19 @@ struct Window {
 }
 
 impl Window {
-    /// `$1..$3` of the pairs CTE, then `$4, $5` = from, to again for a second window.
-    fn values(&self, second_window: bool) -> Vec<Value> {
-        let mut v: Vec<Value> = vec![self.program.into(), self.to.into(), self.from.into()];
-        if second_window {
-            v.push(self.from.into());
-            v.push(self.to.into());
-        }
-        v
+    /// `$1..$3`: the program and the window as timestamps.
+    fn instants(&self) -> Vec<Value> {
+        vec![self.program.into(), self.from.into(), self.to.into()]
+    }
+
+    /// `$1..$3`: the program and the window as the tallies' `YYYY-MM-DD` days (a window is
+    /// whole UTC days).
+    fn days(&self) -> Vec<Value> {
+        vec![
+            self.program.into(),
+            self.from.format("%Y-%m-%d").to_string().into(),
+            self.to.format("%Y-%m-%d").to_string().into(),
+        ]
     }
 }
 
@@ -106,31 +88,27 @@ async fn query(
         .await?)
 }
 
-fn days_between(backend: DbBackend, later: &str, earlier: &str) -> String {
-    match backend {
-        DbBackend::Postgres => {
-            format!("CAST(EXTRACT(EPOCH FROM ({later} - {earlier})) / 86400.0 AS DOUBLE PRECISION)")
-        }
-        _ => format!("CAST(julianday({later}) - julianday({earlier}) AS DOUBLE PRECISION)"),
-    }
+fn rows<T>(
+    rows: Vec<QueryResult>,
+    read: impl Fn(&QueryResult) -> Result<T, sea_orm::DbErr>,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter()
+        .map(read)
+        .collect::<Result<_, _>>()
+        .map_err(StoreError::from)
 }
 
+/// Median days from a cancellation in the window to the meeting that made up for it, and
+/// over how many pairs.
 async fn medians(
     conn: &impl ConnectionTrait,
     w: &Window,
     group_by: Option<GroupBy>,
 ) -> Result<Vec<(String, f64, i64)>, StoreError> {
-    let days = days_between(
-        conn.get_database_backend(),
-        "r.created_at",
-        "c.cancelled_at",
-    );
     let sql = format!(
-        "{}, d AS ( \
-           SELECT p.grp AS grp, p.pair_id AS pair_id, {days} AS days FROM meetings r \
-           JOIN meetings c ON c.id = r.reschedules \
-           JOIN p ON p.pair_id = c.pair_id \
-           WHERE r.reschedules IS NOT NULL AND c.cancelled_at >= $4 AND c.cancelled_at < $5), \
+        "WITH d AS ( \
+           SELECT {} AS grp, pair_id, days FROM report_reschedules \
+           WHERE program_id = $1 AND cancelled_at >= $2 AND cancelled_at < $3), \
          ranked AS ( \
            SELECT grp, days, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY days) AS rn, \
                   COUNT(*) OVER (PARTITION BY grp) AS n FROM d), \
@@ -139,178 +117,161 @@ async fn medians(
                 MAX(c.pairs) AS pairs \
          FROM ranked r JOIN counts c ON c.grp = r.grp \
          WHERE r.rn = (r.n + 1) / 2 OR r.rn = (r.n + 2) / 2 GROUP BY r.grp",
-        pairs_cte(group_by, false)
+        group_col(group_by, "")
     );
-    query(conn, &sql, w.values(true))
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get("", "grp")?,
-                r.try_get("", "median")?,
-                r.try_get("", "pairs")?,
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(StoreError::from)
+    rows(query(conn, &sql, w.instants()).await?, |r| {
+        Ok((
+            r.try_get("", "grp")?,
+            r.try_get("", "median")?,
+            r.try_get("", "pairs")?,
+        ))
+    })
 }
 
+/// Feedback per dimension: (sum of scores, answers) from the tallies, and the people who
+/// answered — every dimension of a kind is answered at once, so per kind.
 async fn feedback(
     conn: &impl ConnectionTrait,
     w: &Window,
     group_by: Option<GroupBy>,
 ) -> Result<Vec<(String, String, (i64, i64, i64))>, StoreError> {
-    let sql = format!(
-        "{} , s AS ( \
-              SELECT p.grp AS grp, s.dimension AS dimension, s.author_id AS author, \
-                     SUM(s.score) AS total, COUNT(*) AS answers \
-              FROM p JOIN feedback_scores s ON s.pair_id = p.pair_id \
-              WHERE s.created_at >= $4 AND s.created_at < $5 \
-              GROUP BY p.grp, s.dimension, s.author_id) \
-            SELECT grp, dimension, CAST(SUM(total) AS BIGINT) AS total, \
-                   CAST(SUM(answers) AS BIGINT) AS answers, \
-                   COUNT(*) AS people \
-            FROM s GROUP BY grp, dimension",
-        pairs_cte(group_by, false)
+    use futures_util::future::try_join;
+    let sums = format!(
+        "SELECT grp, dimension, CAST(SUM(total) AS BIGINT) AS total, \
+                CAST(SUM(answers) AS BIGINT) AS answers \
+         FROM (SELECT {} AS grp, dimension, total, answers FROM feedback_tallies \
+               WHERE program_id = $1 AND day >= $2 AND day < $3) t \
+         GROUP BY grp, dimension",
+        group_col(group_by, "")
     );
-    query(conn, &sql, w.values(true))
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get("", "grp")?,
-                r.try_get("", "dimension")?,
-                (
-                    r.try_get("", "total")?,
-                    r.try_get("", "answers")?,
-                    r.try_get("", "people")?,
-                ),
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(StoreError::from)
+    let respondents = format!(
+        "SELECT grp, kind, COUNT(DISTINCT author_id) AS people \
+         FROM (SELECT {} AS grp, kind, author_id FROM feedback \
+               WHERE program_id = $1 AND created_at >= $2 AND created_at < $3) f \
+         GROUP BY grp, kind",
+        group_col(group_by, "report_")
+    );
+    let (sums, respondents) = try_join(
+        query(conn, &sums, w.days()),
+        query(conn, &respondents, w.instants()),
+    )
+    .await?;
+    let respondents: BTreeMap<(String, String), i64> = rows(respondents, |r| {
+        Ok((
+            (r.try_get("", "grp")?, r.try_get("", "kind")?),
+            r.try_get("", "people")?,
+        ))
+    })?
+    .into_iter()
+    .collect();
+    rows(sums, |r| {
+        let grp: String = r.try_get("", "grp")?;
+        let dimension: String = r.try_get("", "dimension")?;
+        let kind = if CHECK_IN_DIMENSIONS.contains(&dimension.as_str()) {
+            FeedbackKind::CheckIn
+        } else {
+            FeedbackKind::Final
+        };
+        let people = respondents
+            .get(&(grp.clone(), kind.as_str().to_owned()))
+            .copied()
+            .unwrap_or(0);
+        Ok((
+            grp,
+            dimension,
+            (r.try_get("", "total")?, r.try_get("", "answers")?, people),
+        ))
+    })
 }
 
-async fn people(
-    conn: &impl ConnectionTrait,
-    w: &Window,
-    group_by: Option<GroupBy>,
-) -> Result<Vec<(String, i64)>, StoreError> {
-    let sql = format!(
-        "{} SELECT grp, COUNT(DISTINCT person) AS people FROM ( \
-              SELECT grp, mentor AS person FROM p UNION SELECT grp, mentee AS person FROM p) x \
-            GROUP BY grp",
-        pairs_cte(group_by, false)
-    );
-    query(conn, &sql, w.values(false))
-        .await?
-        .into_iter()
-        .map(|r| Ok((r.try_get("", "grp")?, r.try_get("", "people")?)))
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(StoreError::from)
+/// Per group: pairs by status, cross-department pairs, pairs with an agreed and with an
+/// achieved objective, and the people in those pairs — one read of the program's pairs, no
+/// join (a person is a mentor or a mentee of a program, never both, so the two distinct
+/// counts add up).
+struct PairRow {
+    grp: String,
+    pairs: i64,
+    people: i64,
+    cross: i64,
+    agreed: i64,
+    achieved: i64,
+    by_status: BTreeMap<String, i64>,
 }
 
-type PairRow = (String, i64, i64, BTreeMap<String, i64>);
+const STATUSES: [&str; 5] = ["proposed", "active", "completed", "ended", "suspended"];
 
 async fn pair_counts(
     conn: &impl ConnectionTrait,
     w: &Window,
     group_by: Option<GroupBy>,
 ) -> Result<Vec<PairRow>, StoreError> {
+    let by_status: String = STATUSES
+        .iter()
+        .map(|s| format!("SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END) AS {s}, "))
+        .collect();
     let sql = format!(
-        "{} SELECT grp, COUNT(*) AS pairs, SUM(is_cross) AS cross_department, \
-                   SUM(CASE WHEN status = 'proposed' THEN 1 ELSE 0 END) AS proposed, \
-                   SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) AS active, \
-                   SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed, \
-                   SUM(CASE WHEN status = 'ended' THEN 1 ELSE 0 END) AS ended, \
-                   SUM(CASE WHEN status = 'suspended' THEN 1 ELSE 0 END) AS suspended \
-            FROM p GROUP BY grp",
-        pairs_cte(group_by, true)
+        "SELECT grp, COUNT(*) AS pairs, {by_status} \
+                SUM(CASE WHEN cross_department THEN 1 ELSE 0 END) AS cross_department, \
+                SUM(CASE WHEN objectives_agreed THEN 1 ELSE 0 END) AS agreed, \
+                SUM(CASE WHEN objectives_achieved THEN 1 ELSE 0 END) AS achieved, \
+                COUNT(DISTINCT mentor_person_id) + COUNT(DISTINCT mentee_person_id) AS people \
+         FROM (SELECT {} AS grp, status, cross_department, objectives_agreed, \
+                      objectives_achieved, mentor_person_id, mentee_person_id \
+               FROM pairs WHERE program_id = $1 \
+                 AND (ended_at IS NULL OR ended_at >= $2) AND created_at < $3) p \
+         GROUP BY grp",
+        group_col(group_by, "report_")
     );
-    query(conn, &sql, w.values(false))
-        .await?
-        .into_iter()
-        .map(|r| {
-            let mut by_status = BTreeMap::new();
-            for status in ["proposed", "active", "completed", "ended", "suspended"] {
-                by_status.insert(status.to_owned(), r.try_get("", status)?);
-            }
-            Ok((
-                r.try_get("", "grp")?,
-                r.try_get("", "pairs")?,
-                r.try_get("", "cross_department")?,
-                by_status,
-            ))
+    rows(query(conn, &sql, w.instants()).await?, |r| {
+        let mut by_status = BTreeMap::new();
+        for status in STATUSES {
+            by_status.insert(status.to_owned(), r.try_get("", status)?);
+        }
+        Ok(PairRow {
+            grp: r.try_get("", "grp")?,
+            pairs: r.try_get("", "pairs")?,
+            people: r.try_get("", "people")?,
+            cross: r.try_get("", "cross_department")?,
+            agreed: r.try_get("", "agreed")?,
+            achieved: r.try_get("", "achieved")?,
+            by_status,
         })
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(StoreError::from)
+    })
 }
 
-async fn objective_counts(
-    conn: &impl ConnectionTrait,
-    w: &Window,
-    group_by: Option<GroupBy>,
-) -> Result<Vec<(String, i64, i64)>, StoreError> {
-    let sql = format!(
-        "{} , o AS ( \
-              SELECT o.pair_id AS pair_id, \
-                     MAX(CASE WHEN o.agreed_at IS NOT NULL THEN 1 ELSE 0 END) AS agreed, \
-                     MAX(CASE WHEN o.status = 'achieved' THEN 1 ELSE 0 END) AS achieved \
-              FROM objectives o JOIN p ON p.pair_id = o.pair_id GROUP BY o.pair_id) \
-            SELECT p.grp AS grp, CAST(SUM(o.agreed) AS BIGINT) AS agreed, \
-                   CAST(SUM(o.achieved) AS BIGINT) AS achieved \
-            FROM p JOIN o ON o.pair_id = p.pair_id GROUP BY p.grp",
-        pairs_cte(group_by, false)
-    );
-    query(conn, &sql, w.values(false))
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get("", "grp")?,
-                r.try_get("", "agreed")?,
-                r.try_get("", "achieved")?,
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(StoreError::from)
-}
-
+/// Meetings held, cancelled, cancelled late and missed whose day is in the window, from the
+/// daily tallies.
 async fn meeting_counts(
     conn: &impl ConnectionTrait,
     w: &Window,
     group_by: Option<GroupBy>,
 ) -> Result<Vec<(String, [i64; 4])>, StoreError> {
     let sql = format!(
-        "{} SELECT p.grp AS grp, \
-                   SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END) AS held, \
-                   SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
-                   SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END) AS late, \
-                   SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) AS missed \
-            FROM p JOIN meetings m ON m.pair_id = p.pair_id \
-            WHERE m.starts_at >= $4 AND m.starts_at < $5 GROUP BY p.grp",
-        pairs_cte(group_by, false)
+        "SELECT grp, CAST(SUM(held) AS BIGINT) AS held, \
+                CAST(SUM(cancelled) AS BIGINT) AS cancelled, \
+                CAST(SUM(late) AS BIGINT) AS late, CAST(SUM(missed) AS BIGINT) AS missed \
+         FROM (SELECT {} AS grp, held, cancelled, late, missed FROM meeting_tallies \
+               WHERE program_id = $1 AND day >= $2 AND day < $3) t \
+         GROUP BY grp",
+        group_col(group_by, "")
     );
-    query(conn, &sql, w.values(true))
-        .await?
-        .into_iter()
-        .map(|r| {
-            Ok((
-                r.try_get("", "grp")?,
-                [
-                    r.try_get("", "held")?,
-                    r.try_get("", "cancelled")?,
-                    r.try_get("", "late")?,
-                    r.try_get("", "missed")?,
-                ],
-            ))
-        })
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(StoreError::from)
+    rows(query(conn, &sql, w.days()).await?, |r| {
+        Ok((
+            r.try_get("", "grp")?,
+            [
+                r.try_get("", "held")?,
+                r.try_get("", "cancelled")?,
+                r.try_get("", "late")?,
+                r.try_get("", "missed")?,
+            ],
+        ))
+    })
 }
 
-/// Every figure of a program over `[from, to)`, by group and in total. The queries are
-/// independent and run at once, each on its own pooled connection.
+/// Every figure of a program over `[from, to)` (whole UTC days), by group and in total. The
+/// queries are independent and run at once, each on its own pooled connection. Pairs are
+/// those that existed during the window; meetings, cancellations and feedback those whose
+/// day is in it.
 pub async fn figures(
     conn: &impl ConnectionTrait,
     program: Uuid,
@@ -324,7 +285,7 @@ pub async fn figures(
     let totals = async {
         if grouped {
             try_join(
-                people(conn, &w, None),
+                pair_counts(conn, &w, None),
                 try_join(medians(conn, &w, None), feedback(conn, &w, None)),
             )
             .await
@@ -333,35 +294,26 @@ pub async fn figures(
             Ok(None)
         }
     };
-    let (((pairs, people_by), (objectives, meetings)), ((medians_by, feedback_by), totals)) =
+    let (((pairs, meetings), (medians_by, feedback_by)), totals) = try_join(
         try_join(
             try_join(
-                try_join(pair_counts(conn, &w, group_by), people(conn, &w, group_by)),
-                try_join(
-                    objective_counts(conn, &w, group_by),
-                    meeting_counts(conn, &w, group_by),
-                ),
+                pair_counts(conn, &w, group_by),
+                meeting_counts(conn, &w, group_by),
             ),
-            try_join(
-                try_join(medians(conn, &w, group_by), feedback(conn, &w, group_by)),
-                totals,
-            ),
-        )
-        .await?;
+            try_join(medians(conn, &w, group_by), feedback(conn, &w, group_by)),
+        ),
+        totals,
+    )
+    .await?;
     let mut report = RawReport::default();
-    for (g, n, cross, by_status) in pairs {
-        let f = report.groups.entry(g).or_default();
-        f.pairs = n;
-        f.cross_department = cross;
-        f.by_status = by_status;
-    }
-    for (g, n) in people_by {
-        report.groups.entry(g).or_default().people = n;
-    }
-    for (g, agreed, achieved) in objectives {
-        let f = report.groups.entry(g).or_default();
-        f.with_agreed_objectives = agreed;
-        f.with_achieved_objectives = achieved;
+    for row in pairs {
+        let f = report.groups.entry(row.grp).or_default();
+        f.pairs = row.pairs;
+        f.people = row.people;
+        f.cross_department = row.cross;
+        f.with_agreed_objectives = row.agreed;
+        f.with_achieved_objectives = row.achieved;
+        f.by_status = row.by_status;
     }
     for (g, [held, cancelled, late, missed]) in meetings {
         let f = report.groups.entry(g).or_default();
@@ -396,8 +348,8 @@ pub async fn figures(
         total.meetings_missed += f.meetings_missed;
     }
     match totals {
-        Some((people_all, (medians_all, feedback_all))) => {
-            total.people = people_all.first().map_or(0, |(_, n)| *n);
+        Some((pairs_all, (medians_all, feedback_all))) => {
+            total.people = pairs_all.first().map_or(0, |row| row.people);
             total.median_reschedule_days = medians_all.first().map(|(_, m, _)| *m);
             total.median_pairs = medians_all.first().map_or(0, |(_, _, n)| *n);
             for (_, dim, v) in feedback_all {

@@ -279,7 +279,10 @@ pub async fn close(
     let now = Utc::now();
     meeting::check_close(&current, now)?;
     let summary = meeting::summary(summary)?;
-    meetings::close(db.conn(), db.keys(), &current, status, summary, now).await?;
+    // The meeting and its program's tallies change together.
+    let txn = db.conn().begin().await.map_err(store)?;
+    meetings::close(&txn, db.keys(), &current, status, summary, now).await?;
+    txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %m.pair.id, meeting_id = %id, status = status.as_str(), "meeting closed");
     find(db, pair_id, id).await
 }

@@ -1,0 +1,173 @@
+//! The running counts a program report reads (see migration 000010), kept in the same
+//! transaction as the change they count — so a report never reads 500,000 meetings, and a
+//! rolled-back change is never counted. Each writer of a counted fact calls one function here:
+//!
+//! | fact | kept by |
+//! |---|---|
+//! | a pair's report group (mentee's department and site when the pair formed), cross-department | [`stamp_pair`] from `pairs::insert` |
+//! | a pair has an agreed / an achieved objective | [`refresh_objectives`] after every objective write |
+//! | a meeting held, cancelled (late), missed — by program, UTC day of the meeting, group | [`count_meetings`] from `meetings::{cancel, cancel_ahead_of_pair, close}` |
+//! | a cancellation made up for, and the days it took | [`record_reschedule`] from `meetings::insert` |
+//! | feedback scores by program, day, group, dimension; the feedback's program and group | [`count_feedback`] from `feedback::insert` |
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, Value};
+use uuid::Uuid;
+
+use crate::{error::StoreError, pairs::statement};
+
+/// The UTC calendar day of a timestamp column, `YYYY-MM-DD` on both databases.
+pub(crate) fn day(backend: DbBackend, col: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+        _ => format!("date({col})"),
+    }
+}
+
+async fn exec(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<(), StoreError> {
+    conn.execute_raw(statement(conn.get_database_backend(), sql, values))
+        .await?;
+    Ok(())
+}
+
+/// A new pair's report group, frozen: a later move of the mentee does not move the pair's
+/// history from one group of a report to another.
+pub async fn stamp_pair(conn: &impl ConnectionTrait, pair_id: Uuid) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "UPDATE pairs SET \
+           report_department = COALESCE((SELECT department FROM people \
+             WHERE people.id = pairs.mentee_person_id), '(none)'), \
+           report_site = COALESCE((SELECT site FROM people \
+             WHERE people.id = pairs.mentee_person_id), '(none)'), \
+           cross_department = COALESCE((SELECT mr.department <> me.department \
+             FROM people mr, people me \
+             WHERE mr.id = pairs.mentor_person_id AND me.id = pairs.mentee_person_id), false) \
+         WHERE id = $1",
+        vec![pair_id.into()],
+    )
+    .await
+}
+
+/// Whether the pair has an agreed objective and an achieved one, after any objective write.
+pub async fn refresh_objectives(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "UPDATE pairs SET \
+           objectives_agreed = EXISTS (SELECT 1 FROM objectives o \
+             WHERE o.pair_id = pairs.id AND o.agreed_at IS NOT NULL), \
+           objectives_achieved = EXISTS (SELECT 1 FROM objectives o \
+             WHERE o.pair_id = pairs.id AND o.status = 'achieved') \
+         WHERE id = $1",
+        vec![pair_id.into()],
+    )
+    .await
+}
+
+/// Which meetings [`count_meetings`] counts, in the state they are in now.
+pub enum Counted {
+    /// One meeting, just closed or cancelled.
+    Meeting(Uuid),
+    /// A pair's meetings still scheduled after `now`, about to be cancelled (counted before
+    /// the update, as cancellations).
+    AheadOfPair(Uuid, DateTime<Utc>),
+}
+
+/// Adds meetings to their program's tallies: one held, cancelled (late) or missed more on the
+/// meeting's day, in its pair's group. A meeting is counted once, when it leaves `scheduled`
+/// (closed and cancelled meetings never change status again).
+pub async fn count_meetings(conn: &impl ConnectionTrait, which: Counted) -> Result<(), StoreError> {
+    let backend = conn.get_database_backend();
+    let meeting_day = day(backend, "m.starts_at");
+    let (status, filter, values): (&str, &str, Vec<Value>) = match which {
+        Counted::Meeting(id) => ("m.status", "m.id = $1", vec![id.into()]),
+        Counted::AheadOfPair(pair, now) => (
+            "'cancelled'",
+            "m.pair_id = $1 AND m.status = 'scheduled' AND m.starts_at > $2",
+            vec![pair.into(), now.into()],
+        ),
+    };
+    let sql = format!(
+        "INSERT INTO meeting_tallies \
+           (program_id, day, department, site, held, cancelled, late, missed) \
+         SELECT pr.program_id, {meeting_day}, pr.report_department, pr.report_site, \
+           SUM(CASE WHEN {status} = 'held' THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN {status} = 'cancelled' THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN {status} = 'cancelled' AND m.late THEN 1 ELSE 0 END), \
+           SUM(CASE WHEN {status} = 'missed' THEN 1 ELSE 0 END) \
+         FROM meetings m JOIN pairs pr ON pr.id = m.pair_id \
+         WHERE {filter} AND {status} IN ('held', 'cancelled', 'missed') \
+         GROUP BY pr.program_id, {meeting_day}, pr.report_department, pr.report_site \
+         ON CONFLICT (program_id, day, department, site) DO UPDATE SET \
+           held = meeting_tallies.held + excluded.held, \
+           cancelled = meeting_tallies.cancelled + excluded.cancelled, \
+           late = meeting_tallies.late + excluded.late, \
+           missed = meeting_tallies.missed + excluded.missed"
+    );
+    exec(conn, &sql, values).await
+}
+
+/// A cancelled meeting made up for by a meeting scheduled at `at`: the days between the
+/// cancellation and the new meeting's scheduling, for the report's median (R7).
+pub async fn record_reschedule(
+    conn: &impl ConnectionTrait,
+    cancelled_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let days = match conn.get_database_backend() {
+        DbBackend::Postgres => {
+            "CAST(EXTRACT(EPOCH FROM (CAST($1 AS TIMESTAMPTZ) - c.cancelled_at)) / 86400.0 \
+             AS DOUBLE PRECISION)"
+        }
+        _ => "CAST(julianday($1) - julianday(c.cancelled_at) AS DOUBLE PRECISION)",
+    };
+    let sql = format!(
+        "INSERT INTO report_reschedules \
+           (cancelled_id, program_id, pair_id, department, site, cancelled_at, days) \
+         SELECT c.id, pr.program_id, pr.id, pr.report_department, pr.report_site, \
+           c.cancelled_at, {days} \
+         FROM meetings c JOIN pairs pr ON pr.id = c.pair_id \
+         WHERE c.id = $2 AND c.cancelled_at IS NOT NULL \
+         ON CONFLICT (cancelled_id) DO NOTHING"
+    );
+    exec(conn, &sql, vec![at.into(), cancelled_id.into()]).await
+}
+
+/// A new feedback's program and group, and its scores added to the day's tallies.
+pub async fn count_feedback(
+    conn: &impl ConnectionTrait,
+    feedback_id: Uuid,
+) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "UPDATE feedback SET \
+           program_id = (SELECT program_id FROM pairs WHERE pairs.id = feedback.pair_id), \
+           report_department = (SELECT report_department FROM pairs \
+             WHERE pairs.id = feedback.pair_id), \
+           report_site = (SELECT report_site FROM pairs WHERE pairs.id = feedback.pair_id) \
+         WHERE id = $1",
+        vec![feedback_id.into()],
+    )
+    .await?;
+    let score_day = day(conn.get_database_backend(), "s.created_at");
+    let sql = format!(
+        "INSERT INTO feedback_tallies \
+           (program_id, day, department, site, dimension, total, answers) \
+         SELECT f.program_id, {score_day}, f.report_department, f.report_site, s.dimension, \
+           SUM(s.score), COUNT(*) \
+         FROM feedback_scores s JOIN feedback f ON f.id = s.feedback_id \
+         WHERE f.id = $1 \
+         GROUP BY f.program_id, {score_day}, f.report_department, f.report_site, s.dimension \
+         ON CONFLICT (program_id, day, department, site, dimension) DO UPDATE SET \
+           total = feedback_tallies.total + excluded.total, \
+           answers = feedback_tallies.answers + excluded.answers"
+    );
+    exec(conn, &sql, vec![feedback_id.into()]).await
+}
