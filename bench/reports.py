@@ -60,8 +60,12 @@ def main():
         cursor = json.loads(body)["next_cursor"]
     measure("pair-health, a page of 50 at pair 10,000", args.url, args.token,
             f"{base}/pair-health?limit=50&cursor={cursor}", args.requests)
-    measure("pair-health?flag=overdue (a scan)", args.url, args.token,
-            f"{base}/pair-health?limit=50&flag=overdue", max(5, args.requests // 5))
+    for flag in ["overdue", "reschedule_owed", "objectives_missing", "charter_pending",
+                 "hierarchy_conflict", "suspended"]:
+        _, body = timed(args.url, args.token, f"{base}/pair-health?limit=50&flag={flag}")
+        found = len(json.loads(body)["items"])
+        measure(f"pair-health?flag={flag}, first page ({found} found)", args.url, args.token,
+                f"{base}/pair-health?limit=50&flag={flag}", args.requests)
 
 
 if __name__ == "__main__":

@@ -557,3 +557,183 @@ async fn report_figures_count_what_happened() {
     assert_eq!(later["total"]["meetings_cancelled"], 0);
     assert_eq!(later["total"]["median_reschedule_days"], Value::Null);
 }
+
+/// The pair-health filter finds exactly the pairs showing each flag, page after page: in the
+/// Gamma group, pair 0 holds a meeting with no objective and its mentor becomes the mentee's
+/// manager, pair 1 owes a reschedule, pair 2 has been quiet for 60 days, pair 3 too but has
+/// a meeting ahead, pair 4's mentee leaves; then a new charter nobody has accepted yet.
+#[tokio::test]
+async fn pair_health_filters_find_each_flag_page_after_page() {
+    let app = spawn_app().await;
+    let program = population(&app).await;
+    let coordinator = app.as_coordinator();
+    let listed = app
+        .get(
+            &format!("/api/v1/pairs?program_id={program}&limit=100"),
+            Some(&coordinator),
+        )
+        .await
+        .json();
+    let mut gamma: Vec<(String, String, String)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["mentee"]["given_name"]
+                .as_str()
+                .unwrap()
+                .starts_with("Gamma")
+        })
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                p["mentor"]["given_name"].as_str().unwrap().to_owned(),
+                p["mentee"]["given_name"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    gamma.sort_by(|a, b| a.2.cmp(&b.2));
+    for (pair, mr, me) in &gamma {
+        for who in [mr, me] {
+            let reply = app
+                .post_json(
+                    &format!("/api/v1/pairs/{pair}/accept"),
+                    Some(&as_(who)),
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        }
+    }
+    let handle = |i: usize| crate::working_life::Pair {
+        program: program.clone(),
+        id: gamma[i].0.clone(),
+    };
+    let quiet_since = |i: usize| {
+        app.time_passes(
+            "UPDATE pairs SET activated_at = $1 WHERE id = $2",
+            vec![
+                (chrono::Utc::now() - chrono::Duration::days(60)).into(),
+                uuid::Uuid::parse_str(&gamma[i].0).unwrap().into(),
+            ],
+        )
+    };
+    // Pair 0: a meeting held, no objective; then its mentor manages its mentee.
+    let held = schedule(&app, &handle(0), &gamma[0].1, video_at(4))
+        .await
+        .json();
+    let held = held["id"].as_str().unwrap().to_owned();
+    started_hours_ago(&app, &held, 5).await;
+    let reply = app
+        .post_json(
+            &format!("/api/v1/pairs/{}/meetings/{held}/held", gamma[0].0),
+            Some(&as_(&gamma[0].1)),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // Pair 1: a cancellation not made up for.
+    let cancelled = schedule(&app, &handle(1), &gamma[1].1, video_at(3))
+        .await
+        .json();
+    let reply = app
+        .post_json(
+            &format!(
+                "/api/v1/pairs/{}/meetings/{}/cancel",
+                gamma[1].0,
+                cancelled["id"].as_str().unwrap()
+            ),
+            Some(&as_(&gamma[1].1)),
+            &json!({"reason": "Garde"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // Pairs 2 and 3: quiet for 60 days; pair 3 has a meeting ahead.
+    quiet_since(2).await;
+    quiet_since(3).await;
+    assert_eq!(
+        schedule(&app, &handle(3), &gamma[3].1, video_at(2))
+            .await
+            .status,
+        201
+    );
+    // HRIS: GammaM0 becomes GammaE0's manager; GammaE4 leaves.
+    for (who, body) in [
+        (
+            "GammaE0",
+            json!({"given_name": "GammaE0", "family_name": "X", "email": "gammae0@chu.example",
+                   "department": "Gamma", "manager_external_id": "GammaM0"}),
+        ),
+        (
+            "GammaE4",
+            json!({"given_name": "GammaE4", "family_name": "X", "email": "gammae4@chu.example",
+                   "department": "Gamma", "active": false}),
+        ),
+    ] {
+        let reply = app
+            .send(
+                app.client
+                    .put(app.url(&format!("/api/v1/people/by-external-id/{who}")))
+                    .bearer_auth(app.as_hris())
+                    .json(&body),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let health = format!("/api/v1/programs/{program}/pair-health");
+    let filtered = |flag: &'static str, limit: usize| {
+        let app = &app;
+        let health = health.clone();
+        async move {
+            let mut seen: Vec<String> = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let mut path = format!("{health}?flag={flag}&limit={limit}");
+                if let Some(c) = &cursor {
+                    path.push_str(&format!("&cursor={c}"));
+                }
+                let page = app.get(&path, Some(&app.as_coordinator())).await;
+                assert_eq!(page.status, 200, "{}", page.text);
+                let page = page.json();
+                let items = page["items"].as_array().unwrap();
+                assert!(items.len() <= limit);
+                for item in items {
+                    assert!(
+                        item["flags"].as_array().unwrap().contains(&json!(flag)),
+                        "{item}"
+                    );
+                    seen.push(item["pair_id"].as_str().unwrap().to_owned());
+                }
+                match page["next_cursor"].as_str() {
+                    Some(c) => cursor = Some(c.to_owned()),
+                    None => break,
+                }
+            }
+            seen.sort();
+            seen
+        }
+    };
+    let ids = |which: &[usize]| {
+        let mut v: Vec<String> = which.iter().map(|&i| gamma[i].0.clone()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(filtered("objectives_missing", 1).await, ids(&[0]));
+    assert_eq!(filtered("hierarchy_conflict", 1).await, ids(&[0]));
+    assert_eq!(filtered("reschedule_owed", 1).await, ids(&[1]));
+    assert_eq!(filtered("overdue", 1).await, ids(&[2]));
+    assert_eq!(filtered("suspended", 1).await, ids(&[4]));
+    assert_eq!(filtered("charter_pending", 2).await, Vec::<String>::new());
+    // A new charter: every open pair but the suspended one waits for it, 10 pairs in pages of 2.
+    let reply = app
+        .post_json(
+            &format!("/api/v1/programs/{program}/charter-versions"),
+            Some(&coordinator),
+            &json!({"text": "# Charte v1"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let pending = filtered("charter_pending", 2).await;
+    assert_eq!(pending.len(), 10, "{pending:?}");
+    assert!(!pending.contains(&gamma[4].0));
+}

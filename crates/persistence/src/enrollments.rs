@@ -183,26 +183,6 @@ pub async fn of_person(
         .collect()
 }
 
-/// R3: the enrollments of a program whose holder has not accepted `current`.
-pub async fn charter_pending_in_program(
-    conn: &impl ConnectionTrait,
-    program_id: Uuid,
-    current: i32,
-) -> Result<Vec<Uuid>, StoreError> {
-    Ok(Enrollments::find()
-        .select_only()
-        .column(Column::Id)
-        .filter(Column::ProgramId.eq(program_id))
-        .filter(
-            sea_orm::Condition::any()
-                .add(Column::AcceptedCharterVersion.is_null())
-                .add(Column::AcceptedCharterVersion.ne(current)),
-        )
-        .into_tuple()
-        .all(conn)
-        .await?)
-}
-
 /// Record that the enrolled person accepted charter `version` (R3).
 pub async fn accept_charter(
     conn: &impl ConnectionTrait,

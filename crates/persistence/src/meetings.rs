@@ -295,12 +295,6 @@ pub struct MeetingStats {
     pub next_meeting_at: Option<DateTime<Utc>>,
 }
 
-/// Which pairs [`stats`] is about.
-enum StatsOf<'a> {
-    Pairs(&'a [Uuid]),
-    Program(Uuid),
-}
-
 /// [`MeetingStats`] of many pairs in one grouped query.
 pub async fn stats(
     conn: &impl ConnectionTrait,
@@ -310,35 +304,18 @@ pub async fn stats(
     if pair_ids.is_empty() {
         return Ok(Vec::new());
     }
-    stats_of(conn, StatsOf::Pairs(pair_ids), now).await
-}
-
-/// [`MeetingStats`] of every pair of a program, in one grouped query.
-pub async fn stats_of_program(
-    conn: &impl ConnectionTrait,
-    program_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
-    stats_of(conn, StatsOf::Program(program_id), now).await
+    stats_of(conn, pair_ids, now).await
 }
 
 async fn stats_of(
     conn: &impl ConnectionTrait,
-    of: StatsOf<'_>,
+    ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
     let mut values: Vec<Value> = vec![now.into(), now.into()];
-    let which = match of {
-        StatsOf::Pairs(ids) => {
-            let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
-            values.extend(ids.iter().map(|id| Value::from(*id)));
-            format!("m.pair_id IN ({})", placeholders.join(", "))
-        }
-        StatsOf::Program(program) => {
-            values.push(program.into());
-            "m.pair_id IN (SELECT id FROM pairs WHERE program_id = $3)".to_owned()
-        }
-    };
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+    values.extend(ids.iter().map(|id| Value::from(*id)));
+    let which = format!("m.pair_id IN ({})", placeholders.join(", "));
     let sql = format!(
         "SELECT m.pair_id AS pair_id, \
            SUM(CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled, \

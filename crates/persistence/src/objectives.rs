@@ -343,42 +343,6 @@ fn counted(
     Ok(counts)
 }
 
-/// Per pair of a program: how many objectives in each status, and how many were ever
-/// agreed — two grouped queries.
-pub async fn counts_of_program(
-    conn: &impl ConnectionTrait,
-    program_id: Uuid,
-) -> Result<ObjectiveCounts, StoreError> {
-    use sea_orm::sea_query::Query;
-    let in_program = Query::select()
-        .column(crate::entity::pair::Column::Id)
-        .from(crate::entity::pair::Entity)
-        .and_where(crate::entity::pair::Column::ProgramId.eq(program_id))
-        .to_owned();
-    let by_status: Vec<(Uuid, String, i64)> = Objectives::find()
-        .select_only()
-        .column(Column::PairId)
-        .column(Column::Status)
-        .column_as(Column::Id.count(), "n")
-        .filter(Column::PairId.in_subquery(in_program.clone()))
-        .group_by(Column::PairId)
-        .group_by(Column::Status)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    let agreed: Vec<(Uuid, i64)> = Objectives::find()
-        .select_only()
-        .column(Column::PairId)
-        .column_as(Column::Id.count(), "n")
-        .filter(Column::PairId.in_subquery(in_program))
-        .filter(Column::AgreedAt.is_not_null())
-        .group_by(Column::PairId)
-        .into_tuple()
-        .all(conn)
-        .await?;
-    counted(by_status, agreed)
-}
-
 /// Per pair: how many objectives in each status, and how many were ever agreed — two grouped
 /// queries for any number of pairs.
 pub async fn counts(

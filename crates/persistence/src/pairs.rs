@@ -278,6 +278,91 @@ pub async fn list(
     Ok(Page { items, next })
 }
 
+/// What SQL can tell cheaply of a pair that may show a health flag: a necessary condition,
+/// never the rule itself — the domain decides from the pair's facts (`health::flags`), so a
+/// page filtered by flag reads a handful of candidate pairs instead of the whole program.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MayShow {
+    HierarchyConflict,
+    Suspended,
+    /// A proposed or active pair with a member who has not accepted `current`, the
+    /// program's current charter version (R3).
+    CharterPending {
+        current: i32,
+    },
+    /// An active pair with a cancelled meeting nothing names in `reschedules` (R7).
+    RescheduleOwed,
+    /// An active pair, active for longer than the cadence, with nothing held or scheduled
+    /// in `(now - cadence, now + cadence]` (R8).
+    Overdue {
+        now: DateTime<Utc>,
+        cadence_days: i32,
+    },
+    /// An active pair with a held meeting and no agreed objective (R4).
+    ObjectivesMissing,
+}
+
+/// A page of the program's pairs that may show a flag, in id order after `after`.
+pub async fn may_show(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+    may: MayShow,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Pair>, StoreError> {
+    let mut values: Vec<Value> = vec![program_id.into(), after.unwrap_or(Uuid::nil()).into()];
+    let predicate = match may {
+        MayShow::HierarchyConflict => "hierarchy_conflict".to_owned(),
+        MayShow::Suspended => "status = 'suspended'".to_owned(),
+        MayShow::CharterPending { current } => {
+            values.push(current.into());
+            "status IN ('proposed', 'active') AND EXISTS (SELECT 1 FROM enrollments e \
+             WHERE (e.id = pairs.mentor_enrollment_id OR e.id = pairs.mentee_enrollment_id) \
+             AND (e.accepted_charter_version IS NULL OR e.accepted_charter_version <> $3))"
+                .to_owned()
+        }
+        MayShow::RescheduleOwed => "status = 'active' AND EXISTS (SELECT 1 FROM meetings c \
+             WHERE c.pair_id = pairs.id AND c.status = 'cancelled' \
+             AND NOT EXISTS (SELECT 1 FROM meetings r WHERE r.reschedules = c.id))"
+            .to_owned(),
+        MayShow::Overdue { now, cadence_days } => {
+            let cadence = chrono::Duration::days(i64::from(Ord::max(cadence_days, 1)));
+            values.extend([
+                (now - cadence).into(),
+                (now - cadence).into(),
+                (now + cadence).into(),
+            ]);
+            "status = 'active' AND (activated_at IS NULL OR activated_at < $3) \
+             AND NOT EXISTS (SELECT 1 FROM meetings m WHERE m.pair_id = pairs.id \
+               AND m.status IN ('held', 'scheduled') AND m.starts_at > $4 AND m.starts_at <= $5)"
+                .to_owned()
+        }
+        MayShow::ObjectivesMissing => "status = 'active' AND NOT objectives_agreed \
+             AND EXISTS (SELECT 1 FROM meetings m WHERE m.pair_id = pairs.id \
+               AND m.status = 'held')"
+            .to_owned(),
+    };
+    let sql = format!(
+        "SELECT id FROM pairs WHERE program_id = $1 AND id > $2 AND {predicate} \
+         ORDER BY id LIMIT {}",
+        u64::from(limit) + 1
+    );
+    let ids: Vec<Uuid> = conn
+        .query_all_raw(statement(conn.get_database_backend(), &sql, values))
+        .await?
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
+    let rows = Pairs::find()
+        .filter(Column::Id.is_in(ids))
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?;
+    let (rows, next) = crate::cut(rows, limit, |r| r.id);
+    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
 /// The ids of the mentee enrollment's open pairs' mentors (to leave them out of suggestions).
 pub async fn open_mentor_enrollments_of(
     conn: &impl ConnectionTrait,

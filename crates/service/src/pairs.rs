@@ -423,41 +423,6 @@ pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceErr
     })
 }
 
-/// The context of many pairs of one program for their flags and counts (no names, no end
-/// words): a fixed handful of program-wide grouped queries, whatever the number of pairs.
-pub async fn health_context_of_program(
-    db: &Db,
-    program_id: Uuid,
-) -> Result<PairContext, ServiceError> {
-    let now = Utc::now();
-    let mut cadence_days = HashMap::new();
-    if let Some(p) = programs::find(db.conn(), program_id).await? {
-        cadence_days.insert(program_id, p.settings.cadence_days);
-    }
-    let charter_pending = match charters::current_version(db.conn(), program_id).await? {
-        Some(current) => enrollments::charter_pending_in_program(db.conn(), program_id, current)
-            .await?
-            .into_iter()
-            .collect(),
-        None => HashSet::new(),
-    };
-    let meetings = meetings::stats_of_program(db.conn(), program_id, now)
-        .await?
-        .into_iter()
-        .collect();
-    let counts = objectives::counts_of_program(db.conn(), program_id).await?;
-    Ok(PairContext {
-        people: HashMap::new(),
-        charter_pending,
-        meetings,
-        objectives: counts.by_status,
-        agreed: counts.agreed,
-        cadence_days,
-        end_reason_texts: HashMap::new(),
-        now,
-    })
-}
-
 /// A ranked mentor for a mentee.
 #[derive(Debug, Clone)]
 pub struct Suggestion {

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use mentorat_domain::{PageLimit, anonymity, health::PairFlag, pair::Pair};
 use mentorat_persistence::{
-    Db,
-    pairs::{self, PairFilter},
+    Db, charters,
+    pairs::{self, MayShow, PairFilter},
     programs,
     report::{self, GroupBy, RawFigures},
 };
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     error::ServiceError,
-    pairs::{PairContext, context, health_context_of_program},
+    pairs::{PairContext, context},
 };
 
 /// One page of pair health: the pairs, their context (flags, counts), and where to go on.
@@ -27,9 +27,9 @@ pub struct HealthPage {
 }
 
 /// Every pair of a program with its flags, optionally only those showing `flag`. Without a
-/// filter, one page is read with its own context; with one, the flags of the whole program
-/// are computed from a handful of grouped queries and the pairs filtered in memory (ids and
-/// counts only, about 50 bytes a pair).
+/// filter, one page is read with its own context; with one, SQL proposes the pairs that may
+/// show the flag (a necessary condition, [`MayShow`]) and the domain keeps those that do —
+/// a page reads its candidates, not the whole program.
 pub async fn pair_health(
     db: &Db,
     program_id: Uuid,
@@ -37,16 +37,16 @@ pub async fn pair_health(
     after: Option<Uuid>,
     limit: PageLimit,
 ) -> Result<HealthPage, ServiceError> {
-    programs::find(db.conn(), program_id)
+    let program = programs::find(db.conn(), program_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let filter = PairFilter {
-        program_id: Some(program_id),
-        ..Default::default()
-    };
-    let limit = usize::from(limit.get());
+    let limit = limit.get();
     let Some(flag) = flag else {
-        let page = pairs::list(db.conn(), &filter, after, limit as u16).await?;
+        let filter = PairFilter {
+            program_id: Some(program_id),
+            ..Default::default()
+        };
+        let page = pairs::list(db.conn(), &filter, after, limit).await?;
         let context = context(db, &page.items).await?;
         return Ok(HealthPage {
             pairs: page.items,
@@ -54,29 +54,50 @@ pub async fn pair_health(
             next: page.next,
         });
     };
-    let context = health_context_of_program(db, program_id).await?;
+    let may = match flag {
+        PairFlag::HierarchyConflict => MayShow::HierarchyConflict,
+        PairFlag::Suspended => MayShow::Suspended,
+        PairFlag::CharterPending => match charters::current_version(db.conn(), program_id).await? {
+            Some(current) => MayShow::CharterPending { current },
+            // No charter yet: nobody can be behind it.
+            None => {
+                return Ok(HealthPage {
+                    pairs: Vec::new(),
+                    context: context(db, &[]).await?,
+                    next: None,
+                });
+            }
+        },
+        PairFlag::RescheduleOwed => MayShow::RescheduleOwed,
+        PairFlag::Overdue => MayShow::Overdue {
+            now: Utc::now(),
+            cadence_days: program.settings.cadence_days,
+        },
+        PairFlag::ObjectivesMissing => MayShow::ObjectivesMissing,
+    };
     let mut kept: Vec<Pair> = Vec::new();
     let mut cursor = after;
     loop {
-        let page = pairs::list(db.conn(), &filter, cursor, u16::MAX).await?;
-        let last = page.items.last().map(|p| p.id);
+        let page = pairs::may_show(db.conn(), program_id, may, cursor, limit).await?;
+        let candidates = context(db, &page.items).await?;
+        cursor = page.items.last().map(|p| p.id);
         kept.extend(
             page.items
                 .into_iter()
-                .filter(|p| context.flags(p).contains(&flag)),
+                .filter(|p| candidates.flags(p).contains(&flag)),
         );
-        if kept.len() > limit || page.next.is_none() {
+        if kept.len() > usize::from(limit) || page.next.is_none() {
             break;
         }
-        cursor = last;
     }
-    let more = kept.len() > limit;
-    kept.truncate(limit);
+    let more = kept.len() > usize::from(limit);
+    kept.truncate(usize::from(limit));
     let next = if more {
         kept.last().map(|p| p.id)
     } else {
         None
     };
+    let context = context(db, &kept).await?;
     Ok(HealthPage {
         pairs: kept,
         context,
