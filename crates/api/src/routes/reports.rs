@@ -292,14 +292,16 @@ pub struct ReportQuery {
     pub from: Option<NaiveDate>,
     /// Day after the last one counted (default: tomorrow).
     pub to: Option<NaiveDate>,
-    /// Group by the mentee's department or site.
+    /// Group by the mentee's department or site when the pair was formed (a later move
+    /// does not carry a pair's history to another group).
     pub group_by: Option<GroupByDto>,
 }
 
 /// Figures of one group, or of the whole program; every figure is `null` when suppressed.
 #[derive(Serialize, ToSchema)]
 pub struct FiguresDto {
-    /// The group (the mentee's department or site); absent for the total.
+    /// The group (the mentee's department or site when the pair was formed); absent for
+    /// the total.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     /// R13: computed over fewer than k people, or hidden with such a group so that no
@@ -444,9 +446,10 @@ fn csv(report: &ReportDto) -> String {
     out
 }
 
-/// A program's figures over `[from, to)` (coordinators, admins, analysts): pairs by status;
-/// meetings held, cancelled, cancelled late, missed; median days to reschedule; shares of
-/// pairs with agreed and achieved objectives and across departments; feedback averages.
+/// A program's figures over `[from, to)` (coordinators, admins, analysts): pairs that existed
+/// in the window, by status; meetings held, cancelled, cancelled late, missed on a day of the
+/// window; median days to make up for a cancellation of the window; shares of pairs with
+/// agreed and achieved objectives and across departments; feedback averages.
 /// R13: no figure over fewer than k people (`k` in the answer), with complementary
 /// suppression against subtraction. `Accept: text/csv` gives the same as CSV.
 #[utoipa::path(
