@@ -82,7 +82,11 @@ UPDATE pairs SET
   cross_department = COALESCE((SELECT mr.department <> me.department FROM people mr, people me
     WHERE mr.id = pairs.mentor_person_id AND me.id = pairs.mentee_person_id), false),
   objectives_agreed = EXISTS (SELECT 1 FROM objectives o WHERE o.pair_id = pairs.id AND o.agreed_at IS NOT NULL),
-  objectives_achieved = EXISTS (SELECT 1 FROM objectives o WHERE o.pair_id = pairs.id AND o.status = 'achieved')
+  objectives_achieved = EXISTS (SELECT 1 FROM objectives o WHERE o.pair_id = pairs.id AND o.status = 'achieved'),
+  owed_reschedules = (SELECT COUNT(*) FROM meetings c WHERE c.pair_id = pairs.id AND c.status = 'cancelled'
+    AND NOT EXISTS (SELECT 1 FROM meetings r WHERE r.reschedules = c.id)),
+  latest_meeting_at = (SELECT MAX(m.starts_at) FROM meetings m WHERE m.pair_id = pairs.id
+    AND m.status IN ('held', 'scheduled'))
 WHERE program_id = :'program';
 INSERT INTO meeting_tallies (program_id, day, department, site, held, cancelled, late, missed)
 SELECT pr.program_id, to_char(m.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), pr.report_department, pr.report_site,

@@ -14,6 +14,7 @@ mod m20261125_000007_notes_concerns_audit;
 mod m20261125_000008_feedback;
 mod m20261125_000009_webhooks;
 mod m20261202_000010_report_tallies;
+mod m20261202_000011_pair_meeting_facts;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_feedback::Migration),
             Box::new(m20261125_000009_webhooks::Migration),
             Box::new(m20261202_000010_report_tallies::Migration),
+            Box::new(m20261202_000011_pair_meeting_facts::Migration),
         ]
     }
 }

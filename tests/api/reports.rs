@@ -736,4 +736,35 @@ async fn pair_health_filters_find_each_flag_page_after_page() {
     let pending = filtered("charter_pending", 2).await;
     assert_eq!(pending.len(), 10, "{pending:?}");
     assert!(!pending.contains(&gamma[4].0));
+    // Pair 1 makes up for its cancellation (its members accept the new charter first): it
+    // owes nothing any more.
+    for (who, e) in [
+        (
+            &gamma[1].1,
+            &listed_enrollment(&listed, &gamma[1].0, "mentor"),
+        ),
+        (
+            &gamma[1].2,
+            &listed_enrollment(&listed, &gamma[1].0, "mentee"),
+        ),
+    ] {
+        crate::working_life::accept_charter(&app, &program, who, e, 1).await;
+    }
+    let mut again = video_at(5);
+    again["reschedules"] = cancelled["id"].clone();
+    let again = schedule(&app, &handle(1), &gamma[1].2, again).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(filtered("reschedule_owed", 1).await, Vec::<String>::new());
+}
+
+fn listed_enrollment(listed: &Value, pair: &str, role: &str) -> String {
+    listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == pair)
+        .unwrap()[role]["enrollment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }

@@ -64,6 +64,7 @@ pub async fn insert(
     if let Some(cancelled) = new.reschedules {
         tallies::record_reschedule(conn, cancelled, now).await?;
     }
+    tallies::refresh_meeting_facts(conn, new.pair_id).await?;
     find(conn, keys, new.pair_id, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("meeting {id} vanished after insert")))
@@ -203,7 +204,8 @@ pub async fn update_plan(
             Expr::value(keys.seal_opt(plan.agenda.as_ref().map(Content::expose))?),
         )
         .col_expr(Column::UpdatedAt, Expr::value(now));
-    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
+    tallies::refresh_meeting_facts(conn, meeting.pair_id).await
 }
 
 /// R7: cancelled by a member, with a reason; `late` inside the notice window.
@@ -227,7 +229,8 @@ pub async fn cancel(
         .col_expr(Column::Late, Expr::value(late))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
-    tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await
+    tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await?;
+    tallies::refresh_meeting_facts(conn, meeting.pair_id).await
 }
 
 /// When a pair ends, the meetings it still had ahead are cancelled (no reason: the pair's
@@ -253,6 +256,7 @@ pub async fn cancel_ahead_of_pair(
         .filter(Column::StartsAt.gt(now))
         .exec(conn)
         .await?;
+    tallies::refresh_meeting_facts(conn, pair_id).await?;
     Ok(result.rows_affected)
 }
 
@@ -274,7 +278,8 @@ pub async fn close(
         .col_expr(Column::ClosedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
-    tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await
+    tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await?;
+    tallies::refresh_meeting_facts(conn, meeting.pair_id).await
 }
 
 /// What a pair's answer and flags need to know of its meetings.

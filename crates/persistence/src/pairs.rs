@@ -321,20 +321,19 @@ pub async fn may_show(
              AND (e.accepted_charter_version IS NULL OR e.accepted_charter_version <> $3))"
                 .to_owned()
         }
-        MayShow::RescheduleOwed => "status = 'active' AND EXISTS (SELECT 1 FROM meetings c \
-             WHERE c.pair_id = pairs.id AND c.status = 'cancelled' \
-             AND NOT EXISTS (SELECT 1 FROM meetings r WHERE r.reschedules = c.id))"
-            .to_owned(),
+        // The count kept on the pair (`tallies::refresh_meeting_facts`), by a partial index.
+        MayShow::RescheduleOwed => "owed_reschedules > 0 AND status = 'active'".to_owned(),
         MayShow::Overdue { now, cadence_days } => {
             let cadence = chrono::Duration::days(i64::from(Ord::max(cadence_days, 1)));
-            values.extend([
-                (now - cadence).into(),
-                (now - cadence).into(),
-                (now + cadence).into(),
-            ]);
+            let (early, late) = (now - cadence, now + cadence);
+            values.extend([early, early, late, early, late].map(Value::from));
+            // The latest held or scheduled start inside the window rules a pair out without
+            // looking at its meetings; only pairs whose latest is beyond it are probed.
             "status = 'active' AND (activated_at IS NULL OR activated_at < $3) \
+             AND (latest_meeting_at IS NULL OR latest_meeting_at <= $4 \
+                  OR latest_meeting_at > $5) \
              AND NOT EXISTS (SELECT 1 FROM meetings m WHERE m.pair_id = pairs.id \
-               AND m.status IN ('held', 'scheduled') AND m.starts_at > $4 AND m.starts_at <= $5)"
+               AND m.status IN ('held', 'scheduled') AND m.starts_at > $6 AND m.starts_at <= $7)"
                 .to_owned()
         }
         MayShow::ObjectivesMissing => "status = 'active' AND NOT objectives_agreed \

@@ -9,6 +9,7 @@
 //! | a meeting held, cancelled (late), missed — by program, UTC day of the meeting, group | [`count_meetings`] from `meetings::{cancel, cancel_ahead_of_pair, close}` |
 //! | a cancellation made up for, and the days it took | [`record_reschedule`] from `meetings::insert` |
 //! | feedback scores by program, day, group, dimension; the feedback's program and group | [`count_feedback`] from `feedback::insert` |
+//! | a pair's owed reschedules and the latest start of its held or scheduled meetings | [`refresh_meeting_facts`] after every meeting write |
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Value};
@@ -170,4 +171,25 @@ pub async fn count_feedback(
            answers = feedback_tallies.answers + excluded.answers"
     );
     exec(conn, &sql, vec![feedback_id.into()]).await
+}
+
+/// The pair's cancellations not made up for yet (R7) and the latest start of its held or
+/// scheduled meetings (R8), recomputed from its meetings after any of them changes — so they
+/// cannot drift. Pair health reads them to find its candidates.
+pub async fn refresh_meeting_facts(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+) -> Result<(), StoreError> {
+    exec(
+        conn,
+        "UPDATE pairs SET \
+           owed_reschedules = (SELECT COUNT(*) FROM meetings c \
+             WHERE c.pair_id = pairs.id AND c.status = 'cancelled' \
+             AND NOT EXISTS (SELECT 1 FROM meetings r WHERE r.reschedules = c.id)), \
+           latest_meeting_at = (SELECT MAX(m.starts_at) FROM meetings m \
+             WHERE m.pair_id = pairs.id AND m.status IN ('held', 'scheduled')) \
+         WHERE id = $1",
+        vec![pair_id.into()],
+    )
+    .await
 }
