@@ -225,3 +225,71 @@ async fn ending_a_pair_cancels_the_meetings_it_still_had_ahead() {
     assert_eq!(seen["next_meeting_at"], serde_json::Value::Null);
     assert_eq!(seen["flags"], json!([]));
 }
+
+/// The meeting a pair still had ahead, as its mentor reads it.
+async fn meeting_of(
+    app: &mentorat_tests::TestApp,
+    pair: &crate::working_life::Pair,
+    id: &str,
+) -> serde_json::Value {
+    let reply = app
+        .get(
+            &format!("/api/v1/pairs/{}/meetings/{id}", pair.id),
+            Some(&as_("MR")),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.json()
+}
+
+#[tokio::test]
+async fn a_departure_or_the_program_closing_cancels_the_meetings_ahead() {
+    // R11: the mentee leaves; the pair is suspended and nobody will come to its meeting.
+    let app = spawn_app().await;
+    let pair = pair_with(&app, json!({}), false).await;
+    let ahead = schedule(&app, &pair, "MR", crate::working_life::video_at(48))
+        .await
+        .json();
+    let mut gone = person("ME", "Cardiologie");
+    gone["active"] = json!(false);
+    gone.as_object_mut().unwrap().remove("external_id");
+    let reply = app
+        .send(
+            app.client
+                .put(app.url("/api/v1/people/by-external-id/ME"))
+                .bearer_auth(app.as_hris())
+                .json(&gone),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let meeting = meeting_of(&app, &pair, ahead["id"].as_str().unwrap()).await;
+    assert_eq!(meeting["status"], "cancelled", "{meeting}");
+    assert_eq!(meeting["cancelled_by"], serde_json::Value::Null);
+
+    // The program closes: its active pair completes, its meeting ahead is cancelled.
+    let app = spawn_app().await;
+    let pair = pair_with(&app, json!({}), false).await;
+    let ahead = schedule(&app, &pair, "MR", crate::working_life::video_at(48))
+        .await
+        .json();
+    for status in ["open", "running", "closed"] {
+        let reply = app
+            .send(
+                app.client
+                    .patch(app.url(&format!("/api/v1/programs/{}", pair.program)))
+                    .bearer_auth(app.as_coordinator())
+                    .json(&json!({"status": status})),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let meeting = meeting_of(&app, &pair, ahead["id"].as_str().unwrap()).await;
+    assert_eq!(meeting["status"], "cancelled", "{meeting}");
+    let report = app
+        .get(
+            &format!("/api/v1/programs/{}/report", pair.program),
+            Some(&app.as_coordinator()),
+        )
+        .await;
+    assert_eq!(report.status, 200, "{}", report.text);
+}

@@ -6,9 +6,8 @@ use mentorat_domain::{
     meeting::{Location, LocationKind, Meeting, MeetingMode, MeetingPlan, MeetingStatus},
 };
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Value,
-    sea_query::{Expr, ExprTrait},
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Value, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -18,7 +17,7 @@ use crate::{
     entity::meeting::{self, Column, Entity as Meetings},
     error::StoreError,
     pairs::statement,
-    tallies::{self, Counted},
+    tallies::{self, Counted, PairsOf},
 };
 
 pub struct NewMeeting {
@@ -64,7 +63,7 @@ pub async fn insert(
     if let Some(cancelled) = new.reschedules {
         tallies::record_reschedule(conn, cancelled, now).await?;
     }
-    tallies::refresh_meeting_facts(conn, new.pair_id).await?;
+    tallies::refresh_meeting_facts(conn, PairsOf::One(new.pair_id)).await?;
     find(conn, keys, new.pair_id, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("meeting {id} vanished after insert")))
@@ -205,7 +204,7 @@ pub async fn update_plan(
         )
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
-    tallies::refresh_meeting_facts(conn, meeting.pair_id).await
+    tallies::refresh_meeting_facts(conn, PairsOf::One(meeting.pair_id)).await
 }
 
 /// R7: cancelled by a member, with a reason; `late` inside the notice window.
@@ -230,34 +229,40 @@ pub async fn cancel(
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
     tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await?;
-    tallies::refresh_meeting_facts(conn, meeting.pair_id).await
+    tallies::refresh_meeting_facts(conn, PairsOf::One(meeting.pair_id)).await
 }
 
-/// When a pair ends, the meetings it still had ahead are cancelled (no reason: the pair's
-/// end says why), so no calendar keeps showing them. Returns how many.
-pub async fn cancel_ahead_of_pair(
+/// When a pair ends, is suspended (R11) or completes with its program, the meetings it still
+/// had ahead are cancelled (no reason: the pair's change says why; `by` the member who ended
+/// it, none when the service did), so no calendar keeps showing them. Returns how many.
+pub async fn cancel_ahead(
     conn: &impl ConnectionTrait,
-    pair_id: Uuid,
-    by: Uuid,
+    pairs: PairsOf,
+    by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    tallies::count_meetings(conn, Counted::AheadOfPair(pair_id, now)).await?;
-    let result = Meetings::update_many()
-        .col_expr(
-            Column::Status,
-            Expr::value(MeetingStatus::Cancelled.as_str()),
-        )
-        .col_expr(Column::CancelledBy, Expr::value(by))
-        .col_expr(Column::CancelledAt, Expr::value(now))
-        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::PairId.eq(pair_id))
-        .filter(Column::Status.eq(MeetingStatus::Scheduled.as_str()))
-        .filter(Column::StartsAt.gt(now))
-        .exec(conn)
+    tallies::count_meetings(conn, Counted::Ahead(pairs, now)).await?;
+    let sql = format!(
+        "UPDATE meetings SET status = 'cancelled', cancelled_by = $1, cancelled_at = $2, \
+           revision = revision + 1, updated_at = $3 \
+         WHERE status = 'scheduled' AND starts_at > $4 AND {}",
+        pairs.condition("pair_id", 5)
+    );
+    let result = conn
+        .execute_raw(statement(
+            conn.get_database_backend(),
+            &sql,
+            vec![
+                by.into(),
+                now.into(),
+                now.into(),
+                now.into(),
+                pairs.id().into(),
+            ],
+        ))
         .await?;
-    tallies::refresh_meeting_facts(conn, pair_id).await?;
-    Ok(result.rows_affected)
+    tallies::refresh_meeting_facts(conn, pairs).await?;
+    Ok(result.rows_affected())
 }
 
 /// `held` (with an optional summary) or `missed`.
@@ -279,7 +284,7 @@ pub async fn close(
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
     tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await?;
-    tallies::refresh_meeting_facts(conn, meeting.pair_id).await
+    tallies::refresh_meeting_facts(conn, PairsOf::One(meeting.pair_id)).await
 }
 
 /// What a pair's answer and flags need to know of its meetings.

@@ -72,13 +72,40 @@ pub async fn refresh_objectives(
     .await
 }
 
+/// Pairs whose meetings ahead are cancelled at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairsOf {
+    /// One pair (it ended, or was suspended).
+    One(Uuid),
+    /// The active pairs of a program (it closes: they complete).
+    ActiveOfProgram(Uuid),
+}
+
+impl PairsOf {
+    /// A condition on `{pair_col}` naming these pairs, with `${n}` their id.
+    pub(crate) fn condition(self, pair_col: &str, n: usize) -> String {
+        match self {
+            PairsOf::One(_) => format!("{pair_col} = ${n}"),
+            PairsOf::ActiveOfProgram(_) => format!(
+                "{pair_col} IN (SELECT id FROM pairs WHERE program_id = ${n} AND status = 'active')"
+            ),
+        }
+    }
+
+    pub(crate) fn id(self) -> Uuid {
+        match self {
+            PairsOf::One(id) | PairsOf::ActiveOfProgram(id) => id,
+        }
+    }
+}
+
 /// Which meetings [`count_meetings`] counts, in the state they are in now.
 pub enum Counted {
     /// One meeting, just closed or cancelled.
     Meeting(Uuid),
-    /// A pair's meetings still scheduled after `now`, about to be cancelled (counted before
+    /// Meetings of pairs still scheduled after `now`, about to be cancelled (counted before
     /// the update, as cancellations).
-    AheadOfPair(Uuid, DateTime<Utc>),
+    Ahead(PairsOf, DateTime<Utc>),
 }
 
 /// Adds meetings to their program's tallies: one held, cancelled (late) or missed more on the
@@ -87,12 +114,15 @@ pub enum Counted {
 pub async fn count_meetings(conn: &impl ConnectionTrait, which: Counted) -> Result<(), StoreError> {
     let backend = conn.get_database_backend();
     let meeting_day = day(backend, "m.starts_at");
-    let (status, filter, values): (&str, &str, Vec<Value>) = match which {
-        Counted::Meeting(id) => ("m.status", "m.id = $1", vec![id.into()]),
-        Counted::AheadOfPair(pair, now) => (
+    let (status, filter, values): (&str, String, Vec<Value>) = match which {
+        Counted::Meeting(id) => ("m.status", "m.id = $1".to_owned(), vec![id.into()]),
+        Counted::Ahead(pairs, now) => (
             "'cancelled'",
-            "m.pair_id = $1 AND m.status = 'scheduled' AND m.starts_at > $2",
-            vec![pair.into(), now.into()],
+            format!(
+                "{} AND m.status = 'scheduled' AND m.starts_at > $2",
+                pairs.condition("m.pair_id", 1)
+            ),
+            vec![pairs.id().into(), now.into()],
         ),
     };
     let sql = format!(
@@ -178,18 +208,17 @@ pub async fn count_feedback(
 /// cannot drift. Pair health reads them to find its candidates.
 pub async fn refresh_meeting_facts(
     conn: &impl ConnectionTrait,
-    pair_id: Uuid,
+    pairs: PairsOf,
 ) -> Result<(), StoreError> {
-    exec(
-        conn,
+    let sql = format!(
         "UPDATE pairs SET \
            owed_reschedules = (SELECT COUNT(*) FROM meetings c \
              WHERE c.pair_id = pairs.id AND c.status = 'cancelled' \
              AND NOT EXISTS (SELECT 1 FROM meetings r WHERE r.reschedules = c.id)), \
            latest_meeting_at = (SELECT MAX(m.starts_at) FROM meetings m \
              WHERE m.pair_id = pairs.id AND m.status IN ('held', 'scheduled')) \
-         WHERE id = $1",
-        vec![pair_id.into()],
-    )
-    .await
+         WHERE {}",
+        pairs.condition("id", 1)
+    );
+    exec(conn, &sql, vec![pairs.id().into()]).await
 }

@@ -22,6 +22,7 @@ use mentorat_persistence::{
     notifications, objectives, outbox,
     pairs::{self, NewPair, PairFilter},
     people, programs,
+    tallies::PairsOf,
 };
 use uuid::Uuid;
 
@@ -265,7 +266,7 @@ pub async fn end(
     let now = Utc::now();
     let txn = db.conn().begin().await.map_err(store)?;
     pairs::end(&txn, db.keys(), &pair, reason, text.as_deref(), now).await?;
-    meetings::cancel_ahead_of_pair(&txn, pair.id, me.id, now).await?;
+    meetings::cancel_ahead(&txn, PairsOf::One(pair.id), Some(me.id), now).await?;
     notifications::notify(
         &txn,
         &[other],

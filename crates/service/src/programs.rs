@@ -97,7 +97,15 @@ pub async fn update(
         match programs::update(&txn, id, current.revision, &settings, status, now).await {
             Ok(program) => {
                 if closing {
-                    // When a program closes, its active pairs are completed.
+                    // When a program closes, its active pairs are completed and the meetings
+                    // they still had ahead cancelled.
+                    mentorat_persistence::meetings::cancel_ahead(
+                        &txn,
+                        mentorat_persistence::tallies::PairsOf::ActiveOfProgram(id),
+                        None,
+                        now,
+                    )
+                    .await?;
                     let completed =
                         mentorat_persistence::pairs::complete_program(&txn, id, now).await?;
                     tracing::info!(program_id = %id, pairs_completed = completed, "program closed");
