@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::{
     error::ServiceError,
-    pairs::{PairContext, context},
+    pairs::{PairContext, Viewer, context},
 };
 
 /// The caller's person, enrollments (with their program's current charter version) and
@@ -71,7 +71,7 @@ pub async fn overview(db: &Db, caller: &Caller) -> Result<Overview, ServiceError
         let current = charters::current_version(db.conn(), e.program_id).await?;
         with_charter.push((e, current));
     }
-    let context = context(db, &mine).await?;
+    let context = context(db, &mine, Viewer::Member).await?;
     Ok(Overview {
         person,
         enrollments: with_charter,

@@ -362,8 +362,20 @@ impl PairContext {
     }
 }
 
+/// Whose eyes a pair's context is for: the end reason's free text (R9, content) is opened
+/// for the pair's members only, never for a coordinator's view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Viewer {
+    Member,
+    Other,
+}
+
 /// Load the context of several pairs in a fixed number of queries.
-pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceError> {
+pub async fn context(
+    db: &Db,
+    pairs_: &[Pair],
+    viewer: Viewer,
+) -> Result<PairContext, ServiceError> {
     let person_ids: Vec<Uuid> = pairs_
         .iter()
         .flat_map(|p| [p.mentor_person_id, p.mentee_person_id])
@@ -398,10 +410,14 @@ pub async fn context(db: &Db, pairs_: &[Pair]) -> Result<PairContext, ServiceErr
     let counts = objectives::counts(db.conn(), &pair_ids).await?;
     let ended: Vec<Uuid> = pairs_
         .iter()
-        .filter(|p| p.end_reason.is_some())
+        .filter(|p| viewer == Viewer::Member && p.end_reason.is_some())
         .map(|p| p.id)
         .collect();
-    let end_reason_texts = pairs::end_reason_texts(db.conn(), db.keys(), &ended).await?;
+    let end_reason_texts = if ended.is_empty() {
+        HashMap::new()
+    } else {
+        pairs::end_reason_texts(db.conn(), db.keys(), &ended).await?
+    };
     let charter_pending = enrolled
         .iter()
         .filter(|e| {

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     error::ServiceError,
-    pairs::{PairContext, context},
+    pairs::{PairContext, Viewer, context},
 };
 
 /// One page of pair health: the pairs, their context (flags, counts), and where to go on.
@@ -47,7 +47,7 @@ pub async fn pair_health(
             ..Default::default()
         };
         let page = pairs::list(db.conn(), &filter, after, limit).await?;
-        let context = context(db, &page.items).await?;
+        let context = context(db, &page.items, Viewer::Other).await?;
         return Ok(HealthPage {
             pairs: page.items,
             context,
@@ -63,7 +63,7 @@ pub async fn pair_health(
             None => {
                 return Ok(HealthPage {
                     pairs: Vec::new(),
-                    context: context(db, &[]).await?,
+                    context: context(db, &[], Viewer::Other).await?,
                     next: None,
                 });
             }
@@ -79,7 +79,7 @@ pub async fn pair_health(
     let mut cursor = after;
     loop {
         let page = pairs::may_show(db.conn(), program_id, may, cursor, limit).await?;
-        let candidates = context(db, &page.items).await?;
+        let candidates = context(db, &page.items, Viewer::Other).await?;
         cursor = page.items.last().map(|p| p.id);
         kept.extend(
             page.items
@@ -97,7 +97,7 @@ pub async fn pair_health(
     } else {
         None
     };
-    let context = context(db, &kept).await?;
+    let context = context(db, &kept, Viewer::Other).await?;
     Ok(HealthPage {
         pairs: kept,
         context,

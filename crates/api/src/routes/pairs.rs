@@ -255,7 +255,12 @@ async fn render(
     as_member: bool,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let ctx = use_case::context(db, std::slice::from_ref(&pair)).await?;
+    let viewer = if as_member {
+        use_case::Viewer::Member
+    } else {
+        use_case::Viewer::Other
+    };
+    let ctx = use_case::context(db, std::slice::from_ref(&pair), viewer).await?;
     let revision = pair.revision;
     Ok(HttpResponse::build(status)
         .insert_header((header::ETAG, etag(revision)))
@@ -370,8 +375,13 @@ pub async fn list_pairs(
         None => {}
     }
     let page = use_case::list(&db, &auth.caller, auth.scope, filter, after, limit).await?;
-    let ctx = use_case::context(&db, &page.items).await?;
     let as_member = auth.scope == Scope::OwnEnrollments;
+    let viewer = if as_member {
+        use_case::Viewer::Member
+    } else {
+        use_case::Viewer::Other
+    };
+    let ctx = use_case::context(&db, &page.items, viewer).await?;
     let items: Vec<PairDto> = page
         .items
         .into_iter()
