@@ -15,6 +15,7 @@ mod m20261125_000008_feedback;
 mod m20261125_000009_webhooks;
 mod m20261202_000010_report_tallies;
 mod m20261202_000011_pair_meeting_facts;
+mod m20261202_000012_idempotent_audit;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000009_webhooks::Migration),
             Box::new(m20261202_000010_report_tallies::Migration),
             Box::new(m20261202_000011_pair_meeting_facts::Migration),
+            Box::new(m20261202_000012_idempotent_audit::Migration),
         ]
     }
 }

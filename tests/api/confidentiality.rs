@@ -497,3 +497,50 @@ async fn rotating_the_key_keeps_every_value_readable() {
     assert_eq!(reply.status, 500, "{}", reply.text);
     assert!(!reply.text.contains("enc:v1"));
 }
+
+/// A replayed answer can carry a pair's words (a note's body): the replay is in the audit log
+/// like the first answer, with the same operation, resource and pair — never the words.
+#[tokio::test]
+async fn a_replayed_answer_is_audited_like_the_first() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let send = || {
+        app.send(
+            app.client
+                .post(app.url(&format!("/api/v1/pairs/{}/notes", pair.id)))
+                .bearer_auth(as_("ME"))
+                .header("idempotency-key", "note-1")
+                .json(&json!({"body": SECRET, "visibility": "shared"})),
+        )
+    };
+    let first = send().await;
+    assert_eq!(first.status, 201, "{}", first.text);
+    let again = send().await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.header("idempotency-replayed"), Some("true"));
+    assert_eq!(again.json()["body"], SECRET);
+
+    let log = app
+        .get(
+            "/api/v1/audit-events?actor=ME&limit=200",
+            Some(&app.as_admin()),
+        )
+        .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    assert!(!log.text.contains(SECRET));
+    let writes: Vec<Value> = log.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["route"] == "/api/v1/pairs/{id}/notes" && e["method"] == "POST")
+        .cloned()
+        .collect();
+    assert_eq!(writes.len(), 2, "{writes:?}");
+    for event in &writes {
+        assert_eq!(event["pair_id"], pair.id.as_str());
+        assert_eq!(event["status"], 201);
+        assert_eq!(event["outcome"], "allowed");
+        assert_eq!(event["action"], writes[0]["action"]);
+    }
+    assert_ne!(writes[0]["request_id"], writes[1]["request_id"]);
+}

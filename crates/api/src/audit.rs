@@ -3,7 +3,7 @@
 //! when, how it ended. Never a body: the log knows ids and statuses only.
 
 use actix_web::{
-    Error, HttpMessage,
+    Error, HttpMessage, HttpRequest,
     body::MessageBody,
     dev::{ServiceRequest, ServiceResponse},
     middleware::Next,
@@ -39,25 +39,26 @@ fn roles(caller: &Caller) -> String {
         .join(",")
 }
 
-/// Record the request once its answer is known (after the handler, before the answer
-/// leaves). A failure to record is logged and does not change the answer.
-pub async fn middleware(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let db = req.app_data::<web::Data<Db>>().cloned();
-    let res = next.call(req).await?;
-    let audited = res.request().extensions().get::<Audited>().cloned();
-    let (Some(db), Some(audited)) = (db, audited) else {
-        return Ok(res);
-    };
-    let status = res.status().as_u16();
+/// What an audit event says of the request besides who and how it ended: the operation, its
+/// route and the ids in it — kept with an idempotent answer so that a replay is recorded too.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Trail {
+    pub action: String,
+    pub method: String,
+    pub route: String,
+    pub resource_id: Option<Uuid>,
+    pub pair_id: Option<Uuid>,
+}
+
+/// Whether a request of `audited` answered with `status` goes to the audit log: content
+/// touched, a coordinator's or admin's action, or a denial.
+pub fn recorded(audited: &Audited, status: u16) -> bool {
     let runs_programs = audited.caller.has(Role::Coordinator) || audited.caller.has(Role::Admin);
-    let denied = matches!(status, 403 | 404);
-    if !(audited.operation.touches_content() || runs_programs || denied) {
-        return Ok(res);
-    }
-    let request = res.request();
+    audited.operation.touches_content() || runs_programs || matches!(status, 403 | 404)
+}
+
+/// The trail of a routed request.
+pub fn trail(request: &HttpRequest, audited: &Audited) -> Trail {
     let info = request.match_info();
     let id = |name: &str| info.get(name).and_then(|v| Uuid::parse_str(v).ok());
     let route = request.match_pattern().unwrap_or_default();
@@ -71,26 +72,70 @@ pub async fn middleware(
         .or_else(|| id("note_id"))
         .or_else(|| id("enrollment_id"))
         .or_else(|| id("id"));
-    let event = audit::AuditEvent {
-        id: Uuid::now_v7(),
-        at: Utc::now(),
-        actor: audited.caller.subject.as_str().to_owned(),
-        roles: roles(&audited.caller),
+    Trail {
         action: audited.operation.name(),
         method: request.method().as_str().to_owned(),
         route,
         resource_id,
         pair_id,
+    }
+}
+
+/// Append one event. A failure to record is logged and does not change the answer.
+pub async fn record(
+    db: &Db,
+    caller: &Caller,
+    trail: Trail,
+    status: u16,
+    request_id: Option<String>,
+) {
+    let event = audit::AuditEvent {
+        id: Uuid::now_v7(),
+        at: Utc::now(),
+        actor: caller.subject.as_str().to_owned(),
+        roles: roles(caller),
+        action: trail.action,
+        method: trail.method,
+        route: trail.route,
+        resource_id: trail.resource_id,
+        pair_id: trail.pair_id,
         status: i16::try_from(status).unwrap_or(i16::MAX),
         outcome: outcome(status).to_owned(),
-        request_id: res
-            .headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
+        request_id,
     };
     if let Err(err) = audit::append(db.conn(), event).await {
         tracing::warn!(error = %crate::problem::error_chain(&err), "could not write an audit event");
     }
+}
+
+/// Record the request once its answer is known (after the handler, before the answer
+/// leaves).
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let db = req.app_data::<web::Data<Db>>().cloned();
+    let res = next.call(req).await?;
+    let audited = res.request().extensions().get::<Audited>().cloned();
+    let (Some(db), Some(audited)) = (db, audited) else {
+        return Ok(res);
+    };
+    let status = res.status().as_u16();
+    if !recorded(&audited, status) {
+        return Ok(res);
+    }
+    let request_id = res
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    record(
+        &db,
+        &audited.caller,
+        trail(res.request(), &audited),
+        status,
+        request_id,
+    )
+    .await;
     Ok(res)
 }

@@ -25,6 +25,7 @@ use mentorat_persistence::{
 use sha2::{Digest, Sha256};
 
 use crate::{
+    audit,
     auth::{JwtVerifier, bearer_token},
     json::IMPORT_BODY_LIMIT,
     problem::ApiError,
@@ -63,17 +64,18 @@ pub async fn middleware(
     };
     // Without a valid token there is nobody to scope the key to: the handler answers 401.
     let verifier = req.app_data::<web::Data<Arc<JwtVerifier>>>().cloned();
-    let subject = match (verifier, bearer_token(req.request())) {
-        (Some(v), Some(token)) => v.verify(token).ok().map(|c| c.subject.to_string()),
+    let caller = match (verifier, bearer_token(req.request())) {
+        (Some(v), Some(token)) => v.verify(token).ok(),
         _ => None,
     };
-    let (Some(subject), Some(db)) = (subject, req.app_data::<web::Data<Db>>().cloned()) else {
+    let (Some(caller), Some(db)) = (caller, req.app_data::<web::Data<Db>>().cloned()) else {
         return next
             .call(req)
             .await
             .map(ServiceResponse::map_into_boxed_body);
     };
 
+    let subject = caller.subject.to_string();
     let body = match read_body(&mut req).await {
         Ok(body) => body,
         Err(err) => return Ok(req.error_response(err)),
@@ -100,10 +102,22 @@ pub async fn middleware(
             "the first request with this Idempotency-Key is still being served; retry shortly"
                 .into(),
         ))),
-        // The kept answer may carry a pair's content: it is sealed at rest (R5).
+        // The kept answer may carry a pair's content: it is sealed at rest (R5), and its
+        // replay is in the audit log as the first answer was.
         Ok(Reservation::Replay(mut stored)) => match db.keys().open(&stored.body) {
             Ok(body) => {
                 stored.body = body;
+                if let Some(trail) = stored
+                    .audit_trail
+                    .as_deref()
+                    .and_then(|t| serde_json::from_str::<audit::Trail>(t).ok())
+                {
+                    let request_id = req
+                        .extensions()
+                        .get::<crate::telemetry::RequestId>()
+                        .map(|r| r.0.clone());
+                    audit::record(&db, &caller, trail, stored.status, request_id).await;
+                }
                 Ok(req.into_response(replay(&stored)))
             }
             Err(err) => Ok(req.error_response(ApiError::from(err))),
@@ -174,6 +188,11 @@ async fn finish(
     }
     let (req, res) = response.into_parts();
     let status = res.status();
+    let audit_trail = req
+        .extensions()
+        .get::<audit::Audited>()
+        .filter(|a| audit::recorded(a, status.as_u16()))
+        .and_then(|a| serde_json::to_string(&audit::trail(&req, a)).ok());
     let headers: Vec<(String, String)> = REPLAYED_HEADERS
         .iter()
         .filter_map(|name| {
@@ -205,6 +224,7 @@ async fn finish(
             status: status.as_u16(),
             headers: serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into()),
             body: sealed,
+            audit_trail,
         });
     let stored = match kept_answer {
         Ok(stored) => idempotency::complete(db.conn(), subject, key, &stored).await,

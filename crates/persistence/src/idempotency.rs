@@ -16,6 +16,9 @@ pub struct StoredResponse {
     /// Header name/value pairs, as JSON text (`[["content-type","…"],…]`).
     pub headers: String,
     pub body: String,
+    /// What the audit log records again at each replay (JSON, ids only), if the first
+    /// request was audited.
+    pub audit_trail: Option<String>,
 }
 
 /// What a new request with a key finds.
@@ -54,6 +57,7 @@ pub async fn reserve(
         response_status: Set(None),
         response_headers: Set(None),
         response_body: Set(None),
+        audit_trail: Set(None),
         created_at: Set(now),
     };
     match Keys::insert(row).exec_without_returning(conn).await {
@@ -85,6 +89,7 @@ pub async fn reserve(
                 })?,
                 headers,
                 body,
+                audit_trail: existing.audit_trail,
             }),
             _ => Reservation::InProgress,
         },
@@ -108,6 +113,10 @@ pub async fn complete(
             Expr::value(response.headers.clone()),
         )
         .col_expr(Column::ResponseBody, Expr::value(response.body.clone()))
+        .col_expr(
+            Column::AuditTrail,
+            Expr::value(response.audit_trail.clone()),
+        )
         .filter(Column::Subject.eq(subject))
         .filter(Column::Key.eq(key))
         .exec(conn)

@@ -11,6 +11,7 @@ pub struct Model {
     pub response_status: Option<i32>,
     pub response_headers: Option<String>,
     pub response_body: Option<String>,
+    pub audit_trail: Option<String>,
     pub created_at: DateTimeUtc,
 }
 
