@@ -232,6 +232,35 @@ async fn population(app: &TestApp) -> String {
     program
 }
 
+/// The program's pairs as listed to a coordinator, and the Gamma group's five as (pair id,
+/// mentor, mentee), mentees in order.
+async fn gamma_pairs(app: &TestApp, program: &str) -> (Value, Vec<(String, String, String)>) {
+    let listed = app
+        .get(
+            &format!("/api/v1/pairs?program_id={program}&limit=100"),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    let name = |p: &Value, side: &str| p[side]["given_name"].as_str().unwrap().to_owned();
+    let mut gamma: Vec<(String, String, String)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| name(p, "mentee").starts_with("Gamma"))
+        .map(|p| {
+            (
+                p["id"].as_str().unwrap().to_owned(),
+                name(p, "mentor"),
+                name(p, "mentee"),
+            )
+        })
+        .collect();
+    gamma.sort_by(|a, b| a.2.cmp(&b.2));
+    assert_eq!(gamma.len(), 5, "{listed}");
+    (listed, gamma)
+}
+
 fn group<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["groups"]
         .as_array()
@@ -382,33 +411,7 @@ async fn report_figures_count_what_happened() {
     let app = spawn_app().await;
     let program = population(&app).await;
     let coordinator = app.as_coordinator();
-    let listed = app
-        .get(
-            &format!("/api/v1/pairs?program_id={program}&limit=100"),
-            Some(&coordinator),
-        )
-        .await
-        .json();
-    let mut gamma: Vec<(String, String, String)> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| {
-            p["mentee"]["given_name"]
-                .as_str()
-                .unwrap()
-                .starts_with("Gamma")
-        })
-        .map(|p| {
-            (
-                p["id"].as_str().unwrap().to_owned(),
-                p["mentor"]["given_name"].as_str().unwrap().to_owned(),
-                p["mentee"]["given_name"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    gamma.sort_by(|a, b| a.2.cmp(&b.2));
-    assert_eq!(gamma.len(), 5, "{listed}");
+    let (_, gamma) = gamma_pairs(&app, &program).await;
     let post = |path: String, who: String, body: Value| {
         let app = &app;
         async move {
@@ -567,32 +570,7 @@ async fn pair_health_filters_find_each_flag_page_after_page() {
     let app = spawn_app().await;
     let program = population(&app).await;
     let coordinator = app.as_coordinator();
-    let listed = app
-        .get(
-            &format!("/api/v1/pairs?program_id={program}&limit=100"),
-            Some(&coordinator),
-        )
-        .await
-        .json();
-    let mut gamma: Vec<(String, String, String)> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| {
-            p["mentee"]["given_name"]
-                .as_str()
-                .unwrap()
-                .starts_with("Gamma")
-        })
-        .map(|p| {
-            (
-                p["id"].as_str().unwrap().to_owned(),
-                p["mentor"]["given_name"].as_str().unwrap().to_owned(),
-                p["mentee"]["given_name"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
-    gamma.sort_by(|a, b| a.2.cmp(&b.2));
+    let (listed, gamma) = gamma_pairs(&app, &program).await;
     for (pair, mr, me) in &gamma {
         for who in [mr, me] {
             let reply = app
