@@ -89,7 +89,9 @@ UPDATE pairs SET
     AND m.status IN ('held', 'scheduled'))
 WHERE program_id = :'program';
 INSERT INTO meeting_tallies (program_id, day, department, site, held, cancelled, late, missed)
-SELECT pr.program_id, to_char(m.starts_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), pr.report_department, pr.report_site,
+SELECT pr.program_id,
+  to_char(CASE WHEN m.status = 'cancelled' THEN COALESCE(m.cancelled_at, m.starts_at) ELSE m.starts_at END
+          AT TIME ZONE 'UTC', 'YYYY-MM-DD'), pr.report_department, pr.report_site,
   SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END), SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END),
   SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END), SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END)
 FROM meetings m JOIN pairs pr ON pr.id = m.pair_id

@@ -4,14 +4,15 @@
 //! - on `pairs`, the report group of the pair — the mentee's department and site **when the
 //!   pair was formed** — whether it crosses departments, and whether it has an agreed and an
 //!   achieved objective;
-//! - `meeting_tallies`: per program, UTC day of the meeting, department and site, how many
-//!   meetings were held, cancelled (late), missed — kept in the transaction that closes or
-//!   cancels a meeting;
+//! - `meeting_tallies`: per program, UTC day, department and site, how many meetings were held
+//!   or missed (on the day they started) and cancelled, late or not (on the day of the
+//!   cancellation) — kept in the transaction that closes or cancels a meeting;
 //! - `feedback_tallies`: per program, day, group and dimension, the sum and number of scores;
 //!   `feedback` rows carry their program and group so respondents are counted without joins;
 //! - `report_reschedules`: one row per cancellation made up for, with the days it took.
 //!
-//! Existing rows are counted once here, by the same rules.
+//! Existing rows are counted once here, by the same rules (pairs formed before this
+//! migration take their group as the people are now).
 
 use sea_orm_migration::{
     prelude::*,
@@ -171,7 +172,13 @@ impl MigrationTrait for Migration {
 
         let backend = manager.get_database_backend();
         let db = manager.get_connection();
-        let meeting_day = day(backend, "m.starts_at");
+        // Held and missed on the day the meeting started; cancelled on the day of the
+        // cancellation.
+        let meeting_day = format!(
+            "CASE WHEN m.status = 'cancelled' THEN {} ELSE {} END",
+            day(backend, "COALESCE(m.cancelled_at, m.starts_at)"),
+            day(backend, "m.starts_at")
+        );
         let score_day = day(backend, "s.created_at");
         let days = days_between(backend, "r.created_at", "c.cancelled_at");
         for sql in [

@@ -746,3 +746,205 @@ fn listed_enrollment(listed: &Value, pair: &str, role: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// R13 over time: a pair that ended takes its figures with it. Its meeting ahead, cancelled
+/// when it ended, counts on the day of the end — a later window shows no figure about a group
+/// none of whose pairs is in it, and never a group of nobody.
+#[tokio::test]
+async fn a_pair_that_ended_leaves_no_figure_in_later_windows() {
+    let app = spawn_app().await;
+    let program = population(&app).await;
+    let (_, gamma) = gamma_pairs(&app, &program).await;
+    let (pair, mr, me) = &gamma[0];
+    for who in [mr, me] {
+        let reply = app
+            .post_json(
+                &format!("/api/v1/pairs/{pair}/accept"),
+                Some(&as_(who)),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let handle = crate::working_life::Pair {
+        program: program.clone(),
+        id: pair.clone(),
+    };
+    assert_eq!(schedule(&app, &handle, mr, video_at(72)).await.status, 201);
+    let ended = app
+        .post_json(
+            &format!("/api/v1/pairs/{pair}/end"),
+            Some(&as_(me)),
+            &json!({"reason_category": "mismatch"}),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    let today = chrono::Utc::now().date_naive();
+    let window = |from: i64, to: i64| {
+        format!(
+            "/api/v1/programs/{program}/report?group_by=department&from={}&to={}",
+            today + chrono::Duration::days(from),
+            today + chrono::Duration::days(to)
+        )
+    };
+    // Today: the cancellation is counted.
+    let now = app
+        .get(&window(0, 1), Some(&app.as_coordinator()))
+        .await
+        .json();
+    assert_eq!(group(&now, "Gamma")["meetings_cancelled"], 1, "{now}");
+    // From tomorrow: the ended pair is not in the window, nor is its cancellation.
+    let later = app
+        .get(&window(1, 30), Some(&app.as_coordinator()))
+        .await
+        .json();
+    assert_eq!(later["total"]["meetings_cancelled"], 0, "{later}");
+    for g in later["groups"].as_array().unwrap() {
+        assert!(
+            g["suppressed"] == true || g["people"].as_i64().unwrap() > 0,
+            "a group of nobody shown: {g}"
+        );
+    }
+}
+
+/// Members of the five Gamma pairs cancel a meeting ahead and close a past one at the same
+/// moment, and the program's coordinator closes it meanwhile: whatever the order, every
+/// meeting is counted once, and the pair facts the health filter reads agree with the flags
+/// the domain computes.
+#[tokio::test]
+async fn concurrent_writes_count_each_meeting_once() {
+    let app = spawn_app().await;
+    let program = population(&app).await;
+    let (_, gamma) = gamma_pairs(&app, &program).await;
+    let mut ahead = Vec::new();
+    let mut past = Vec::new();
+    for (pair, mr, me) in &gamma {
+        for who in [mr, me] {
+            let reply = app
+                .post_json(
+                    &format!("/api/v1/pairs/{pair}/accept"),
+                    Some(&as_(who)),
+                    &json!({}),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        }
+        let handle = crate::working_life::Pair {
+            program: program.clone(),
+            id: pair.clone(),
+        };
+        for hours in [30, 60] {
+            let m = schedule(&app, &handle, mr, video_at(hours)).await.json();
+            ahead.push((
+                pair.clone(),
+                me.clone(),
+                m["id"].as_str().unwrap().to_owned(),
+            ));
+        }
+        let m = schedule(&app, &handle, mr, video_at(5)).await.json();
+        let m = m["id"].as_str().unwrap().to_owned();
+        started_hours_ago(&app, &m, 2).await;
+        past.push((pair.clone(), mr.clone(), m));
+    }
+    // At once: each pair's mentee cancels its first meeting ahead, its mentor marks the past
+    // one missed.
+    let cancels = ahead.iter().step_by(2).map(|(pair, me, m)| {
+        post_as(
+            &app,
+            format!("/api/v1/pairs/{pair}/meetings/{m}/cancel"),
+            me,
+            json!({"reason": "Garde"}),
+        )
+    });
+    let misses = past.iter().map(|(pair, mr, m)| {
+        post_as(
+            &app,
+            format!("/api/v1/pairs/{pair}/meetings/{m}/missed"),
+            mr,
+            json!({}),
+        )
+    });
+    let (cancelled, missed) = futures_util::future::join(
+        futures_util::future::join_all(cancels),
+        futures_util::future::join_all(misses),
+    )
+    .await;
+    for reply in cancelled.iter().chain(&missed) {
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    let health = format!("/api/v1/programs/{program}/pair-health?limit=100");
+    let all = app.get(&health, Some(&app.as_coordinator())).await.json();
+    let flagged: Vec<String> = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| {
+            p["flags"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("reschedule_owed"))
+        })
+        .map(|p| p["pair_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(flagged.len(), 5, "{all}");
+    let filtered = app
+        .get(
+            &format!("{health}&flag=reschedule_owed"),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    assert_eq!(filtered["items"].as_array().unwrap().len(), 5, "{filtered}");
+
+    // The program closes while members cancel their second meeting ahead.
+    let close = async {
+        for status in ["open", "running", "closed"] {
+            let reply = app
+                .send(
+                    app.client
+                        .patch(app.url(&format!("/api/v1/programs/{program}")))
+                        .bearer_auth(app.as_coordinator())
+                        .json(&json!({"status": status})),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.text);
+        }
+    };
+    let cancels = ahead.iter().skip(1).step_by(2).map(|(pair, me, m)| {
+        post_as(
+            &app,
+            format!("/api/v1/pairs/{pair}/meetings/{m}/cancel"),
+            me,
+            json!({"reason": "Garde"}),
+        )
+    });
+    let ((), cancelled) =
+        futures_util::future::join(close, futures_util::future::join_all(cancels)).await;
+    for reply in &cancelled {
+        // Done, or refused because the pair completed first — never a failure.
+        assert!(reply.status < 500, "{}", reply.text);
+    }
+    let today = chrono::Utc::now().date_naive();
+    let report = app
+        .get(
+            &format!(
+                "/api/v1/programs/{program}/report?group_by=department&from={}&to={}",
+                today - chrono::Duration::days(1),
+                today + chrono::Duration::days(10)
+            ),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    // Ten meetings ahead cancelled, by a member or by the close — each counted once.
+    assert_eq!(
+        group(&report, "Gamma")["meetings_cancelled"],
+        10,
+        "{report}"
+    );
+    assert_eq!(group(&report, "Gamma")["meetings_missed"], 5);
+}
+
+async fn post_as(app: &TestApp, path: String, who: &str, body: Value) -> mentorat_tests::Reply {
+    app.post_json(&path, Some(&as_(who)), &body).await
+}

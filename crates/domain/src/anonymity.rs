@@ -10,12 +10,23 @@
 pub const MIN_K: u32 = 5;
 
 /// Which groups to hide, given each group's number of people and the total population.
-/// Returns a flag per group (true: suppressed) and whether the total is suppressed.
+/// Returns a flag per group (true: suppressed) and whether the total is suppressed. A group
+/// of nobody is hidden too: a figure can still stand in it (a cancellation counted on a day
+/// when none of the group's pairs is in the window any more), and it covers nobody.
 pub fn suppress(people: &[u64], total: u64, k: u32) -> (Vec<bool>, bool) {
+    cover(people, total, k, |_| true)
+}
+
+/// The same for one feedback dimension, given how many people of each group answered it: a
+/// group where nobody answered shows no average at all — nothing to hide, and nothing that
+/// could cover another group.
+pub fn suppress_answers(answered: &[u64], total: u64, k: u32) -> (Vec<bool>, bool) {
+    cover(answered, total, k, |n| n > 0)
+}
+
+fn cover(people: &[u64], total: u64, k: u32, counts: impl Fn(u64) -> bool) -> (Vec<bool>, bool) {
     let k = u64::from(k.max(MIN_K));
-    // A group of nobody (a feedback dimension nobody in it answered) has no figure to
-    // protect, and needs no other group hidden to cover it.
-    let mut hidden: Vec<bool> = people.iter().map(|&n| n > 0 && n < k).collect();
+    let mut hidden: Vec<bool> = people.iter().map(|&n| counts(n) && n < k).collect();
     let total_hidden = total < k;
     if hidden.iter().any(|&h| h) {
         // Complementary suppression: add the smallest visible groups until the hidden ones
@@ -33,7 +44,7 @@ pub fn suppress(people: &[u64], total: u64, k: u32) -> (Vec<bool>, bool) {
             if (count >= 2 && covered >= k) || count == people.len() {
                 break;
             }
-            match order.iter().find(|&&i| !hidden[i] && people[i] > 0) {
+            match order.iter().find(|&&i| !hidden[i] && counts(people[i])) {
                 Some(&i) => hidden[i] = true,
                 None => break,
             }
@@ -47,16 +58,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_group_of_nobody_hides_nothing() {
-        // Feedback answered in one group only: the others have nothing to protect.
+    fn a_dimension_nobody_answered_in_a_group_hides_nothing() {
+        // Feedback answered in one group only: the others have no average to protect.
         assert_eq!(
-            suppress(&[0, 0, 5], 5, 5),
+            suppress_answers(&[0, 0, 5], 5, 5),
             (vec![false, false, false], false)
         );
         // A small group is still covered by a real one, never by an empty one.
         assert_eq!(
-            suppress(&[0, 3, 6, 9], 18, 5),
+            suppress_answers(&[0, 3, 6, 9], 18, 5),
             (vec![false, true, true, false], false)
+        );
+    }
+
+    #[test]
+    fn a_group_of_nobody_is_hidden_and_covers_nobody() {
+        // Figures may stand in a group whose pairs all left the window: hidden, and a small
+        // group beside it still needs a real cover.
+        assert_eq!(
+            suppress(&[0, 3, 6, 9], 18, 5),
+            (vec![true, true, true, false], false)
         );
     }
 

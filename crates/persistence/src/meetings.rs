@@ -17,7 +17,7 @@ use crate::{
     entity::meeting::{self, Column, Entity as Meetings},
     error::StoreError,
     pairs::statement,
-    tallies::{self, Counted, PairsOf},
+    tallies::{self, PairsOf},
 };
 
 pub struct NewMeeting {
@@ -217,6 +217,7 @@ pub async fn cancel(
     late: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    tallies::lock_pairs(conn, PairsOf::One(meeting.pair_id)).await?;
     let update = Meetings::update_many()
         .col_expr(
             Column::Status,
@@ -228,7 +229,7 @@ pub async fn cancel(
         .col_expr(Column::Late, Expr::value(late))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
-    tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await?;
+    tallies::count_meetings(conn, &[meeting.id]).await?;
     tallies::refresh_meeting_facts(conn, PairsOf::One(meeting.pair_id)).await
 }
 
@@ -241,15 +242,15 @@ pub async fn cancel_ahead(
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
-    tallies::count_meetings(conn, Counted::Ahead(pairs, now)).await?;
+    tallies::lock_pairs(conn, pairs).await?;
     let sql = format!(
         "UPDATE meetings SET status = 'cancelled', cancelled_by = $1, cancelled_at = $2, \
            revision = revision + 1, updated_at = $3 \
-         WHERE status = 'scheduled' AND starts_at > $4 AND {}",
+         WHERE status = 'scheduled' AND starts_at > $4 AND {} RETURNING id",
         pairs.condition("pair_id", 5)
     );
-    let result = conn
-        .execute_raw(statement(
+    let cancelled: Vec<Uuid> = conn
+        .query_all_raw(statement(
             conn.get_database_backend(),
             &sql,
             vec![
@@ -260,9 +261,13 @@ pub async fn cancel_ahead(
                 pairs.id().into(),
             ],
         ))
-        .await?;
+        .await?
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
+    tallies::count_meetings(conn, &cancelled).await?;
     tallies::refresh_meeting_facts(conn, pairs).await?;
-    Ok(result.rows_affected())
+    Ok(cancelled.len() as u64)
 }
 
 /// `held` (with an optional summary) or `missed`.
@@ -274,6 +279,7 @@ pub async fn close(
     summary: Option<Content>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    tallies::lock_pairs(conn, PairsOf::One(meeting.pair_id)).await?;
     let update = Meetings::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
         .col_expr(
@@ -283,7 +289,7 @@ pub async fn close(
         .col_expr(Column::ClosedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
-    tallies::count_meetings(conn, Counted::Meeting(meeting.id)).await?;
+    tallies::count_meetings(conn, &[meeting.id]).await?;
     tallies::refresh_meeting_facts(conn, PairsOf::One(meeting.pair_id)).await
 }
 

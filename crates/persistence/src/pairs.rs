@@ -151,13 +151,7 @@ pub async fn flag_hierarchy_conflicts(
 /// go one at a time (PostgreSQL locks the row, SQLite the database), so two schedules at
 /// once cannot both pass the overlap check.
 pub async fn lock(conn: &impl ConnectionTrait, pair_id: Uuid) -> Result<(), StoreError> {
-    conn.execute_raw(statement(
-        conn.get_database_backend(),
-        "UPDATE pairs SET updated_at = updated_at WHERE id = $1",
-        vec![pair_id.into()],
-    ))
-    .await?;
-    Ok(())
+    crate::tallies::lock_pairs(conn, crate::tallies::PairsOf::One(pair_id)).await
 }
 
 pub struct NewPair {

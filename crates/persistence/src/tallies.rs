@@ -6,7 +6,7 @@
 //! |---|---|
 //! | a pair's report group (mentee's department and site when the pair formed), cross-department | [`stamp_pair`] from `pairs::insert` |
 //! | a pair has an agreed / an achieved objective | [`refresh_objectives`] after every objective write |
-//! | a meeting held, cancelled (late), missed — by program, UTC day of the meeting, group | [`count_meetings`] from `meetings::{cancel, cancel_ahead_of_pair, close}` |
+//! | a meeting held or missed (UTC day it started), cancelled or late (day of the cancellation) — by program and group | [`count_meetings`] from `meetings::{cancel, cancel_ahead, close}` |
 //! | a cancellation made up for, and the days it took | [`record_reschedule`] from `meetings::insert` |
 //! | feedback scores by program, day, group, dimension; the feedback's program and group | [`count_feedback`] from `feedback::insert` |
 //! | a pair's owed reschedules and the latest start of its held or scheduled meetings | [`refresh_meeting_facts`] after every meeting write |
@@ -59,6 +59,7 @@ pub async fn refresh_objectives(
     conn: &impl ConnectionTrait,
     pair_id: Uuid,
 ) -> Result<(), StoreError> {
+    lock_pairs(conn, PairsOf::One(pair_id)).await?;
     exec(
         conn,
         "UPDATE pairs SET \
@@ -99,50 +100,59 @@ impl PairsOf {
     }
 }
 
-/// Which meetings [`count_meetings`] counts, in the state they are in now.
-pub enum Counted {
-    /// One meeting, just closed or cancelled.
-    Meeting(Uuid),
-    /// Meetings of pairs still scheduled after `now`, about to be cancelled (counted before
-    /// the update, as cancellations).
-    Ahead(PairsOf, DateTime<Utc>),
+/// Take the row locks of these pairs until the transaction ends. Every writer of a pair's
+/// meetings and objectives takes it first (pair, then meetings, then tallies: one order, no
+/// deadlock), so two writers of one pair go one after the other, a cancellation never races
+/// the pair's end or its program's close, and the facts recomputed from the pair's meetings
+/// see every committed change (PostgreSQL evaluates a statement that waited on a lock with
+/// the snapshot it started with; SQLite has one writer at a time).
+pub async fn lock_pairs(conn: &impl ConnectionTrait, pairs: PairsOf) -> Result<(), StoreError> {
+    let sql = format!(
+        "UPDATE pairs SET updated_at = updated_at WHERE {}",
+        pairs.condition("id", 1)
+    );
+    exec(conn, &sql, vec![pairs.id().into()]).await
 }
 
-/// Adds meetings to their program's tallies: one held, cancelled (late) or missed more on the
-/// meeting's day, in its pair's group. A meeting is counted once, when it leaves `scheduled`
-/// (closed and cancelled meetings never change status again).
-pub async fn count_meetings(conn: &impl ConnectionTrait, which: Counted) -> Result<(), StoreError> {
+/// Adds meetings that just left `scheduled` to their program's tallies, in their pair's group:
+/// held and missed on the day the meeting started, cancelled (and late) on the day of the
+/// cancellation — the day the pair still existed. Closed and cancelled meetings never change
+/// status again, so each is counted once.
+pub async fn count_meetings(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), StoreError> {
     let backend = conn.get_database_backend();
-    let meeting_day = day(backend, "m.starts_at");
-    let (status, filter, values): (&str, String, Vec<Value>) = match which {
-        Counted::Meeting(id) => ("m.status", "m.id = $1".to_owned(), vec![id.into()]),
-        Counted::Ahead(pairs, now) => (
-            "'cancelled'",
-            format!(
-                "{} AND m.status = 'scheduled' AND m.starts_at > $2",
-                pairs.condition("m.pair_id", 1)
-            ),
-            vec![pairs.id().into(), now.into()],
-        ),
-    };
-    let sql = format!(
-        "INSERT INTO meeting_tallies \
-           (program_id, day, department, site, held, cancelled, late, missed) \
-         SELECT pr.program_id, {meeting_day}, pr.report_department, pr.report_site, \
-           SUM(CASE WHEN {status} = 'held' THEN 1 ELSE 0 END), \
-           SUM(CASE WHEN {status} = 'cancelled' THEN 1 ELSE 0 END), \
-           SUM(CASE WHEN {status} = 'cancelled' AND m.late THEN 1 ELSE 0 END), \
-           SUM(CASE WHEN {status} = 'missed' THEN 1 ELSE 0 END) \
-         FROM meetings m JOIN pairs pr ON pr.id = m.pair_id \
-         WHERE {filter} AND {status} IN ('held', 'cancelled', 'missed') \
-         GROUP BY pr.program_id, {meeting_day}, pr.report_department, pr.report_site \
-         ON CONFLICT (program_id, day, department, site) DO UPDATE SET \
-           held = meeting_tallies.held + excluded.held, \
-           cancelled = meeting_tallies.cancelled + excluded.cancelled, \
-           late = meeting_tallies.late + excluded.late, \
-           missed = meeting_tallies.missed + excluded.missed"
+    let day_of = format!(
+        "CASE WHEN m.status = 'cancelled' THEN {} ELSE {} END",
+        day(backend, "COALESCE(m.cancelled_at, m.starts_at)"),
+        day(backend, "m.starts_at")
     );
-    exec(conn, &sql, values).await
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "INSERT INTO meeting_tallies \
+               (program_id, day, department, site, held, cancelled, late, missed) \
+             SELECT pr.program_id, {day_of}, pr.report_department, pr.report_site, \
+               SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END), \
+               SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) \
+             FROM meetings m JOIN pairs pr ON pr.id = m.pair_id \
+             WHERE m.id IN ({}) AND m.status IN ('held', 'cancelled', 'missed') \
+             GROUP BY pr.program_id, {day_of}, pr.report_department, pr.report_site \
+             ON CONFLICT (program_id, day, department, site) DO UPDATE SET \
+               held = meeting_tallies.held + excluded.held, \
+               cancelled = meeting_tallies.cancelled + excluded.cancelled, \
+               late = meeting_tallies.late + excluded.late, \
+               missed = meeting_tallies.missed + excluded.missed",
+            placeholders.join(", ")
+        );
+        exec(
+            conn,
+            &sql,
+            chunk.iter().map(|id| Value::from(*id)).collect(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// A cancelled meeting made up for by a meeting scheduled at `at`: the days between the
@@ -210,6 +220,7 @@ pub async fn refresh_meeting_facts(
     conn: &impl ConnectionTrait,
     pairs: PairsOf,
 ) -> Result<(), StoreError> {
+    lock_pairs(conn, pairs).await?;
     let sql = format!(
         "UPDATE pairs SET \
            owed_reschedules = (SELECT COUNT(*) FROM meetings c \

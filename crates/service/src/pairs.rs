@@ -370,11 +370,21 @@ pub enum Viewer {
     Other,
 }
 
-/// Load the context of several pairs in a fixed number of queries.
+/// Load the context of several pairs in a fixed number of queries, their flags as of now.
 pub async fn context(
     db: &Db,
     pairs_: &[Pair],
     viewer: Viewer,
+) -> Result<PairContext, ServiceError> {
+    context_at(db, pairs_, viewer, Utc::now()).await
+}
+
+/// [`context`], with flags as of `now`.
+pub async fn context_at(
+    db: &Db,
+    pairs_: &[Pair],
+    viewer: Viewer,
+    now: DateTime<Utc>,
 ) -> Result<PairContext, ServiceError> {
     let person_ids: Vec<Uuid> = pairs_
         .iter()
@@ -401,7 +411,6 @@ pub async fn context(
             cadence_days.insert(program, p.settings.cadence_days);
         }
     }
-    let now = Utc::now();
     let pair_ids: Vec<Uuid> = pairs_.iter().map(|p| p.id).collect();
     let meetings = meetings::stats(db.conn(), &pair_ids, now)
         .await?

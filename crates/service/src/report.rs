@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::{
     error::ServiceError,
-    pairs::{PairContext, Viewer, context},
+    pairs::{PairContext, Viewer, context, context_at},
 };
 
 /// One page of pair health: the pairs, their context (flags, counts), and where to go on.
@@ -54,6 +54,8 @@ pub async fn pair_health(
             next: page.next,
         });
     };
+    // One clock for the SQL condition and the domain's rule.
+    let now = Utc::now();
     let may = match flag {
         PairFlag::HierarchyConflict => MayShow::HierarchyConflict,
         PairFlag::Suspended => MayShow::Suspended,
@@ -70,7 +72,7 @@ pub async fn pair_health(
         },
         PairFlag::RescheduleOwed => MayShow::RescheduleOwed,
         PairFlag::Overdue => MayShow::Overdue {
-            now: Utc::now(),
+            now,
             cadence_days: program.settings.cadence_days,
         },
         PairFlag::ObjectivesMissing => MayShow::ObjectivesMissing,
@@ -79,7 +81,7 @@ pub async fn pair_health(
     let mut cursor = after;
     loop {
         let page = pairs::may_show(db.conn(), program_id, may, cursor, limit).await?;
-        let candidates = context(db, &page.items, Viewer::Other).await?;
+        let candidates = context_at(db, &page.items, Viewer::Other, now).await?;
         cursor = page.items.last().map(|p| p.id);
         kept.extend(
             page.items
@@ -97,7 +99,7 @@ pub async fn pair_health(
     } else {
         None
     };
-    let context = context(db, &kept, Viewer::Other).await?;
+    let context = context_at(db, &kept, Viewer::Other, now).await?;
     Ok(HealthPage {
         pairs: kept,
         context,
@@ -243,7 +245,7 @@ pub async fn report(
             .feedback
             .get(dim)
             .map_or(0, |v| u64::try_from(v.2).unwrap_or(0));
-        let (h, th) = anonymity::suppress(&answered, total_answered, k);
+        let (h, th) = anonymity::suppress_answers(&answered, total_answered, k);
         for (i, hide) in h.into_iter().enumerate() {
             group_feedback_hidden[i].insert(dim.clone(), hide);
         }
