@@ -74,8 +74,15 @@ WITH f AS (
 INSERT INTO feedback_scores (feedback_id, pair_id, author_id, dimension, score, created_at)
 SELECT f.id, f.pair_id, f.author_id, d.dimension, 1 + (abs(hashtext(f.id::text || d.dimension)) % 5), f.created_at
 FROM f, (VALUES ('usefulness'), ('atmosphere')) d(dimension);
--- What the service keeps as it goes (migration 000010, crates/persistence/src/tallies.rs),
--- counted here for the rows written above.
+-- What the service keeps as it goes (migrations 000010 and 000011,
+-- crates/persistence/src/tallies.rs), counted here for the rows written above — with the
+-- planner told about those rows: its correlated subqueries want their indexes.
+RESET enable_nestloop;
+ANALYZE pairs;
+ANALYZE meetings;
+ANALYZE objectives;
+ANALYZE feedback;
+ANALYZE feedback_scores;
 UPDATE pairs SET
   report_department = COALESCE((SELECT department FROM people WHERE people.id = pairs.mentee_person_id), '(none)'),
   report_site = COALESCE((SELECT site FROM people WHERE people.id = pairs.mentee_person_id), '(none)'),
@@ -112,7 +119,6 @@ FROM feedback_scores s JOIN feedback f ON f.id = s.feedback_id
 WHERE f.program_id = :'program'
 GROUP BY 1, 2, 3, 4, 5;
 COMMIT;
-RESET enable_nestloop;
 ANALYZE;
 SELECT (SELECT count(*) FROM pairs WHERE program_id = :'program') AS pairs,
        (SELECT count(*) FROM meetings m JOIN pairs p ON p.id = m.pair_id
