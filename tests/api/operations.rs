@@ -115,3 +115,43 @@ async fn docs_are_served_with_every_asset_embedded() {
     let init = app.get("/docs/swagger-initializer.js", None).await;
     assert!(init.text.contains("/openapi.json"), "{}", init.text);
 }
+
+/// A write the database gives up for a concurrent one is `503 database_busy` with
+/// `Retry-After: 1` — not a 500 — and the same request succeeds once the other is done.
+/// Shown on SQLite, where another writer holding the file is easy to stage (PostgreSQL's
+/// deadlocks map the same way; see the unit test in crates/persistence/src/error.rs).
+#[tokio::test]
+async fn a_write_given_up_for_a_concurrent_one_is_503_busy_and_can_be_sent_again() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app().await;
+    if app.database_url.starts_with("postgres") {
+        return;
+    }
+    let person = serde_json::json!({"given_name": "Aïcha", "family_name": "Benali",
+                                    "email": "aicha.benali@chu.example"});
+    let put = || {
+        app.send(
+            app.client
+                .put(app.url("/api/v1/people/by-external-id/E900"))
+                .bearer_auth(app.as_hris())
+                .json(&person),
+        )
+    };
+    let other = sea_orm::Database::connect(&app.database_url)
+        .await
+        .expect("a second connection to the file");
+    let holding = other.begin().await.expect("begin");
+    holding
+        .execute_unprepared("UPDATE programs SET name = name")
+        .await
+        .expect("take the write lock");
+    let reply = put().await;
+    let body = reply.problem(503, "database_busy");
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    assert!(
+        !body.to_string().to_lowercase().contains("sqlite"),
+        "{body}"
+    );
+    holding.rollback().await.expect("rollback");
+    assert_eq!(put().await.status, 201);
+}

@@ -112,7 +112,7 @@ const PROBLEMS: [(&str, &str); 13] = [
     ),
     (
         "Unavailable",
-        "The database is unreachable; retry later (`database_unavailable`)",
+        "The database is unreachable (`database_unavailable`, `Retry-After: 5`), or gave up this request for a concurrent one on the same data (`database_busy`, `Retry-After: 1`): nothing was written, send it again",
     ),
     (
         "MethodNotAllowed",

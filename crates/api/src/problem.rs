@@ -103,6 +103,10 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("the database is unavailable; retry later")]
     Unavailable,
+    #[error(
+        "the request met a concurrent one on the same data and nothing was written; send it again"
+    )]
+    Busy,
     /// Details go to the log only, under the request id.
     #[error("internal error")]
     Internal(String),
@@ -134,6 +138,7 @@ impl ApiError {
             ApiError::Unprocessable(code, _) => code,
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::Unavailable => "database_unavailable",
+            ApiError::Busy => "database_busy",
             ApiError::Internal(_) => "internal",
         }
     }
@@ -155,6 +160,7 @@ impl ApiError {
             ApiError::Unprocessable(..) => "Refused by a rule",
             ApiError::PreconditionFailed => "Precondition failed",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::Busy => "Busy, retry",
             ApiError::Internal(_) => "Internal error",
         }
     }
@@ -220,7 +226,7 @@ impl ResponseError for ApiError {
             }
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -231,6 +237,7 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %details, "request failed with an internal error");
             }
             ApiError::Unavailable => tracing::warn!("database unavailable"),
+            ApiError::Busy => tracing::warn!("transaction given up for a concurrent one"),
             _ => {}
         }
         let mut response = problem_response(self.status_code(), &self.to_problem());
@@ -249,6 +256,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            }
+            ApiError::Busy => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             }
             _ => {}
         }
@@ -331,6 +341,7 @@ impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Unavailable(_) => ApiError::Unavailable,
+            StoreError::Contention(_) => ApiError::Busy,
             StoreError::StaleRevision => ApiError::PreconditionFailed,
             StoreError::Duplicate => {
                 ApiError::Conflict("conflict", "a resource with the same key exists".into())
