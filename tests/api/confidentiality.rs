@@ -542,5 +542,50 @@ async fn a_replayed_answer_is_audited_like_the_first() {
         assert_eq!(event["outcome"], "allowed");
         assert_eq!(event["action"], writes[0]["action"]);
     }
-    assert_ne!(writes[0]["request_id"], writes[1]["request_id"]);
+    let ids: Vec<&str> = writes
+        .iter()
+        .map(|e| {
+            e["request_id"]
+                .as_str()
+                .expect("every event carries its request id")
+        })
+        .collect();
+    assert_ne!(ids[0], ids[1]);
+}
+
+/// A pair's own answer carries its end-reason words to its members (R5, R9): ending a pair and
+/// reading it are in the audit log like any read of content — the words are not.
+#[tokio::test]
+async fn ending_and_reading_a_pair_are_audited_without_the_words() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let ended = app
+        .post_json(
+            &format!("/api/v1/pairs/{}/end", pair.id),
+            Some(&as_("ME")),
+            &json!({"reason_category": "other", "reason_text": SECRET}),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    let read = app
+        .get(&format!("/api/v1/pairs/{}", pair.id), Some(&as_("MR")))
+        .await;
+    assert_eq!(read.json()["end_reason_text"], SECRET);
+    let log = app
+        .get(
+            &format!("/api/v1/audit-events?pair_id={}&limit=200", pair.id),
+            Some(&app.as_admin()),
+        )
+        .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    assert!(!log.text.contains(SECRET));
+    let events = log.json()["items"].as_array().unwrap().clone();
+    for (actor, action) in [("ME", "end_pair"), ("MR", "read_pair")] {
+        let event = events
+            .iter()
+            .find(|e| e["actor"] == actor && e["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} by {actor} in {events:?}"));
+        assert_eq!(event["outcome"], "allowed");
+        assert!(event["request_id"].is_string(), "{event}");
+    }
 }

@@ -124,11 +124,13 @@ pub async fn middleware(
     if !recorded(&audited, status) {
         return Ok(res);
     }
+    // The telemetry middleware (outermost) puts the id on the answer only after this one
+    // returns; the request carries it from the start.
     let request_id = res
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .request()
+        .extensions()
+        .get::<crate::telemetry::RequestId>()
+        .map(|r| r.0.clone());
     record(
         &db,
         &audited.caller,

@@ -78,12 +78,17 @@ impl Operation {
         out
     }
 
-    /// Reads or writes a pair's content (R5): every call is audited.
+    /// Reads or writes a pair's content (R5): every call is audited. A pair's own answer
+    /// carries its end-reason words to its members (R9), so reading or ending pairs counts.
     pub fn touches_content(self) -> bool {
         use Operation::*;
         matches!(
             self,
-            ListObjectives
+            ListPairs
+                | ReadPair
+                | EndPair
+                | ReadMe
+                | ListObjectives
                 | ProposeObjective
                 | ReadObjective
                 | UpdateObjective

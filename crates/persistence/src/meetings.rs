@@ -242,6 +242,40 @@ pub async fn cancel_ahead(
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
+    let cancelled = cancel_uncounted(conn, pairs, by, now).await?;
+    tallies::count_meetings(conn, &cancelled).await?;
+    tallies::refresh_meeting_facts(conn, pairs).await?;
+    Ok(cancelled.len() as u64)
+}
+
+/// [`cancel_ahead`] for several pairs at once (a departure suspends every pair of the person
+/// who left): the tallies are counted in one statement, in one order, so two departures at
+/// once never take the same tally rows in opposite orders.
+pub async fn cancel_ahead_of_pairs(
+    conn: &impl ConnectionTrait,
+    pair_ids: &[Uuid],
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut cancelled = Vec::new();
+    for id in pair_ids {
+        cancelled.extend(cancel_uncounted(conn, PairsOf::One(*id), by, now).await?);
+    }
+    tallies::count_meetings(conn, &cancelled).await?;
+    for id in pair_ids {
+        tallies::refresh_meeting_facts(conn, PairsOf::One(*id)).await?;
+    }
+    Ok(cancelled.len() as u64)
+}
+
+/// The pairs' meetings still scheduled after `now`, cancelled (the pairs locked first); their
+/// ids, for the tallies.
+async fn cancel_uncounted(
+    conn: &impl ConnectionTrait,
+    pairs: PairsOf,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, StoreError> {
     tallies::lock_pairs(conn, pairs).await?;
     let sql = format!(
         "UPDATE meetings SET status = 'cancelled', cancelled_by = $1, cancelled_at = $2, \
@@ -265,9 +299,7 @@ pub async fn cancel_ahead(
         .iter()
         .map(|r| r.try_get("", "id"))
         .collect::<Result<_, _>>()?;
-    tallies::count_meetings(conn, &cancelled).await?;
-    tallies::refresh_meeting_facts(conn, pairs).await?;
-    Ok(cancelled.len() as u64)
+    Ok(cancelled)
 }
 
 /// `held` (with an optional summary) or `missed`.

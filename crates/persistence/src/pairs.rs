@@ -484,29 +484,39 @@ pub async fn suspend_pairs_of(
     if person_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let affected = Condition::all()
-        .add(Column::Status.eq(PairStatus::Active.as_str()))
-        .add(
-            Condition::any()
-                .add(Column::MentorPersonId.is_in(person_ids.iter().copied()))
-                .add(Column::MenteePersonId.is_in(person_ids.iter().copied())),
-        );
-    let pairs: Vec<Pair> = Pairs::find()
-        .filter(affected.clone())
+    // One statement decides and returns which pairs it suspended: a pair that ends or
+    // completes meanwhile is neither suspended nor announced as suspended.
+    let members: Vec<String> = (0..person_ids.len())
+        .map(|i| format!("${}", i + 4))
+        .collect();
+    let members = members.join(", ");
+    let again: Vec<String> = (0..person_ids.len())
+        .map(|i| format!("${}", i + 4 + person_ids.len()))
+        .collect();
+    let sql = format!(
+        "UPDATE pairs SET status = 'suspended', suspended_at = $1, revision = revision + 1, \
+           updated_at = $2 \
+         WHERE status = $3 AND (mentor_person_id IN ({members}) \
+           OR mentee_person_id IN ({})) RETURNING id",
+        again.join(", ")
+    );
+    let mut values: Vec<Value> = vec![now.into(), now.into(), PairStatus::Active.as_str().into()];
+    values.extend(person_ids.iter().map(|id| Value::from(*id)));
+    values.extend(person_ids.iter().map(|id| Value::from(*id)));
+    let ids: Vec<Uuid> = conn
+        .query_all_raw(statement(conn.get_database_backend(), &sql, values))
+        .await?
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?;
+    Pairs::find()
+        .filter(Column::Id.is_in(ids))
+        .order_by_asc(Column::Id)
         .all(conn)
         .await?
         .into_iter()
         .map(to_domain)
-        .collect::<Result<_, _>>()?;
-    Pairs::update_many()
-        .col_expr(Column::Status, Expr::value(PairStatus::Suspended.as_str()))
-        .col_expr(Column::SuspendedAt, Expr::value(now))
-        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(affected)
-        .exec(conn)
-        .await?;
-    Ok(pairs)
+        .collect()
 }
 
 /// When a program closes, its active pairs are completed.

@@ -138,6 +138,7 @@ pub async fn count_meetings(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result
              FROM meetings m JOIN pairs pr ON pr.id = m.pair_id \
              WHERE m.id IN ({}) AND m.status IN ('held', 'cancelled', 'missed') \
              GROUP BY pr.program_id, {day_of}, pr.report_department, pr.report_site \
+             ORDER BY pr.program_id, {day_of}, pr.report_department, pr.report_site \
              ON CONFLICT (program_id, day, department, site) DO UPDATE SET \
                held = meeting_tallies.held + excluded.held, \
                cancelled = meeting_tallies.cancelled + excluded.cancelled, \

@@ -3,9 +3,7 @@
 //! and batch import alike).
 
 use chrono::Utc;
-use mentorat_persistence::{
-    ConnectionTrait, StoreError, meetings, notifications, outbox, pairs, tallies::PairsOf,
-};
+use mentorat_persistence::{ConnectionTrait, StoreError, meetings, notifications, outbox, pairs};
 use uuid::Uuid;
 
 /// People who were active and no longer are: their active pairs become `suspended` (the
@@ -19,9 +17,10 @@ pub async fn people_deactivated(
     }
     let now = Utc::now();
     let suspended = pairs::suspend_pairs_of(conn, person_ids, now).await?;
+    // Nobody will come to the meetings ahead: off every calendar.
+    let ids: Vec<Uuid> = suspended.iter().map(|p| p.id).collect();
+    meetings::cancel_ahead_of_pairs(conn, &ids, None, now).await?;
     for pair in &suspended {
-        // Nobody will come to the meetings ahead: off every calendar.
-        meetings::cancel_ahead(conn, PairsOf::One(pair.id), None, now).await?;
         let others: Vec<Uuid> = [pair.mentor_person_id, pair.mentee_person_id]
             .into_iter()
             .filter(|p| !person_ids.contains(p))

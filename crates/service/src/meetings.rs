@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     error::ServiceError,
-    working_life::{Membership, charter_pending, membership},
+    working_life::{Membership, charter_pending, lock_active, membership},
 };
 
 fn store(e: impl Into<StoreError>) -> ServiceError {
@@ -91,7 +91,7 @@ pub async fn schedule(
         meeting::check_reschedules(target.as_ref(), pair_id, made_up)?;
     }
     let txn = db.conn().begin().await.map_err(store)?;
-    pairs::lock(&txn, pair_id).await?;
+    lock_active(&txn, pair_id).await?;
     meeting::check_no_overlap(&plan, &meetings::busy(&txn, pair_id, None).await?)?;
     let created = meetings::insert(
         &txn,

@@ -13,7 +13,10 @@ use mentorat_persistence::{
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::{error::ServiceError, working_life::membership};
+use crate::{
+    error::ServiceError,
+    working_life::{lock_active, membership},
+};
 
 fn store(e: impl Into<StoreError>) -> ServiceError {
     ServiceError::from(e.into())
@@ -54,6 +57,7 @@ pub async fn propose(
     let text = draft.validate()?;
     let now = Utc::now();
     let txn = db.conn().begin().await.map_err(store)?;
+    lock_active(&txn, pair_id).await?;
     let created = objectives::insert(&txn, db.keys(), pair_id, m.me.id, text, now).await?;
     notifications::notify_about(
         &txn,

@@ -44,6 +44,27 @@ impl Membership {
     }
 }
 
+/// Inside a write's transaction: take the pair's lock, then check again that it is still
+/// active — it may have ended, been suspended or completed between the first read and the
+/// lock, and nothing would cancel what we write now.
+pub async fn lock_active(
+    conn: &impl mentorat_persistence::ConnectionTrait,
+    pair_id: Uuid,
+) -> Result<(), ServiceError> {
+    pairs::lock(conn, pair_id).await?;
+    let pair = pairs::find(conn, pair_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if pair.status == PairStatus::Active {
+        Ok(())
+    } else {
+        Err(DomainError::PairNotActive {
+            status: pair.status,
+        }
+        .into())
+    }
+}
+
 /// The refusal the policy's decision (anything but `Allow`) stands for.
 pub fn refusal(decision: Decision) -> ServiceError {
     match decision {
