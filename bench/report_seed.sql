@@ -103,6 +103,7 @@ SELECT pr.program_id,
   SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END), SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END)
 FROM meetings m JOIN pairs pr ON pr.id = m.pair_id
 WHERE pr.program_id = :'program' AND m.status IN ('held', 'cancelled', 'missed')
+  AND NOT (m.status = 'cancelled' AND m.cancelled_by IS NULL)
 GROUP BY 1, 2, 3, 4;
 INSERT INTO report_reschedules (cancelled_id, program_id, pair_id, department, site, cancelled_at, days)
 SELECT c.id, pr.program_id, pr.id, pr.report_department, pr.report_site, c.cancelled_at,

@@ -205,6 +205,7 @@ impl MigrationTrait for Migration {
                    SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) \
                  FROM meetings m JOIN pairs pr ON pr.id = m.pair_id \
                  WHERE m.status IN ('held', 'cancelled', 'missed') \
+                   AND NOT (m.status = 'cancelled' AND m.cancelled_by IS NULL) \
                  GROUP BY pr.program_id, {meeting_day}, pr.report_department, pr.report_site"
             ),
             format!(

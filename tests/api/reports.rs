@@ -920,9 +920,13 @@ async fn concurrent_writes_count_each_meeting_once() {
     });
     let ((), cancelled) =
         futures_util::future::join(close, futures_util::future::join_all(cancels)).await;
+    let mut by_members = 5;
     for reply in &cancelled {
         // Done, or refused because the pair completed first — never a failure.
         assert!(reply.status < 500, "{}", reply.text);
+        if reply.status == 200 {
+            by_members += 1;
+        }
     }
     let today = chrono::Utc::now().date_naive();
     let report = app
@@ -936,10 +940,10 @@ async fn concurrent_writes_count_each_meeting_once() {
         )
         .await
         .json();
-    // Ten meetings ahead cancelled, by a member or by the close — each counted once.
+    // The members' cancellations, each counted once; the close's own are not theirs.
     assert_eq!(
         group(&report, "Gamma")["meetings_cancelled"],
-        10,
+        by_members,
         "{report}"
     );
     assert_eq!(group(&report, "Gamma")["meetings_missed"], 5);

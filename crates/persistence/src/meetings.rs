@@ -235,7 +235,9 @@ pub async fn cancel(
 
 /// When a pair ends, is suspended (R11) or completes with its program, the meetings it still
 /// had ahead are cancelled (no reason: the pair's change says why; `by` the member who ended
-/// it, none when the service did), so no calendar keeps showing them. Returns how many.
+/// it, none when the service did), so no calendar keeps showing them. Returns how many. The
+/// report counts a member's cancellations only: those the service makes when a person leaves
+/// or a program closes say nothing of how a pair kept its appointments (R7).
 pub async fn cancel_ahead(
     conn: &impl ConnectionTrait,
     pairs: PairsOf,
@@ -243,7 +245,9 @@ pub async fn cancel_ahead(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let cancelled = cancel_uncounted(conn, pairs, by, now).await?;
-    tallies::count_meetings(conn, &cancelled).await?;
+    if by.is_some() {
+        tallies::count_meetings(conn, &cancelled).await?;
+    }
     tallies::refresh_meeting_facts(conn, pairs).await?;
     Ok(cancelled.len() as u64)
 }
@@ -261,7 +265,9 @@ pub async fn cancel_ahead_of_pairs(
     for id in pair_ids {
         cancelled.extend(cancel_uncounted(conn, PairsOf::One(*id), by, now).await?);
     }
-    tallies::count_meetings(conn, &cancelled).await?;
+    if by.is_some() {
+        tallies::count_meetings(conn, &cancelled).await?;
+    }
     for id in pair_ids {
         tallies::refresh_meeting_facts(conn, PairsOf::One(*id)).await?;
     }

@@ -114,7 +114,7 @@ pub async fn lock_pairs(conn: &impl ConnectionTrait, pairs: PairsOf) -> Result<(
     exec(conn, &sql, vec![pairs.id().into()]).await
 }
 
-/// Adds meetings that just left `scheduled` to their program's tallies, in their pair's group:
+/// Adds meetings that just left `scheduled` (by a member's hand) to their program's tallies, in their pair's group:
 /// held and missed on the day the meeting started, cancelled (and late) on the day of the
 /// cancellation — the day the pair still existed. Closed and cancelled meetings never change
 /// status again, so each is counted once.
