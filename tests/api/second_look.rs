@@ -285,6 +285,21 @@ async fn a_departure_or_the_program_closing_cancels_the_meetings_ahead() {
     }
     let meeting = meeting_of(&app, &pair, ahead["id"].as_str().unwrap()).await;
     assert_eq!(meeting["status"], "cancelled", "{meeting}");
+    // Both members are told, by id only.
+    for who in ["MR", "ME"] {
+        let mine = app
+            .get("/api/v1/me/notifications", Some(&as_(who)))
+            .await
+            .json();
+        assert!(
+            mine["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n["kind"] == "pair.completed" && n["pair_id"] == pair.id.as_str()),
+            "{who}: {mine}"
+        );
+    }
     let report = app
         .get(
             &format!("/api/v1/programs/{}/report", pair.program),

@@ -4,10 +4,8 @@
 use chrono::{DateTime, Utc};
 use mentorat_domain::pair::{EndReason, Pair, PairStatus};
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, Value,
-    sea_query::{Expr, ExprTrait},
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, Value, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -524,17 +522,42 @@ pub async fn complete_program(
     conn: &impl ConnectionTrait,
     program_id: Uuid,
     now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let result = Pairs::update_many()
-        .col_expr(Column::Status, Expr::value(PairStatus::Completed.as_str()))
-        .col_expr(Column::EndedAt, Expr::value(now))
-        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
-        .col_expr(Column::UpdatedAt, Expr::value(now))
-        .filter(Column::ProgramId.eq(program_id))
-        .filter(Column::Status.eq(PairStatus::Active.as_str()))
-        .exec(conn)
+) -> Result<Vec<Completed>, StoreError> {
+    let rows = conn
+        .query_all_raw(statement(
+            conn.get_database_backend(),
+            "UPDATE pairs SET status = $1, ended_at = $2, revision = revision + 1, \
+               updated_at = $3 \
+             WHERE program_id = $4 AND status = $5 \
+             RETURNING id, mentor_person_id, mentee_person_id",
+            vec![
+                PairStatus::Completed.as_str().into(),
+                now.into(),
+                now.into(),
+                program_id.into(),
+                PairStatus::Active.as_str().into(),
+            ],
+        ))
         .await?;
-    Ok(result.rows_affected)
+    rows.iter()
+        .map(|r| {
+            Ok(Completed {
+                pair_id: r.try_get("", "id")?,
+                members: [
+                    r.try_get("", "mentor_person_id")?,
+                    r.try_get("", "mentee_person_id")?,
+                ],
+            })
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+/// A pair completed with its program, and its two members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completed {
+    pub pair_id: Uuid,
+    pub members: [Uuid; 2],
 }
 
 fn to_domain(row: pair::Model) -> Result<Pair, StoreError> {

@@ -108,7 +108,31 @@ pub async fn update(
                     .await?;
                     let completed =
                         mentorat_persistence::pairs::complete_program(&txn, id, now).await?;
-                    tracing::info!(program_id = %id, pairs_completed = completed, "program closed");
+                    // Each member is told, and the integrations: a completed pair has ended
+                    // (`pair.ended`, status `completed`) and so have the meetings it had ahead.
+                    for pair in &completed {
+                        mentorat_persistence::notifications::notify(
+                            &txn,
+                            &pair.members,
+                            "pair.completed",
+                            Some(id),
+                            Some(pair.pair_id),
+                            now,
+                        )
+                        .await?;
+                        mentorat_persistence::outbox::record(
+                            &txn,
+                            "pair.ended",
+                            serde_json::json!({
+                                "pair_id": pair.pair_id,
+                                "program_id": id,
+                                "status": "completed",
+                            }),
+                            now,
+                        )
+                        .await?;
+                    }
+                    tracing::info!(program_id = %id, pairs_completed = completed.len(), "program closed");
                 }
                 txn.commit().await.map_err(StoreError::from)?;
                 tracing::info!(program_id = %id, by = %caller.subject, revision = program.revision, "program updated");
