@@ -261,6 +261,20 @@ async fn gamma_pairs(app: &TestApp, program: &str) -> (Value, Vec<(String, Strin
     (listed, gamma)
 }
 
+/// Both members accept the proposed pair: it is active (the program has no charter).
+async fn accept(app: &TestApp, pair: &str, mentor: &str, mentee: &str) {
+    for who in [mentor, mentee] {
+        let reply = app
+            .post_json(
+                &format!("/api/v1/pairs/{pair}/accept"),
+                Some(&as_(who)),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+}
+
 fn group<'a>(report: &'a Value, name: &str) -> &'a Value {
     report["groups"]
         .as_array()
@@ -421,14 +435,7 @@ async fn report_figures_count_what_happened() {
         }
     };
     for (i, (pair, mr, me)) in gamma.iter().enumerate() {
-        for who in [mr, me] {
-            post(
-                format!("/api/v1/pairs/{pair}/accept"),
-                who.clone(),
-                json!({}),
-            )
-            .await;
-        }
+        accept(&app, pair, mr, me).await;
         let p = crate::working_life::Pair {
             program: program.clone(),
             id: pair.clone(),
@@ -572,16 +579,7 @@ async fn pair_health_filters_find_each_flag_page_after_page() {
     let coordinator = app.as_coordinator();
     let (listed, gamma) = gamma_pairs(&app, &program).await;
     for (pair, mr, me) in &gamma {
-        for who in [mr, me] {
-            let reply = app
-                .post_json(
-                    &format!("/api/v1/pairs/{pair}/accept"),
-                    Some(&as_(who)),
-                    &json!({}),
-                )
-                .await;
-            assert_eq!(reply.status, 200, "{}", reply.text);
-        }
+        accept(&app, pair, mr, me).await;
     }
     let handle = |i: usize| crate::working_life::Pair {
         program: program.clone(),
@@ -756,16 +754,7 @@ async fn a_pair_that_ended_leaves_no_figure_in_later_windows() {
     let program = population(&app).await;
     let (_, gamma) = gamma_pairs(&app, &program).await;
     let (pair, mr, me) = &gamma[0];
-    for who in [mr, me] {
-        let reply = app
-            .post_json(
-                &format!("/api/v1/pairs/{pair}/accept"),
-                Some(&as_(who)),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(reply.status, 200, "{}", reply.text);
-    }
+    accept(&app, pair, mr, me).await;
     let handle = crate::working_life::Pair {
         program: program.clone(),
         id: pair.clone(),
@@ -819,16 +808,7 @@ async fn concurrent_writes_count_each_meeting_once() {
     let mut ahead = Vec::new();
     let mut past = Vec::new();
     for (pair, mr, me) in &gamma {
-        for who in [mr, me] {
-            let reply = app
-                .post_json(
-                    &format!("/api/v1/pairs/{pair}/accept"),
-                    Some(&as_(who)),
-                    &json!({}),
-                )
-                .await;
-            assert_eq!(reply.status, 200, "{}", reply.text);
-        }
+        accept(&app, pair, mr, me).await;
         let handle = crate::working_life::Pair {
             program: program.clone(),
             id: pair.clone(),

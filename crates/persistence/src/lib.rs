@@ -38,6 +38,20 @@ pub struct Page<T> {
     pub next: Option<uuid::Uuid>,
 }
 
+/// The `id` column of what a statement (a `SELECT id` or an `… RETURNING id`) gives back.
+pub(crate) async fn query_ids(
+    conn: &impl ConnectionTrait,
+    sql: &str,
+    values: Vec<sea_orm::Value>,
+) -> Result<Vec<uuid::Uuid>, StoreError> {
+    Ok(conn
+        .query_all_raw(pairs::statement(conn.get_database_backend(), sql, values))
+        .await?
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?)
+}
+
 /// Cut a keyset page: `rows` were read with `limit + 1`, and the extra row only says that
 /// there is more — the page continues after the last row kept.
 pub(crate) fn cut<R>(

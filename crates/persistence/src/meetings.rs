@@ -16,8 +16,8 @@ use crate::{
     crypto::Keyring,
     entity::meeting::{self, Column, Entity as Meetings},
     error::StoreError,
-    pairs::statement,
-    tallies::{self, PairsOf},
+    pairs::{PairsOf, statement},
+    tallies,
 };
 
 pub struct NewMeeting {
@@ -217,7 +217,7 @@ pub async fn cancel(
     late: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tallies::lock_pairs(conn, PairsOf::One(meeting.pair_id)).await?;
+    crate::pairs::lock(conn, meeting.pair_id).await?;
     let update = Meetings::update_many()
         .col_expr(
             Column::Status,
@@ -282,30 +282,25 @@ async fn cancel_uncounted(
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, StoreError> {
-    tallies::lock_pairs(conn, pairs).await?;
+    crate::pairs::lock_all(conn, pairs).await?;
     let sql = format!(
         "UPDATE meetings SET status = 'cancelled', cancelled_by = $1, cancelled_at = $2, \
            revision = revision + 1, updated_at = $3 \
          WHERE status = 'scheduled' AND starts_at > $4 AND {} RETURNING id",
         pairs.condition("pair_id", 5)
     );
-    let cancelled: Vec<Uuid> = conn
-        .query_all_raw(statement(
-            conn.get_database_backend(),
-            &sql,
-            vec![
-                by.into(),
-                now.into(),
-                now.into(),
-                now.into(),
-                pairs.id().into(),
-            ],
-        ))
-        .await?
-        .iter()
-        .map(|r| r.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
-    Ok(cancelled)
+    crate::query_ids(
+        conn,
+        &sql,
+        vec![
+            by.into(),
+            now.into(),
+            now.into(),
+            now.into(),
+            pairs.id().into(),
+        ],
+    )
+    .await
 }
 
 /// `held` (with an optional summary) or `missed`.
@@ -317,7 +312,7 @@ pub async fn close(
     summary: Option<Content>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    tallies::lock_pairs(conn, PairsOf::One(meeting.pair_id)).await?;
+    crate::pairs::lock(conn, meeting.pair_id).await?;
     let update = Meetings::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
         .col_expr(

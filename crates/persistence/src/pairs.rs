@@ -145,11 +145,57 @@ pub async fn flag_hierarchy_conflicts(
     Ok(result.rows_affected())
 }
 
-/// Take the pair's row lock until the transaction ends: writers of the same pair's meetings
-/// go one at a time (PostgreSQL locks the row, SQLite the database), so two schedules at
-/// once cannot both pass the overlap check.
+/// Pairs locked, and whose meetings ahead are cancelled, at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PairsOf {
+    /// One pair (it ended, or was suspended).
+    One(Uuid),
+    /// The active pairs of a program (it closes: they complete).
+    ActiveOfProgram(Uuid),
+}
+
+impl PairsOf {
+    /// A condition on `{pair_col}` naming these pairs, with `${n}` their id.
+    pub(crate) fn condition(self, pair_col: &str, n: usize) -> String {
+        match self {
+            PairsOf::One(_) => format!("{pair_col} = ${n}"),
+            PairsOf::ActiveOfProgram(_) => format!(
+                "{pair_col} IN (SELECT id FROM pairs WHERE program_id = ${n} AND status = 'active')"
+            ),
+        }
+    }
+
+    pub(crate) fn id(self) -> Uuid {
+        match self {
+            PairsOf::One(id) | PairsOf::ActiveOfProgram(id) => id,
+        }
+    }
+}
+
+/// Take the row locks of these pairs until the transaction ends. Every writer of a pair's
+/// meetings and objectives takes it first (pair, then meetings, then tallies: one order, no
+/// deadlock), so two writers of one pair go one after the other, a cancellation never races
+/// the pair's end or its program's close, and the facts recomputed from the pair's meetings
+/// see every committed change (PostgreSQL evaluates a statement that waited on a lock with
+/// the snapshot it started with; SQLite has one writer at a time).
+pub async fn lock_all(conn: &impl ConnectionTrait, pairs: PairsOf) -> Result<(), StoreError> {
+    let sql = format!(
+        "UPDATE pairs SET updated_at = updated_at WHERE {}",
+        pairs.condition("id", 1)
+    );
+    conn.execute_raw(statement(
+        conn.get_database_backend(),
+        &sql,
+        vec![pairs.id().into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// [`lock_all`] of one pair: writers of the same pair's meetings go one at a time, so two
+/// schedules at once cannot both pass the overlap check.
 pub async fn lock(conn: &impl ConnectionTrait, pair_id: Uuid) -> Result<(), StoreError> {
-    crate::tallies::lock_pairs(conn, crate::tallies::PairsOf::One(pair_id)).await
+    lock_all(conn, PairsOf::One(pair_id)).await
 }
 
 pub struct NewPair {
@@ -338,20 +384,24 @@ pub async fn may_show(
          ORDER BY id LIMIT {}",
         u64::from(limit) + 1
     );
-    let ids: Vec<Uuid> = conn
-        .query_all_raw(statement(conn.get_database_backend(), &sql, values))
-        .await?
-        .iter()
-        .map(|r| r.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
-    let rows = Pairs::find()
+    let ids = crate::query_ids(conn, &sql, values).await?;
+    let (items, next) = crate::cut(find_in_order(conn, ids).await?, limit, |p| p.id);
+    Ok(Page { items, next })
+}
+
+/// These pairs, in id order.
+async fn find_in_order(
+    conn: &impl ConnectionTrait,
+    ids: Vec<Uuid>,
+) -> Result<Vec<Pair>, StoreError> {
+    Pairs::find()
         .filter(Column::Id.is_in(ids))
         .order_by_asc(Column::Id)
         .all(conn)
-        .await?;
-    let (rows, next) = crate::cut(rows, limit, |r| r.id);
-    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
-    Ok(Page { items, next })
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
 }
 
 /// The ids of the mentee enrollment's open pairs' mentors (to leave them out of suggestions).
@@ -501,20 +551,8 @@ pub async fn suspend_pairs_of(
     let mut values: Vec<Value> = vec![now.into(), now.into(), PairStatus::Active.as_str().into()];
     values.extend(person_ids.iter().map(|id| Value::from(*id)));
     values.extend(person_ids.iter().map(|id| Value::from(*id)));
-    let ids: Vec<Uuid> = conn
-        .query_all_raw(statement(conn.get_database_backend(), &sql, values))
-        .await?
-        .iter()
-        .map(|r| r.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
-    Pairs::find()
-        .filter(Column::Id.is_in(ids))
-        .order_by_asc(Column::Id)
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(to_domain)
-        .collect()
+    let ids = crate::query_ids(conn, &sql, values).await?;
+    find_in_order(conn, ids).await
 }
 
 /// When a program closes, its active pairs are completed.

@@ -15,7 +15,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Value};
 use uuid::Uuid;
 
-use crate::{error::StoreError, pairs::statement};
+use crate::{
+    error::StoreError,
+    pairs::{PairsOf, statement},
+};
 
 /// The UTC calendar day of a timestamp column, `YYYY-MM-DD` on both databases.
 pub(crate) fn day(backend: DbBackend, col: &str) -> String {
@@ -59,7 +62,7 @@ pub async fn refresh_objectives(
     conn: &impl ConnectionTrait,
     pair_id: Uuid,
 ) -> Result<(), StoreError> {
-    lock_pairs(conn, PairsOf::One(pair_id)).await?;
+    crate::pairs::lock(conn, pair_id).await?;
     exec(
         conn,
         "UPDATE pairs SET \
@@ -73,51 +76,10 @@ pub async fn refresh_objectives(
     .await
 }
 
-/// Pairs whose meetings ahead are cancelled at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PairsOf {
-    /// One pair (it ended, or was suspended).
-    One(Uuid),
-    /// The active pairs of a program (it closes: they complete).
-    ActiveOfProgram(Uuid),
-}
-
-impl PairsOf {
-    /// A condition on `{pair_col}` naming these pairs, with `${n}` their id.
-    pub(crate) fn condition(self, pair_col: &str, n: usize) -> String {
-        match self {
-            PairsOf::One(_) => format!("{pair_col} = ${n}"),
-            PairsOf::ActiveOfProgram(_) => format!(
-                "{pair_col} IN (SELECT id FROM pairs WHERE program_id = ${n} AND status = 'active')"
-            ),
-        }
-    }
-
-    pub(crate) fn id(self) -> Uuid {
-        match self {
-            PairsOf::One(id) | PairsOf::ActiveOfProgram(id) => id,
-        }
-    }
-}
-
-/// Take the row locks of these pairs until the transaction ends. Every writer of a pair's
-/// meetings and objectives takes it first (pair, then meetings, then tallies: one order, no
-/// deadlock), so two writers of one pair go one after the other, a cancellation never races
-/// the pair's end or its program's close, and the facts recomputed from the pair's meetings
-/// see every committed change (PostgreSQL evaluates a statement that waited on a lock with
-/// the snapshot it started with; SQLite has one writer at a time).
-pub async fn lock_pairs(conn: &impl ConnectionTrait, pairs: PairsOf) -> Result<(), StoreError> {
-    let sql = format!(
-        "UPDATE pairs SET updated_at = updated_at WHERE {}",
-        pairs.condition("id", 1)
-    );
-    exec(conn, &sql, vec![pairs.id().into()]).await
-}
-
-/// Adds meetings that just left `scheduled` (by a member's hand) to their program's tallies, in their pair's group:
-/// held and missed on the day the meeting started, cancelled (and late) on the day of the
-/// cancellation — the day the pair still existed. Closed and cancelled meetings never change
-/// status again, so each is counted once.
+/// Adds meetings that just left `scheduled` by a member's hand to their program's tallies, in
+/// their pair's group: held and missed on the day the meeting started, cancelled (and late)
+/// on the day of the cancellation — the day the pair still existed. Closed and cancelled
+/// meetings never change status again, so each is counted once.
 pub async fn count_meetings(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), StoreError> {
     let backend = conn.get_database_backend();
     let day_of = format!(
@@ -221,7 +183,7 @@ pub async fn refresh_meeting_facts(
     conn: &impl ConnectionTrait,
     pairs: PairsOf,
 ) -> Result<(), StoreError> {
-    lock_pairs(conn, pairs).await?;
+    crate::pairs::lock_all(conn, pairs).await?;
     let sql = format!(
         "UPDATE pairs SET \
            owed_reschedules = (SELECT COUNT(*) FROM meetings c \

@@ -20,9 +20,8 @@ use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait, charters, enrollments,
     meetings::{self, MeetingStats},
     notifications, objectives, outbox,
-    pairs::{self, NewPair, PairFilter},
+    pairs::{self, NewPair, PairFilter, PairsOf},
     people, programs,
-    tallies::PairsOf,
 };
 use uuid::Uuid;
 
@@ -368,6 +367,17 @@ impl PairContext {
 pub enum Viewer {
     Member,
     Other,
+}
+
+impl Viewer {
+    /// A member's eyes when `member`, anyone else's otherwise.
+    pub fn member_if(member: bool) -> Self {
+        if member {
+            Viewer::Member
+        } else {
+            Viewer::Other
+        }
+    }
 }
 
 /// Load the context of several pairs in a fixed number of queries, their flags as of now.

@@ -101,7 +101,7 @@ pub async fn update(
                     // they still had ahead cancelled.
                     mentorat_persistence::meetings::cancel_ahead(
                         &txn,
-                        mentorat_persistence::tallies::PairsOf::ActiveOfProgram(id),
+                        mentorat_persistence::pairs::PairsOf::ActiveOfProgram(id),
                         None,
                         now,
                     )

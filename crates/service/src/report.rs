@@ -79,7 +79,9 @@ pub async fn pair_health(
     };
     let mut kept: Vec<Pair> = Vec::new();
     let mut cursor = after;
-    loop {
+    let mut pages = 0;
+    // Usually one read of candidates fills the page: their context is the page's.
+    let only_page: Option<PairContext> = loop {
         let page = pairs::may_show(db.conn(), program_id, may, cursor, limit).await?;
         let candidates = context_at(db, &page.items, Viewer::Other, now).await?;
         cursor = page.items.last().map(|p| p.id);
@@ -88,10 +90,11 @@ pub async fn pair_health(
                 .into_iter()
                 .filter(|p| candidates.flags(p).contains(&flag)),
         );
+        pages += 1;
         if kept.len() > usize::from(limit) || page.next.is_none() {
-            break;
+            break (pages == 1).then_some(candidates);
         }
-    }
+    };
     let more = kept.len() > usize::from(limit);
     kept.truncate(usize::from(limit));
     let next = if more {
@@ -99,7 +102,10 @@ pub async fn pair_health(
     } else {
         None
     };
-    let context = context_at(db, &kept, Viewer::Other, now).await?;
+    let context = match only_page {
+        Some(context) => context,
+        None => context_at(db, &kept, Viewer::Other, now).await?,
+    };
     Ok(HealthPage {
         pairs: kept,
         context,

@@ -33,14 +33,7 @@ impl Membership {
 
     /// Objectives and meetings are written in an active pair only.
     pub fn require_active(&self) -> Result<(), ServiceError> {
-        if self.pair.status == PairStatus::Active {
-            Ok(())
-        } else {
-            Err(DomainError::PairNotActive {
-                status: self.pair.status,
-            }
-            .into())
-        }
+        active(self.pair.status)
     }
 }
 
@@ -55,13 +48,14 @@ pub async fn lock_active(
     let pair = pairs::find(conn, pair_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if pair.status == PairStatus::Active {
+    active(pair.status)
+}
+
+fn active(status: PairStatus) -> Result<(), ServiceError> {
+    if status == PairStatus::Active {
         Ok(())
     } else {
-        Err(DomainError::PairNotActive {
-            status: pair.status,
-        }
-        .into())
+        Err(DomainError::PairNotActive { status }.into())
     }
 }
 

@@ -255,11 +255,7 @@ async fn render(
     as_member: bool,
     status: actix_web::http::StatusCode,
 ) -> Result<HttpResponse, ApiError> {
-    let viewer = if as_member {
-        use_case::Viewer::Member
-    } else {
-        use_case::Viewer::Other
-    };
+    let viewer = use_case::Viewer::member_if(as_member);
     let ctx = use_case::context(db, std::slice::from_ref(&pair), viewer).await?;
     let revision = pair.revision;
     Ok(HttpResponse::build(status)
@@ -376,11 +372,7 @@ pub async fn list_pairs(
     }
     let page = use_case::list(&db, &auth.caller, auth.scope, filter, after, limit).await?;
     let as_member = auth.scope == Scope::OwnEnrollments;
-    let viewer = if as_member {
-        use_case::Viewer::Member
-    } else {
-        use_case::Viewer::Other
-    };
+    let viewer = use_case::Viewer::member_if(as_member);
     let ctx = use_case::context(&db, &page.items, viewer).await?;
     let items: Vec<PairDto> = page
         .items

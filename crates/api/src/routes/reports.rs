@@ -448,9 +448,9 @@ fn csv(report: &ReportDto) -> String {
 
 /// A program's figures over `[from, to)` (coordinators, admins, analysts): pairs that existed
 /// in the window, by status; meetings held and missed that started in the window, meetings
-/// cancelled (late or not) by a member in the window; median days to make up for a cancellation of the
-/// window; shares of pairs with agreed and achieved objectives and across departments;
-/// feedback averages.
+/// cancelled (late or not) by a member in the window; median days to make up for a
+/// cancellation of the window; shares of pairs with agreed and achieved objectives and
+/// across departments; feedback averages.
 /// R13: no figure over fewer than k people (`k` in the answer), with complementary
 /// suppression against subtraction. `Accept: text/csv` gives the same as CSV.
 #[utoipa::path(
