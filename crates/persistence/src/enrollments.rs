@@ -225,3 +225,22 @@ fn to_domain(row: enrollment::Model) -> Result<Enrollment, StoreError> {
         updated_at: row.updated_at,
     })
 }
+
+/// Take the row locks of these enrollments until the transaction ends, one at a time in id
+/// order (two proposals that lock the same two enrollments never deadlock). R10: a mentor's
+/// proposals go one after the other, so each counts the pairs the one before it committed
+/// (PostgreSQL READ COMMITTED gives every later statement a fresh snapshot; SQLite has one
+/// writer at a time).
+pub async fn lock(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), StoreError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in ids {
+        Enrollments::update_many()
+            .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt).into())
+            .filter(Column::Id.eq(id))
+            .exec(conn)
+            .await?;
+    }
+    Ok(())
+}

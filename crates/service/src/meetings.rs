@@ -11,7 +11,7 @@ use mentorat_domain::{
 use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait,
     meetings::{self, NewMeeting},
-    notifications, outbox, pairs, programs,
+    notifications, outbox, programs,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -158,7 +158,13 @@ pub async fn update(
 ) -> Result<Meeting, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
     may_schedule(db, &m).await?;
-    let current = find(db, pair_id, id).await?;
+    // Read under the pair's lock: without If-Match the change applies to the meeting as it
+    // is when this request gets its turn, never a 412.
+    let txn = db.conn().begin().await.map_err(store)?;
+    lock_active(&txn, pair_id).await?;
+    let current = meetings::find(&txn, db.keys(), pair_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     if if_match.is_some_and(|r| r != current.revision) {
         return Err(ServiceError::PreconditionFailed);
     }
@@ -197,8 +203,6 @@ pub async fn update(
     if plan == current.plan {
         return Ok(current);
     }
-    let txn = db.conn().begin().await.map_err(store)?;
-    pairs::lock(&txn, pair_id).await?;
     meeting::check_no_overlap(&plan, &meetings::busy(&txn, pair_id, Some(id)).await?)?;
     meetings::update_plan(&txn, db.keys(), &current, &plan, now).await?;
     let updated = meetings::find(&txn, db.keys(), pair_id, id)

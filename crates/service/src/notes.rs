@@ -8,7 +8,7 @@ use mentorat_domain::{
     confidentiality::{Actor, Decision, pair_access},
     note::{self, Note, Visibility},
 };
-use mentorat_persistence::{Db, Page, notes};
+use mentorat_persistence::{ConnectionTrait, Db, Page, StoreError, TransactionTrait, notes, pairs};
 use uuid::Uuid;
 
 use crate::{
@@ -52,8 +52,14 @@ pub async fn create(
 }
 
 /// A note the caller may see, with what they are to it.
-async fn visible(db: &Db, caller: &Caller, m: &Membership, id: Uuid) -> Result<Note, ServiceError> {
-    let found = notes::find(db.conn(), db.keys(), m.pair.id, id)
+async fn visible(
+    conn: &impl ConnectionTrait,
+    db: &Db,
+    caller: &Caller,
+    m: &Membership,
+    id: Uuid,
+) -> Result<Note, ServiceError> {
+    let found = notes::find(conn, db.keys(), m.pair.id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     match pair_access(
@@ -68,7 +74,7 @@ async fn visible(db: &Db, caller: &Caller, m: &Membership, id: Uuid) -> Result<N
 
 pub async fn get(db: &Db, caller: &Caller, pair_id: Uuid, id: Uuid) -> Result<Note, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
-    visible(db, caller, &m, id).await
+    visible(db.conn(), db, caller, &m, id).await
 }
 
 /// The author changes the body or the visibility (`If-Match` → `412` when stale).
@@ -82,7 +88,15 @@ pub async fn update(
     body: Option<String>,
 ) -> Result<Note, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
-    let current = visible(db, caller, &m, id).await?;
+    // Read under the pair's lock: without If-Match the change applies to the note as it is
+    // when this request gets its turn, never a 412.
+    let txn = db
+        .conn()
+        .begin()
+        .await
+        .map_err(|e| ServiceError::from(StoreError::from(e)))?;
+    pairs::lock(&txn, pair_id).await?;
+    let current = visible(&txn, db, caller, &m, id).await?;
     note::check_author(&current, m.me.id)?;
     if if_match.is_some_and(|r| r != current.revision) {
         return Err(ServiceError::PreconditionFailed);
@@ -95,24 +109,20 @@ pub async fn update(
     if body == current.body.expose() && visibility == current.visibility {
         return Ok(current);
     }
-    notes::update(
-        db.conn(),
-        db.keys(),
-        &current,
-        visibility,
-        &body,
-        Utc::now(),
-    )
-    .await?;
-    tracing::info!(pair_id = %pair_id, note_id = %id, "note changed");
-    notes::find(db.conn(), db.keys(), pair_id, id)
+    notes::update(&txn, db.keys(), &current, visibility, &body, Utc::now()).await?;
+    let updated = notes::find(&txn, db.keys(), pair_id, id)
         .await?
-        .ok_or(ServiceError::NotFound)
+        .ok_or(ServiceError::NotFound)?;
+    txn.commit()
+        .await
+        .map_err(|e| ServiceError::from(StoreError::from(e)))?;
+    tracing::info!(pair_id = %pair_id, note_id = %id, "note changed");
+    Ok(updated)
 }
 
 pub async fn delete(db: &Db, caller: &Caller, pair_id: Uuid, id: Uuid) -> Result<(), ServiceError> {
     let m = membership(db, caller, pair_id).await?;
-    let current = visible(db, caller, &m, id).await?;
+    let current = visible(db.conn(), db, caller, &m, id).await?;
     note::check_author(&current, m.me.id)?;
     notes::delete(db.conn(), id).await?;
     tracing::info!(pair_id = %pair_id, note_id = %id, "note deleted");

@@ -86,7 +86,11 @@ pub async fn update(
 ) -> Result<Objective, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
     m.require_active()?;
-    let current = objectives::find(db.conn(), db.keys(), pair_id, id)
+    // Read under the pair's lock: without If-Match the edit applies to the objective as it
+    // is when this request gets its turn, never a 412.
+    let txn = db.conn().begin().await.map_err(store)?;
+    lock_active(&txn, pair_id).await?;
+    let current = objectives::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if if_match.is_some_and(|r| r != current.revision) {
@@ -97,13 +101,13 @@ pub async fn update(
         return Ok(current);
     }
     let now = Utc::now();
-    let txn = db.conn().begin().await.map_err(store)?;
     objectives::update(&txn, db.keys(), &current, edit, m.me.id, now).await?;
+    let updated = objectives::find(&txn, db.keys(), pair_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %pair_id, objective_id = %id, "objective changed");
-    objectives::find(db.conn(), db.keys(), pair_id, id)
-        .await?
-        .ok_or(ServiceError::NotFound)
+    Ok(updated)
 }
 
 /// R4: the other member agrees; an `objective.agreed` event goes to the outbox.
@@ -115,12 +119,13 @@ pub async fn agree(
 ) -> Result<Objective, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
     m.require_active()?;
-    let current = objectives::find(db.conn(), db.keys(), pair_id, id)
+    let txn = db.conn().begin().await.map_err(store)?;
+    lock_active(&txn, pair_id).await?;
+    let current = objectives::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     objective::check_agreement(&current, m.me.id)?;
     let now = Utc::now();
-    let txn = db.conn().begin().await.map_err(store)?;
     objectives::agree(&txn, db.keys(), &current, m.me.id, now).await?;
     outbox::record(
         &txn,
@@ -145,11 +150,12 @@ pub async fn agree(
         now,
     )
     .await?;
+    let agreed = objectives::find(&txn, db.keys(), pair_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %pair_id, objective_id = %id, "objective agreed");
-    objectives::find(db.conn(), db.keys(), pair_id, id)
-        .await?
-        .ok_or(ServiceError::NotFound)
+    Ok(agreed)
 }
 
 pub async fn revisions(

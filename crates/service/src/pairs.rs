@@ -77,6 +77,10 @@ pub async fn propose(
     mentee_enrollment_id: Uuid,
 ) -> Result<Pair, ServiceError> {
     let txn = db.conn().begin().await.map_err(store)?;
+    // Lock order: the two enrollments (in id order), then the pair rows. R10 and "one open
+    // pair per couple" are counted under these locks, so concurrent proposals of one mentor
+    // take turns; the partial unique index of open couples backs the second rule.
+    enrollments::lock(&txn, &[mentor_enrollment_id, mentee_enrollment_id]).await?;
     let program = programs::find(&txn, program_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -135,7 +139,11 @@ pub async fn propose(
         },
         now,
     )
-    .await?;
+    .await
+    .map_err(|e| match e {
+        StoreError::Duplicate => ServiceError::from(DomainError::PairExists),
+        other => other.into(),
+    })?;
     notifications::notify(
         &txn,
         &[mentor_person.id, mentee_person.id],
@@ -163,21 +171,26 @@ pub async fn propose(
 }
 
 /// A member accepts; the pair is active once both have and both hold the charter (R3).
+/// The decision is taken under the pair's row lock on the pair as it is then: two members
+/// accepting at once go one after the other, and the second activates the pair.
 pub async fn accept(db: &Db, caller: &Caller, id: Uuid) -> Result<Pair, ServiceError> {
-    let pair = pairs::find(db.conn(), id)
+    let seen = pairs::find(db.conn(), id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let (side, _) = member_side(db, caller, &pair).await?;
+    // The members of a pair never change: who the caller is in it can be read before the lock.
+    let (side, _) = member_side(db, caller, &seen).await?;
+    let txn = db.conn().begin().await.map_err(store)?;
+    pairs::lock(&txn, id).await?;
+    let pair = pairs::find(&txn, id).await?.ok_or(ServiceError::NotFound)?;
     if pair.status == PairStatus::Proposed {
         // The world may have changed since the proposal: R11 (a member left) and R1 (an HRIS
         // change put one in the other's chain) are checked again before a pair goes live.
-        let both =
-            people::find_many(db.conn(), &[pair.mentor_person_id, pair.mentee_person_id]).await?;
+        let both = people::find_many(&txn, &[pair.mentor_person_id, pair.mentee_person_id]).await?;
         if both.len() < 2 || both.iter().any(|p| !p.record.active) {
             return Err(DomainError::PersonInactive.into());
         }
         if pairs::hierarchical(
-            db.conn(),
+            &txn,
             both[0].record.external_id.as_str(),
             both[1].record.external_id.as_str(),
         )
@@ -190,9 +203,9 @@ pub async fn accept(db: &Db, caller: &Caller, id: Uuid) -> Result<Pair, ServiceE
         Side::Mentor => (pair.mentor_accepted_at, pair.mentee_accepted_at),
         Side::Mentee => (pair.mentee_accepted_at, pair.mentor_accepted_at),
     };
-    let current = charters::current_version(db.conn(), pair.program_id).await?;
+    let current = charters::current_version(&txn, pair.program_id).await?;
     let both = enrollments::find_many(
-        db.conn(),
+        &txn,
         &[pair.mentor_enrollment_id, pair.mentee_enrollment_id],
     )
     .await?;
@@ -218,7 +231,6 @@ pub async fn accept(db: &Db, caller: &Caller, id: Uuid) -> Result<Pair, ServiceE
     }
     let activate = outcome == AcceptanceOutcome::Activated;
     let now = Utc::now();
-    let txn = db.conn().begin().await.map_err(store)?;
     pairs::record_acceptance(&txn, &pair, side == Side::Mentor, activate, now).await?;
     if activate {
         notifications::notify(
@@ -238,11 +250,10 @@ pub async fn accept(db: &Db, caller: &Caller, id: Uuid) -> Result<Pair, ServiceE
         )
         .await?;
     }
+    let accepted = pairs::find(&txn, id).await?.ok_or(ServiceError::NotFound)?;
     txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %id, activated = activate, "pair accepted by a member");
-    pairs::find(db.conn(), id)
-        .await?
-        .ok_or(ServiceError::NotFound)
+    Ok(accepted)
 }
 
 /// R9: either member ends the pair, with a reason category and optional words of their own.
