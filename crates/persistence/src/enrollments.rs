@@ -237,7 +237,7 @@ pub async fn lock(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), Store
     ids.dedup();
     for id in ids {
         Enrollments::update_many()
-            .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt).into())
+            .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt))
             .filter(Column::Id.eq(id))
             .exec(conn)
             .await?;
