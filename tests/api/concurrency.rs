@@ -15,7 +15,10 @@ const ROUNDS: usize = 4;
 const CLIENTS: usize = 10;
 
 /// Send every request at the same moment: each task waits at the barrier, then sends.
-async fn all_at_once(app: &TestApp, requests: Vec<reqwest::RequestBuilder>) -> Vec<Reply> {
+pub(crate) async fn all_at_once(
+    app: &TestApp,
+    requests: Vec<reqwest::RequestBuilder>,
+) -> Vec<Reply> {
     let barrier = Arc::new(Barrier::new(requests.len()));
     let tasks: Vec<_> = requests
         .into_iter()

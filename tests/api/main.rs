@@ -21,5 +21,6 @@ mod programs;
 mod reports;
 mod second_look;
 mod shutdown_and_logs;
+mod unit_of_work;
 mod webhooks;
 mod working_life;

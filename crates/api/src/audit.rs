@@ -2,16 +2,10 @@
 //! coordinator or admin, and every denied access — who, which operation, which resource,
 //! when, how it ended. Never a body: the log knows ids and statuses only.
 
-use actix_web::{
-    Error, HttpMessage, HttpRequest,
-    body::MessageBody,
-    dev::{ServiceRequest, ServiceResponse},
-    middleware::Next,
-    web,
-};
+use actix_web::{HttpMessage, HttpRequest};
 use chrono::Utc;
 use mentorat_domain::{Caller, Operation, Role};
-use mentorat_persistence::{Db, audit};
+use mentorat_persistence::audit;
 use uuid::Uuid;
 
 /// Put in the request by [`crate::auth::Authorized`]: the operation and who asked.
@@ -81,15 +75,14 @@ pub fn trail(request: &HttpRequest, audited: &Audited) -> Trail {
     }
 }
 
-/// Append one event. A failure to record is logged and does not change the answer.
-pub async fn record(
-    db: &Db,
+/// The event that records a request of `caller` answered with `status`.
+pub fn event(
     caller: &Caller,
     trail: Trail,
     status: u16,
     request_id: Option<String>,
-) {
-    let event = audit::AuditEvent {
+) -> audit::AuditEvent {
+    audit::AuditEvent {
         id: Uuid::now_v7(),
         at: Utc::now(),
         actor: caller.subject.as_str().to_owned(),
@@ -102,42 +95,34 @@ pub async fn record(
         status: i16::try_from(status).unwrap_or(i16::MAX),
         outcome: outcome(status).to_owned(),
         request_id,
-    };
-    if let Err(err) = audit::append(db.conn(), event).await {
-        tracing::warn!(error = %crate::problem::error_chain(&err), "could not write an audit event");
     }
 }
 
-/// Record the request once its answer is known (after the handler, before the answer
-/// leaves).
-pub async fn middleware(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let db = req.app_data::<web::Data<Db>>().cloned();
-    let res = next.call(req).await?;
-    let audited = res.request().extensions().get::<Audited>().cloned();
-    let (Some(db), Some(audited)) = (db, audited) else {
-        return Ok(res);
-    };
-    let status = res.status().as_u16();
+/// The event a routed request's answer calls for, if any (see [`recorded`]).
+pub fn event_of(request: &HttpRequest, status: u16) -> Option<audit::AuditEvent> {
+    let audited = request.extensions().get::<Audited>().cloned()?;
     if !recorded(&audited, status) {
-        return Ok(res);
+        return None;
     }
     // The telemetry middleware (outermost) puts the id on the answer only after this one
     // returns; the request carries it from the start.
-    let request_id = res
-        .request()
+    let request_id = request
         .extensions()
         .get::<crate::telemetry::RequestId>()
         .map(|r| r.0.clone());
-    record(
-        &db,
+    Some(event(
         &audited.caller,
-        trail(res.request(), &audited),
+        trail(request, &audited),
         status,
         request_id,
-    )
-    .await;
-    Ok(res)
+    ))
+}
+
+/// Append one event; the caller decides what a failure means (see `crate::unit`: the answer
+/// is then a 503, never the words).
+pub async fn append(
+    conn: &impl mentorat_persistence::ConnectionTrait,
+    event: audit::AuditEvent,
+) -> Result<(), mentorat_persistence::StoreError> {
+    audit::append(conn, event).await
 }

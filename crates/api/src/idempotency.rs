@@ -2,25 +2,31 @@
 //! replays the first answer (with `Idempotency-Replayed: true`); the same key with another
 //! body is `409 idempotency_key_reused`; a retry while the first is still running is
 //! `409 idempotency_request_in_progress`. Keys are scoped to the token's subject, kept in the
-//! database (so every replica sees them) for 24 hours. A request that fails on our side (5xx)
-//! releases its key so that the retry runs for real.
+//! database (so every replica sees them) for 24 hours.
+//!
+//! Exactly once: the key is claimed first (one statement, seen at once by every replica),
+//! then the work runs in the request's unit of work (`crate::unit`) and the answer is stored
+//! in that same transaction — both commit or neither does. A request that fails, or whose
+//! commit fails, frees its claim; a request that died (a killed process, a dropped
+//! connection) leaves a claim whose lease runs out after [`LEASE_SECONDS`], and the next
+//! retry takes it over. A `COMMIT` whose reply was lost leaves the stored answer, which the
+//! retry replays.
 
 use std::sync::Arc;
 
 use actix_web::{
-    Error, HttpMessage, HttpResponse,
-    body::{BoxBody, MessageBody, to_bytes},
+    HttpMessage, HttpResponse,
+    body::{BoxBody, to_bytes},
     dev::{ServiceRequest, ServiceResponse},
     http::{Method, StatusCode, header},
-    middleware::Next,
     web,
 };
 use bytes::{Bytes, BytesMut};
 use chrono::{Duration, Utc};
 use futures_util::StreamExt;
 use mentorat_persistence::{
-    Db,
-    idempotency::{self, Reservation, StoredResponse},
+    ConnectionTrait, Db,
+    idempotency::{self, Claim, Reservation, StoredResponse},
 };
 use sha2::{Digest, Sha256};
 
@@ -37,26 +43,41 @@ pub const REPLAYED_HEADER: &str = "idempotency-replayed";
 /// How long an answer is kept for replay.
 pub const RETENTION_HOURS: i64 = 24;
 
+/// How long a claim without an answer holds its key: after that its request is taken for
+/// dead and a retry runs. Longer than any request runs (the body timeout and the pool's
+/// acquire timeout bound them well below it).
+pub const LEASE_SECONDS: i64 = 30;
+
+/// The lease this server gives a claim, in seconds (`MENTORAT_IDEMPOTENCY_LEASE_SECONDS`).
+#[derive(Debug, Clone, Copy)]
+pub struct Lease(pub i64);
+
 /// Headers of the first answer that a replay repeats.
 const REPLAYED_HEADERS: [header::HeaderName; 3] =
     [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
 
-pub async fn middleware(
-    mut req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
+/// What a write found before its work.
+pub enum Prepared {
+    /// Not a keyed `POST`, or nobody to scope the key to (the handler answers 401).
+    Plain(ServiceRequest),
+    /// Answered without the work: a replay, a conflict, a bad key.
+    Answered(ServiceResponse<BoxBody>),
+    /// The key is claimed for this request: serve it, then [`store`] its answer with the
+    /// claim in the request's unit of work, or [`release`] it.
+    Claimed(ServiceRequest, Claim),
+}
+
+/// Claim the request's key, if it has one.
+pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
     if req.method() != Method::POST || !req.headers().contains_key(HEADER) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
+        return Prepared::Plain(req);
     }
     let key = match req.headers().get(HEADER).and_then(|v| v.to_str().ok()) {
         Some(k) if !k.is_empty() && k.len() <= 255 && k.bytes().all(|b| b.is_ascii_graphic()) => {
             k.to_owned()
         }
         _ => {
-            return Ok(req.error_response(ApiError::BadRequest(
+            return Prepared::Answered(req.error_response(ApiError::BadRequest(
                 "invalid_idempotency_key",
                 "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
             )));
@@ -68,19 +89,20 @@ pub async fn middleware(
         (Some(v), Some(token)) => v.verify(token).ok(),
         _ => None,
     };
-    let (Some(caller), Some(db)) = (caller, req.app_data::<web::Data<Db>>().cloned()) else {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_boxed_body);
+    let Some(caller) = caller else {
+        return Prepared::Plain(req);
     };
-
     let subject = caller.subject.to_string();
     let body = match read_body(&mut req).await {
         Ok(body) => body,
-        Err(err) => return Ok(req.error_response(err)),
+        Err(err) => return Prepared::Answered(req.error_response(err)),
     };
     let fingerprint = fingerprint(&req, &body);
+    let lease = req
+        .app_data::<web::Data<Lease>>()
+        .map(|l| l.0)
+        .filter(|s| *s > 0)
+        .unwrap_or(LEASE_SECONDS);
     let now = Utc::now();
     let reservation = idempotency::reserve(
         db.conn(),
@@ -89,21 +111,18 @@ pub async fn middleware(
         &fingerprint,
         now,
         now - Duration::hours(RETENTION_HOURS),
+        now - Duration::seconds(lease),
     )
     .await;
     match reservation {
-        Err(err) => Ok(req.error_response(ApiError::from(err))),
-        Ok(Reservation::Mismatch) => Ok(req.error_response(ApiError::Conflict(
+        Err(err) => Prepared::Answered(req.error_response(ApiError::from(err))),
+        Ok(Reservation::Mismatch) => Prepared::Answered(req.error_response(ApiError::Conflict(
             "idempotency_key_reused",
             "this Idempotency-Key was already used with another request; use a new key".into(),
         ))),
-        Ok(Reservation::InProgress) => Ok(req.error_response(ApiError::Conflict(
-            "idempotency_request_in_progress",
-            "the first request with this Idempotency-Key is still being served; retry shortly"
-                .into(),
-        ))),
+        Ok(Reservation::InProgress) => Prepared::Answered(req.error_response(in_progress())),
         // The kept answer may carry a pair's content: it is sealed at rest (R5), and its
-        // replay is in the audit log as the first answer was.
+        // replay is in the audit log as the first answer was — durably, before it leaves.
         Ok(Reservation::Replay(mut stored)) => match db.keys().open(&stored.body) {
             Ok(body) => {
                 stored.body = body;
@@ -116,17 +135,80 @@ pub async fn middleware(
                         .extensions()
                         .get::<crate::telemetry::RequestId>()
                         .map(|r| r.0.clone());
-                    audit::record(&db, &caller, trail, stored.status, request_id).await;
+                    let event = audit::event(&caller, trail, stored.status, request_id);
+                    if let Err(err) = audit::append(db.conn(), event).await {
+                        tracing::error!(error = %crate::problem::error_chain(&err), "could not write the audit event of a replay: not answered");
+                        return Prepared::Answered(req.error_response(ApiError::Unavailable));
+                    }
                 }
-                Ok(req.into_response(replay(&stored)))
+                Prepared::Answered(req.into_response(replay(&stored)))
             }
-            Err(err) => Ok(req.error_response(ApiError::from(err))),
+            Err(err) => Prepared::Answered(req.error_response(ApiError::from(err))),
         },
-        Ok(Reservation::Reserved) => {
+        Ok(Reservation::Reserved(claim)) => {
             req.set_payload(payload_of(body));
-            let response = next.call(req).await;
-            finish(&db, &subject, &key, response).await
+            Prepared::Claimed(req, claim)
         }
+    }
+}
+
+pub fn in_progress() -> ApiError {
+    ApiError::Conflict(
+        "idempotency_request_in_progress",
+        "the first request with this Idempotency-Key is still being served; retry shortly".into(),
+    )
+}
+
+/// Store a claimed request's answer in `conn` (the request's unit of work, or a transaction
+/// of its own for a refusal, which wrote nothing). `Ok(None)`: the claim was lost to a retry
+/// after its lease; the work must not commit.
+pub async fn store(
+    conn: &impl ConnectionTrait,
+    db: &Db,
+    claim: &Claim,
+    res: ServiceResponse<BoxBody>,
+) -> Result<Option<ServiceResponse<BoxBody>>, ApiError> {
+    let (req, res) = res.into_parts();
+    let status = res.status();
+    let audit_trail = req
+        .extensions()
+        .get::<audit::Audited>()
+        .filter(|a| audit::recorded(a, status.as_u16()))
+        .and_then(|a| serde_json::to_string(&audit::trail(&req, a)).ok());
+    let headers: Vec<(String, String)> = REPLAYED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| (name.as_str().to_owned(), v.to_owned()))
+        })
+        .collect();
+    let mut kept = HttpResponse::build(status);
+    for (name, value) in res.headers() {
+        kept.append_header((name.clone(), value.clone()));
+    }
+    let body = to_bytes(res.into_body())
+        .await
+        .map_err(|_| ApiError::Internal("an answer's body could not be read".into()))?;
+    // The answer may carry a pair's content: it is kept sealed (R5).
+    let stored = StoredResponse {
+        status: status.as_u16(),
+        headers: serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into()),
+        body: db.keys().seal(&String::from_utf8_lossy(&body))?,
+        audit_trail,
+    };
+    if !idempotency::complete(conn, claim, &stored).await? {
+        return Ok(None);
+    }
+    Ok(Some(ServiceResponse::new(req, kept.body(body))))
+}
+
+/// Free a claim whose request wrote nothing, so that a retry runs. Best effort: if it
+/// fails, the lease frees the key.
+pub async fn release(db: &Db, claim: &Claim) {
+    if let Err(err) = idempotency::release(db.conn(), claim).await {
+        tracing::warn!(error = %crate::problem::error_chain(&err), "could not release an idempotency key; its lease will");
     }
 }
 
@@ -167,80 +249,6 @@ fn fingerprint(req: &ServiceRequest, body: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
-}
-
-async fn finish(
-    db: &Db,
-    subject: &str,
-    key: &str,
-    response: Result<ServiceResponse<impl MessageBody + 'static>, Error>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    let response = match response {
-        Ok(r) => r,
-        Err(err) => {
-            release(db, subject, key).await;
-            return Err(err);
-        }
-    };
-    if response.status().is_server_error() {
-        release(db, subject, key).await;
-        return Ok(response.map_into_boxed_body());
-    }
-    let (req, res) = response.into_parts();
-    let status = res.status();
-    let audit_trail = req
-        .extensions()
-        .get::<audit::Audited>()
-        .filter(|a| audit::recorded(a, status.as_u16()))
-        .and_then(|a| serde_json::to_string(&audit::trail(&req, a)).ok());
-    let headers: Vec<(String, String)> = REPLAYED_HEADERS
-        .iter()
-        .filter_map(|name| {
-            res.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| (name.as_str().to_owned(), v.to_owned()))
-        })
-        .collect();
-    let mut kept = HttpResponse::build(status);
-    for (name, value) in res.headers() {
-        kept.append_header((name.clone(), value.clone()));
-    }
-    let body = match to_bytes(res.into_body()).await {
-        Ok(b) => b,
-        Err(_) => {
-            release(db, subject, key).await;
-            return Ok(ServiceResponse::new(
-                req,
-                HttpResponse::InternalServerError().finish(),
-            ));
-        }
-    };
-    // The answer may carry a pair's content: it is kept sealed (R5).
-    let kept_answer = db
-        .keys()
-        .seal(&String::from_utf8_lossy(&body))
-        .map(|sealed| StoredResponse {
-            status: status.as_u16(),
-            headers: serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into()),
-            body: sealed,
-            audit_trail,
-        });
-    let stored = match kept_answer {
-        Ok(stored) => idempotency::complete(db.conn(), subject, key, &stored).await,
-        Err(err) => Err(err),
-    };
-    if let Err(err) = stored {
-        // The answer still goes out; a retry will find the key in progress until it expires.
-        tracing::warn!(error = %crate::problem::error_chain(&err), "could not store an idempotent answer");
-    }
-    Ok(ServiceResponse::new(req, kept.body(body)))
-}
-
-async fn release(db: &Db, subject: &str, key: &str) {
-    if let Err(err) = idempotency::release(db.conn(), subject, key).await {
-        tracing::warn!(error = %crate::problem::error_chain(&err), "could not release an idempotency key");
-    }
 }
 
 fn replay(stored: &StoredResponse) -> HttpResponse {

@@ -15,6 +15,7 @@ pub mod pagination;
 pub mod problem;
 pub mod routes;
 pub mod telemetry;
+pub mod unit;
 
 use std::sync::Arc;
 
@@ -44,6 +45,8 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// R13: the smallest group a report shows (`MENTORAT_K_ANONYMITY`, never below 5).
     pub k_anonymity: u32,
+    /// How long an unanswered `Idempotency-Key` claim holds (0: the default).
+    pub idempotency_lease_seconds: i64,
 }
 
 /// Everything the workers share; cheap to clone.
@@ -214,6 +217,9 @@ pub fn app(
             state.settings.k_anonymity,
         )))
         .app_data(web::Data::from(state.routes.clone()))
+        .app_data(web::Data::new(idempotency::Lease(
+            state.settings.idempotency_lease_seconds,
+        )))
         .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -238,8 +244,7 @@ pub fn app(
             }),
         )
         .default_service(web::to(fallback::not_routed))
-        .wrap(from_fn(audit::middleware))
-        .wrap(from_fn(idempotency::middleware))
+        .wrap(from_fn(unit::middleware))
         .wrap(Condition::new(cors_enabled, cors(&state.settings)))
         .wrap(from_fn(telemetry::middleware))
 }

@@ -31,6 +31,9 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// R13: no report figure over fewer than this many people (5 or more).
     pub k_anonymity: u32,
+    /// How long a claim on an `Idempotency-Key` holds without an answer before a retry may
+    /// take it over (`MENTORAT_IDEMPOTENCY_LEASE_SECONDS`).
+    pub idempotency_lease_seconds: i64,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -138,6 +141,18 @@ impl Config {
                 }
             },
         };
+        let idempotency_lease_seconds = match var("MENTORAT_IDEMPOTENCY_LEASE_SECONDS") {
+            None => mentorat_api::idempotency::LEASE_SECONDS,
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(s) if (1..=3600).contains(&s) => s,
+                _ => {
+                    return Err(error(
+                        "MENTORAT_IDEMPOTENCY_LEASE_SECONDS",
+                        "must be a whole number of seconds from 1 to 3600",
+                    ));
+                }
+            },
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -162,6 +177,7 @@ impl Config {
             encryption_key: encryption_key.map(SecretString::from),
             cors_origins,
             k_anonymity,
+            idempotency_lease_seconds,
             log_filter,
             log_format,
         })

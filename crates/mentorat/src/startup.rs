@@ -55,6 +55,7 @@ impl Application {
             HttpSettings {
                 cors_origins: config.cors_origins.clone(),
                 k_anonymity: config.k_anonymity,
+                idempotency_lease_seconds: config.idempotency_lease_seconds,
             },
         )?;
         let listener = TcpListener::bind(config.bind)

@@ -1,9 +1,13 @@
 //! Connecting to the database the configuration names, and applying migrations.
 
-use std::time::Duration;
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use mentorat_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseExecutor,
+    DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, Statement,
+    TransactionError, TransactionOptions, TransactionTrait,
+};
 
 use crate::error::StoreError;
 
@@ -26,11 +30,136 @@ impl Backend {
     }
 }
 
-/// A pool of connections; cheap to clone, shared by every worker.
+/// A pool of connections; cheap to clone, shared by every worker. A `Db` may also be bound to
+/// one request's unit of work ([`Db::begin_unit`]): every statement then runs in that
+/// transaction, and a use case's own `begin()` is a savepoint inside it.
 #[derive(Debug, Clone)]
 pub struct Db {
-    conn: DatabaseConnection,
+    conn: Conn,
+    pool: DatabaseConnection,
     keys: std::sync::Arc<crate::crypto::Keyring>,
+}
+
+/// Where a `Db`'s statements go: the pool, or one open transaction.
+#[derive(Debug, Clone)]
+pub enum Conn {
+    Pool(DatabaseConnection),
+    Unit(Arc<DatabaseTransaction>),
+}
+
+impl Conn {
+    fn executor(&self) -> DatabaseExecutor<'_> {
+        match self {
+            Conn::Pool(c) => DatabaseExecutor::Connection(c),
+            Conn::Unit(t) => DatabaseExecutor::Transaction(t),
+        }
+    }
+}
+
+#[sea_orm::prelude::async_trait::async_trait]
+impl ConnectionTrait for Conn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.executor().get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.executor().execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.executor().execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.executor().query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.executor().query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.executor().support_returning()
+    }
+}
+
+#[sea_orm::prelude::async_trait::async_trait]
+impl TransactionTrait for Conn {
+    type Transaction = DatabaseTransaction;
+
+    async fn begin(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.executor().begin().await
+    }
+
+    async fn begin_with_config(
+        &self,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.executor()
+            .begin_with_config(isolation_level, access_mode)
+            .await
+    }
+
+    async fn begin_with_options(
+        &self,
+        options: TransactionOptions,
+    ) -> Result<DatabaseTransaction, DbErr> {
+        self.executor().begin_with_options(options).await
+    }
+
+    async fn transaction<F, T, E>(&self, callback: F) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.executor().transaction(callback).await
+    }
+
+    async fn transaction_with_config<F, T, E>(
+        &self,
+        callback: F,
+        isolation_level: Option<IsolationLevel>,
+        access_mode: Option<AccessMode>,
+    ) -> Result<T, TransactionError<E>>
+    where
+        F: for<'c> FnOnce(
+                &'c DatabaseTransaction,
+            ) -> Pin<Box<dyn Future<Output = Result<T, E>> + Send + 'c>>
+            + Send,
+        T: Send,
+        E: std::fmt::Display + std::fmt::Debug + Send,
+    {
+        self.executor()
+            .transaction_with_config(callback, isolation_level, access_mode)
+            .await
+    }
+}
+
+/// One request's transaction, held by whoever commits it; the `Db` bound to it is handed to
+/// the request. [`Unit::commit`] works once every bound `Db` is dropped.
+#[derive(Debug)]
+pub struct Unit {
+    txn: Arc<DatabaseTransaction>,
+}
+
+impl Unit {
+    /// Commit the unit. `Err(StoreError::Internal)`-like failures mean the outcome is
+    /// unknown to the caller only when the connection broke during `COMMIT`.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match Arc::try_unwrap(self.txn) {
+            Ok(txn) => Ok(txn.commit().await?),
+            // A bound `Db` outlived its request: a bug; the transaction rolls back when the
+            // last one is dropped, and nothing is claimed to be written.
+            Err(_) => Err(StoreError::Corrupt(
+                "a request's unit of work was still in use at its commit".into(),
+            )),
+        }
+    }
 }
 
 impl Db {
@@ -72,7 +201,8 @@ impl Db {
                 .await?;
         }
         Ok(Self {
-            conn,
+            conn: Conn::Pool(conn.clone()),
+            pool: conn,
             keys: std::sync::Arc::new(keys),
         })
     }
@@ -81,13 +211,13 @@ impl Db {
     /// PostgreSQL only if they start one after another; `mentorat migrate` is the way to run
     /// it once before a rolling deploy.
     pub async fn migrate(&self) -> Result<(), StoreError> {
-        Migrator::up(&self.conn, None).await?;
+        Migrator::up(&self.pool, None).await?;
         Ok(())
     }
 
     /// Is the database answering? (`GET /readyz`)
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.conn.ping().await?;
+        self.pool.ping().await?;
         Ok(())
     }
 
@@ -98,18 +228,46 @@ impl Db {
 
     /// Close every connection; later queries fail as `Unavailable`.
     pub async fn close(&self) -> Result<(), StoreError> {
-        self.conn.close_by_ref().await?;
+        self.pool.close_by_ref().await?;
         Ok(())
     }
 
     pub fn backend(&self) -> Backend {
-        match self.conn.get_database_backend() {
+        match self.pool.get_database_backend() {
             DbBackend::Sqlite => Backend::Sqlite,
             _ => Backend::Postgres,
         }
     }
 
-    pub fn conn(&self) -> &DatabaseConnection {
+    /// Where this `Db`'s statements go: the pool, or the request's unit of work.
+    pub fn conn(&self) -> &Conn {
         &self.conn
+    }
+
+    /// The same database outside any unit of work (the idempotency claim, which must be
+    /// seen by other requests before the work commits).
+    pub fn pool(&self) -> Db {
+        Db {
+            conn: Conn::Pool(self.pool.clone()),
+            pool: self.pool.clone(),
+            keys: self.keys.clone(),
+        }
+    }
+
+    /// Open a request's unit of work: the `Db` to hand to the request, and the handle that
+    /// commits it.
+    pub async fn begin_unit(&self) -> Result<(Db, Unit), StoreError> {
+        let txn = Arc::new(self.pool.begin().await?);
+        let bound = Db {
+            conn: Conn::Unit(txn.clone()),
+            pool: self.pool.clone(),
+            keys: self.keys.clone(),
+        };
+        Ok((bound, Unit { txn }))
+    }
+
+    /// Is this `Db` bound to a unit of work?
+    pub fn in_unit(&self) -> bool {
+        matches!(self.conn, Conn::Unit(_))
     }
 }

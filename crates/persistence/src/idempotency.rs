@@ -1,7 +1,16 @@
 //! Stored answers to `POST` requests sent with an `Idempotency-Key` (API.md conventions), so
 //! a connector's retry replays the first answer instead of creating twice.
+//!
+//! The design is Brandur Leach's for PostgreSQL: a key is **claimed** first, in a statement of
+//! its own that every replica sees at once (the primary key makes the claim atomic); the work
+//! then runs in the request's unit of work, and the answer is stored by [`complete`] **in that
+//! same transaction**, so either both commit or neither does. A claim is a lease: its
+//! `created_at` is the claim's time, and a claim older than the lease whose answer never came
+//! (the process died, the connection dropped) may be taken over by a retry. `complete` and
+//! `release` name the claim they hold, so a request that lost its lease can neither store
+//! an answer nor free the key of the request that took it over.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
 };
@@ -24,8 +33,9 @@ pub struct StoredResponse {
 /// What a new request with a key finds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
-    /// First time: the caller serves the request, then `complete`s or `release`s the key.
-    Reserved,
+    /// First time (or the lease of a dead request ran out): the caller serves the request,
+    /// then `complete`s or `release`s the key with this claim.
+    Reserved(Claim),
     /// Same key, same request, finished before: replay this.
     Replay(StoredResponse),
     /// Same key, same request, still being served by another worker.
@@ -34,8 +44,17 @@ pub enum Reservation {
     Mismatch,
 }
 
+/// A held claim on a key: its time, which `complete` and `release` check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claim {
+    pub subject: String,
+    pub key: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Reserve `(subject, key)` for a request whose fingerprint is `request_hash`. A record older
-/// than `expired_before` is forgotten first, so a key can be reused after its retention.
+/// than `expired_before` is forgotten first, so a key can be reused after its retention; a
+/// claim without an answer older than `lease_before` is taken over.
 pub async fn reserve(
     conn: &impl ConnectionTrait,
     subject: &str,
@@ -43,7 +62,15 @@ pub async fn reserve(
     request_hash: &str,
     now: DateTime<Utc>,
     expired_before: DateTime<Utc>,
+    lease_before: DateTime<Utc>,
 ) -> Result<Reservation, StoreError> {
+    // Both databases keep microseconds: the claim must compare equal once stored.
+    let now = now.trunc_subsecs(6);
+    let claim = Claim {
+        subject: subject.to_owned(),
+        key: key.to_owned(),
+        at: now,
+    };
     Keys::delete_many()
         .filter(Column::Subject.eq(subject))
         .filter(Column::Key.eq(key))
@@ -61,7 +88,7 @@ pub async fn reserve(
         created_at: Set(now),
     };
     match Keys::insert(row).exec_without_returning(conn).await {
-        Ok(_) => return Ok(Reservation::Reserved),
+        Ok(_) => return Ok(Reservation::Reserved(claim)),
         Err(err) => match StoreError::from(err) {
             StoreError::Duplicate => {}
             other => return Err(other),
@@ -91,19 +118,36 @@ pub async fn reserve(
                 body,
                 audit_trail: existing.audit_trail,
             }),
-            _ => Reservation::InProgress,
+            _ if existing.created_at >= lease_before => Reservation::InProgress,
+            // The request that claimed it died without an answer: take the claim over, once.
+            _ => {
+                let taken = Keys::update_many()
+                    .col_expr(Column::CreatedAt, Expr::value(now))
+                    .filter(Column::Subject.eq(subject))
+                    .filter(Column::Key.eq(key))
+                    .filter(Column::CreatedAt.eq(existing.created_at))
+                    .filter(Column::ResponseStatus.is_null())
+                    .exec(conn)
+                    .await?;
+                if taken.rows_affected == 1 {
+                    Reservation::Reserved(claim)
+                } else {
+                    Reservation::InProgress
+                }
+            }
         },
     )
 }
 
-/// Keep the answer of a reserved request for later replays.
+/// Keep the answer of a claimed request for later replays — in the transaction of its work.
+/// `false` when the claim was lost (its lease ran out and a retry took it over): the work
+/// must then be rolled back.
 pub async fn complete(
     conn: &impl ConnectionTrait,
-    subject: &str,
-    key: &str,
+    claim: &Claim,
     response: &StoredResponse,
-) -> Result<(), StoreError> {
-    Keys::update_many()
+) -> Result<bool, StoreError> {
+    let stored = Keys::update_many()
         .col_expr(
             Column::ResponseStatus,
             Expr::value(i32::from(response.status)),
@@ -117,22 +161,24 @@ pub async fn complete(
             Column::AuditTrail,
             Expr::value(response.audit_trail.clone()),
         )
-        .filter(Column::Subject.eq(subject))
-        .filter(Column::Key.eq(key))
+        .filter(Column::Subject.eq(claim.subject.as_str()))
+        .filter(Column::Key.eq(claim.key.as_str()))
+        .filter(Column::CreatedAt.eq(claim.at))
+        .filter(Column::ResponseStatus.is_null())
         .exec(conn)
         .await?;
-    Ok(())
+    Ok(stored.rows_affected == 1)
 }
 
-/// Forget a reservation whose request failed on our side, so that a retry runs again.
-pub async fn release(
-    conn: &impl ConnectionTrait,
-    subject: &str,
-    key: &str,
-) -> Result<(), StoreError> {
+/// Forget a claim whose request failed, so that a retry runs again. A claim whose answer
+/// was stored stays: if the work committed after all (a `COMMIT` whose reply was lost), the
+/// retry replays it instead of doing it twice.
+pub async fn release(conn: &impl ConnectionTrait, claim: &Claim) -> Result<(), StoreError> {
     Keys::delete_many()
-        .filter(Column::Subject.eq(subject))
-        .filter(Column::Key.eq(key))
+        .filter(Column::Subject.eq(claim.subject.as_str()))
+        .filter(Column::Key.eq(claim.key.as_str()))
+        .filter(Column::CreatedAt.eq(claim.at))
+        .filter(Column::ResponseStatus.is_null())
         .exec(conn)
         .await?;
     Ok(())

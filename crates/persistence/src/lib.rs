@@ -27,7 +27,7 @@ pub mod tallies;
 pub mod webhooks;
 
 pub use crypto::Keyring;
-pub use db::{Backend, Db};
+pub use db::{Backend, Conn, Db, Unit};
 pub use error::StoreError;
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 

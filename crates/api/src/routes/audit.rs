@@ -2,10 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use mentorat_persistence::{
-    Db,
-    audit::{self, AuditEvent, AuditFilter},
-};
+use mentorat_persistence::audit::{self, AuditEvent, AuditFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -14,6 +11,7 @@ use crate::{
     auth::{Authorized, op},
     pagination::{page_params, page_response},
     problem::ApiError,
+    unit::RequestDb,
 };
 
 /// Who did what, to which resource, when, and how it ended — never any content.
@@ -91,7 +89,7 @@ pub struct AuditQuery {
 #[get("/audit-events")]
 pub async fn list_audit_events(
     _auth: Authorized<op::ListAuditEvents>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -6,7 +6,6 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::meeting::{MeetingMode, MeetingStatus};
-use mentorat_persistence::Db;
 use mentorat_service::calendar::{self as use_case, FeedEntry};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -14,6 +13,7 @@ use utoipa::ToSchema;
 use crate::{
     auth::{Authorized, op},
     problem::ApiError,
+    unit::RequestDb,
 };
 
 /// The secret address of the caller's calendar; shown once.
@@ -35,7 +35,7 @@ pub struct CalendarFeedDto {
 #[post("/me/calendar-feed")]
 pub async fn create_calendar_feed(
     auth: Authorized<op::ManageCalendarFeed>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let token = use_case::create(&db, &auth.caller).await?;
@@ -59,7 +59,7 @@ pub async fn create_calendar_feed(
 #[delete("/me/calendar-feed")]
 pub async fn revoke_calendar_feed(
     auth: Authorized<op::ManageCalendarFeed>,
-    db: web::Data<Db>,
+    db: RequestDb,
 ) -> Result<HttpResponse, ApiError> {
     use_case::revoke(&db, &auth.caller).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -74,7 +74,7 @@ pub async fn revoke_calendar_feed(
 )]
 #[get("/calendar/{token}.ics")]
 pub async fn calendar_feed(
-    db: web::Data<Db>,
+    db: RequestDb,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let token = token.into_inner();

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 use mentorat_domain::enrollment::{
     CharterStatus, CharterVersion, Enrollment, EnrollmentDraft, EnrollmentRole,
 };
-use mentorat_persistence::Db;
 use mentorat_service::enrollments as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -19,6 +18,7 @@ use crate::{
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
+    unit::RequestDb,
 };
 
 /// A version of a program's charter of good practice and ethics (Markdown).
@@ -202,7 +202,7 @@ pub struct PageQuery {
 #[post("/programs/{id}/charter-versions")]
 pub async fn add_charter_version(
     auth: Authorized<op::AddCharterVersion>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<NewCharterVersion>,
 ) -> Result<HttpResponse, ApiError> {
@@ -222,7 +222,7 @@ pub async fn add_charter_version(
 #[get("/programs/{id}/charter-versions/current")]
 pub async fn current_charter(
     auth: Authorized<op::ReadCurrentCharter>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let version = use_case::current_charter(&db, &auth.caller, auth.scope, id.into_inner()).await?;
@@ -240,7 +240,7 @@ pub async fn current_charter(
 #[post("/programs/{id}/enrollments")]
 pub async fn enroll(
     auth: Authorized<op::Enroll>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<NewEnrollment>,
 ) -> Result<HttpResponse, ApiError> {
@@ -276,7 +276,7 @@ pub async fn enroll(
 #[get("/programs/{id}/enrollments")]
 pub async fn list_enrollments(
     auth: Authorized<op::ListEnrollments>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
@@ -299,7 +299,7 @@ pub async fn list_enrollments(
 #[get("/programs/{id}/enrollments/{enrollment_id}")]
 pub async fn get_enrollment(
     auth: Authorized<op::ReadEnrollment>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (program_id, enrollment_id) = path.into_inner();
@@ -323,7 +323,7 @@ pub async fn get_enrollment(
 #[post("/programs/{id}/enrollments/{enrollment_id}/charter-acceptance")]
 pub async fn accept_charter(
     auth: Authorized<op::AcceptCharter>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
     ValidJson(body): ValidJson<CharterAcceptance>,
 ) -> Result<HttpResponse, ApiError> {

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_persistence::{Db, notifications::Notification};
+use mentorat_persistence::notifications::Notification;
 use mentorat_service::notifications as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -12,6 +12,7 @@ use crate::{
     auth::Authenticated,
     pagination::{page_params, page_response},
     problem::ApiError,
+    unit::RequestDb,
 };
 
 /// Something that happened to one of the caller's pairs: ids and metadata only, never content.
@@ -67,7 +68,7 @@ pub struct NotificationsQuery {
 #[get("/me/notifications")]
 pub async fn list_notifications(
     Authenticated(caller): Authenticated,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     query: web::Query<NotificationsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -87,7 +88,7 @@ pub async fn list_notifications(
 #[post("/me/notifications/{id}/read")]
 pub async fn read_notification(
     Authenticated(caller): Authenticated,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let notification = use_case::mark_read(&db, &caller, id.into_inner()).await?;
@@ -132,7 +133,7 @@ fn me_dto(caller: &mentorat_domain::Caller, o: mentorat_service::me::Overview) -
 #[get("/me")]
 pub async fn read_me(
     auth: crate::auth::Authorized<crate::auth::op::ReadMe>,
-    db: web::Data<Db>,
+    db: RequestDb,
 ) -> Result<HttpResponse, ApiError> {
     let overview = mentorat_service::me::overview(&db, &auth.caller).await?;
     Ok(HttpResponse::Ok().json(me_dto(&auth.caller, overview)))
@@ -170,7 +171,7 @@ pub struct ExportDto {
 #[get("/me/export")]
 pub async fn export_me(
     auth: crate::auth::Authorized<crate::auth::op::ExportMe>,
-    db: web::Data<Db>,
+    db: RequestDb,
 ) -> Result<HttpResponse, ApiError> {
     let e = mentorat_service::me::export(&db, &auth.caller).await?;
     let dto = ExportDto {

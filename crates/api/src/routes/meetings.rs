@@ -7,7 +7,6 @@ use mentorat_domain::{
     Content,
     meeting::{LocationDraft, LocationKind, Meeting, MeetingDraft, MeetingMode, MeetingStatus},
 };
-use mentorat_persistence::Db;
 use mentorat_service::meetings::{self as use_case, MeetingChanges};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,6 +20,7 @@ use crate::{
     pagination::{page_params, page_response},
     problem::ApiError,
     routes::enrollments::PageQuery,
+    unit::RequestDb,
 };
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -260,7 +260,7 @@ pub struct HeldMeeting {
 #[get("/pairs/{id}/meetings")]
 pub async fn list_meetings(
     auth: Authorized<op::ListMeetings>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
@@ -285,7 +285,7 @@ pub async fn list_meetings(
 #[post("/pairs/{id}/meetings")]
 pub async fn schedule_meeting(
     auth: Authorized<op::ScheduleMeeting>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<NewMeeting>,
 ) -> Result<HttpResponse, ApiError> {
@@ -314,7 +314,7 @@ pub async fn schedule_meeting(
 #[get("/pairs/{id}/meetings/{meeting_id}")]
 pub async fn get_meeting(
     auth: Authorized<op::ReadMeeting>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -344,7 +344,7 @@ pub async fn get_meeting(
 #[patch("/pairs/{id}/meetings/{meeting_id}")]
 pub async fn update_meeting(
     auth: Authorized<op::UpdateMeeting>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateMeeting>,
@@ -383,7 +383,7 @@ pub async fn update_meeting(
 #[post("/pairs/{id}/meetings/{meeting_id}/cancel")]
 pub async fn cancel_meeting(
     auth: Authorized<op::CancelMeeting>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
     ValidJson(body): ValidJson<CancelMeeting>,
 ) -> Result<HttpResponse, ApiError> {
@@ -404,7 +404,7 @@ pub async fn cancel_meeting(
 #[post("/pairs/{id}/meetings/{meeting_id}/held")]
 pub async fn meeting_held(
     auth: Authorized<op::CloseMeeting>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
     OptionalJson(body): OptionalJson<HeldMeeting>,
 ) -> Result<HttpResponse, ApiError> {
@@ -424,7 +424,7 @@ pub async fn meeting_held(
 #[post("/pairs/{id}/meetings/{meeting_id}/missed")]
 pub async fn meeting_missed(
     auth: Authorized<op::CloseMeeting>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();

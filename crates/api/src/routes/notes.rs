@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::note::{Note, Visibility};
-use mentorat_persistence::{Db, concerns::Concern};
+use mentorat_persistence::concerns::Concern;
 use mentorat_service::{concerns as concern_use_case, notes as use_case};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,6 +17,7 @@ use crate::{
     pagination::{page_params, page_response},
     problem::ApiError,
     routes::enrollments::PageQuery,
+    unit::RequestDb,
 };
 
 /// `private`: its author only; `shared`: both members.
@@ -110,7 +111,7 @@ pub struct UpdateNote {
 #[get("/pairs/{id}/notes")]
 pub async fn list_notes(
     auth: Authorized<op::ListNotes>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
@@ -133,7 +134,7 @@ pub async fn list_notes(
 #[post("/pairs/{id}/notes")]
 pub async fn write_note(
     auth: Authorized<op::WriteNote>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<NewNote>,
 ) -> Result<HttpResponse, ApiError> {
@@ -163,7 +164,7 @@ pub async fn write_note(
 #[get("/pairs/{id}/notes/{note_id}")]
 pub async fn get_note(
     auth: Authorized<op::ReadNote>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -193,7 +194,7 @@ pub async fn get_note(
 #[patch("/pairs/{id}/notes/{note_id}")]
 pub async fn update_note(
     auth: Authorized<op::UpdateNote>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateNote>,
@@ -222,7 +223,7 @@ pub async fn update_note(
 #[delete("/pairs/{id}/notes/{note_id}")]
 pub async fn delete_note(
     auth: Authorized<op::DeleteNote>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
@@ -277,7 +278,7 @@ pub struct NewConcern {
 #[post("/pairs/{id}/concerns")]
 pub async fn raise_concern(
     auth: Authorized<op::RaiseConcern>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<NewConcern>,
 ) -> Result<HttpResponse, ApiError> {
@@ -295,7 +296,7 @@ pub async fn raise_concern(
 #[get("/programs/{id}/concerns")]
 pub async fn list_concerns(
     _auth: Authorized<op::ListConcerns>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,

@@ -7,7 +7,7 @@ use mentorat_domain::{
     Content,
     objective::{Objective, ObjectiveChanges, ObjectiveDraft, ObjectiveStatus},
 };
-use mentorat_persistence::{Db, objectives::ObjectiveRevision};
+use mentorat_persistence::objectives::ObjectiveRevision;
 use mentorat_service::objectives as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -21,6 +21,7 @@ use crate::{
     pagination::{page_params, page_response},
     problem::ApiError,
     routes::enrollments::PageQuery,
+    unit::RequestDb,
 };
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -157,7 +158,7 @@ pub struct UpdateObjective {
 #[get("/pairs/{id}/objectives")]
 pub async fn list_objectives(
     auth: Authorized<op::ListObjectives>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
@@ -181,7 +182,7 @@ pub async fn list_objectives(
 #[post("/pairs/{id}/objectives")]
 pub async fn propose_objective(
     auth: Authorized<op::ProposeObjective>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<NewObjective>,
 ) -> Result<HttpResponse, ApiError> {
@@ -208,7 +209,7 @@ pub async fn propose_objective(
 #[get("/pairs/{id}/objectives/{objective_id}")]
 pub async fn get_objective(
     auth: Authorized<op::ReadObjective>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
@@ -239,7 +240,7 @@ pub async fn get_objective(
 #[patch("/pairs/{id}/objectives/{objective_id}")]
 pub async fn update_objective(
     auth: Authorized<op::UpdateObjective>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateObjective>,
@@ -276,7 +277,7 @@ pub async fn update_objective(
 #[post("/pairs/{id}/objectives/{objective_id}/agree")]
 pub async fn agree_objective(
     auth: Authorized<op::AgreeObjective>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
@@ -342,7 +343,7 @@ impl From<ObjectiveRevision> for RevisionDto {
 #[get("/pairs/{id}/objectives/{objective_id}/revisions")]
 pub async fn list_revisions(
     auth: Authorized<op::ListObjectiveRevisions>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
     query: web::Query<PageQuery>,

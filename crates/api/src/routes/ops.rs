@@ -1,13 +1,13 @@
 //! Operational endpoints, without authentication: liveness, readiness, metrics.
 
 use actix_web::{HttpResponse, get, http::header, web};
-use mentorat_persistence::Db;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::{
     problem::{ApiError, error_chain},
     telemetry::Metrics,
+    unit::RequestDb,
 };
 
 #[derive(Serialize, ToSchema)]
@@ -33,7 +33,7 @@ pub async fn healthz() -> HttpResponse {
     )
 )]
 #[get("/readyz")]
-pub async fn readyz(db: web::Data<Db>) -> Result<HttpResponse, ApiError> {
+pub async fn readyz(db: RequestDb) -> Result<HttpResponse, ApiError> {
     db.ping().await.map_err(|e| {
         tracing::warn!(error = %error_chain(&e), "readiness check failed");
         ApiError::Unavailable

@@ -22,6 +22,7 @@ use crate::{
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
+    unit::RequestDb,
 };
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
@@ -296,7 +297,7 @@ pub struct EndPair {
 #[post("/programs/{id}/pairs")]
 pub async fn propose_pair(
     auth: Authorized<op::ProposePair>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<NewPair>,
 ) -> Result<HttpResponse, ApiError> {
@@ -342,7 +343,7 @@ pub struct ListPairsQuery {
 #[get("/pairs")]
 pub async fn list_pairs(
     auth: Authorized<op::ListPairs>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     query: web::Query<ListPairsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -392,7 +393,7 @@ pub async fn list_pairs(
 #[get("/pairs/{id}")]
 pub async fn get_pair(
     auth: Authorized<op::ReadPair>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let pair = use_case::visible_pair(&db, &auth.caller, auth.scope, id.into_inner()).await?;
@@ -411,7 +412,7 @@ pub async fn get_pair(
 #[post("/pairs/{id}/accept")]
 pub async fn accept_pair(
     auth: Authorized<op::AcceptPair>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let pair = use_case::accept(&db, &auth.caller, id.into_inner()).await?;
@@ -430,7 +431,7 @@ pub async fn accept_pair(
 #[post("/pairs/{id}/end")]
 pub async fn end_pair(
     auth: Authorized<op::EndPair>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<EndPair>,
 ) -> Result<HttpResponse, ApiError> {
@@ -527,7 +528,7 @@ pub struct SuggestionsQuery {
 #[get("/programs/{id}/enrollments/{enrollment_id}/suggestions")]
 pub async fn suggestions(
     auth: Authorized<op::SuggestMentors>,
-    db: web::Data<Db>,
+    db: RequestDb,
     path: web::Path<(Uuid, Uuid)>,
     query: web::Query<SuggestionsQuery>,
 ) -> Result<HttpResponse, ApiError> {

@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, put, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::person::{Person, PersonDraft};
-use mentorat_persistence::{Db, people::PersonFilter};
+use mentorat_persistence::people::PersonFilter;
 use mentorat_service::people::{self as use_case, RowOutcome, RowProblem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,6 +17,7 @@ use crate::{
     json::{IMPORT_BODY_LIMIT, ValidJson, declared_length, read_body},
     pagination::{page_params, page_response},
     problem::{ApiError, FieldProblem},
+    unit::RequestDb,
 };
 
 /// A person known to the HRIS.
@@ -171,7 +172,7 @@ fn to_problem(p: RowProblem) -> ImportRowError {
 #[put("/people/by-external-id/{external_id}")]
 pub async fn upsert_person(
     auth: Authorized<op::UpsertPerson>,
-    db: web::Data<Db>,
+    db: RequestDb,
     external_id: web::Path<String>,
     ValidJson(body): ValidJson<PersonInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -238,7 +239,7 @@ pub async fn upsert_person(
 #[post("/people/import")]
 pub async fn import_people(
     auth: Authorized<op::ImportPeople>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
@@ -334,7 +335,7 @@ pub struct ListPeopleQuery {
 #[get("/people")]
 pub async fn list_people(
     auth: Authorized<op::ListPeople>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     query: web::Query<ListPeopleQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -361,7 +362,7 @@ pub async fn list_people(
 #[get("/people/{id}")]
 pub async fn get_person(
     auth: Authorized<op::ReadPerson>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let person = use_case::get(&db, &auth.caller, id.into_inner()).await?;

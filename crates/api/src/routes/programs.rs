@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use mentorat_domain::program::{Program, ProgramChanges, ProgramDraft, ProgramStatus};
-use mentorat_persistence::{Db, programs::ProgramFilter};
+use mentorat_persistence::programs::ProgramFilter;
 use mentorat_service::programs as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -17,6 +17,7 @@ use crate::{
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
+    unit::RequestDb,
 };
 
 /// Where a program stands: `draft → open → running → closed`, one step at a time.
@@ -201,7 +202,7 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, program: Program) -> 
 #[post("/programs")]
 pub async fn create_program(
     auth: Authorized<op::CreateProgram>,
-    db: web::Data<Db>,
+    db: RequestDb,
     ValidJson(body): ValidJson<CreateProgram>,
 ) -> Result<HttpResponse, ApiError> {
     let draft = ProgramDraft {
@@ -232,7 +233,7 @@ pub async fn create_program(
 #[get("/programs")]
 pub async fn list_programs(
     auth: Authorized<op::ListPrograms>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     query: web::Query<ListProgramsQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -261,7 +262,7 @@ pub async fn list_programs(
 #[get("/programs/{id}")]
 pub async fn get_program(
     auth: Authorized<op::ReadProgram>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
@@ -291,7 +292,7 @@ pub async fn get_program(
 #[patch("/programs/{id}")]
 pub async fn update_program(
     auth: Authorized<op::UpdateProgram>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     if_match: IfMatch,
     ValidJson(body): ValidJson<UpdateProgram>,

@@ -10,7 +10,7 @@ use mentorat_domain::{
     feedback::{FeedbackDraft, FeedbackKind},
     health,
 };
-use mentorat_persistence::{Db, feedback::StoredFeedback, report::GroupBy};
+use mentorat_persistence::{feedback::StoredFeedback, report::GroupBy};
 use mentorat_service::{
     feedback as feedback_use_case,
     report::{self as use_case, Figures, Report},
@@ -26,6 +26,7 @@ use crate::{
     pagination::{page_params, page_response},
     problem::{ApiError, FieldProblem},
     routes::pairs::{MeetingCountsDto, ObjectiveCountsDto, PairFlag, PairStatusDto},
+    unit::RequestDb,
 };
 
 /// R13's k (`MENTORAT_K_ANONYMITY`).
@@ -123,7 +124,7 @@ impl From<StoredFeedback> for FeedbackDto {
 #[post("/pairs/{id}/feedback")]
 pub async fn give_feedback(
     auth: Authorized<op::GiveFeedback>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
     ValidJson(body): ValidJson<NewFeedback>,
 ) -> Result<HttpResponse, ApiError> {
@@ -167,7 +168,7 @@ pub async fn give_feedback(
 #[get("/pairs/{id}/feedback")]
 pub async fn list_feedback(
     auth: Authorized<op::ListFeedback>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
@@ -227,7 +228,7 @@ fn domain_flag(f: PairFlag) -> health::PairFlag {
 #[get("/programs/{id}/pair-health")]
 pub async fn pair_health(
     _auth: Authorized<op::ReadPairHealth>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: HttpRequest,
     id: web::Path<Uuid>,
     query: web::Query<HealthQuery>,
@@ -467,7 +468,7 @@ fn csv(report: &ReportDto) -> String {
 #[get("/programs/{id}/report")]
 pub async fn program_report(
     _auth: Authorized<op::ReadReport>,
-    db: web::Data<Db>,
+    db: RequestDb,
     k: web::Data<Anonymity>,
     cache: web::Data<use_case::ReportCache>,
     req: HttpRequest,

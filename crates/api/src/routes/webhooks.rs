@@ -3,10 +3,7 @@
 
 use actix_web::{HttpResponse, delete, get, http::header, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_persistence::{
-    Db,
-    webhooks::{DeliveryState, Webhook},
-};
+use mentorat_persistence::webhooks::{DeliveryState, Webhook};
 use mentorat_service::webhooks as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -17,6 +14,7 @@ use crate::{
     auth::{Authorized, op},
     json::ValidJson,
     problem::ApiError,
+    unit::RequestDb,
 };
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -106,7 +104,7 @@ fn dto(w: Webhook, with_secret: bool, recent: Option<Vec<DeliveryState>>) -> Web
 #[post("/webhooks")]
 pub async fn create_webhook(
     auth: Authorized<op::ManageWebhooks>,
-    db: web::Data<Db>,
+    db: RequestDb,
     ValidJson(body): ValidJson<NewWebhook>,
 ) -> Result<HttpResponse, ApiError> {
     let hook = use_case::register(&db, &auth.caller, &body.url, body.events).await?;
@@ -124,7 +122,7 @@ pub async fn create_webhook(
 #[get("/webhooks")]
 pub async fn list_webhooks(
     _auth: Authorized<op::ManageWebhooks>,
-    db: web::Data<Db>,
+    db: RequestDb,
     req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let items: Vec<WebhookDto> = use_case::list(&db)
@@ -145,7 +143,7 @@ pub async fn list_webhooks(
 #[delete("/webhooks/{id}")]
 pub async fn delete_webhook(
     auth: Authorized<op::ManageWebhooks>,
-    db: web::Data<Db>,
+    db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     use_case::remove(&db, &auth.caller, id.into_inner()).await?;

@@ -1,0 +1,238 @@
+//! One unit of work per request. Every write (`POST`, `PUT`, `PATCH`, `DELETE`) runs in one
+//! database transaction that this middleware opens before the handler and commits after it:
+//! the use case's own transaction is a savepoint inside it, and in the same transaction go
+//! the audit event and, for a `POST` with an `Idempotency-Key`, the stored answer. The answer
+//! leaves only once that transaction has committed; if the commit fails the client gets a
+//! `503` and nothing was written (or, when the connection broke during `COMMIT` itself, the
+//! stored answer is there for the retry to replay).
+//!
+//! A refusal or a failure (4xx, 5xx) rolls the unit back: nothing of the work is kept, and
+//! its audit event (and a keyed refusal's answer) is written in a transaction of its own.
+//!
+//! Reads run without a unit. A read that the audit log must record (R5: a pair's words,
+//! a coordinator's action, a denial) is answered only once its event is durable; if it
+//! cannot be written the answer is `503`, never the words.
+
+use actix_web::{
+    Error, FromRequest, HttpMessage, HttpRequest, ResponseError,
+    body::{BoxBody, MessageBody},
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    http::Method,
+    middleware::Next,
+    web,
+};
+use futures_util::future::{Ready, ready};
+use mentorat_persistence::{Db, StoreError, TransactionTrait, audit::AuditEvent};
+
+use crate::{
+    audit,
+    idempotency::{self, Prepared},
+    problem::{ApiError, error_chain},
+};
+
+/// The request's unit of work, while its handler runs.
+#[derive(Clone)]
+struct Bound(Db);
+
+/// The database a handler works with: the request's unit of work for a write, the pool for
+/// a read. Handlers take this, never `web::Data<Db>`, so that a write cannot run outside
+/// its unit.
+pub struct RequestDb(Db);
+
+impl std::ops::Deref for RequestDb {
+    type Target = Db;
+
+    fn deref(&self) -> &Db {
+        &self.0
+    }
+}
+
+impl FromRequest for RequestDb {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        if let Some(bound) = req.extensions().get::<Bound>() {
+            return ready(Ok(RequestDb(bound.0.clone())));
+        }
+        ready(
+            req.app_data::<web::Data<Db>>()
+                .map(|db| RequestDb(db.get_ref().clone()))
+                .ok_or_else(|| ApiError::Internal("no database configured".into())),
+        )
+    }
+}
+
+fn writes(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+fn answer(req: &HttpRequest, err: ApiError) -> ServiceResponse<BoxBody> {
+    ServiceResponse::new(req.clone(), err.error_response())
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(db) = req.app_data::<web::Data<Db>>().map(|d| d.get_ref().clone()) else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_boxed_body);
+    };
+    if !writes(req.method()) {
+        let res = next.call(req).await?.map_into_boxed_body();
+        return Ok(audited_read(&db, res).await);
+    }
+    let (req, claim) = match idempotency::prepare(req, &db).await {
+        Prepared::Plain(req) => (req, None),
+        Prepared::Answered(res) => return Ok(res),
+        Prepared::Claimed(req, claim) => (req, Some(claim)),
+    };
+    let (bound, unit) = match db.begin_unit().await {
+        Ok(opened) => opened,
+        Err(err) => {
+            if let Some(claim) = &claim {
+                idempotency::release(&db, claim).await;
+            }
+            return Ok(req.error_response(ApiError::from(err)));
+        }
+    };
+    req.extensions_mut().insert(Bound(bound.clone()));
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(err) => {
+            drop((bound, unit));
+            if let Some(claim) = &claim {
+                idempotency::release(&db, claim).await;
+            }
+            return Err(err);
+        }
+    };
+    res.request().extensions_mut().remove::<Bound>();
+    let status = res.status();
+    let event = audit::event_of(res.request(), status.as_u16());
+    let request = res.request().clone();
+
+    if !(status.is_success() || status.is_redirection()) {
+        // A refusal or a failure: the work is rolled back, whatever it began.
+        drop((bound, unit));
+        return Ok(settle_refusal(&db, &request, claim, event, res).await);
+    }
+
+    // Success: the answer, the audit event and the work commit together.
+    let res = match &claim {
+        None => res,
+        Some(claim) => match idempotency::store(bound.conn(), &db, claim, res).await {
+            Ok(Some(res)) => res,
+            Ok(None) => {
+                drop((bound, unit));
+                tracing::warn!(
+                    "an idempotent request outlived its lease and was taken over: its work is rolled back"
+                );
+                return Ok(answer(&request, idempotency::in_progress()));
+            }
+            Err(err) => {
+                drop((bound, unit));
+                idempotency::release(&db, claim).await;
+                return Ok(answer(&request, err));
+            }
+        },
+    };
+    if let Some(event) = event
+        && let Err(err) = audit::append(bound.conn(), event).await
+    {
+        drop((bound, unit));
+        if let Some(claim) = &claim {
+            idempotency::release(&db, claim).await;
+        }
+        tracing::error!(error = %error_chain(&err), "could not write the audit event of a write: rolled back");
+        return Ok(answer(&request, unavailable(err)));
+    }
+    drop(bound);
+    match unit.commit().await {
+        Ok(()) => Ok(res),
+        Err(err) => {
+            // Rolled back, or — if the connection broke during COMMIT — perhaps committed:
+            // then the stored answer stays (release frees unanswered claims only) and the
+            // retry replays it.
+            if let Some(claim) = &claim {
+                idempotency::release(&db, claim).await;
+            }
+            tracing::warn!(error = %error_chain(&err), "a request's unit of work did not commit");
+            Ok(answer(&request, ApiError::from(err)))
+        }
+    }
+}
+
+/// A write refused or failed: its audit event and (for a keyed refusal) its answer, in a
+/// transaction of their own; the claim of a failure is freed so that a retry runs.
+async fn settle_refusal(
+    db: &Db,
+    request: &HttpRequest,
+    claim: Option<mentorat_persistence::idempotency::Claim>,
+    event: Option<AuditEvent>,
+    res: ServiceResponse<BoxBody>,
+) -> ServiceResponse<BoxBody> {
+    let keep_answer = claim.is_some() && res.status().is_client_error();
+    if event.is_none() && !keep_answer {
+        if let Some(claim) = &claim {
+            idempotency::release(db, claim).await;
+        }
+        return res;
+    }
+    let audited = event.is_some();
+    let outcome: Result<ServiceResponse<BoxBody>, ApiError> = async {
+        let txn = db.conn().begin().await.map_err(StoreError::from)?;
+        if let Some(event) = event {
+            audit::append(&txn, event).await?;
+        }
+        let res = match (&claim, keep_answer) {
+            (Some(claim), true) => idempotency::store(&txn, db, claim, res)
+                .await?
+                .ok_or_else(idempotency::in_progress)?,
+            (Some(claim), false) => {
+                mentorat_persistence::idempotency::release(&txn, claim).await?;
+                res
+            }
+            (None, _) => res,
+        };
+        txn.commit().await.map_err(StoreError::from)?;
+        Ok(res)
+    }
+    .await;
+    match outcome {
+        Ok(res) => res,
+        Err(err) => {
+            if let Some(claim) = &claim {
+                idempotency::release(db, claim).await;
+            }
+            tracing::error!(error = %err, audited, "could not record a refused request");
+            answer(request, if audited { ApiError::Unavailable } else { err })
+        }
+    }
+}
+
+/// A read's audit event, durable before the answer leaves (R5).
+async fn audited_read(db: &Db, res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let Some(event) = audit::event_of(res.request(), res.status().as_u16()) else {
+        return res;
+    };
+    match audit::append(db.conn(), event).await {
+        Ok(()) => res,
+        Err(err) => {
+            tracing::error!(error = %error_chain(&err), "could not write the audit event of a read: not answered");
+            let request = res.request().clone();
+            answer(&request, unavailable(err))
+        }
+    }
+}
+
+/// An audit event that cannot be written: the database is busy or away (503 either way).
+fn unavailable(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Contention(_) => ApiError::Busy,
+        _ => ApiError::Unavailable,
+    }
+}
