@@ -295,3 +295,59 @@ async fn patches_without_if_match_all_apply() {
         "{revisions}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn charter_versions_added_at_once_are_numbered_one_after_the_other() {
+    let app = spawn_app().await;
+    let program = new_program(&app).await;
+    let requests = (0..CLIENTS)
+        .map(|n| {
+            app.client
+                .post(app.url(&format!("/api/v1/programs/{program}/charter-versions")))
+                .bearer_auth(app.as_coordinator())
+                .json(&json!({"text": format!("# Charte {n}")}))
+        })
+        .collect();
+    let replies = all_at_once(&app, requests).await;
+    assert!(
+        replies.iter().all(|r| r.status == 201),
+        "{:?} {}",
+        statuses(&replies),
+        replies
+            .iter()
+            .find(|r| r.status != 201)
+            .map(|r| r.text.as_str())
+            .unwrap_or_default()
+    );
+    let mut versions: Vec<i64> = replies
+        .iter()
+        .map(|r| r.json()["version"].as_i64().unwrap())
+        .collect();
+    versions.sort_unstable();
+    assert_eq!(versions, (1..=CLIENTS as i64).collect::<Vec<_>>());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_enrollment_per_person_when_enrollments_arrive_at_once() {
+    let app = spawn_app().await;
+    let people = people(&app, &["EN1".to_owned()]).await;
+    let program = new_program(&app).await;
+    let requests = (0..CLIENTS)
+        .map(|_| {
+            app.client
+                .post(app.url(&format!("/api/v1/programs/{program}/enrollments")))
+                .bearer_auth(app.as_coordinator())
+                .json(&json!({"person_id": people["EN1"], "role": "mentee"}))
+        })
+        .collect();
+    let replies = all_at_once(&app, requests).await;
+    assert_eq!(
+        replies.iter().filter(|r| r.status == 201).count(),
+        1,
+        "{:?}",
+        statuses(&replies)
+    );
+    for refused in replies.iter().filter(|r| r.status != 201) {
+        refused.problem(409, "already_enrolled");
+    }
+}

@@ -43,7 +43,7 @@ pub async fn current(
 }
 
 /// Add version `n + 1`. Two writers racing for the same `n + 1`: the primary key refuses
-/// the second (`StoreError::Duplicate`) and the caller retries.
+/// the second (`StoreError::Duplicate`); callers hold the program's lock (`programs::lock`).
 pub async fn add(
     conn: &impl ConnectionTrait,
     program_id: Uuid,

@@ -149,3 +149,14 @@ fn to_domain(row: program::Model) -> Result<Program, StoreError> {
         updated_at: row.updated_at,
     })
 }
+
+/// Take the program's row lock until the transaction ends: writers of a program's numbered
+/// things (its charter versions) go one after the other.
+pub async fn lock(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
+    Programs::update_many()
+        .col_expr(Column::UpdatedAt, Expr::col(Column::UpdatedAt))
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}

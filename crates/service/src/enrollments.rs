@@ -10,7 +10,9 @@ use mentorat_domain::{
     },
     program::{Program, ProgramStatus},
 };
-use mentorat_persistence::{Db, Page, StoreError, charters, enrollments, people, programs};
+use mentorat_persistence::{
+    Db, Page, StoreError, TransactionTrait, charters, enrollments, people, programs,
+};
 use uuid::Uuid;
 
 use crate::error::ServiceError;
@@ -51,27 +53,16 @@ pub async fn add_charter_version(
     text: String,
 ) -> Result<CharterVersion, ServiceError> {
     let text = charter_text(text)?;
-    programs::find(db.conn(), program_id)
+    // The program's lock makes concurrent additions take turns: each reads the number the
+    // one before it committed and writes the next (the key on (program, version) backs it).
+    let txn = db.conn().begin().await.map_err(StoreError::from)?;
+    programs::lock(&txn, program_id).await?;
+    programs::find(&txn, program_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    // Two coordinators adding at once both read n; the key lets one write n+1 and the
-    // other tries again with n+2.
-    let mut attempts = 0;
-    let version = loop {
-        attempts += 1;
-        match charters::add(
-            db.conn(),
-            program_id,
-            &text,
-            caller.subject.as_str(),
-            Utc::now(),
-        )
-        .await
-        {
-            Err(StoreError::Duplicate) if attempts < 5 => continue,
-            other => break other?,
-        }
-    };
+    let version =
+        charters::add(&txn, program_id, &text, caller.subject.as_str(), Utc::now()).await?;
+    txn.commit().await.map_err(StoreError::from)?;
     tracing::info!(program_id = %program_id, version = version.version, by = %caller.subject, "charter version added");
     Ok(version)
 }
