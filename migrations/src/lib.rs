@@ -16,6 +16,7 @@ mod m20261125_000009_webhooks;
 mod m20261202_000010_report_tallies;
 mod m20261202_000011_pair_meeting_facts;
 mod m20261202_000012_idempotent_audit;
+mod m20261202_000015_key_check;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000010_report_tallies::Migration),
             Box::new(m20261202_000011_pair_meeting_facts::Migration),
             Box::new(m20261202_000012_idempotent_audit::Migration),
+            Box::new(m20261202_000015_key_check::Migration),
         ]
     }
 }
