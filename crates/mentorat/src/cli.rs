@@ -4,9 +4,9 @@
 
 use std::io::Write;
 
-use mentorat_persistence::Db;
-
-use crate::{Application, Config, config::ConfigError, secrets, telemetry, token};
+use crate::{
+    Application, Config, config::ConfigError, secrets, startup::open_database, telemetry, token,
+};
 use chrono::Duration;
 use clap::{Parser, Subcommand};
 
@@ -99,8 +99,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             telemetry::init(&config);
             actix_web::rt::System::new().block_on(async {
-                let db = Db::connect(&config.database_url, secrets::keyring(&config)?).await?;
-                db.migrate().await?;
+                open_database(&config).await?;
                 tracing::info!("migrations applied");
                 Ok(())
             })
@@ -108,8 +107,7 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Demo => {
             telemetry::init(&config);
             actix_web::rt::System::new().block_on(async {
-                let db = Db::connect(&config.database_url, secrets::keyring(&config)?).await?;
-                db.migrate().await?;
+                let db = open_database(&config).await?;
                 println!("{}", crate::demo::load(&db).await?);
                 Ok(())
             })
@@ -117,10 +115,8 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::RotateKey => {
             telemetry::init(&config);
             actix_web::rt::System::new().block_on(async {
-                let keys = secrets::keyring(&config)?;
-                let current = keys.current_id().to_owned();
-                let db = Db::connect(&config.database_url, keys).await?;
-                db.migrate().await?;
+                let db = open_database(&config).await?;
+                let current = db.keys().current_id().to_owned();
                 let report = mentorat_persistence::rotation::rotate(db.conn(), db.keys()).await?;
                 for (table, n) in &report {
                     tracing::info!(table, resealed = n, key = %current, "content re-sealed");
