@@ -17,6 +17,7 @@ mod m20261202_000010_report_tallies;
 mod m20261202_000011_pair_meeting_facts;
 mod m20261202_000012_idempotent_audit;
 mod m20261202_000013_open_pair_unique;
+mod m20261202_000014_key_check;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000011_pair_meeting_facts::Migration),
             Box::new(m20261202_000012_idempotent_audit::Migration),
             Box::new(m20261202_000013_open_pair_unique::Migration),
+            Box::new(m20261202_000014_key_check::Migration),
         ]
     }
 }

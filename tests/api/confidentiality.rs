@@ -9,7 +9,13 @@ use crate::working_life::{active_pair, as_, propose_objective, schedule, video_a
 /// Planted in every kind of content; must never show where it does not belong.
 const SECRET: &str = "SECRET-binôme-4242";
 
-async fn note(app: &TestApp, pair: &str, who: &str, visibility: &str, body: &str) -> Value {
+pub(crate) async fn note(
+    app: &TestApp,
+    pair: &str,
+    who: &str,
+    visibility: &str,
+    body: &str,
+) -> Value {
     let reply = app
         .post_json(
             &format!("/api/v1/pairs/{pair}/notes"),
@@ -481,21 +487,19 @@ async fn rotating_the_key_keeps_every_value_readable() {
         .await
         .json();
     assert_eq!(pair_view["end_reason_text"], SECRET);
-    // The old key alone no longer opens anything.
-    let stale = spawn_app_with(
-        Options::default()
-            .var("MENTORAT_DATABASE_URL", new.database_url.clone())
-            .var("MENTORAT_ENCRYPTION_KEY", b64(1)),
-    )
-    .await;
-    let reply = stale
-        .get(
-            &format!("/api/v1/pairs/{}/notes", pair.id),
-            Some(&as_("ME")),
+    // The old key alone no longer opens anything: it does not even start (issue 11).
+    let stale = new
+        .command(
+            &["serve"],
+            Options::default().var("MENTORAT_ENCRYPTION_KEY", b64(1)),
+            std::time::Duration::from_secs(60),
         )
-        .await;
-    assert_eq!(reply.status, 500, "{}", reply.text);
-    assert!(!reply.text.contains("enc:v1"));
+        .expect("refused at start");
+    assert_eq!(stale.exit_code, 2, "{stale:?}");
+    assert!(
+        stale.stderr.contains("MENTORAT_ENCRYPTION_KEY") && !stale.stderr.contains("enc:v1"),
+        "{stale:?}"
+    );
 }
 
 /// A replayed answer can carry a pair's words (a note's body): the replay is in the audit log

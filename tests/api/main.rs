@@ -11,6 +11,7 @@ mod cors;
 mod enrollments;
 mod errors;
 mod idempotency;
+mod key_check;
 mod matrix;
 mod me;
 mod openapi;

@@ -34,6 +34,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub database_url: String,
+    /// The configuration the server was started with (the commands of [`TestApp::command`]
+    /// start from it).
+    vars: HashMap<String, String>,
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
 }
@@ -98,6 +101,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
             .expect("http client"),
         db,
         database_url,
+        vars,
         handle,
         _dir: dir,
     }
@@ -262,9 +266,59 @@ impl Reply {
     }
 }
 
+/// What a command of the binary did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub exit_code: u8,
+    pub stderr: String,
+}
+
 impl TestApp {
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.handle.clone()
+    }
+
+    /// Stop serving (gracefully); the database and its directory stay until the app drops.
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
+    /// The SQLite file of this server's database, if it is one.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        Config::from_lookup(|name| self.vars.get(name).cloned())
+            .expect("test configuration")
+            .sqlite_file()
+    }
+
+    /// Run `mentorat <args>` — the binary's very `main` — on this server's database, with its
+    /// configuration changed by `options` (an empty value removes a variable). A `serve` that
+    /// starts runs until the test ends: after `timeout` the command counts as still running
+    /// (`None`).
+    pub fn command(
+        &self,
+        args: &[&str],
+        options: Options,
+        timeout: std::time::Duration,
+    ) -> Option<Outcome> {
+        // The command sets up its logs; under `cargo test` the capture must come first.
+        captured_logs();
+        let mut vars = self.vars.clone();
+        vars.extend(options.vars);
+        vars.retain(|_, v| !v.is_empty());
+        let args: Vec<String> = std::iter::once("mentorat")
+            .chain(args.iter().copied())
+            .map(str::to_owned)
+            .collect();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut stderr = Vec::new();
+            let exit_code = mentorat::cli::main(args, |name| vars.get(name).cloned(), &mut stderr);
+            let _ = tx.send(Outcome {
+                exit_code,
+                stderr: String::from_utf8_lossy(&stderr).into_owned(),
+            });
+        });
+        rx.recv_timeout(timeout).ok()
     }
 
     pub fn url(&self, path: &str) -> String {

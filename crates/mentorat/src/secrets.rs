@@ -102,54 +102,137 @@ fn create_owner_only(path: &Path, text: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(text.as_bytes())
 }
 
+/// The keys content is sealed with, and where they come from.
+pub enum ContentKeys {
+    /// `MENTORAT_ENCRYPTION_KEY`, or the key file beside the SQLite file.
+    Configured { keyring: Keyring, source: KeySource },
+    /// Embedded mode without a key file: a new key, written to `path` only once the database
+    /// is known to hold nothing sealed (a lost key file is never silently replaced).
+    New {
+        keyring: Keyring,
+        path: PathBuf,
+        text: SecretString,
+    },
+    /// An in-memory database: a key of its own, gone with it.
+    InMemory(Keyring),
+}
+
+/// Where the configured keys were read.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    Variable,
+    File(PathBuf),
+}
+
+impl ContentKeys {
+    pub fn keyring(&self) -> &Keyring {
+        match self {
+            ContentKeys::Configured { keyring, .. }
+            | ContentKeys::New { keyring, .. }
+            | ContentKeys::InMemory(keyring) => keyring,
+        }
+    }
+}
+
 /// The keys content is sealed with (R5): `MENTORAT_ENCRYPTION_KEY`, or in embedded mode a key
-/// file created beside the SQLite file (owner-only permissions) — keep it with the database's
-/// backups, or the content cannot be read back. An in-memory database gets a key of its own.
-pub fn keyring(config: &Config) -> Result<Keyring, SecretError> {
+/// file beside the SQLite file (owner-only permissions) — keep it with the database's
+/// backups, or the content cannot be read back. Without one, a new key is made; the caller
+/// writes it with [`write_key_file`] once the database holds nothing sealed.
+pub fn keyring(config: &Config) -> Result<ContentKeys, SecretError> {
     if let Some(key) = &config.encryption_key {
-        return Keyring::parse(key.expose_secret()).map_err(|e| SecretError::BadKeyFile {
+        let keyring = Keyring::parse(key.expose_secret()).map_err(|e| SecretError::BadKeyFile {
             path: PathBuf::from("MENTORAT_ENCRYPTION_KEY"),
             reason: e.to_string(),
+        })?;
+        return Ok(ContentKeys::Configured {
+            keyring,
+            source: KeySource::Variable,
         });
     }
     if !config.database_url.starts_with("sqlite:") {
         return Err(SecretError::NoEncryptionKey);
     }
+    let new_key = |path: &Path| -> Result<(Keyring, String), SecretError> {
+        let bad = |reason: String| SecretError::BadKeyFile {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = Keyring::generate().map_err(|e| bad(e.to_string()))?;
+        let keyring = Keyring::parse(&text).map_err(|e| bad(e.to_string()))?;
+        Ok((keyring, text))
+    };
     let Some(db_file) = config.sqlite_file() else {
-        let key = Keyring::generate().map_err(|e| SecretError::BadKeyFile {
-            path: PathBuf::from(":memory:"),
-            reason: e.to_string(),
-        })?;
-        return Keyring::parse(&key).map_err(|e| SecretError::BadKeyFile {
-            path: PathBuf::from(":memory:"),
-            reason: e.to_string(),
-        });
+        let (keyring, _) = new_key(Path::new(":memory:"))?;
+        return Ok(ContentKeys::InMemory(keyring));
     };
     let path = key_file_for(&db_file);
-    let bad = |reason: String| SecretError::BadKeyFile {
-        path: path.clone(),
-        reason,
-    };
-    let text = match fs::read_to_string(&path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            let key = Keyring::generate().map_err(|e| bad(e.to_string()))?;
-            create_owner_only(&path, &key).map_err(|source| SecretError::File {
+    match fs::read_to_string(&path) {
+        Ok(text) => {
+            let keyring = Keyring::parse(text.trim()).map_err(|e| SecretError::BadKeyFile {
                 path: path.clone(),
-                source,
+                reason: e.to_string(),
             })?;
-            tracing::warn!(
-                path = %path.display(),
-                "no MENTORAT_ENCRYPTION_KEY: created an encryption key beside the database; back it up with it"
-            );
-            key
+            Ok(ContentKeys::Configured {
+                keyring,
+                source: KeySource::File(path),
+            })
         }
-        Err(source) => {
-            return Err(SecretError::File {
-                path: path.clone(),
-                source,
-            });
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let (keyring, text) = new_key(&path)?;
+            Ok(ContentKeys::New {
+                keyring,
+                path,
+                text: SecretString::from(text),
+            })
         }
-    };
-    Keyring::parse(text.trim()).map_err(|e| bad(e.to_string()))
+        Err(source) => Err(SecretError::File { path, source }),
+    }
+}
+
+/// Write the new key file of an embedded deployment (never over an existing one).
+pub fn write_key_file(path: &Path, text: &SecretString) -> Result<(), SecretError> {
+    create_owner_only(path, text.expose_secret()).map_err(|source| SecretError::File {
+        path: path.to_owned(),
+        source,
+    })?;
+    tracing::warn!(
+        path = %path.display(),
+        "no MENTORAT_ENCRYPTION_KEY: created an encryption key beside the database; back it up with it"
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// A missing key file is only proposed: the caller writes it once the database is known
+    /// to hold nothing sealed (issue 11).
+    #[test]
+    fn a_missing_key_file_is_not_written_by_reading_the_keys() {
+        let dir = std::env::temp_dir().join(format!("mentorat-{}", uuid::Uuid::now_v7()));
+        fs::create_dir(&dir).unwrap();
+        let db_file = dir.join("mentorat.db");
+        let config = Config::from_lookup(|name| {
+            (name == "MENTORAT_DATABASE_URL").then(|| format!("sqlite://{}", db_file.display()))
+        })
+        .unwrap();
+        let ContentKeys::New { path, text, .. } = keyring(&config).unwrap() else {
+            panic!("a new key is proposed");
+        };
+        assert_eq!(path, key_file_for(&db_file));
+        assert!(!path.exists());
+        write_key_file(&path, &text).unwrap();
+        let ContentKeys::Configured {
+            source: KeySource::File(read),
+            ..
+        } = keyring(&config).unwrap()
+        else {
+            panic!("the key file is read back");
+        };
+        assert_eq!(read, path);
+        assert!(write_key_file(&path, &text).is_err(), "never overwritten");
+        fs::remove_dir_all(&dir).unwrap();
+    }
 }

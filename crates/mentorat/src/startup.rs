@@ -5,9 +5,15 @@ use std::{net::TcpListener, time::Duration};
 use actix_web::{HttpServer, dev::Server};
 use anyhow::Context;
 use mentorat_api::{AppState, HttpSettings, JwtVerifier, KeySet};
-use mentorat_persistence::Db;
+use mentorat_persistence::{
+    Db,
+    key_check::{self, KeyCheck, KeyCheckError},
+};
 
-use crate::{config::Config, secrets};
+use crate::{
+    config::{Config, ConfigError},
+    secrets::{self, ContentKeys, KeySource},
+};
 
 /// How long in-flight requests may take to finish after SIGTERM.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -40,15 +46,70 @@ pub fn verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
     ))
 }
 
+/// Connect, migrate, and check the content keys against the database (issue 11): a key that
+/// does not open what the database holds sealed is a configuration error (exit 2), and so is
+/// a lost key file in embedded mode — a new key is made only for a database that holds
+/// nothing sealed.
+pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
+    let keys = secrets::keyring(config)?;
+    let db = Db::connect(&config.database_url, keys.keyring().clone())
+        .await
+        .context("MENTORAT_DATABASE_URL: cannot connect to the database")?;
+    db.migrate().await.context("cannot apply the migrations")?;
+    if let ContentKeys::New { path, text, .. } = &keys {
+        let holds = key_check::holds_sealed_data(db.conn())
+            .await
+            .context("cannot check the encryption key")?;
+        if holds {
+            return Err(ConfigError {
+                variable: "MENTORAT_ENCRYPTION_KEY",
+                reason: format!(
+                    "the key file {} is missing, and this database holds data sealed under it; \
+                     restore it from the database's backups, or set MENTORAT_ENCRYPTION_KEY \
+                     (a new key would not open the data)",
+                    path.display()
+                ),
+            }
+            .into());
+        }
+        secrets::write_key_file(path, text)?;
+    }
+    match key_check::verify(db.conn(), db.keys()).await {
+        Ok(KeyCheck::Opened) => {}
+        Ok(KeyCheck::Created) => tracing::info!("key check sealed under the current key"),
+        Ok(KeyCheck::CreatedFromContent) => {
+            tracing::info!(
+                "the keys open the sealed content; key check sealed under the current key"
+            )
+        }
+        Err(KeyCheckError::WrongKey) => {
+            let file = match &keys {
+                ContentKeys::Configured {
+                    source: KeySource::File(path),
+                    ..
+                } => format!("; it was read from the key file {}", path.display()),
+                _ => String::new(),
+            };
+            return Err(ConfigError {
+                variable: "MENTORAT_ENCRYPTION_KEY",
+                reason: format!(
+                    "cannot open the data sealed in this database (wrong or lost key{file})"
+                ),
+            }
+            .into());
+        }
+        Err(KeyCheckError::Store(e)) => {
+            return Err(e).context("cannot check the encryption key");
+        }
+    }
+    Ok(db)
+}
+
 impl Application {
-    /// Connect, migrate, bind. `config.bind` with port 0 picks a free port (tests).
+    /// Connect, migrate, check the keys, bind. `config.bind` with port 0 picks a free port (tests).
     pub async fn build(config: &Config, workers: Option<usize>) -> anyhow::Result<Self> {
         let verifier = verifier(config)?;
-        let keys = secrets::keyring(config)?;
-        let db = Db::connect(&config.database_url, keys)
-            .await
-            .context("MENTORAT_DATABASE_URL: cannot connect to the database")?;
-        db.migrate().await.context("cannot apply the migrations")?;
+        let db = open_database(config).await?;
         let state = AppState::new(
             db.clone(),
             verifier,

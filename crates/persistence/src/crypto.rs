@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::StoreError;
 
-const PREFIX: &str = "enc:v1:";
+pub(crate) const PREFIX: &str = "enc:v1:";
 const NONCE_BYTES: usize = 24;
 
 /// One 256-bit key and its id.

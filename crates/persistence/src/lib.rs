@@ -13,6 +13,7 @@ mod entity;
 pub mod error;
 pub mod feedback;
 pub mod idempotency;
+pub mod key_check;
 pub mod meetings;
 pub mod notes;
 pub mod notifications;

@@ -1,7 +1,8 @@
 //! Key rotation: re-seal every content value under the current key, in batches, while the
 //! service runs. Each value is rewritten only if it is still the one read (a concurrent
 //! write, already sealed under the current key, is left alone). Values written before
-//! encryption existed are sealed too.
+//! encryption existed are sealed too. The key check is re-sealed last, once the content no
+//! longer needs the old keys.
 
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
@@ -35,6 +36,13 @@ const SEALED: &[(&str, Pk, &[&str])] = &[
     ("webhooks", Pk::Id, &["secret"]),
     ("idempotency_keys", Pk::SubjectKey, &["response_body"]),
 ];
+
+/// Every content column, as `(table, column)`.
+pub(crate) fn sealed_columns() -> impl Iterator<Item = (&'static str, &'static str)> {
+    SEALED
+        .iter()
+        .flat_map(|(table, _, columns)| columns.iter().map(move |column| (*table, *column)))
+}
 
 /// How many values were re-sealed, by table.
 pub async fn rotate(
@@ -91,5 +99,6 @@ pub async fn rotate(
         }
         report.push((*table, done));
     }
+    report.push(("key_check", crate::key_check::reseal(conn, keys).await?));
     Ok(report)
 }
