@@ -96,11 +96,17 @@ log() { echo "[$(( $(date +%s) - started_at )) s] $*" >&2; }
 
 # ---- CPU and counters -------------------------------------------------------------------------
 ticks() { [ -r "/proc/$1/stat" ] && sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}' || echo 0; }
-backend_ticks() { # "pid ticks" for every backend of database $1
-  local p
-  for p in $(q -c "SELECT pid FROM pg_stat_activity WHERE datname = '$1'"); do
-    echo "$p $(ticks "$p")"
-  done
+backend_ticks() { # "pid ticks" for every backend of database $1, read by one process (cheap under load)
+  local p files=()
+  for p in $(q -c "SELECT pid FROM pg_stat_activity WHERE datname = '$1'"); do files+=("/proc/$p/stat"); done
+  [ ${#files[@]} -eq 0 ] || python3 -c '
+import sys
+for f in sys.argv[1:]:
+    try:
+        fields = open(f).read().rsplit(")", 1)[1].split()
+    except OSError:
+        continue  # the backend has just exited
+    print(f.split("/")[2], int(fields[11]) + int(fields[12]))' "${files[@]}"
 }
 machine() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8+$9, $5+$6; exit}' /proc/stat; } # busy, idle
 db_counters() { q -c "SELECT xact_commit + xact_rollback, tup_returned, tup_fetched FROM pg_stat_database WHERE datname = '$app_db'" | tr '|' ' '; }
@@ -119,15 +125,15 @@ m0=($(machine))
 TIMEFORMAT='%U %S'
 { time timeout $((secs + 30)) pgbench -S -M prepared -c 16 -j 2 -T "$secs" "$base/$pgb_db" > "$work/pgbench.txt" 2>&1 ; } 2> "$work/pgbench.time" &
 pgbench_job=$!
-# The backends live only while pgbench runs: sample them 2 s in and 1.5 s before the end.
+# The backends live only while pgbench runs: sample them 2 s in and 4 s before the end.
 sleep 2
-backend_ticks "$pgb_db" > "$work/pgbench.b0"
+t1=$(date +%s.%N); backend_ticks "$pgb_db" > "$work/pgbench.b0"
 m1=($(machine))
-sleep $(awk -v s="$secs" 'BEGIN {print s - 3.5}')
-backend_ticks "$pgb_db" > "$work/pgbench.b1"
+sleep $(awk -v s="$secs" 'BEGIN {print s - 6}')
 m2=($(machine))
+backend_ticks "$pgb_db" > "$work/pgbench.b1"; t2=$(date +%s.%N)
 wait "$pgbench_job"
-window=$(awk -v s="$secs" 'BEGIN {print s - 3.5}')
+window=$(awk -v a="$t1" -v b="$t2" 'BEGIN {print b - a}')
 printf 'pgbench\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$window" 0 "$(sum_delta "$work/pgbench.b0" "$work/pgbench.b1")" \
   "$(cat "$work/pgbench.time")" "$((m2[0] - m1[0]))" "$((m2[1] - m1[1]))" "0 0 0" >> "$results"
 q -c "DROP DATABASE $pgb_db WITH (FORCE)"
