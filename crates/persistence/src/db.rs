@@ -186,14 +186,6 @@ impl Db {
             .connect_timeout(Duration::from_secs(5))
             .acquire_timeout(Duration::from_secs(5))
             .sqlx_logging(false);
-        if backend == Backend::Postgres {
-            // sqlx prepares every statement; after five runs PostgreSQL may switch to a generic
-            // plan costed on the table as it was then. A table that grows from empty (an
-            // import of 100,000 people) then keeps a sequential-scan plan for lookups by key,
-            // and each chunk gets slower than the last. Planning each run costs little here.
-            options
-                .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
-        }
         let conn = Database::connect(options).await?;
         if backend == Backend::Sqlite {
             // Many readers beside one writer, and foreign keys enforced like PostgreSQL does.
