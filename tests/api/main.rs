@@ -9,6 +9,7 @@ mod confidentiality;
 mod cors;
 mod enrollments;
 mod errors;
+mod faults;
 mod idempotency;
 mod matrix;
 mod me;

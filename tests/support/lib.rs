@@ -57,9 +57,12 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match postgres_url() {
-        Some(base) => fresh_postgres_database(&base).await,
-        None => format!("sqlite://{}", dir.path().join("mentorat.db").display()),
+    // A test may point the server at a database of its own choosing (a first server's);
+    // otherwise it gets a fresh one.
+    let database_url = match (options.vars.get("MENTORAT_DATABASE_URL"), postgres_url()) {
+        (Some(url), _) if !url.is_empty() => url.clone(),
+        (_, Some(base)) => fresh_postgres_database(&base).await,
+        (_, None) => format!("sqlite://{}", dir.path().join("mentorat.db").display()),
     };
     let mut vars: HashMap<String, String> = [
         ("MENTORAT_DATABASE_URL", database_url.clone()),
@@ -101,6 +104,17 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         handle,
         _dir: dir,
     }
+}
+
+/// The name of the PostgreSQL database a URL names (`None` for SQLite).
+pub fn postgres_database_name(url: &str) -> Option<String> {
+    if !url.starts_with("postgres") {
+        return None;
+    }
+    let without_query = url.split('?').next().unwrap_or(url);
+    without_query
+        .rsplit_once('/')
+        .map(|(_, name)| name.to_owned())
 }
 
 /// Create `mentorat_test_<uuid>` on the server of `base` and return its URL.
