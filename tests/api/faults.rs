@@ -3,7 +3,9 @@
 
 use std::time::{Duration, Instant};
 
-use mentorat_tests::{Reply, postgres_database_name, postgres_url, spawn_app};
+use mentorat_tests::{
+    Reply, postgres_database_name, postgres_url, spawn_app, spawn_app_behind_proxy,
+};
 use serde_json::{Value, json};
 
 /// A failure the database caused: 503, a problem document, `Retry-After`, one of our codes.
@@ -162,4 +164,60 @@ async fn writes_while_the_database_ends_every_session_are_201_or_503_never_500()
             "{what} was answered 201 but is not in the database"
         );
     }
+}
+
+/// A network gone silent between the server and PostgreSQL: `/readyz` says 503 within a
+/// second and a half (a load balancer takes the replica out), and a request is refused as
+/// fast instead of waiting for a connection; both come back when the network does.
+#[tokio::test]
+async fn readyz_and_requests_answer_503_within_a_second_when_the_database_is_silent() {
+    let Some((app, proxy)) = spawn_app_behind_proxy().await else {
+        eprintln!("skipped: PostgreSQL only (set MENTORAT_TEST_DATABASE_URL)");
+        return;
+    };
+    let coordinator = app.as_coordinator();
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+    assert_eq!(
+        app.get("/api/v1/programs", Some(&coordinator)).await.status,
+        200
+    );
+
+    proxy.cut();
+    let started = Instant::now();
+    let ready = app.get("/readyz", None).await;
+    let readyz_took = started.elapsed();
+    ready.problem(503, "database_unavailable");
+    assert_eq!(ready.header("retry-after"), Some("5"));
+
+    let started = Instant::now();
+    let reply = app.get("/api/v1/programs", Some(&coordinator)).await;
+    let request_took = started.elapsed();
+    is_a_retryable_503(&reply, "a list while the database is silent");
+    eprintln!("database silent: /readyz 503 in {readyz_took:?}, a request 503 in {request_took:?}");
+    assert!(readyz_took < Duration::from_millis(1500), "{readyz_took:?}");
+    assert!(
+        request_took < Duration::from_millis(1500),
+        "{request_took:?}"
+    );
+
+    proxy.restore();
+    let started = Instant::now();
+    loop {
+        if app.get("/readyz", None).await.status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still not ready after the database came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "ready again {:?} after the network came back",
+        started.elapsed()
+    );
+    assert_eq!(
+        app.get("/api/v1/programs", Some(&coordinator)).await.status,
+        200
+    );
 }

@@ -124,6 +124,15 @@ pub async fn middleware(
     if !recorded(&audited, status) {
         return Ok(res);
     }
+    // The database could not be reached: nothing was read or written, and the audit row
+    // would only wait for the same database a second time before failing too.
+    if res
+        .response()
+        .extensions()
+        .contains::<crate::problem::DatabaseUnavailable>()
+    {
+        return Ok(res);
+    }
     // The telemetry middleware (outermost) puts the id on the answer only after this one
     // returns; the request carries it from the start.
     let request_id = res

@@ -15,6 +15,11 @@ use crate::telemetry::current_request_id;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Marks an answer `503 database_unavailable` for the middlewares after the handler (the
+/// audit log does not wait for the same database a second time).
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseUnavailable;
+
 /// A problem document (RFC 9457) with Mentorat's stable machine `code`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -241,6 +246,9 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = problem_response(self.status_code(), &self.to_problem());
+        if matches!(self, ApiError::Unavailable) {
+            response.extensions_mut().insert(DatabaseUnavailable);
+        }
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthorized(_) => {
