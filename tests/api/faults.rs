@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use mentorat_tests::{
-    Reply, postgres_database_name, postgres_url, spawn_app, spawn_app_behind_proxy,
+    Options, Reply, postgres_database_name, postgres_url, spawn_app, spawn_app_behind_proxy,
+    spawn_app_with,
 };
 use serde_json::{Value, json};
 
@@ -220,4 +221,88 @@ async fn readyz_and_requests_answer_503_within_a_second_when_the_database_is_sil
         app.get("/api/v1/programs", Some(&coordinator)).await.status,
         200
     );
+}
+
+/// A body announced by `Content-Length` that stops arriving is cut after
+/// `MENTORAT_BODY_TIMEOUT` with a 408 problem and the connection closed — on a plain
+/// route, through the Idempotency-Key middleware (which reads the body itself), and on the
+/// CSV import.
+#[tokio::test]
+async fn a_body_that_stops_arriving_is_a_408_problem_after_the_body_timeout() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(Options::default().var("MENTORAT_BODY_TIMEOUT", "1")).await;
+    let port = app.address.rsplit(':').next().unwrap().to_owned();
+    let coordinator = app.as_coordinator();
+    for (what, head) in [
+        (
+            "a JSON body",
+            "POST /api/v1/programs HTTP/1.1\r\nContent-Type: application/json\r\n",
+        ),
+        (
+            "a body behind an Idempotency-Key",
+            "POST /api/v1/programs HTTP/1.1\r\nContent-Type: application/json\r\nIdempotency-Key: stalled-1\r\n",
+        ),
+        (
+            "a CSV import",
+            "POST /api/v1/people/import HTTP/1.1\r\nContent-Type: text/csv\r\n",
+        ),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(format!("127.0.0.1:{port}"))
+            .await
+            .unwrap();
+        let request = format!(
+            "{head}Host: 127.0.0.1\r\nAuthorization: Bearer {coordinator}\r\nContent-Length: 100\r\n\r\n{{\"name\""
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let started = Instant::now();
+        let mut answer = vec![0u8; 4096];
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: no answer after 5 s"))
+            .unwrap();
+        let took = started.elapsed();
+        answer.truncate(n);
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the connection is still open 5 s later"))
+            .unwrap();
+        let closed = started.elapsed();
+        let answer = String::from_utf8_lossy(&answer);
+        eprintln!("{what}: answered after {took:?}, connection closed after {closed:?}");
+        assert!(answer.starts_with("HTTP/1.1 408"), "{what}: {answer}");
+        let lower = answer.to_lowercase();
+        assert!(
+            lower.contains("content-type: application/problem+json"),
+            "{what}: {answer}"
+        );
+        assert!(
+            lower.contains("\"code\":\"request_timeout\""),
+            "{what}: {answer}"
+        );
+        assert!(
+            took >= Duration::from_millis(900) && took < Duration::from_millis(1800),
+            "{what}: {took:?}"
+        );
+    }
+    // A body that arrives in pieces, each within the timeout, is served.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let request = app
+        .client
+        .post(app.url("/api/v1/programs"))
+        .bearer_auth(&coordinator)
+        .header("content-type", "application/json")
+        .header("idempotency-key", "slow-but-steady")
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let in_flight = tokio::spawn(request);
+    for piece in ["{\"name\": ", "\"Slow but ", "steady\"}"] {
+        tx.send(Ok(piece.as_bytes().to_vec())).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    drop(tx);
+    let response = in_flight.await.unwrap().unwrap();
+    assert_eq!(response.status(), 201);
 }

@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body_timeout;
 mod csv_import;
 pub mod etag;
 mod fallback;
@@ -38,12 +39,24 @@ pub use telemetry::Metrics;
 use crate::{fallback::RouteTable, problem::ApiError};
 
 /// What the HTTP layer needs from the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Origins allowed to call from a browser (`MENTORAT_CORS_ORIGINS`); empty: no CORS.
     pub cors_origins: Vec<String>,
     /// R13: the smallest group a report shows (`MENTORAT_K_ANONYMITY`, never below 5).
     pub k_anonymity: u32,
+    /// How long a request body may go without a byte arriving (`MENTORAT_BODY_TIMEOUT`).
+    pub body_timeout: std::time::Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            k_anonymity: mentorat_domain::anonymity::MIN_K,
+            body_timeout: body_timeout::DEFAULT_BODY_TIMEOUT,
+        }
+    }
 }
 
 /// Everything the workers share; cheap to clone.
@@ -214,6 +227,9 @@ pub fn app(
             state.settings.k_anonymity,
         )))
         .app_data(web::Data::from(state.routes.clone()))
+        .app_data(web::Data::new(body_timeout::BodyTimeout(
+            state.settings.body_timeout,
+        )))
         .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -240,6 +256,7 @@ pub fn app(
         .default_service(web::to(fallback::not_routed))
         .wrap(from_fn(audit::middleware))
         .wrap(from_fn(idempotency::middleware))
+        .wrap(from_fn(body_timeout::middleware))
         .wrap(Condition::new(cors_enabled, cors(&state.settings)))
         .wrap(from_fn(telemetry::middleware))
 }

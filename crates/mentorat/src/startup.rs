@@ -55,6 +55,7 @@ impl Application {
             HttpSettings {
                 cors_origins: config.cors_origins.clone(),
                 k_anonymity: config.k_anonymity,
+                body_timeout: config.body_timeout,
             },
         )?;
         let listener = TcpListener::bind(config.bind)
