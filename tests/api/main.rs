@@ -10,6 +10,7 @@ mod confidentiality;
 mod cors;
 mod enrollments;
 mod errors;
+mod faults;
 mod idempotency;
 mod key_check;
 mod matrix;

@@ -2,7 +2,7 @@
 //! coordinator or admin, and every denied access — who, which operation, which resource,
 //! when, how it ended. Never a body: the log knows ids and statuses only.
 
-use actix_web::{HttpMessage, HttpRequest};
+use actix_web::{HttpMessage, HttpRequest, dev::ServiceResponse};
 use chrono::Utc;
 use mentorat_domain::{Caller, Operation, Role};
 use mentorat_persistence::audit;
@@ -99,9 +99,20 @@ pub fn event(
 }
 
 /// The event a routed request's answer calls for, if any (see [`recorded`]).
-pub fn event_of(request: &HttpRequest, status: u16) -> Option<audit::AuditEvent> {
+pub fn event_of<B>(res: &ServiceResponse<B>) -> Option<audit::AuditEvent> {
+    let request = res.request();
+    let status = res.status().as_u16();
     let audited = request.extensions().get::<Audited>().cloned()?;
     if !recorded(&audited, status) {
+        return None;
+    }
+    // The database could not be reached: nothing was read or written, and the audit row
+    // would only wait for the same database a second time before failing too.
+    if res
+        .response()
+        .extensions()
+        .contains::<crate::problem::DatabaseUnavailable>()
+    {
         return None;
     }
     // The telemetry middleware (outermost) puts the id on the answer only after this one

@@ -216,9 +216,7 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
-        })?;
+        let chunk = chunk.map_err(crate::json::body_error)?;
         // The largest body any POST takes; each handler then applies its own limit.
         if body.len() + chunk.len() > IMPORT_BODY_LIMIT {
             return Err(ApiError::PayloadTooLarge {

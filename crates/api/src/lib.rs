@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body_timeout;
 mod csv_import;
 pub mod etag;
 mod fallback;
@@ -39,7 +40,7 @@ pub use telemetry::Metrics;
 use crate::{fallback::RouteTable, problem::ApiError};
 
 /// What the HTTP layer needs from the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Origins allowed to call from a browser (`MENTORAT_CORS_ORIGINS`); empty: no CORS.
     pub cors_origins: Vec<String>,
@@ -47,6 +48,19 @@ pub struct HttpSettings {
     pub k_anonymity: u32,
     /// How long an unanswered `Idempotency-Key` claim holds (0: the default).
     pub idempotency_lease_seconds: i64,
+    /// How long a request body may go without a byte arriving (`MENTORAT_BODY_TIMEOUT`).
+    pub body_timeout: std::time::Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            k_anonymity: mentorat_domain::anonymity::MIN_K,
+            idempotency_lease_seconds: 0,
+            body_timeout: body_timeout::DEFAULT_BODY_TIMEOUT,
+        }
+    }
 }
 
 /// Everything the workers share; cheap to clone.
@@ -220,6 +234,9 @@ pub fn app(
         .app_data(web::Data::new(idempotency::Lease(
             state.settings.idempotency_lease_seconds,
         )))
+        .app_data(web::Data::new(body_timeout::BodyTimeout(
+            state.settings.body_timeout,
+        )))
         .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
@@ -245,6 +262,7 @@ pub fn app(
         )
         .default_service(web::to(fallback::not_routed))
         .wrap(from_fn(unit::middleware))
+        .wrap(from_fn(body_timeout::middleware))
         .wrap(Condition::new(cors_enabled, cors(&state.settings)))
         .wrap(from_fn(telemetry::middleware))
 }

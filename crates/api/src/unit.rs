@@ -112,7 +112,7 @@ pub async fn middleware(
     };
     res.request().extensions_mut().remove::<Bound>();
     let status = res.status();
-    let event = audit::event_of(res.request(), status.as_u16());
+    let event = audit::event_of(&res);
     let request = res.request().clone();
 
     if !(status.is_success() || status.is_redirection()) {
@@ -216,7 +216,7 @@ async fn settle_refusal(
 
 /// A read's audit event, durable before the answer leaves (R5).
 async fn audited_read(db: &Db, res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
-    let Some(event) = audit::event_of(res.request(), res.status().as_u16()) else {
+    let Some(event) = audit::event_of(&res) else {
         return res;
     };
     match audit::append(db.conn(), event).await {

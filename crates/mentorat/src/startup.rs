@@ -117,6 +117,7 @@ impl Application {
                 cors_origins: config.cors_origins.clone(),
                 k_anonymity: config.k_anonymity,
                 idempotency_lease_seconds: config.idempotency_lease_seconds,
+                body_timeout: config.body_timeout,
             },
         )?;
         let listener = TcpListener::bind(config.bind)
