@@ -137,3 +137,111 @@ pub async fn append(
 ) -> Result<(), mentorat_persistence::StoreError> {
     audit::append(conn, event).await
 }
+
+/// Why an event could not be made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRecorded {
+    /// The database gave up for a concurrent transaction.
+    Busy,
+    /// The database is away, refused the row, or the writer is gone.
+    Unavailable,
+}
+
+impl From<NotRecorded> for crate::problem::ApiError {
+    fn from(err: NotRecorded) -> Self {
+        match err {
+            NotRecorded::Busy => crate::problem::ApiError::Busy,
+            NotRecorded::Unavailable => crate::problem::ApiError::Unavailable,
+        }
+    }
+}
+
+enum Job {
+    Record(
+        Box<audit::AuditEvent>,
+        Option<tokio::sync::oneshot::Sender<Result<(), NotRecorded>>>,
+    ),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Most events one `INSERT` writes (12 parameters a row, well under PostgreSQL's 65,535).
+const BATCH: usize = 500;
+
+/// The audit log's writer for reads: one task per replica drains the events of concurrent
+/// requests into one multi-row `INSERT` — one commit, one fsync, for all of them (group
+/// commit) — and wakes those that wait for their event to be durable. A read of a pair's
+/// words waits ([`AuditLog::record`]); a read that carries none only queues its event
+/// ([`AuditLog::enqueue`]), which reaches the table within the next batch (milliseconds).
+/// Writes do not come here: their event commits in their own unit of work.
+#[derive(Clone)]
+pub struct AuditLog {
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl AuditLog {
+    /// Start the writer on the current runtime; it stops when the last `AuditLog` is dropped.
+    pub fn start(db: mentorat_persistence::Db) -> Self {
+        let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(write(db, queue));
+        Self { jobs }
+    }
+
+    /// Record `event` and return once it is durable.
+    pub async fn record(&self, event: audit::AuditEvent) -> Result<(), NotRecorded> {
+        let (done, durable) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job::Record(Box::new(event), Some(done)))
+            .map_err(|_| NotRecorded::Unavailable)?;
+        durable.await.map_err(|_| NotRecorded::Unavailable)?
+    }
+
+    /// Queue `event` for the next batch; nobody waits for it.
+    pub fn enqueue(&self, event: audit::AuditEvent) {
+        if self.jobs.send(Job::Record(Box::new(event), None)).is_err() {
+            tracing::error!("the audit writer is gone: an audit event was lost");
+        }
+    }
+
+    /// Return once every event queued before this call is written (or failed): a reader of
+    /// the audit log sees what this replica has answered.
+    pub async fn flush(&self) {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        if self.jobs.send(Job::Flush(done)).is_ok() {
+            let _ = flushed.await;
+        }
+    }
+}
+
+async fn write(db: mentorat_persistence::Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    while queue.recv_many(&mut jobs, BATCH).await > 0 {
+        let mut events = Vec::with_capacity(jobs.len());
+        let mut waiting = Vec::new();
+        let mut flushed = Vec::new();
+        for job in jobs.drain(..) {
+            match job {
+                Job::Record(event, done) => {
+                    events.push(*event);
+                    waiting.extend(done);
+                }
+                Job::Flush(done) => flushed.push(done),
+            }
+        }
+        let count = events.len();
+        let outcome = audit::append_many(db.conn(), events)
+            .await
+            .map_err(|err| {
+                tracing::error!(error = %crate::problem::error_chain(&err), events = count, "could not write audit events");
+                match err {
+                    mentorat_persistence::StoreError::Contention(_) => NotRecorded::Busy,
+                    _ => NotRecorded::Unavailable,
+                }
+            });
+        for done in waiting {
+            let _ = done.send(outcome);
+        }
+        for done in flushed {
+            let _ = done.send(());
+        }
+    }
+}

@@ -72,6 +72,8 @@ pub struct AppState {
     pub settings: HttpSettings,
     openapi: Arc<utoipa::openapi::OpenApi>,
     routes: Arc<RouteTable>,
+    /// The audit log's group-commit writer for reads (one per replica).
+    audit_log: audit::AuditLog,
     /// Reports computed in the last minute (shared by this replica's workers).
     reports: web::Data<mentorat_service::report::ReportCache>,
 }
@@ -84,6 +86,7 @@ impl AppState {
     ) -> Result<Self, prometheus::Error> {
         let openapi = openapi();
         let routes = RouteTable::from_openapi(&openapi);
+        let audit_log = audit::AuditLog::start(db.clone());
         Ok(Self {
             db,
             verifier: Arc::new(verifier),
@@ -91,6 +94,7 @@ impl AppState {
             settings,
             openapi: Arc::new(openapi),
             routes: Arc::new(routes),
+            audit_log,
             reports: web::Data::new(mentorat_service::report::ReportCache::new(
                 std::time::Duration::from_secs(60),
             )),
@@ -227,6 +231,7 @@ pub fn app(
         .app_data(web::Data::new(state.verifier.clone()))
         .app_data(web::Data::new(state.metrics.clone()))
         .app_data(state.reports.clone())
+        .app_data(web::Data::new(state.audit_log.clone()))
         .app_data(web::Data::new(routes::reports::Anonymity(
             state.settings.k_anonymity,
         )))

@@ -9,9 +9,12 @@
 //! A refusal or a failure (4xx, 5xx) rolls the unit back: nothing of the work is kept, and
 //! its audit event (and a keyed refusal's answer) is written in a transaction of its own.
 //!
-//! Reads run without a unit. A read that the audit log must record (R5: a pair's words,
-//! a coordinator's action, a denial) is answered only once its event is durable; if it
-//! cannot be written the answer is `503`, never the words.
+//! Reads run without a unit. A read of a pair's words that the audit log must record (R5)
+//! is answered only once its event is durable — written by the replica's group-commit
+//! writer (`audit::AuditLog`) with the events of concurrent requests in one `INSERT`; if it
+//! cannot be written the answer is `503`, never the words. The events of reads that carry
+//! no words (a coordinator's action, a denial) are queued for the next batch and the answer
+//! does not wait.
 
 use actix_web::{
     Error, FromRequest, HttpMessage, HttpRequest, ResponseError,
@@ -83,7 +86,7 @@ pub async fn middleware(
     };
     if !writes(req.method()) {
         let res = next.call(req).await?.map_into_boxed_body();
-        return Ok(audited_read(&db, res).await);
+        return Ok(audited_read(res).await);
     }
     let (req, claim) = match idempotency::prepare(req, &db).await {
         Prepared::Plain(req) => (req, None),
@@ -214,17 +217,36 @@ async fn settle_refusal(
     }
 }
 
-/// A read's audit event, durable before the answer leaves (R5).
-async fn audited_read(db: &Db, res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+/// A read's audit event: durable before the answer leaves when the read carries a pair's
+/// words (R5), queued for the next group commit otherwise.
+async fn audited_read(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let Some(event) = audit::event_of(&res) else {
         return res;
     };
-    match audit::append(db.conn(), event).await {
+    let Some(log) = res
+        .request()
+        .app_data::<web::Data<audit::AuditLog>>()
+        .cloned()
+    else {
+        tracing::error!("no audit writer: not answered");
+        let request = res.request().clone();
+        return answer(&request, ApiError::Unavailable);
+    };
+    let carries_words = res
+        .request()
+        .extensions()
+        .get::<audit::Audited>()
+        .is_some_and(|a| a.operation.touches_content());
+    if !carries_words {
+        log.enqueue(event);
+        return res;
+    }
+    match log.record(event).await {
         Ok(()) => res,
         Err(err) => {
-            tracing::error!(error = %error_chain(&err), "could not write the audit event of a read: not answered");
+            tracing::error!("could not write the audit event of a read of words: not answered");
             let request = res.request().clone();
-            answer(&request, unavailable(err))
+            answer(&request, err.into())
         }
     }
 }
