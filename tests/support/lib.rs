@@ -38,6 +38,10 @@ pub struct TestApp {
     /// start from it).
     vars: HashMap<String, String>,
     handle: actix_web::dev::ServerHandle,
+    stopper: mentorat::startup::Stopper,
+    served: std::sync::Mutex<
+        Option<tokio::task::JoinHandle<std::io::Result<mentorat::startup::Stopped>>>,
+    >,
     _dir: tempfile::TempDir,
 }
 
@@ -95,7 +99,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db();
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let stopper = app.stopper();
+    let served = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::builder()
@@ -106,6 +111,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         database_url,
         vars,
         handle,
+        stopper,
+        served: std::sync::Mutex::new(Some(served)),
         _dir: dir,
     }
 }
@@ -374,8 +381,18 @@ impl TestApp {
     }
 
     /// Stop serving (gracefully); the database and its directory stay until the app drops.
+    /// Stop as SIGTERM does: in-flight requests get the grace period.
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        self.stopper.stop().await;
+    }
+
+    /// How the server's run ended (after [`TestApp::stop`]).
+    pub async fn stopped(&self) -> mentorat::startup::Stopped {
+        let served = self.served.lock().unwrap().take().expect("stopped once");
+        served
+            .await
+            .expect("the server task ends")
+            .expect("the server ran")
     }
 
     /// The SQLite file of this server's database, if it is one.

@@ -10,6 +10,7 @@ mod csv_import;
 pub mod etag;
 mod fallback;
 pub mod idempotency;
+pub mod inflight;
 pub mod json;
 pub mod openapi;
 pub mod pagination;
@@ -72,6 +73,8 @@ pub struct AppState {
     pub settings: HttpSettings,
     openapi: Arc<utoipa::openapi::OpenApi>,
     routes: Arc<RouteTable>,
+    /// Requests in flight (a stop says whether it cut any).
+    pub inflight: inflight::InFlight,
     /// The audit log's group-commit writer for reads (one per replica).
     audit_log: audit::AuditLog,
     /// Reports computed in the last minute (shared by this replica's workers).
@@ -95,6 +98,7 @@ impl AppState {
             openapi: Arc::new(openapi),
             routes: Arc::new(routes),
             audit_log,
+            inflight: inflight::InFlight::default(),
             reports: web::Data::new(mentorat_service::report::ReportCache::new(
                 std::time::Duration::from_secs(60),
             )),
@@ -232,6 +236,7 @@ pub fn app(
         .app_data(web::Data::new(state.metrics.clone()))
         .app_data(state.reports.clone())
         .app_data(web::Data::new(state.audit_log.clone()))
+        .app_data(web::Data::new(state.inflight.clone()))
         .app_data(web::Data::new(routes::reports::Anonymity(
             state.settings.k_anonymity,
         )))
@@ -270,4 +275,5 @@ pub fn app(
         .wrap(from_fn(body_timeout::middleware))
         .wrap(Condition::new(cors_enabled, cors(&state.settings)))
         .wrap(from_fn(telemetry::middleware))
+        .wrap(from_fn(inflight::middleware))
 }

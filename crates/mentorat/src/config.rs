@@ -37,6 +37,9 @@ pub struct Config {
     /// How long a request body may go without a byte arriving before the request is
     /// answered `408 request_timeout` (whole seconds, 1 to 3600).
     pub body_timeout: Duration,
+    /// How long in-flight requests may take to finish after SIGTERM
+    /// (`MENTORAT_SHUTDOWN_GRACE`, whole seconds, 1 to 3600).
+    pub shutdown_grace: Duration,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -168,6 +171,18 @@ impl Config {
                 }
             },
         };
+        let shutdown_grace = match var("MENTORAT_SHUTDOWN_GRACE") {
+            None => Duration::from_secs(30),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(seconds @ 1..=3600) => Duration::from_secs(seconds),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_SHUTDOWN_GRACE",
+                        "must be a whole number of seconds from 1 to 3600",
+                    ));
+                }
+            },
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -194,6 +209,7 @@ impl Config {
             k_anonymity,
             idempotency_lease_seconds,
             body_timeout,
+            shutdown_grace,
             log_filter,
             log_format,
         })
