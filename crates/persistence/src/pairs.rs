@@ -767,25 +767,28 @@ pub async fn read_facts(
         .map_err(StoreError::from)
 }
 
-/// The pair, if the person whose `external_id` this is is one of its members — the pair and
-/// the caller's membership in one statement.
-pub async fn find_as_member(
+/// The pair, and whether the person whose `external_id` this is is one of its members, in
+/// one statement.
+pub async fn find_seen_by(
     conn: &impl ConnectionTrait,
     id: Uuid,
     external_id: &str,
-) -> Result<Option<Pair>, StoreError> {
-    let sql = "SELECT p.* FROM pairs p \
-         JOIN people u ON u.external_id = $1 \
+) -> Result<Option<(Pair, bool)>, StoreError> {
+    let sql = "SELECT p.*, (u.id IS NOT NULL) AS caller_is_member FROM pairs p \
+         LEFT JOIN people u ON u.external_id = $1 \
            AND (u.id = p.mentor_person_id OR u.id = p.mentee_person_id) \
          WHERE p.id = $2";
-    Pairs::find()
-        .from_raw_sql(statement(
+    let Some(row) = conn
+        .query_one_raw(statement(
             conn.get_database_backend(),
             sql,
             vec![external_id.into(), id.into()],
         ))
-        .one(conn)
         .await?
-        .map(to_domain)
-        .transpose()
+    else {
+        return Ok(None);
+    };
+    let member: bool = row.try_get("", "caller_is_member")?;
+    let model = <pair::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?;
+    Ok(Some((to_domain(model)?, member)))
 }

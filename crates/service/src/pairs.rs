@@ -36,21 +36,43 @@ async fn caller_person(db: &Db, caller: &Caller) -> Result<Option<Person>, Servi
     Ok(people::find_by_external_id(db.conn(), &caller.subject).await?)
 }
 
-/// A pair the caller may see: any for coordinators; their own for a member; for anyone
-/// else it does not exist.
+/// How the caller sees a pair — decided here, once, for every pair-scoped read: as one of
+/// its two members (their own words of R9 are theirs to read), or as a coordinator or admin
+/// who sees its metadata only. For anyone else the pair does not exist (`NotFound`).
+#[derive(Debug, Clone)]
+pub enum PairView {
+    Member(Pair),
+    Metadata(Pair),
+}
+
+impl PairView {
+    pub fn is_member(&self) -> bool {
+        matches!(self, PairView::Member(_))
+    }
+
+    pub fn into_pair(self) -> Pair {
+        match self {
+            PairView::Member(p) | PairView::Metadata(p) => p,
+        }
+    }
+}
+
+/// The gate of a pair: one statement finds the pair and whether the caller is a member. A
+/// coordinator who is also a member of this pair sees it as a member.
 pub async fn visible_pair(
     db: &Db,
     caller: &Caller,
     scope: Scope,
     id: Uuid,
-) -> Result<Pair, ServiceError> {
-    let found = if scope == Scope::Everything {
-        pairs::find(db.conn(), id).await?
-    } else {
-        // The pair and the caller's membership in one statement.
-        pairs::find_as_member(db.conn(), id, caller.subject.as_str()).await?
-    };
-    found.ok_or(ServiceError::NotFound)
+) -> Result<PairView, ServiceError> {
+    let (pair, member) = pairs::find_seen_by(db.conn(), id, caller.subject.as_str())
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    match (member, scope) {
+        (true, _) => Ok(PairView::Member(pair)),
+        (false, Scope::Everything) => Ok(PairView::Metadata(pair)),
+        (false, _) => Err(ServiceError::NotFound),
+    }
 }
 
 /// The caller's side of the pair; `NotFound` when they are not a member.
