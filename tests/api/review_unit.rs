@@ -70,3 +70,75 @@ async fn a_write_whose_body_is_still_arriving_holds_no_database_connection() {
     );
     assert_eq!(ready.status, 200, "/readyz: {}", ready.text);
 }
+
+/// An import is written 500 rows per transaction so that "a failure loses at most one
+/// chunk's work" and, on SQLite, other requests take their turn between chunks ("the 5 s are
+/// for a long import beside other requests", `db::acquire_timeout`). In one unit of work the
+/// whole import is one transaction: on SQLite it holds the only connection from its first
+/// chunk to its commit, and a request sent meanwhile waits for all of it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_long_import_lets_other_requests_through_between_its_chunks() {
+    if mentorat_tests::postgres_url().is_some() {
+        return; // twenty connections: the import holds one of them
+    }
+    let app = spawn_app().await;
+    let rows: Vec<serde_json::Value> = (0..160_000)
+        .map(|n| crate::working_life::person(&format!("IMP{n:06}"), "Pédiatrie"))
+        .collect();
+    let import = app
+        .client
+        .post(app.url("/api/v1/people/import"))
+        .bearer_auth(app.as_hris())
+        .json(&rows);
+    let started = Instant::now();
+    let importing = tokio::spawn(import.send());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let read = app
+        .get("/api/v1/programs", Some(&app.as_coordinator()))
+        .await;
+    let read_after = started.elapsed();
+    let imported = importing.await.unwrap().unwrap();
+    let import_took = started.elapsed();
+    assert_eq!(imported.status(), 200);
+    assert_eq!(
+        read.status, 200,
+        "a read sent during an import of {import_took:?}, answered after {read_after:?}: {}",
+        read.text
+    );
+}
+
+/// A denial's audit event is only queued for the group-commit writer; when its batch cannot
+/// be written (here: the writer waits for a connection that writes still receiving their
+/// bodies hold) the event is dropped with a log line — never retried, never in the log,
+/// although the denial was answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_denial_answered_while_the_database_is_busy_is_still_in_the_audit_log() {
+    let app = spawn_app().await;
+    // The control: a denial while the database is free is recorded.
+    let before = app.get("/api/v1/people", Some(&app.as_participant())).await;
+    assert_eq!(before.status, 403, "{}", before.text);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (senders, in_flight) = writes_with_bodies_still_arriving(&app).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Refused by the access policy alone: no database needed to answer it.
+    let denied = app.get("/api/v1/people", Some(&app.as_participant())).await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    // Longer than either database's acquire timeout (SQLite 5 s, PostgreSQL 1 s).
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    for tx in senders {
+        let _ = tx.send(Ok(b"slowly\"}".to_vec())).await;
+    }
+    for request in in_flight {
+        let _ = request.await;
+    }
+    let log = app
+        .get("/api/v1/audit-events?actor=P001", Some(&app.as_admin()))
+        .await;
+    assert_eq!(log.status, 200, "{}", log.text);
+    let events = log.json()["items"].as_array().unwrap().clone();
+    let denials = events
+        .iter()
+        .filter(|e| e["outcome"] == "denied" && e["route"] == "/api/v1/people")
+        .count();
+    assert_eq!(denials, 2, "two denials answered: {events:?}");
+}
