@@ -21,6 +21,7 @@ mod pairs;
 mod people;
 mod programs;
 mod reports;
+mod review_unit;
 mod second_look;
 mod shutdown_and_logs;
 mod unit_of_work;
