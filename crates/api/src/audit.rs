@@ -212,36 +212,89 @@ impl AuditLog {
     }
 }
 
+/// Most events kept for a retry while the database refuses them; beyond, the oldest are
+/// dropped (and said so in the log).
+const RETRY_BOUND: usize = 100_000;
+
 async fn write(db: mentorat_persistence::Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
     let mut jobs = Vec::with_capacity(BATCH);
-    while queue.recv_many(&mut jobs, BATCH).await > 0 {
-        let mut events = Vec::with_capacity(jobs.len());
+    // Queued events whose batch failed: written again with the next batch, after a pause
+    // that doubles while the database keeps refusing (100 ms to 5 s).
+    let mut retry: Vec<audit::AuditEvent> = Vec::new();
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        let closed = if retry.is_empty() {
+            queue.recv_many(&mut jobs, BATCH).await == 0
+        } else {
+            match tokio::time::timeout(pause, queue.recv_many(&mut jobs, BATCH)).await {
+                Ok(0) => {
+                    // Every sender is gone: one last pause and attempt for what is left.
+                    tokio::time::sleep(pause).await;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if closed && retry.is_empty() {
+            return;
+        }
+        let mut events = std::mem::take(&mut retry);
+        let mut queued = vec![true; events.len()];
         let mut waiting = Vec::new();
         let mut flushed = Vec::new();
         for job in jobs.drain(..) {
             match job {
                 Job::Record(event, done) => {
                     events.push(*event);
+                    queued.push(done.is_none());
                     waiting.extend(done);
                 }
                 Job::Flush(done) => flushed.push(done),
             }
         }
         let count = events.len();
-        let outcome = audit::append_many(db.conn(), events)
-            .await
-            .map_err(|err| {
-                tracing::error!(error = %crate::problem::error_chain(&err), events = count, "could not write audit events");
-                match err {
+        let kept = events.clone();
+        let outcome = match audit::append_many(db.conn(), events).await {
+            Ok(()) => {
+                pause = std::time::Duration::from_millis(100);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(error = %crate::problem::error_chain(&err), events = count, "could not write audit events: the queued ones are kept for a retry");
+                retry = kept
+                    .into_iter()
+                    .zip(queued)
+                    .filter_map(|(event, queued)| queued.then_some(event))
+                    .collect();
+                if retry.len() > RETRY_BOUND {
+                    let dropped = retry.len() - RETRY_BOUND;
+                    retry.drain(..dropped);
+                    tracing::error!(
+                        dropped,
+                        "audit events dropped: the database refused them for too long"
+                    );
+                }
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                Err(match err {
                     mentorat_persistence::StoreError::Contention(_) => NotRecorded::Busy,
                     _ => NotRecorded::Unavailable,
-                }
-            });
+                })
+            }
+        };
         for done in waiting {
             let _ = done.send(outcome);
         }
         for done in flushed {
             let _ = done.send(());
+        }
+        if closed {
+            if !retry.is_empty() {
+                tracing::error!(
+                    lost = retry.len(),
+                    "audit events lost at shutdown: the database refused them"
+                );
+            }
+            return;
         }
     }
 }

@@ -212,7 +212,9 @@ pub async fn release(db: &Db, claim: &Claim) {
     }
 }
 
-async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
+/// The whole body of a request, up to the largest any route takes; each handler then
+/// applies its own limit.
+pub(crate) async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
@@ -228,7 +230,7 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
     Ok(body.freeze())
 }
 
-fn payload_of(body: Bytes) -> actix_web::dev::Payload {
+pub(crate) fn payload_of(body: Bytes) -> actix_web::dev::Payload {
     let (_, mut payload) = actix_http::h1::Payload::create(true);
     payload.unread_data(body);
     actix_web::dev::Payload::from(payload)

@@ -76,7 +76,7 @@ pub struct AppState {
     /// Requests in flight (a stop says whether it cut any).
     pub inflight: inflight::InFlight,
     /// The audit log's group-commit writer for reads (one per replica).
-    audit_log: audit::AuditLog,
+    pub audit_log: audit::AuditLog,
     /// Reports computed in the last minute (shared by this replica's workers).
     reports: web::Data<mentorat_service::report::ReportCache>,
 }

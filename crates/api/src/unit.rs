@@ -9,6 +9,11 @@
 //! A refusal or a failure (4xx, 5xx) rolls the unit back: nothing of the work is kept, and
 //! its audit event (and a keyed refusal's answer) is written in a transaction of its own.
 //!
+//! A write's body is read whole before its unit opens, so a slow upload holds no database
+//! connection. One write runs outside a unit: the bulk import of people, which commits 500
+//! rows a transaction (other requests get the connection between its chunks, a failure
+//! loses one chunk), its audit event and idempotent answer written after it.
+//!
 //! Reads run without a unit. A read of a pair's words that the audit log must record (R5)
 //! is answered only once its event is durable — written by the replica's group-commit
 //! writer (`audit::AuditLog`) with the events of concurrent requests in one `INSERT`; if it
@@ -66,6 +71,14 @@ impl FromRequest for RequestDb {
     }
 }
 
+/// Writes that commit in chunks of their own, outside a unit of work: a bulk import of
+/// people (500 rows a transaction), so that other requests get a connection between its
+/// chunks and a failure loses one chunk, not the import. Importing is an upsert by external
+/// id: a retry of one cut short writes nothing twice.
+fn commits_in_chunks(req: &ServiceRequest) -> bool {
+    req.method() == Method::POST && req.path() == "/api/v1/people/import"
+}
+
 fn writes(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -89,10 +102,31 @@ pub async fn middleware(
         return Ok(audited_read(res).await);
     }
     let (req, claim) = match idempotency::prepare(req, &db).await {
-        Prepared::Plain(req) => (req, None),
+        Prepared::Plain(mut req) => {
+            // The body is read before a connection is taken: a slow upload holds none.
+            match idempotency::read_body(&mut req).await {
+                Ok(body) => req.set_payload(idempotency::payload_of(body)),
+                Err(err) => return Ok(req.error_response(err)),
+            }
+            (req, None)
+        }
         Prepared::Answered(res) => return Ok(res),
         Prepared::Claimed(req, claim) => (req, Some(claim)),
     };
+    if commits_in_chunks(&req) {
+        let res = match next.call(req).await {
+            Ok(res) => res.map_into_boxed_body(),
+            Err(err) => {
+                if let Some(claim) = &claim {
+                    idempotency::release(&db, claim).await;
+                }
+                return Err(err);
+            }
+        };
+        let event = audit::event_of(&res);
+        let request = res.request().clone();
+        return Ok(settle_apart(&db, &request, claim, event, res).await);
+    }
     let (bound, unit) = match db.begin_unit().await {
         Ok(opened) => opened,
         Err(err) => {
@@ -121,7 +155,7 @@ pub async fn middleware(
     if !(status.is_success() || status.is_redirection()) {
         // A refusal or a failure: the work is rolled back, whatever it began.
         drop((bound, unit));
-        return Ok(settle_refusal(&db, &request, claim, event, res).await);
+        return Ok(settle_apart(&db, &request, claim, event, res).await);
     }
 
     // Success: the answer, the audit event and the work commit together.
@@ -169,16 +203,17 @@ pub async fn middleware(
     }
 }
 
-/// A write refused or failed: its audit event and (for a keyed refusal) its answer, in a
-/// transaction of their own; the claim of a failure is freed so that a retry runs.
-async fn settle_refusal(
+/// A write refused or failed (its work rolled back), or one that committed in chunks of its
+/// own: its audit event and (for a keyed request that did not fail on our side) its answer,
+/// in a transaction of their own; the claim of a failure is freed so that a retry runs.
+async fn settle_apart(
     db: &Db,
     request: &HttpRequest,
     claim: Option<mentorat_persistence::idempotency::Claim>,
     event: Option<AuditEvent>,
     res: ServiceResponse<BoxBody>,
 ) -> ServiceResponse<BoxBody> {
-    let keep_answer = claim.is_some() && res.status().is_client_error();
+    let keep_answer = claim.is_some() && !res.status().is_server_error();
     if event.is_none() && !keep_answer {
         if let Some(claim) = &claim {
             idempotency::release(db, claim).await;

@@ -20,6 +20,7 @@ pub struct Application {
     server: Server,
     db: Db,
     inflight: mentorat_api::inflight::InFlight,
+    audit_log: mentorat_api::audit::AuditLog,
 }
 
 /// How a server's run ended.
@@ -144,6 +145,7 @@ impl Application {
             .with_context(|| format!("MENTORAT_BIND: cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let inflight = state.inflight.clone();
+        let audit_log = state.audit_log.clone();
         // Signals are ours (see `run_until_stopped`): the stop must be known to have begun
         // before a request dropped by it can be counted as cut.
         let mut server = HttpServer::new(move || mentorat_api::app(state.clone()))
@@ -161,6 +163,7 @@ impl Application {
             server,
             db,
             inflight,
+            audit_log,
         })
     }
 
@@ -194,6 +197,13 @@ impl Application {
         });
         let served = self.server.await;
         signals.abort();
+        // What the last requests queued for the audit log is written before the process ends.
+        if tokio::time::timeout(Duration::from_secs(5), self.audit_log.flush())
+            .await
+            .is_err()
+        {
+            tracing::error!("the audit log could not be flushed at shutdown");
+        }
         served?;
         // Workers drop what they cut as they end: give them a moment to count it.
         for _ in 0..50 {
