@@ -583,3 +583,36 @@ async fn closing_the_program_completes_its_active_pairs() {
         .await
         .problem(409, "program_closed");
 }
+
+/// The gate decides once how a caller sees a pair: a coordinator who is one of its members
+/// reads it as a member (their own words of R9), not as a coordinator.
+#[tokio::test]
+async fn a_coordinator_who_is_a_member_reads_their_own_words() {
+    let app = spawn_app().await;
+    let o = org(&app, 2).await;
+    let id = active_pair(&app, &o, "P4", "M3").await;
+    let reply = app
+        .post_json(
+            &format!("/api/v1/pairs/{id}/end"),
+            Some(&token("M3", &[])),
+            &json!({"reason_category": "mismatch", "reason_text": "NOS-MOTS"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let as_member_and_coordinator = app
+        .get(
+            &format!("/api/v1/pairs/{id}"),
+            Some(&token("P4", &["coordinator"])),
+        )
+        .await;
+    assert_eq!(as_member_and_coordinator.status, 200);
+    assert_eq!(
+        as_member_and_coordinator.json()["end_reason_text"],
+        "NOS-MOTS"
+    );
+    // Another coordinator still sees the category only.
+    let other = app
+        .get(&format!("/api/v1/pairs/{id}"), Some(&app.as_coordinator()))
+        .await;
+    assert!(!other.text.contains("NOS-MOTS"));
+}

@@ -1,6 +1,6 @@
 use std::time::Duration;
 
-use mentorat_tests::spawn_app;
+use mentorat_tests::{Options, spawn_app, spawn_app_with};
 use serde_json::Value;
 
 /// SIGTERM makes actix stop gracefully; this is the same stop, asked for through the server
@@ -41,6 +41,47 @@ async fn a_graceful_stop_lets_an_in_flight_request_finish() {
         .await
         .expect("the server stops")
         .unwrap();
+    // Nothing was cut: the stop says so (exit code 0).
+    assert_eq!(app.stopped().await.cut, 0);
+}
+
+/// A request still running when the grace period runs out is cut, and the stop says how
+/// many were (the binary exits with code 3 then).
+#[tokio::test]
+async fn a_stop_says_how_many_requests_it_cut_after_the_grace_period() {
+    let app = spawn_app_with(
+        Options::default()
+            .var("MENTORAT_SHUTDOWN_GRACE", "1")
+            .var("MENTORAT_BODY_TIMEOUT", "60"),
+    )
+    .await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    });
+    let request = app
+        .client
+        .post(app.url("/api/v1/programs"))
+        .bearer_auth(app.as_coordinator())
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(body))
+        .send();
+    let in_flight = tokio::spawn(request);
+    tx.send(Ok(b"{\"name\": \"Never ".to_vec())).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The body never ends: after the 1 s grace the request is cut.
+    tokio::time::timeout(Duration::from_secs(10), app.stop())
+        .await
+        .expect("the server stops after its grace period");
+    let stopped = tokio::time::timeout(Duration::from_secs(10), app.stopped())
+        .await
+        .expect("the run ends");
+    assert_eq!(stopped.cut, 1, "{stopped:?}");
+    assert!(
+        in_flight.await.unwrap().is_err(),
+        "the cut request got no answer"
+    );
+    drop(tx);
 }
 
 #[tokio::test]

@@ -38,6 +38,10 @@ pub struct TestApp {
     /// start from it).
     vars: HashMap<String, String>,
     handle: actix_web::dev::ServerHandle,
+    stopper: mentorat::startup::Stopper,
+    served: std::sync::Mutex<
+        Option<tokio::task::JoinHandle<std::io::Result<mentorat::startup::Stopped>>>,
+    >,
     _dir: tempfile::TempDir,
 }
 
@@ -60,9 +64,12 @@ pub async fn spawn_app() -> TestApp {
 
 pub async fn spawn_app_with(options: Options) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = match postgres_url() {
-        Some(base) => fresh_postgres_database(&base).await,
-        None => format!("sqlite://{}", dir.path().join("mentorat.db").display()),
+    // A test may point the server at a database of its own choosing (a first server's, or
+    // one reached through a `DbProxy`); otherwise it gets a fresh one.
+    let database_url = match (options.vars.get("MENTORAT_DATABASE_URL"), postgres_url()) {
+        (Some(url), _) if !url.is_empty() => url.clone(),
+        (_, Some(base)) => fresh_postgres_database(&base).await,
+        (_, None) => format!("sqlite://{}", dir.path().join("mentorat.db").display()),
     };
     let mut vars: HashMap<String, String> = [
         ("MENTORAT_DATABASE_URL", database_url.clone()),
@@ -92,7 +99,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.db();
     let handle = app.handle();
-    tokio::spawn(app.run_until_stopped());
+    let stopper = app.stopper();
+    let served = tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::builder()
@@ -103,7 +111,101 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         database_url,
         vars,
         handle,
+        stopper,
+        served: std::sync::Mutex::new(Some(served)),
         _dir: dir,
+    }
+}
+
+/// The name of the PostgreSQL database a URL names (`None` for SQLite).
+pub fn postgres_database_name(url: &str) -> Option<String> {
+    if !url.starts_with("postgres") {
+        return None;
+    }
+    let without_query = url.split('?').next().unwrap_or(url);
+    without_query
+        .rsplit_once('/')
+        .map(|(_, name)| name.to_owned())
+}
+
+/// On PostgreSQL, a server whose every connection passes through a `DbProxy` the test can
+/// cut, as a network would; `None` on SQLite (a file has no network to lose).
+pub async fn spawn_app_behind_proxy() -> Option<(TestApp, DbProxy)> {
+    let base = postgres_url()?;
+    let url = fresh_postgres_database(&base).await;
+    let (scheme_and_user, rest) = url.split_once('@').expect("a postgres URL with a user@");
+    let (server, path) = rest
+        .split_once('/')
+        .expect("a postgres URL with a database");
+    let proxy = DbProxy::start(server).await;
+    let proxied = format!("{scheme_and_user}@127.0.0.1:{}/{path}", proxy.port);
+    let app = spawn_app_with(Options::default().var("MENTORAT_DATABASE_URL", proxied)).await;
+    Some((app, proxy))
+}
+
+/// A TCP relay between the server and PostgreSQL. `cut()` stops every byte both ways on the
+/// open connections and leaves new ones unanswered — a network gone silent, no reset, the
+/// hardest outage to notice; `restore()` lets the bytes flow again.
+pub struct DbProxy {
+    port: u16,
+    flowing: tokio::sync::watch::Sender<bool>,
+}
+
+impl DbProxy {
+    async fn start(upstream: &str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let (flowing, _) = tokio::sync::watch::channel(true);
+        let gate = flowing.clone();
+        let upstream = upstream.to_owned();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let gate = gate.subscribe();
+                let upstream = upstream.clone();
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let (client_read, client_write) = client.into_split();
+                    let (server_read, server_write) = server.into_split();
+                    tokio::spawn(relay(client_read, server_write, gate.clone()));
+                    relay(server_read, client_write, gate).await;
+                });
+            }
+        });
+        Self { port, flowing }
+    }
+
+    pub fn cut(&self) {
+        self.flowing.send_replace(false);
+    }
+
+    pub fn restore(&self) {
+        self.flowing.send_replace(true);
+    }
+}
+
+/// Copy bytes from `from` to `to`, holding each read until the gate is open.
+async fn relay(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut gate: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        if gate.wait_for(|open| *open).await.is_err() {
+            return;
+        }
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if gate.wait_for(|open| *open).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
     }
 }
 
@@ -279,8 +381,18 @@ impl TestApp {
     }
 
     /// Stop serving (gracefully); the database and its directory stay until the app drops.
+    /// Stop as SIGTERM does: in-flight requests get the grace period.
     pub async fn stop(&self) {
-        self.handle.stop(true).await;
+        self.stopper.stop().await;
+    }
+
+    /// How the server's run ended (after [`TestApp::stop`]).
+    pub async fn stopped(&self) -> mentorat::startup::Stopped {
+        let served = self.served.lock().unwrap().take().expect("stopped once");
+        served
+            .await
+            .expect("the server task ends")
+            .expect("the server ran")
     }
 
     /// The SQLite file of this server's database, if it is one.

@@ -2,7 +2,7 @@
 //! coordinator or admin, and every denied access — who, which operation, which resource,
 //! when, how it ended. Never a body: the log knows ids and statuses only.
 
-use actix_web::{HttpMessage, HttpRequest};
+use actix_web::{HttpMessage, HttpRequest, dev::ServiceResponse};
 use chrono::Utc;
 use mentorat_domain::{Caller, Operation, Role};
 use mentorat_persistence::audit;
@@ -99,9 +99,20 @@ pub fn event(
 }
 
 /// The event a routed request's answer calls for, if any (see [`recorded`]).
-pub fn event_of(request: &HttpRequest, status: u16) -> Option<audit::AuditEvent> {
+pub fn event_of<B>(res: &ServiceResponse<B>) -> Option<audit::AuditEvent> {
+    let request = res.request();
+    let status = res.status().as_u16();
     let audited = request.extensions().get::<Audited>().cloned()?;
     if !recorded(&audited, status) {
+        return None;
+    }
+    // The database could not be reached: nothing was read or written, and the audit row
+    // would only wait for the same database a second time before failing too.
+    if res
+        .response()
+        .extensions()
+        .contains::<crate::problem::DatabaseUnavailable>()
+    {
         return None;
     }
     // The telemetry middleware (outermost) puts the id on the answer only after this one
@@ -125,4 +136,165 @@ pub async fn append(
     event: audit::AuditEvent,
 ) -> Result<(), mentorat_persistence::StoreError> {
     audit::append(conn, event).await
+}
+
+/// Why an event could not be made durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotRecorded {
+    /// The database gave up for a concurrent transaction.
+    Busy,
+    /// The database is away, refused the row, or the writer is gone.
+    Unavailable,
+}
+
+impl From<NotRecorded> for crate::problem::ApiError {
+    fn from(err: NotRecorded) -> Self {
+        match err {
+            NotRecorded::Busy => crate::problem::ApiError::Busy,
+            NotRecorded::Unavailable => crate::problem::ApiError::Unavailable,
+        }
+    }
+}
+
+enum Job {
+    Record(
+        Box<audit::AuditEvent>,
+        Option<tokio::sync::oneshot::Sender<Result<(), NotRecorded>>>,
+    ),
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+/// Most events one `INSERT` writes (12 parameters a row, well under PostgreSQL's 65,535).
+const BATCH: usize = 500;
+
+/// The audit log's writer for reads: one task per replica drains the events of concurrent
+/// requests into one multi-row `INSERT` — one commit, one fsync, for all of them (group
+/// commit) — and wakes those that wait for their event to be durable. A read of a pair's
+/// words waits ([`AuditLog::record`]); a read that carries none only queues its event
+/// ([`AuditLog::enqueue`]), which reaches the table within the next batch (milliseconds).
+/// Writes do not come here: their event commits in their own unit of work.
+#[derive(Clone)]
+pub struct AuditLog {
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+}
+
+impl AuditLog {
+    /// Start the writer on the current runtime; it stops when the last `AuditLog` is dropped.
+    pub fn start(db: mentorat_persistence::Db) -> Self {
+        let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(write(db, queue));
+        Self { jobs }
+    }
+
+    /// Record `event` and return once it is durable.
+    pub async fn record(&self, event: audit::AuditEvent) -> Result<(), NotRecorded> {
+        let (done, durable) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Job::Record(Box::new(event), Some(done)))
+            .map_err(|_| NotRecorded::Unavailable)?;
+        durable.await.map_err(|_| NotRecorded::Unavailable)?
+    }
+
+    /// Queue `event` for the next batch; nobody waits for it.
+    pub fn enqueue(&self, event: audit::AuditEvent) {
+        if self.jobs.send(Job::Record(Box::new(event), None)).is_err() {
+            tracing::error!("the audit writer is gone: an audit event was lost");
+        }
+    }
+
+    /// Return once every event queued before this call is written (or failed): a reader of
+    /// the audit log sees what this replica has answered.
+    pub async fn flush(&self) {
+        let (done, flushed) = tokio::sync::oneshot::channel();
+        if self.jobs.send(Job::Flush(done)).is_ok() {
+            let _ = flushed.await;
+        }
+    }
+}
+
+/// Most events kept for a retry while the database refuses them; beyond, the oldest are
+/// dropped (and said so in the log).
+const RETRY_BOUND: usize = 100_000;
+
+async fn write(db: mentorat_persistence::Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    let mut jobs = Vec::with_capacity(BATCH);
+    // Queued events whose batch failed: written again with the next batch, after a pause
+    // that doubles while the database keeps refusing (100 ms to 5 s).
+    let mut retry: Vec<audit::AuditEvent> = Vec::new();
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        let closed = if retry.is_empty() {
+            queue.recv_many(&mut jobs, BATCH).await == 0
+        } else {
+            match tokio::time::timeout(pause, queue.recv_many(&mut jobs, BATCH)).await {
+                Ok(0) => {
+                    // Every sender is gone: one last pause and attempt for what is left.
+                    tokio::time::sleep(pause).await;
+                    true
+                }
+                _ => false,
+            }
+        };
+        if closed && retry.is_empty() {
+            return;
+        }
+        let mut events = std::mem::take(&mut retry);
+        let mut queued = vec![true; events.len()];
+        let mut waiting = Vec::new();
+        let mut flushed = Vec::new();
+        for job in jobs.drain(..) {
+            match job {
+                Job::Record(event, done) => {
+                    events.push(*event);
+                    queued.push(done.is_none());
+                    waiting.extend(done);
+                }
+                Job::Flush(done) => flushed.push(done),
+            }
+        }
+        let count = events.len();
+        let kept = events.clone();
+        let outcome = match audit::append_many(db.conn(), events).await {
+            Ok(()) => {
+                pause = std::time::Duration::from_millis(100);
+                Ok(())
+            }
+            Err(err) => {
+                tracing::error!(error = %crate::problem::error_chain(&err), events = count, "could not write audit events: the queued ones are kept for a retry");
+                retry = kept
+                    .into_iter()
+                    .zip(queued)
+                    .filter_map(|(event, queued)| queued.then_some(event))
+                    .collect();
+                if retry.len() > RETRY_BOUND {
+                    let dropped = retry.len() - RETRY_BOUND;
+                    retry.drain(..dropped);
+                    tracing::error!(
+                        dropped,
+                        "audit events dropped: the database refused them for too long"
+                    );
+                }
+                pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                Err(match err {
+                    mentorat_persistence::StoreError::Contention(_) => NotRecorded::Busy,
+                    _ => NotRecorded::Unavailable,
+                })
+            }
+        };
+        for done in waiting {
+            let _ = done.send(outcome);
+        }
+        for done in flushed {
+            let _ = done.send(());
+        }
+        if closed {
+            if !retry.is_empty() {
+                tracing::error!(
+                    lost = retry.len(),
+                    "audit events lost at shutdown: the database refused them"
+                );
+            }
+            return;
+        }
+    }
 }

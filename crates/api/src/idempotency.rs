@@ -212,13 +212,13 @@ pub async fn release(db: &Db, claim: &Claim) {
     }
 }
 
-async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
+/// The whole body of a request, up to the largest any route takes; each handler then
+/// applies its own limit.
+pub(crate) async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
-        })?;
+        let chunk = chunk.map_err(crate::json::body_error)?;
         // The largest body any POST takes; each handler then applies its own limit.
         if body.len() + chunk.len() > IMPORT_BODY_LIMIT {
             return Err(ApiError::PayloadTooLarge {
@@ -230,7 +230,7 @@ async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
     Ok(body.freeze())
 }
 
-fn payload_of(body: Bytes) -> actix_web::dev::Payload {
+pub(crate) fn payload_of(body: Bytes) -> actix_web::dev::Payload {
     let (_, mut payload) = actix_http::h1::Payload::create(true);
     payload.unread_data(body);
     actix_web::dev::Payload::from(payload)

@@ -107,15 +107,23 @@ where
     }
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| {
-            ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
-        })?;
+        let chunk = chunk.map_err(body_error)?;
         if body.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// A body that failed to arrive: it stopped for longer than the body timeout (408), or it
+/// was cut short (400).
+pub fn body_error(err: actix_web::error::PayloadError) -> ApiError {
+    if crate::body_timeout::is_stalled(&err) {
+        ApiError::RequestTimeout
+    } else {
+        ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
+    }
 }
 
 /// The declared `Content-Length` of a request, if any.

@@ -5,10 +5,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod body_timeout;
 mod csv_import;
 pub mod etag;
 mod fallback;
 pub mod idempotency;
+pub mod inflight;
 pub mod json;
 pub mod openapi;
 pub mod pagination;
@@ -39,7 +41,7 @@ pub use telemetry::Metrics;
 use crate::{fallback::RouteTable, problem::ApiError};
 
 /// What the HTTP layer needs from the configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HttpSettings {
     /// Origins allowed to call from a browser (`MENTORAT_CORS_ORIGINS`); empty: no CORS.
     pub cors_origins: Vec<String>,
@@ -47,6 +49,19 @@ pub struct HttpSettings {
     pub k_anonymity: u32,
     /// How long an unanswered `Idempotency-Key` claim holds (0: the default).
     pub idempotency_lease_seconds: i64,
+    /// How long a request body may go without a byte arriving (`MENTORAT_BODY_TIMEOUT`).
+    pub body_timeout: std::time::Duration,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            cors_origins: Vec::new(),
+            k_anonymity: mentorat_domain::anonymity::MIN_K,
+            idempotency_lease_seconds: 0,
+            body_timeout: body_timeout::DEFAULT_BODY_TIMEOUT,
+        }
+    }
 }
 
 /// Everything the workers share; cheap to clone.
@@ -58,6 +73,10 @@ pub struct AppState {
     pub settings: HttpSettings,
     openapi: Arc<utoipa::openapi::OpenApi>,
     routes: Arc<RouteTable>,
+    /// Requests in flight (a stop says whether it cut any).
+    pub inflight: inflight::InFlight,
+    /// The audit log's group-commit writer for reads (one per replica).
+    pub audit_log: audit::AuditLog,
     /// Reports computed in the last minute (shared by this replica's workers).
     reports: web::Data<mentorat_service::report::ReportCache>,
 }
@@ -70,6 +89,7 @@ impl AppState {
     ) -> Result<Self, prometheus::Error> {
         let openapi = openapi();
         let routes = RouteTable::from_openapi(&openapi);
+        let audit_log = audit::AuditLog::start(db.clone());
         Ok(Self {
             db,
             verifier: Arc::new(verifier),
@@ -77,6 +97,8 @@ impl AppState {
             settings,
             openapi: Arc::new(openapi),
             routes: Arc::new(routes),
+            audit_log,
+            inflight: inflight::InFlight::default(),
             reports: web::Data::new(mentorat_service::report::ReportCache::new(
                 std::time::Duration::from_secs(60),
             )),
@@ -213,12 +235,17 @@ pub fn app(
         .app_data(web::Data::new(state.verifier.clone()))
         .app_data(web::Data::new(state.metrics.clone()))
         .app_data(state.reports.clone())
+        .app_data(web::Data::new(state.audit_log.clone()))
+        .app_data(web::Data::new(state.inflight.clone()))
         .app_data(web::Data::new(routes::reports::Anonymity(
             state.settings.k_anonymity,
         )))
         .app_data(web::Data::from(state.routes.clone()))
         .app_data(web::Data::new(idempotency::Lease(
             state.settings.idempotency_lease_seconds,
+        )))
+        .app_data(web::Data::new(body_timeout::BodyTimeout(
+            state.settings.body_timeout,
         )))
         .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
@@ -245,6 +272,8 @@ pub fn app(
         )
         .default_service(web::to(fallback::not_routed))
         .wrap(from_fn(unit::middleware))
+        .wrap(from_fn(body_timeout::middleware))
         .wrap(Condition::new(cors_enabled, cors(&state.settings)))
         .wrap(from_fn(telemetry::middleware))
+        .wrap(from_fn(inflight::middleware))
 }

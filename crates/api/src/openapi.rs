@@ -69,7 +69,7 @@ impl Modify for BearerScheme {
 }
 
 /// The shared problem responses, as named components.
-const PROBLEMS: [(&str, &str); 13] = [
+const PROBLEMS: [(&str, &str); 14] = [
     (
         "BadRequest",
         "Malformed JSON, query or header (`malformed_json`, `bad_request`, `invalid_idempotency_key`)",
@@ -97,6 +97,10 @@ const PROBLEMS: [(&str, &str); 13] = [
     (
         "PayloadTooLarge",
         "The body is over 1 MiB (`payload_too_large`)",
+    ),
+    (
+        "RequestTimeout",
+        "The body stopped arriving for longer than the body timeout (`request_timeout`, `MENTORAT_BODY_TIMEOUT`, 10 s by default); the connection is closed, send the whole request again",
     ),
     (
         "UnsupportedMediaType",
@@ -172,6 +176,10 @@ fn add_problems(path: &str, method: &str, op: &mut Operation) {
     }
     if path.contains('{') {
         add("404", "NotFound");
+    }
+    // Every POST may carry an Idempotency-Key, whose middleware reads the body too.
+    if op.request_body.is_some() || method == "post" {
+        add("408", "RequestTimeout");
     }
     if method == "post" || method == "patch" {
         add("409", "Conflict");

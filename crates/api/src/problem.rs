@@ -15,6 +15,11 @@ use crate::telemetry::current_request_id;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
+/// Marks an answer `503 database_unavailable` for the middlewares after the handler (the
+/// audit log does not wait for the same database a second time).
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseUnavailable;
+
 /// A problem document (RFC 9457) with Mentorat's stable machine `code`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[schema(example = json!({
@@ -78,6 +83,11 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge { limit: usize },
+    /// The body stopped arriving for longer than the body timeout; the connection is closed.
+    #[error(
+        "the request body stopped arriving before its end; nothing was done, send the whole request again"
+    )]
+    RequestTimeout,
     #[error("{detail}")]
     Validation {
         detail: String,
@@ -129,6 +139,7 @@ impl ApiError {
             ApiError::BadRequest(code, _) => code,
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::RequestTimeout => "request_timeout",
             ApiError::Validation { .. } => "validation_failed",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::Forbidden => "forbidden",
@@ -151,6 +162,7 @@ impl ApiError {
             ApiError::BadRequest(..) => "Bad request",
             ApiError::UnsupportedMediaType(_) => "Unsupported media type",
             ApiError::PayloadTooLarge { .. } => "Payload too large",
+            ApiError::RequestTimeout => "Request timeout",
             ApiError::Validation { .. } => "The request is not valid",
             ApiError::Unauthorized(_) => "Unauthorized",
             ApiError::Forbidden => "Forbidden",
@@ -217,6 +229,7 @@ impl ResponseError for ApiError {
             ApiError::MalformedJson(_) | ApiError::BadRequest(..) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::Validation { .. } | ApiError::Unprocessable(..) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -241,6 +254,9 @@ impl ResponseError for ApiError {
             _ => {}
         }
         let mut response = problem_response(self.status_code(), &self.to_problem());
+        if matches!(self, ApiError::Unavailable) {
+            response.extensions_mut().insert(DatabaseUnavailable);
+        }
         let headers = response.headers_mut();
         match self {
             ApiError::Unauthorized(_) => {
@@ -256,6 +272,13 @@ impl ResponseError for ApiError {
             }
             ApiError::Unavailable => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            }
+            ApiError::RequestTimeout => {
+                // The rest of the body may still come: the connection cannot carry another
+                // request.
+                response
+                    .head_mut()
+                    .set_connection_type(actix_http::ConnectionType::Close);
             }
             ApiError::Busy => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
@@ -412,6 +435,11 @@ pub fn generic_for(status: StatusCode) -> (&'static str, &'static str, &'static 
             "not_acceptable",
             "Not acceptable",
             "no representation matches the Accept header",
+        ),
+        408 => (
+            "request_timeout",
+            "Request timeout",
+            "the request did not arrive in time; send it again",
         ),
         413 => (
             "payload_too_large",

@@ -9,9 +9,17 @@
 //! A refusal or a failure (4xx, 5xx) rolls the unit back: nothing of the work is kept, and
 //! its audit event (and a keyed refusal's answer) is written in a transaction of its own.
 //!
-//! Reads run without a unit. A read that the audit log must record (R5: a pair's words,
-//! a coordinator's action, a denial) is answered only once its event is durable; if it
-//! cannot be written the answer is `503`, never the words.
+//! A write's body is read whole before its unit opens, so a slow upload holds no database
+//! connection. One write runs outside a unit: the bulk import of people, which commits 500
+//! rows a transaction (other requests get the connection between its chunks, a failure
+//! loses one chunk), its audit event and idempotent answer written after it.
+//!
+//! Reads run without a unit. A read of a pair's words that the audit log must record (R5)
+//! is answered only once its event is durable — written by the replica's group-commit
+//! writer (`audit::AuditLog`) with the events of concurrent requests in one `INSERT`; if it
+//! cannot be written the answer is `503`, never the words. The events of reads that carry
+//! no words (a coordinator's action, a denial) are queued for the next batch and the answer
+//! does not wait.
 
 use actix_web::{
     Error, FromRequest, HttpMessage, HttpRequest, ResponseError,
@@ -63,6 +71,14 @@ impl FromRequest for RequestDb {
     }
 }
 
+/// Writes that commit in chunks of their own, outside a unit of work: a bulk import of
+/// people (500 rows a transaction), so that other requests get a connection between its
+/// chunks and a failure loses one chunk, not the import. Importing is an upsert by external
+/// id: a retry of one cut short writes nothing twice.
+fn commits_in_chunks(req: &ServiceRequest) -> bool {
+    req.method() == Method::POST && req.path() == "/api/v1/people/import"
+}
+
 fn writes(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
@@ -83,13 +99,34 @@ pub async fn middleware(
     };
     if !writes(req.method()) {
         let res = next.call(req).await?.map_into_boxed_body();
-        return Ok(audited_read(&db, res).await);
+        return Ok(audited_read(res).await);
     }
     let (req, claim) = match idempotency::prepare(req, &db).await {
-        Prepared::Plain(req) => (req, None),
+        Prepared::Plain(mut req) => {
+            // The body is read before a connection is taken: a slow upload holds none.
+            match idempotency::read_body(&mut req).await {
+                Ok(body) => req.set_payload(idempotency::payload_of(body)),
+                Err(err) => return Ok(req.error_response(err)),
+            }
+            (req, None)
+        }
         Prepared::Answered(res) => return Ok(res),
         Prepared::Claimed(req, claim) => (req, Some(claim)),
     };
+    if commits_in_chunks(&req) {
+        let res = match next.call(req).await {
+            Ok(res) => res.map_into_boxed_body(),
+            Err(err) => {
+                if let Some(claim) = &claim {
+                    idempotency::release(&db, claim).await;
+                }
+                return Err(err);
+            }
+        };
+        let event = audit::event_of(&res);
+        let request = res.request().clone();
+        return Ok(settle_apart(&db, &request, claim, event, res).await);
+    }
     let (bound, unit) = match db.begin_unit().await {
         Ok(opened) => opened,
         Err(err) => {
@@ -112,13 +149,13 @@ pub async fn middleware(
     };
     res.request().extensions_mut().remove::<Bound>();
     let status = res.status();
-    let event = audit::event_of(res.request(), status.as_u16());
+    let event = audit::event_of(&res);
     let request = res.request().clone();
 
     if !(status.is_success() || status.is_redirection()) {
         // A refusal or a failure: the work is rolled back, whatever it began.
         drop((bound, unit));
-        return Ok(settle_refusal(&db, &request, claim, event, res).await);
+        return Ok(settle_apart(&db, &request, claim, event, res).await);
     }
 
     // Success: the answer, the audit event and the work commit together.
@@ -166,16 +203,17 @@ pub async fn middleware(
     }
 }
 
-/// A write refused or failed: its audit event and (for a keyed refusal) its answer, in a
-/// transaction of their own; the claim of a failure is freed so that a retry runs.
-async fn settle_refusal(
+/// A write refused or failed (its work rolled back), or one that committed in chunks of its
+/// own: its audit event and (for a keyed request that did not fail on our side) its answer,
+/// in a transaction of their own; the claim of a failure is freed so that a retry runs.
+async fn settle_apart(
     db: &Db,
     request: &HttpRequest,
     claim: Option<mentorat_persistence::idempotency::Claim>,
     event: Option<AuditEvent>,
     res: ServiceResponse<BoxBody>,
 ) -> ServiceResponse<BoxBody> {
-    let keep_answer = claim.is_some() && res.status().is_client_error();
+    let keep_answer = claim.is_some() && !res.status().is_server_error();
     if event.is_none() && !keep_answer {
         if let Some(claim) = &claim {
             idempotency::release(db, claim).await;
@@ -214,17 +252,36 @@ async fn settle_refusal(
     }
 }
 
-/// A read's audit event, durable before the answer leaves (R5).
-async fn audited_read(db: &Db, res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
-    let Some(event) = audit::event_of(res.request(), res.status().as_u16()) else {
+/// A read's audit event: durable before the answer leaves when the read carries a pair's
+/// words (R5), queued for the next group commit otherwise.
+async fn audited_read(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let Some(event) = audit::event_of(&res) else {
         return res;
     };
-    match audit::append(db.conn(), event).await {
+    let Some(log) = res
+        .request()
+        .app_data::<web::Data<audit::AuditLog>>()
+        .cloned()
+    else {
+        tracing::error!("no audit writer: not answered");
+        let request = res.request().clone();
+        return answer(&request, ApiError::Unavailable);
+    };
+    let carries_words = res
+        .request()
+        .extensions()
+        .get::<audit::Audited>()
+        .is_some_and(|a| a.operation.touches_content());
+    if !carries_words {
+        log.enqueue(event);
+        return res;
+    }
+    match log.record(event).await {
         Ok(()) => res,
         Err(err) => {
-            tracing::error!(error = %error_chain(&err), "could not write the audit event of a read: not answered");
+            tracing::error!("could not write the audit event of a read of words: not answered");
             let request = res.request().clone();
-            answer(&request, unavailable(err))
+            answer(&request, err.into())
         }
     }
 }

@@ -55,7 +55,8 @@ enum Command {
 /// Run the command line `args` (the program name first) with the configuration `vars`
 /// looks up; failures are one line on `stderr`. Returns the process's exit code: 0, 1 for a
 /// failure, 2 for a configuration error (a missing or malformed variable, or a key that does
-/// not open this database's content).
+/// not open this database's content), 3 for a stop that cut requests still running after the
+/// grace period.
 pub fn main(
     args: impl IntoIterator<Item = impl Into<std::ffi::OsString> + Clone>,
     vars: impl Fn(&str) -> Option<String>,
@@ -71,6 +72,10 @@ pub fn main(
     };
     match run(cli.command.unwrap_or(Command::Serve), config) {
         Ok(()) => 0,
+        Err(e) if e.downcast_ref::<RequestsCut>().is_some() => {
+            let _ = writeln!(stderr, "mentorat: {e}");
+            3
+        }
         Err(e) => match e.chain().find_map(|c| c.downcast_ref::<ConfigError>()) {
             Some(config_error) => {
                 let _ = writeln!(stderr, "mentorat: configuration error: {config_error}");
@@ -84,6 +89,11 @@ pub fn main(
     }
 }
 
+/// A stop that had to cut requests still running after the grace period (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("stopped after the grace period with {0} request(s) still running: they were cut")]
+struct RequestsCut(usize);
+
 fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
@@ -91,7 +101,11 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
             actix_web::rt::System::new().block_on(async {
                 let app = Application::build(&config, None).await?;
                 tracing::info!(bind = %config.bind, port = app.port(), "mentorat is serving; docs at /docs/");
-                app.run_until_stopped().await?;
+                let stopped = app.run_until_stopped().await?;
+                if stopped.cut > 0 {
+                    tracing::warn!(cut = stopped.cut, "mentorat stopped: requests still running after the grace period were cut");
+                    return Err(anyhow::Error::new(RequestsCut(stopped.cut)));
+                }
                 tracing::info!("mentorat stopped");
                 Ok(())
             })

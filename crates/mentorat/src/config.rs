@@ -1,7 +1,7 @@
 //! Configuration from the environment (API.md "Configuration"), built once and validated
 //! before anything binds: a missing or malformed value is one clear line naming the variable.
 
-use std::{net::SocketAddr, path::PathBuf};
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use mentorat_persistence::Backend;
 use secrecy::SecretString;
@@ -34,6 +34,12 @@ pub struct Config {
     /// How long a claim on an `Idempotency-Key` holds without an answer before a retry may
     /// take it over (`MENTORAT_IDEMPOTENCY_LEASE_SECONDS`).
     pub idempotency_lease_seconds: i64,
+    /// How long a request body may go without a byte arriving before the request is
+    /// answered `408 request_timeout` (whole seconds, 1 to 3600).
+    pub body_timeout: Duration,
+    /// How long in-flight requests may take to finish after SIGTERM
+    /// (`MENTORAT_SHUTDOWN_GRACE`, whole seconds, 1 to 3600).
+    pub shutdown_grace: Duration,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -153,6 +159,30 @@ impl Config {
                 }
             },
         };
+        let body_timeout = match var("MENTORAT_BODY_TIMEOUT") {
+            None => mentorat_api::body_timeout::DEFAULT_BODY_TIMEOUT,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(seconds @ 1..=3600) => Duration::from_secs(seconds),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_BODY_TIMEOUT",
+                        "must be a whole number of seconds from 1 to 3600",
+                    ));
+                }
+            },
+        };
+        let shutdown_grace = match var("MENTORAT_SHUTDOWN_GRACE") {
+            None => Duration::from_secs(30),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(seconds @ 1..=3600) => Duration::from_secs(seconds),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_SHUTDOWN_GRACE",
+                        "must be a whole number of seconds from 1 to 3600",
+                    ));
+                }
+            },
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -178,6 +208,8 @@ impl Config {
             cors_origins,
             k_anonymity,
             idempotency_lease_seconds,
+            body_timeout,
+            shutdown_grace,
             log_filter,
             log_format,
         })
@@ -217,6 +249,7 @@ mod tests {
         assert_eq!(c.log_filter, "info");
         assert!(c.cors_origins.is_empty());
         assert_eq!(c.k_anonymity, 5);
+        assert_eq!(c.body_timeout, Duration::from_secs(10));
         assert_eq!(
             config(&[("MENTORAT_K_ANONYMITY", "8")])
                 .unwrap()
@@ -228,7 +261,7 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 10] = [
+        let cases: [(&str, &str); 12] = [
             ("MENTORAT_DATABASE_URL", "mysql://x"),
             ("MENTORAT_BIND", "localhost"),
             ("MENTORAT_JWT_SECRET", "short"),
@@ -239,6 +272,8 @@ mod tests {
             ("MENTORAT_LOG", "info,[["),
             ("MENTORAT_K_ANONYMITY", "4"),
             ("MENTORAT_K_ANONYMITY", "five"),
+            ("MENTORAT_BODY_TIMEOUT", "0"),
+            ("MENTORAT_BODY_TIMEOUT", "10s"),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]).unwrap_err();

@@ -15,13 +15,34 @@ use crate::{
     secrets::{self, ContentKeys, KeySource},
 };
 
-/// How long in-flight requests may take to finish after SIGTERM.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
-
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    inflight: mentorat_api::inflight::InFlight,
+    audit_log: mentorat_api::audit::AuditLog,
+}
+
+/// How a server's run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped {
+    /// Requests still running when the grace period ran out, dropped unanswered.
+    pub cut: usize,
+}
+
+/// Stops a server the way SIGTERM does: no new connection, in-flight requests get the grace
+/// period (`MENTORAT_SHUTDOWN_GRACE`), then the rest are cut.
+#[derive(Clone)]
+pub struct Stopper {
+    handle: actix_web::dev::ServerHandle,
+    inflight: mentorat_api::inflight::InFlight,
+}
+
+impl Stopper {
+    pub async fn stop(&self) {
+        self.inflight.stopping();
+        self.handle.stop(true).await;
+    }
 }
 
 /// The JWT verifier the configuration describes.
@@ -117,21 +138,33 @@ impl Application {
                 cors_origins: config.cors_origins.clone(),
                 k_anonymity: config.k_anonymity,
                 idempotency_lease_seconds: config.idempotency_lease_seconds,
+                body_timeout: config.body_timeout,
             },
         )?;
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("MENTORAT_BIND: cannot listen on {}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let inflight = state.inflight.clone();
+        let audit_log = state.audit_log.clone();
+        // Signals are ours (see `run_until_stopped`): the stop must be known to have begun
+        // before a request dropped by it can be counted as cut.
         let mut server = HttpServer::new(move || mentorat_api::app(state.clone()))
             .listen(listener)?
-            .shutdown_timeout(SHUTDOWN_GRACE.as_secs());
+            .disable_signals()
+            .shutdown_timeout(config.shutdown_grace.as_secs());
         if let Some(n) = workers {
             server = server.workers(n);
         }
         let server = server.run();
         tokio::spawn(purge_idempotency_keys(db.clone()));
         tokio::spawn(deliver_webhooks(db.clone()));
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            inflight,
+            audit_log,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -146,9 +179,64 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serve until SIGTERM / SIGINT; in-flight requests finish first.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+    pub fn stopper(&self) -> Stopper {
+        Stopper {
+            handle: self.server.handle(),
+            inflight: self.inflight.clone(),
+        }
+    }
+
+    /// Serve until SIGTERM / SIGINT (or a [`Stopper`]); in-flight requests get the grace
+    /// period to finish. Says how many were cut when it ran out.
+    pub async fn run_until_stopped(self) -> std::io::Result<Stopped> {
+        let stopper = self.stopper();
+        let signals = tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stop asked: no new connection, in-flight requests are finishing");
+            stopper.stop().await;
+        });
+        let served = self.server.await;
+        signals.abort();
+        // What the last requests queued for the audit log is written before the process ends.
+        if tokio::time::timeout(Duration::from_secs(5), self.audit_log.flush())
+            .await
+            .is_err()
+        {
+            tracing::error!("the audit log could not be flushed at shutdown");
+        }
+        served?;
+        // Workers drop what they cut as they end: give them a moment to count it.
+        for _ in 0..50 {
+            if self.inflight.active() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(Stopped {
+            cut: self.inflight.cut() + self.inflight.active(),
+        })
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -36,7 +36,25 @@ pub struct AuditEvent {
 }
 
 pub async fn append(conn: &impl ConnectionTrait, event: AuditEvent) -> Result<(), StoreError> {
-    Events::insert(audit_event::ActiveModel {
+    append_many(conn, vec![event]).await
+}
+
+/// Several events in one multi-row `INSERT` (one commit for many requests: group commit).
+pub async fn append_many(
+    conn: &impl ConnectionTrait,
+    events: Vec<AuditEvent>,
+) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    Events::insert_many(events.into_iter().map(row))
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
+}
+
+fn row(event: AuditEvent) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
         id: Set(event.id),
         at: Set(event.at),
         actor: Set(event.actor),
@@ -49,10 +67,7 @@ pub async fn append(conn: &impl ConnectionTrait, event: AuditEvent) -> Result<()
         status: Set(event.status),
         outcome: Set(event.outcome),
         request_id: Set(event.request_id),
-    })
-    .exec_without_returning(conn)
-    .await?;
-    Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Default)]

@@ -30,6 +30,29 @@ pub async fn current_version(
     Ok(version)
 }
 
+/// The current charter version of each of these programs that has one, in one statement.
+pub async fn current_versions(
+    conn: &impl ConnectionTrait,
+    program_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i32>, StoreError> {
+    if program_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let rows: Vec<(Uuid, Option<i32>)> = Versions::find()
+        .select_only()
+        .column(Column::ProgramId)
+        .column_as(Column::Version.max(), "version")
+        .filter(Column::ProgramId.is_in(program_ids.iter().copied()))
+        .group_by(Column::ProgramId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(program, version)| version.map(|v| (program, v)))
+        .collect())
+}
+
 pub async fn current(
     conn: &impl ConnectionTrait,
     program_id: Uuid,

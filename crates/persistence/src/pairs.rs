@@ -26,6 +26,8 @@ pub struct PairFilter {
     pub hierarchy_conflict: Option<bool>,
     /// Only pairs this person is a member of.
     pub member: Option<Uuid>,
+    /// Only pairs the person of this external id is a member of.
+    pub member_external_id: Option<String>,
 }
 
 /// A statement written with `$1, $2, …` (each used once, in order), for either database.
@@ -305,6 +307,18 @@ pub async fn list(
             Condition::any()
                 .add(Column::MentorPersonId.eq(m))
                 .add(Column::MenteePersonId.eq(m)),
+        );
+    }
+    if let Some(external_id) = &filter.member_external_id {
+        let person = sea_orm::sea_query::Query::select()
+            .column(crate::entity::person::Column::Id)
+            .from(crate::entity::person::Entity)
+            .and_where(crate::entity::person::Column::ExternalId.eq(external_id.as_str()))
+            .to_owned();
+        query = query.filter(
+            Condition::any()
+                .add(Column::MentorPersonId.in_subquery(person.clone()))
+                .add(Column::MenteePersonId.in_subquery(person)),
         );
     }
     if let Some(after) = after {
@@ -629,4 +643,152 @@ fn to_domain(row: pair::Model) -> Result<Pair, StoreError> {
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
+}
+
+/// What a pair's answer shows and its flags need besides the pair and its members' names,
+/// for many pairs in **one** statement: both members' accepted charter versions, the
+/// program's current version and cadence, the meetings counted, the objectives counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadFacts {
+    pub mentor_accepted_charter: Option<i32>,
+    pub mentee_accepted_charter: Option<i32>,
+    pub current_charter: Option<i32>,
+    pub cadence_days: i32,
+    pub meetings: crate::meetings::MeetingStats,
+    /// Objectives by status (every status, zeros included).
+    pub objectives: Vec<(mentorat_domain::objective::ObjectiveStatus, i64)>,
+    /// Objectives ever agreed (R4).
+    pub agreed: i64,
+}
+
+/// [`ReadFacts`] of these pairs (absent ones are left out), with meeting facts as of `now`.
+pub async fn read_facts(
+    conn: &impl ConnectionTrait,
+    pair_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, ReadFacts)>, StoreError> {
+    use mentorat_domain::objective::ObjectiveStatus;
+    if pair_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = pair_ids.len();
+    let list = |from: usize| {
+        (from..from + n)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let by_status: String = ObjectiveStatus::ALL
+        .iter()
+        .map(|s| {
+            format!(
+                "SUM(CASE WHEN o.status = '{0}' THEN 1 ELSE 0 END) AS o_{0}, ",
+                s.as_str()
+            )
+        })
+        .collect();
+    let selected: String = ObjectiveStatus::ALL
+        .iter()
+        .map(|s| format!("COALESCE(os.o_{0}, 0) AS o_{0}, ", s.as_str()))
+        .collect();
+    let sql = format!(
+        "SELECT p.id AS pair_id, \
+           er.accepted_charter_version AS mentor_accepted, \
+           ee.accepted_charter_version AS mentee_accepted, \
+           (SELECT MAX(cv.version) FROM charter_versions cv WHERE cv.program_id = p.program_id) AS current_charter, \
+           pr.cadence_days AS cadence_days, \
+           COALESCE(ms.scheduled, 0) AS scheduled, COALESCE(ms.held, 0) AS held, \
+           COALESCE(ms.cancelled, 0) AS cancelled, COALESCE(ms.missed, 0) AS missed, \
+           COALESCE(ms.late, 0) AS late, COALESCE(ms.owed, 0) AS owed, \
+           ms.first_held_at AS first_held_at, ms.last_meeting_at AS last_meeting_at, \
+           ms.next_meeting_at AS next_meeting_at, \
+           {selected}COALESCE(os.agreed, 0) AS agreed \
+         FROM pairs p \
+         JOIN enrollments er ON er.id = p.mentor_enrollment_id \
+         JOIN enrollments ee ON ee.id = p.mentee_enrollment_id \
+         JOIN programs pr ON pr.id = p.program_id \
+         LEFT JOIN (SELECT m.pair_id AS pair_id, \
+           SUM(CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled, \
+           SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END) AS held, \
+           SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
+           SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) AS missed, \
+           SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END) AS late, \
+           SUM(CASE WHEN m.status = 'cancelled' AND NOT EXISTS \
+               (SELECT 1 FROM meetings r WHERE r.reschedules = m.id) THEN 1 ELSE 0 END) AS owed, \
+           MIN(CASE WHEN m.status = 'held' THEN m.starts_at END) AS first_held_at, \
+           MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= $1 THEN m.starts_at END) AS last_meeting_at, \
+           MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > $2 THEN m.starts_at END) AS next_meeting_at \
+           FROM meetings m WHERE m.pair_id IN ({meetings}) GROUP BY m.pair_id) ms ON ms.pair_id = p.id \
+         LEFT JOIN (SELECT o.pair_id AS pair_id, {by_status}\
+           SUM(CASE WHEN o.agreed_at IS NOT NULL THEN 1 ELSE 0 END) AS agreed \
+           FROM objectives o WHERE o.pair_id IN ({objectives}) GROUP BY o.pair_id) os ON os.pair_id = p.id \
+         WHERE p.id IN ({pairs})",
+        meetings = list(3),
+        objectives = list(3 + n),
+        pairs = list(3 + 2 * n),
+    );
+    let mut values: Vec<Value> = vec![now.into(), now.into()];
+    for _ in 0..3 {
+        values.extend(pair_ids.iter().map(|id| Value::from(*id)));
+    }
+    let rows = conn
+        .query_all_raw(statement(conn.get_database_backend(), &sql, values))
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let objectives = ObjectiveStatus::ALL
+                .iter()
+                .map(|s| Ok((*s, row.try_get::<i64>("", &format!("o_{}", s.as_str()))?)))
+                .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+            Ok((
+                row.try_get::<Uuid>("", "pair_id")?,
+                ReadFacts {
+                    mentor_accepted_charter: row.try_get("", "mentor_accepted")?,
+                    mentee_accepted_charter: row.try_get("", "mentee_accepted")?,
+                    current_charter: row.try_get("", "current_charter")?,
+                    cadence_days: row.try_get("", "cadence_days")?,
+                    meetings: crate::meetings::MeetingStats {
+                        scheduled: row.try_get("", "scheduled")?,
+                        held: row.try_get("", "held")?,
+                        cancelled: row.try_get("", "cancelled")?,
+                        missed: row.try_get("", "missed")?,
+                        late: row.try_get("", "late")?,
+                        owed: row.try_get("", "owed")?,
+                        first_held_at: row.try_get("", "first_held_at")?,
+                        last_meeting_at: row.try_get("", "last_meeting_at")?,
+                        next_meeting_at: row.try_get("", "next_meeting_at")?,
+                    },
+                    objectives,
+                    agreed: row.try_get("", "agreed")?,
+                },
+            ))
+        })
+        .collect::<Result<_, sea_orm::DbErr>>()
+        .map_err(StoreError::from)
+}
+
+/// The pair, and whether the person whose `external_id` this is is one of its members, in
+/// one statement.
+pub async fn find_seen_by(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    external_id: &str,
+) -> Result<Option<(Pair, bool)>, StoreError> {
+    let sql = "SELECT p.*, (u.id IS NOT NULL) AS caller_is_member FROM pairs p \
+         LEFT JOIN people u ON u.external_id = $1 \
+           AND (u.id = p.mentor_person_id OR u.id = p.mentee_person_id) \
+         WHERE p.id = $2";
+    let Some(row) = conn
+        .query_one_raw(statement(
+            conn.get_database_backend(),
+            sql,
+            vec![external_id.into(), id.into()],
+        ))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let member: bool = row.try_get("", "caller_is_member")?;
+    let model = <pair::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?;
+    Ok(Some((to_domain(model)?, member)))
 }

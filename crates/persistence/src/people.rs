@@ -170,6 +170,19 @@ pub async fn upsert_many(
     Ok(())
 }
 
+/// For the rest of the transaction, plan every statement for its own values (PostgreSQL).
+/// sqlx prepares every statement; after five runs PostgreSQL may switch to a generic plan
+/// costed on the table as it was then. A table that grows from empty during an import of
+/// 100,000 people would keep a sequential-scan plan for lookups by key, each chunk slower
+/// than the last. Only bulk writes need it: normal requests keep their cached plans.
+pub async fn plan_each_statement(conn: &impl ConnectionTrait) -> Result<(), StoreError> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+            .await?;
+    }
+    Ok(())
+}
+
 /// Refresh the planner's statistics of the people table after a bulk write. A table that
 /// grew from a few rows to 100,000 in one import otherwise keeps plans costed for a few rows
 /// until autovacuum comes by — and walks the management chain with sequential scans.

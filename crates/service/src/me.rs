@@ -66,11 +66,15 @@ pub async fn overview(db: &Db, caller: &Caller) -> Result<Overview, ServiceError
             )
         }
     };
-    let mut with_charter = Vec::new();
-    for e in enrolled {
-        let current = charters::current_version(db.conn(), e.program_id).await?;
-        with_charter.push((e, current));
-    }
+    let programs: Vec<Uuid> = enrolled.iter().map(|e| e.program_id).collect();
+    let current = charters::current_versions(db.conn(), &programs).await?;
+    let with_charter = enrolled
+        .into_iter()
+        .map(|e| {
+            let version = current.get(&e.program_id).copied();
+            (e, version)
+        })
+        .collect();
     let context = context(db, &mine, Viewer::Member).await?;
     Ok(Overview {
         person,

@@ -19,7 +19,7 @@ use mentorat_domain::{
 use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait, charters, enrollments,
     meetings::{self, MeetingStats},
-    notifications, objectives, outbox,
+    notifications, outbox,
     pairs::{self, NewPair, PairFilter, PairsOf},
     people, programs,
 };
@@ -36,22 +36,43 @@ async fn caller_person(db: &Db, caller: &Caller) -> Result<Option<Person>, Servi
     Ok(people::find_by_external_id(db.conn(), &caller.subject).await?)
 }
 
-/// A pair the caller may see: any for coordinators; their own for a member; for anyone
-/// else it does not exist.
+/// How the caller sees a pair — decided here, once, for every pair-scoped read: as one of
+/// its two members (their own words of R9 are theirs to read), or as a coordinator or admin
+/// who sees its metadata only. For anyone else the pair does not exist (`NotFound`).
+#[derive(Debug, Clone)]
+pub enum PairView {
+    Member(Pair),
+    Metadata(Pair),
+}
+
+impl PairView {
+    pub fn is_member(&self) -> bool {
+        matches!(self, PairView::Member(_))
+    }
+
+    pub fn into_pair(self) -> Pair {
+        match self {
+            PairView::Member(p) | PairView::Metadata(p) => p,
+        }
+    }
+}
+
+/// The gate of a pair: one statement finds the pair and whether the caller is a member. A
+/// coordinator who is also a member of this pair sees it as a member.
 pub async fn visible_pair(
     db: &Db,
     caller: &Caller,
     scope: Scope,
     id: Uuid,
-) -> Result<Pair, ServiceError> {
-    let pair = pairs::find(db.conn(), id)
+) -> Result<PairView, ServiceError> {
+    let (pair, member) = pairs::find_seen_by(db.conn(), id, caller.subject.as_str())
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if scope == Scope::Everything {
-        return Ok(pair);
+    match (member, scope) {
+        (true, _) => Ok(PairView::Member(pair)),
+        (false, Scope::Everything) => Ok(PairView::Metadata(pair)),
+        (false, _) => Err(ServiceError::NotFound),
     }
-    member_side(db, caller, &pair).await?;
-    Ok(pair)
 }
 
 /// The caller's side of the pair; `NotFound` when they are not a member.
@@ -314,15 +335,8 @@ pub async fn list(
     limit: PageLimit,
 ) -> Result<Page<Pair>, ServiceError> {
     if scope == Scope::OwnEnrollments {
-        match caller_person(db, caller).await? {
-            Some(person) => filter.member = Some(person.id),
-            None => {
-                return Ok(Page {
-                    items: Vec::new(),
-                    next: None,
-                });
-            }
-        }
+        // The caller's own pairs, found by their external id in the same statement.
+        filter.member_external_id = Some(caller.subject.as_str().to_owned());
     }
     Ok(pairs::list(db.conn(), &filter, after, limit.get()).await?)
 }
@@ -411,33 +425,15 @@ pub async fn context_at(
         .iter()
         .flat_map(|p| [p.mentor_person_id, p.mentee_person_id])
         .collect();
-    let enrollment_ids: Vec<Uuid> = pairs_
-        .iter()
-        .flat_map(|p| [p.mentor_enrollment_id, p.mentee_enrollment_id])
-        .collect();
+    let pair_ids: Vec<Uuid> = pairs_.iter().map(|p| p.id).collect();
     let people = people::find_many(db.conn(), &person_ids)
         .await?
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let enrolled: Vec<Enrollment> = enrollments::find_many(db.conn(), &enrollment_ids).await?;
-    let mut current: HashMap<Uuid, Option<i32>> = HashMap::new();
-    let mut cadence_days = HashMap::new();
-    for program in pairs_.iter().map(|p| p.program_id).collect::<HashSet<_>>() {
-        current.insert(
-            program,
-            charters::current_version(db.conn(), program).await?,
-        );
-        if let Some(p) = programs::find(db.conn(), program).await? {
-            cadence_days.insert(program, p.settings.cadence_days);
-        }
-    }
-    let pair_ids: Vec<Uuid> = pairs_.iter().map(|p| p.id).collect();
-    let meetings = meetings::stats(db.conn(), &pair_ids, now)
-        .await?
-        .into_iter()
-        .collect();
-    let counts = objectives::counts(db.conn(), &pair_ids).await?;
+    // Everything else of every pair — charter standing, cadence, meetings and objectives
+    // counted — in one statement.
+    let facts = pairs::read_facts(db.conn(), &pair_ids, now).await?;
     let ended: Vec<Uuid> = pairs_
         .iter()
         .filter(|p| viewer == Viewer::Member && p.end_reason.is_some())
@@ -448,22 +444,46 @@ pub async fn context_at(
     } else {
         pairs::end_reason_texts(db.conn(), db.keys(), &ended).await?
     };
-    let charter_pending = enrolled
-        .iter()
-        .filter(|e| {
-            CharterStatus::of(
-                e.accepted_charter_version,
-                current.get(&e.program_id).copied().flatten(),
-            ) == CharterStatus::Pending
-        })
-        .map(|e| e.id)
-        .collect();
+    let mut charter_pending = HashSet::new();
+    let mut meetings = HashMap::new();
+    let mut by_status = HashMap::new();
+    let mut agreed = HashMap::new();
+    let mut cadence_days = HashMap::new();
+    for pair in pairs_ {
+        let Some((_, f)) = facts.iter().find(|(id, _)| *id == pair.id) else {
+            continue;
+        };
+        for (enrollment, accepted) in [
+            (pair.mentor_enrollment_id, f.mentor_accepted_charter),
+            (pair.mentee_enrollment_id, f.mentee_accepted_charter),
+        ] {
+            if CharterStatus::of(accepted, f.current_charter) == CharterStatus::Pending {
+                charter_pending.insert(enrollment);
+            }
+        }
+        cadence_days.insert(pair.program_id, f.cadence_days);
+        if f.meetings != MeetingStats::default() {
+            meetings.insert(pair.id, f.meetings.clone());
+        }
+        let counted: HashMap<ObjectiveStatus, i64> = f
+            .objectives
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .copied()
+            .collect();
+        if !counted.is_empty() {
+            by_status.insert(pair.id, counted);
+        }
+        if f.agreed > 0 {
+            agreed.insert(pair.id, f.agreed);
+        }
+    }
     Ok(PairContext {
         people,
         charter_pending,
         meetings,
-        objectives: counts.by_status,
-        agreed: counts.agreed,
+        objectives: by_status,
+        agreed,
         cadence_days,
         end_reason_texts,
         now,

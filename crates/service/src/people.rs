@@ -156,6 +156,7 @@ async fn write_chunk(
         .begin()
         .await
         .map_err(mentorat_persistence::StoreError::from)?;
+    people::plan_each_statement(&txn).await?;
     let ids: Vec<&str> = chunk.iter().map(|(_, r)| r.external_id.as_str()).collect();
     let existing: HashMap<String, Person> = people::find_by_external_ids(&txn, &ids)
         .await?

@@ -90,9 +90,12 @@ pub struct AuditQuery {
 pub async fn list_audit_events(
     _auth: Authorized<op::ListAuditEvents>,
     db: RequestDb,
+    log: web::Data<crate::audit::AuditLog>,
     req: HttpRequest,
     query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    // What this replica has answered is in the log before it is read.
+    log.flush().await;
     let query = query.into_inner();
     let (limit, before) = page_params(query.limit, query.cursor.as_deref())?;
     let filter = AuditFilter {

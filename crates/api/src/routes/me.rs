@@ -172,7 +172,10 @@ pub struct ExportDto {
 pub async fn export_me(
     auth: crate::auth::Authorized<crate::auth::op::ExportMe>,
     db: RequestDb,
+    log: actix_web::web::Data<crate::audit::AuditLog>,
 ) -> Result<HttpResponse, ApiError> {
+    // The export lists the caller's audit events: this replica's are written first.
+    log.flush().await;
     let e = mentorat_service::me::export(&db, &auth.caller).await?;
     let dto = ExportDto {
         generated_at: Utc::now(),

@@ -1,5 +1,7 @@
 //! Operational endpoints, without authentication: liveness, readiness, metrics.
 
+use std::time::Duration;
+
 use actix_web::{HttpResponse, get, http::header, web};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -9,6 +11,11 @@ use crate::{
     telemetry::Metrics,
     unit::RequestDb,
 };
+
+/// How long `/readyz` waits for the database to answer a ping. A silent network can hold a
+/// ping for minutes; a load balancer's probe gives up after a second or two, and a replica
+/// that cannot reach its database within a second is not ready.
+pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -24,7 +31,9 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers. A load balancer takes a replica out while this is 503.
+/// Readiness: the database answers within a second.
+///
+/// A load balancer takes a replica out while this is 503.
 #[utoipa::path(
     tag = "operations",
     responses(
@@ -34,11 +43,20 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(db: RequestDb) -> Result<HttpResponse, ApiError> {
-    db.ping().await.map_err(|e| {
-        tracing::warn!(error = %error_chain(&e), "readiness check failed");
-        ApiError::Unavailable
-    })?;
-    Ok(HttpResponse::Ok().json(Health { status: "ok" }))
+    match tokio::time::timeout(READINESS_TIMEOUT, db.ping()).await {
+        Ok(Ok(())) => Ok(HttpResponse::Ok().json(Health { status: "ok" })),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %error_chain(&e), "readiness check failed");
+            Err(ApiError::Unavailable)
+        }
+        Err(_) => {
+            tracing::warn!(
+                after_ms = READINESS_TIMEOUT.as_millis(),
+                "readiness check failed: the database did not answer in time"
+            );
+            Err(ApiError::Unavailable)
+        }
+    }
 }
 
 /// Prometheus metrics: `mentorat_http_requests_total` and

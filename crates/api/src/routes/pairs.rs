@@ -396,9 +396,15 @@ pub async fn get_pair(
     db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let pair = use_case::visible_pair(&db, &auth.caller, auth.scope, id.into_inner()).await?;
-    let as_member = auth.scope == Scope::OwnEnrollments;
-    render(&db, pair, as_member, actix_web::http::StatusCode::OK).await
+    let view = use_case::visible_pair(&db, &auth.caller, auth.scope, id.into_inner()).await?;
+    let as_member = view.is_member();
+    render(
+        &db,
+        view.into_pair(),
+        as_member,
+        actix_web::http::StatusCode::OK,
+    )
+    .await
 }
 
 /// Accept a proposed pair (a member). Active once both accepted and both hold the current
