@@ -140,7 +140,7 @@ pub async fn mentor_candidates(
                FROM enrollments e JOIN people p ON p.id = e.person_id \
                WHERE e.program_id = $1 AND e.role = $2";
     let rows = conn
-        .query_all_raw(crate::pairs::statement(
+        .query_all_raw(crate::sql::statement(
             conn.get_database_backend(),
             sql,
             vec![program_id.into(), EnrollmentRole::Mentor.as_str().into()],

@@ -9,7 +9,7 @@ use mentorat_domain::{
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::{crypto::Keyring, error::StoreError, pairs::statement};
+use crate::{crypto::Keyring, error::StoreError, sql::statement};
 
 /// Feedback as stored, for its author.
 #[derive(Debug, Clone, PartialEq, Eq)]

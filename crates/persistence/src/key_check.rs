@@ -10,8 +10,8 @@ use sea_orm::ConnectionTrait;
 use crate::{
     crypto::{Keyring, PREFIX},
     error::StoreError,
-    pairs::statement,
     rotation,
+    sql::statement,
 };
 
 /// What the check value opens to.

@@ -14,6 +14,7 @@ pub mod error;
 pub mod feedback;
 pub mod idempotency;
 pub mod key_check;
+mod locks;
 pub mod meetings;
 pub mod notes;
 pub mod notifications;
@@ -24,6 +25,7 @@ pub mod people;
 pub mod programs;
 pub mod report;
 pub mod rotation;
+mod sql;
 pub mod tallies;
 pub mod webhooks;
 
@@ -46,7 +48,7 @@ pub(crate) async fn query_ids(
     values: Vec<sea_orm::Value>,
 ) -> Result<Vec<uuid::Uuid>, StoreError> {
     Ok(conn
-        .query_all_raw(pairs::statement(conn.get_database_backend(), sql, values))
+        .query_all_raw(sql::statement(conn.get_database_backend(), sql, values))
         .await?
         .iter()
         .map(|r| r.try_get("", "id"))

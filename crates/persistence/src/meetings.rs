@@ -16,7 +16,8 @@ use crate::{
     crypto::Keyring,
     entity::meeting::{self, Column, Entity as Meetings},
     error::StoreError,
-    pairs::{PairsOf, statement},
+    locks::PairsOf,
+    sql::statement,
     tallies,
 };
 
@@ -217,7 +218,7 @@ pub async fn cancel(
     late: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::pairs::lock(conn, meeting.pair_id).await?;
+    crate::locks::lock(conn, meeting.pair_id).await?;
     let update = Meetings::update_many()
         .col_expr(
             Column::Status,
@@ -282,7 +283,7 @@ async fn cancel_uncounted(
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, StoreError> {
-    crate::pairs::lock_all(conn, pairs).await?;
+    crate::locks::lock_all(conn, pairs).await?;
     let sql = format!(
         "UPDATE meetings SET status = 'cancelled', cancelled_by = $1, cancelled_at = $2, \
            revision = revision + 1, updated_at = $3 \
@@ -312,7 +313,7 @@ pub async fn close(
     summary: Option<Content>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::pairs::lock(conn, meeting.pair_id).await?;
+    crate::locks::lock(conn, meeting.pair_id).await?;
     let update = Meetings::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
         .col_expr(

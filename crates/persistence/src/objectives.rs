@@ -190,7 +190,7 @@ pub async fn update(
     by: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::pairs::lock(conn, objective.pair_id).await?;
+    crate::locks::lock(conn, objective.pair_id).await?;
     let next = objective.revision + 1;
     let result = Objectives::update_many()
         .col_expr(Column::ProposedBy, Expr::value(edit.proposed_by))
@@ -240,7 +240,7 @@ pub async fn agree(
     by: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::pairs::lock(conn, objective.pair_id).await?;
+    crate::locks::lock(conn, objective.pair_id).await?;
     let next = objective.revision + 1;
     let result = Objectives::update_many()
         .col_expr(

@@ -11,7 +11,7 @@ use mentorat_domain::feedback::{CHECK_IN_DIMENSIONS, FeedbackKind};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
-use crate::{error::StoreError, pairs::statement};
+use crate::{error::StoreError, sql::statement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GroupBy {

@@ -7,7 +7,7 @@
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::{crypto::Keyring, error::StoreError, pairs::statement};
+use crate::{crypto::Keyring, error::StoreError, sql::statement};
 
 const BATCH: u64 = 500;
 

@@ -15,10 +15,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Value};
 use uuid::Uuid;
 
-use crate::{
-    error::StoreError,
-    pairs::{PairsOf, statement},
-};
+use crate::{error::StoreError, locks::PairsOf, sql::statement};
 
 /// The UTC calendar day of a timestamp column, `YYYY-MM-DD` on both databases.
 pub(crate) fn day(backend: DbBackend, col: &str) -> String {
@@ -62,7 +59,7 @@ pub async fn refresh_objectives(
     conn: &impl ConnectionTrait,
     pair_id: Uuid,
 ) -> Result<(), StoreError> {
-    crate::pairs::lock(conn, pair_id).await?;
+    crate::locks::lock(conn, pair_id).await?;
     exec(
         conn,
         "UPDATE pairs SET \
@@ -183,7 +180,7 @@ pub async fn refresh_meeting_facts(
     conn: &impl ConnectionTrait,
     pairs: PairsOf,
 ) -> Result<(), StoreError> {
-    crate::pairs::lock_all(conn, pairs).await?;
+    crate::locks::lock_all(conn, pairs).await?;
     let sql = format!(
         "UPDATE pairs SET \
            owed_reschedules = (SELECT COUNT(*) FROM meetings c \

@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::{crypto::Keyring, error::StoreError, pairs::statement};
+use crate::{crypto::Keyring, error::StoreError, sql::statement};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Webhook {
