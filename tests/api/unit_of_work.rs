@@ -302,3 +302,32 @@ async fn terminated_connections_during_keyed_writes_lose_and_duplicate_nothing()
         }
     }
 }
+
+/// A body larger than its route takes is refused from its `Content-Length`, before it is
+/// read, with the limit of that route; the import's route takes more.
+#[tokio::test]
+async fn an_announced_body_over_the_route_limit_is_413_before_it_is_read() {
+    let app = spawn_app().await;
+    let big = format!("{{\"name\": \"{}\"}}", "x".repeat(2 << 20));
+    let refused = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/programs"))
+                .bearer_auth(app.as_coordinator())
+                .header("content-type", "application/json")
+                .body(big),
+        )
+        .await;
+    refused.problem(413, "payload_too_large");
+    // The same path spelled with a percent-escape is the same route, with the same limit.
+    let import = app
+        .send(
+            app.client
+                .post(app.url("/api/v1/people/%69mport"))
+                .bearer_auth(app.as_hris())
+                .header("content-type", "application/json")
+                .body("[]"),
+        )
+        .await;
+    assert_ne!(import.status, 500, "{}", import.text);
+}

@@ -21,9 +21,8 @@ use actix_web::{
     http::{Method, StatusCode, header},
     web,
 };
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use chrono::{Duration, Utc};
-use futures_util::StreamExt;
 use mentorat_persistence::{
     ConnectionTrait, Db,
     idempotency::{self, Claim, Reservation, StoredResponse},
@@ -212,22 +211,22 @@ pub async fn release(db: &Db, claim: &Claim) {
     }
 }
 
-/// The whole body of a request, up to the largest any route takes; each handler then
-/// applies its own limit.
+/// The route that takes the large bodies (`POST /people/import`, CSV or JSON).
+pub(crate) fn is_import(req: &ServiceRequest) -> bool {
+    req.method() == Method::POST && req.match_pattern().as_deref() == Some("/api/v1/people/import")
+}
+
+/// The whole body of a request, up to what its route takes (64 MiB for the import, 1 MiB
+/// otherwise); a `Content-Length` beyond it is refused before a byte is read.
 pub(crate) async fn read_body(req: &mut ServiceRequest) -> Result<Bytes, ApiError> {
+    let limit = if is_import(req) {
+        IMPORT_BODY_LIMIT
+    } else {
+        crate::json::BODY_LIMIT
+    };
+    let declared = crate::json::declared_length(req.request());
     let mut payload = req.take_payload();
-    let mut body = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(crate::json::body_error)?;
-        // The largest body any POST takes; each handler then applies its own limit.
-        if body.len() + chunk.len() > IMPORT_BODY_LIMIT {
-            return Err(ApiError::PayloadTooLarge {
-                limit: IMPORT_BODY_LIMIT,
-            });
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+    crate::json::read_body(&mut payload, declared, limit).await
 }
 
 pub(crate) fn payload_of(body: Bytes) -> actix_web::dev::Payload {

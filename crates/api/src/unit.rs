@@ -76,7 +76,8 @@ impl FromRequest for RequestDb {
 /// chunks and a failure loses one chunk, not the import. Importing is an upsert by external
 /// id: a retry of one cut short writes nothing twice.
 fn commits_in_chunks(req: &ServiceRequest) -> bool {
-    req.method() == Method::POST && req.path() == "/api/v1/people/import"
+    // By the route matched, not the raw path: `/people/%69mport` is the same route.
+    idempotency::is_import(req)
 }
 
 fn writes(method: &Method) -> bool {

@@ -44,12 +44,17 @@ pub async fn append_many(
     conn: &impl ConnectionTrait,
     events: Vec<AuditEvent>,
 ) -> Result<(), StoreError> {
-    if events.is_empty() {
-        return Ok(());
+    // 500 rows a statement (12 parameters each: far below PostgreSQL's 65,535 and SQLite's
+    // 32,766); an event already written — a batch whose COMMIT succeeded but whose answer was
+    // lost, sent again — is skipped, never a refusal that would block every later batch.
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        let chunk: Vec<_> = events.by_ref().take(500).map(row).collect();
+        Events::insert_many(chunk)
+            .on_conflict_do_nothing_on([audit_event::Column::Id])
+            .exec_without_returning(conn)
+            .await?;
     }
-    Events::insert_many(events.into_iter().map(row))
-        .exec_without_returning(conn)
-        .await?;
     Ok(())
 }
 

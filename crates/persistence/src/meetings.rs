@@ -357,16 +357,11 @@ pub async fn stats(
     stats_of(conn, pair_ids, now).await
 }
 
-async fn stats_of(
-    conn: &impl ConnectionTrait,
-    ids: &[Uuid],
-    now: DateTime<Utc>,
-) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
-    let mut values: Vec<Value> = vec![now.into(), now.into()];
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
-    values.extend(ids.iter().map(|id| Value::from(*id)));
-    let which = format!("m.pair_id IN ({})", placeholders.join(", "));
-    let sql = format!(
+/// The meetings of the pairs `which` names, counted per pair — `$1` and `$2` are "now" (the
+/// latest start up to now, the next after now). One statement text for [`stats`] and for
+/// `pairs::read_facts`, which joins it.
+pub(crate) fn stats_select(which: &str) -> String {
+    format!(
         "SELECT m.pair_id AS pair_id, \
            SUM(CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled, \
            SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END) AS held, \
@@ -379,7 +374,19 @@ async fn stats_of(
            MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= $1 THEN m.starts_at END) AS last_meeting_at, \
            MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > $2 THEN m.starts_at END) AS next_meeting_at \
          FROM meetings m WHERE {which} GROUP BY m.pair_id"
-    );
+    )
+}
+
+async fn stats_of(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
+    let mut values: Vec<Value> = vec![now.into(), now.into()];
+    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
+    values.extend(ids.iter().map(|id| Value::from(*id)));
+    let which = format!("m.pair_id IN ({})", placeholders.join(", "));
+    let sql = stats_select(&which);
     let rows = conn
         .query_all_raw(statement(conn.get_database_backend(), &sql, values))
         .await?;

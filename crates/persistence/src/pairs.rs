@@ -641,23 +641,12 @@ pub async fn read_facts(
          JOIN enrollments er ON er.id = p.mentor_enrollment_id \
          JOIN enrollments ee ON ee.id = p.mentee_enrollment_id \
          JOIN programs pr ON pr.id = p.program_id \
-         LEFT JOIN (SELECT m.pair_id AS pair_id, \
-           SUM(CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled, \
-           SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END) AS held, \
-           SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
-           SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) AS missed, \
-           SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END) AS late, \
-           SUM(CASE WHEN m.status = 'cancelled' AND NOT EXISTS \
-               (SELECT 1 FROM meetings r WHERE r.reschedules = m.id) THEN 1 ELSE 0 END) AS owed, \
-           MIN(CASE WHEN m.status = 'held' THEN m.starts_at END) AS first_held_at, \
-           MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= $1 THEN m.starts_at END) AS last_meeting_at, \
-           MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > $2 THEN m.starts_at END) AS next_meeting_at \
-           FROM meetings m WHERE m.pair_id IN ({meetings}) GROUP BY m.pair_id) ms ON ms.pair_id = p.id \
+         LEFT JOIN ({meeting_stats}) ms ON ms.pair_id = p.id \
          LEFT JOIN (SELECT o.pair_id AS pair_id, {by_status}\
            SUM(CASE WHEN o.agreed_at IS NOT NULL THEN 1 ELSE 0 END) AS agreed \
            FROM objectives o WHERE o.pair_id IN ({objectives}) GROUP BY o.pair_id) os ON os.pair_id = p.id \
          WHERE p.id IN ({pairs})",
-        meetings = list(3),
+        meeting_stats = crate::meetings::stats_select(&format!("m.pair_id IN ({})", list(3))),
         objectives = list(3 + n),
         pairs = list(3 + 2 * n),
     );
