@@ -42,3 +42,66 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use sea_orm_migration::sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+    use super::*;
+
+    /// Migration 000013 on a database the old race left with three open pairs of one couple
+    /// (and one of another couple, and an ended one of the first): the oldest open pair of
+    /// each couple stays, the later ones end (reason `other`), and the index is then made.
+    #[tokio::test]
+    async fn the_open_pair_index_first_ends_the_later_duplicates() {
+        let db = Database::connect("sqlite::memory:").await.unwrap();
+        Migrator::up(&db, Some(12)).await.unwrap();
+        let pair = |id: u8, mentor: u8, mentee: u8, status: &str, at: &str| {
+            format!(
+                "INSERT INTO pairs (id, program_id, mentor_enrollment_id, mentee_enrollment_id,                    mentor_person_id, mentee_person_id, status, hierarchy_conflict, revision,                    created_at, updated_at) VALUES                    ('00000000-0000-0000-0000-0000000000{id:02}', 'p', 'e{mentor}', 'e{mentee}',                    'm', 'n', '{status}', false, 1, '{at}', '{at}')"
+            )
+        };
+        for sql in [
+            pair(1, 1, 2, "ended", "2026-01-01T00:00:00Z"),
+            pair(2, 1, 2, "active", "2026-01-02T00:00:00Z"),
+            pair(3, 1, 2, "proposed", "2026-01-03T00:00:00Z"),
+            pair(4, 1, 2, "suspended", "2026-01-04T00:00:00Z"),
+            pair(5, 1, 3, "proposed", "2026-01-03T00:00:00Z"),
+        ] {
+            db.execute_unprepared(&sql).await.unwrap();
+        }
+        Migrator::up(&db, None).await.unwrap();
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT id, status, end_reason, revision FROM pairs ORDER BY id",
+            ))
+            .await
+            .unwrap();
+        let seen: Vec<(String, Option<String>, i32)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get("", "status").unwrap(),
+                    r.try_get("", "end_reason").unwrap(),
+                    r.try_get("", "revision").unwrap(),
+                )
+            })
+            .collect();
+        let ended = |revision| ("ended".to_owned(), Some("other".to_owned()), revision);
+        assert_eq!(
+            seen,
+            vec![
+                ("ended".to_owned(), None, 1),
+                ("active".to_owned(), None, 1),
+                ended(2),
+                ended(2),
+                ("proposed".to_owned(), None, 1),
+            ]
+        );
+        // And the index now refuses a second open pair of the couple.
+        let again = pair(6, 1, 2, "proposed", "2026-02-01T00:00:00Z");
+        assert!(db.execute_unprepared(&again).await.is_err());
+    }
+}

@@ -351,3 +351,80 @@ async fn one_enrollment_per_person_when_enrollments_arrive_at_once() {
         refused.problem(409, "already_enrolled");
     }
 }
+
+/// Each member's request, `n` times over, all built now.
+fn from_both(app: &TestApp, path: &str, body: &Value, n: usize) -> Vec<reqwest::RequestBuilder> {
+    (0..n)
+        .flat_map(|_| ["MR", "ME"])
+        .map(|who| {
+            app.client
+                .post(app.url(path))
+                .bearer_auth(as_(who))
+                .json(body)
+        })
+        .collect()
+}
+
+/// One `200`, and every other request refused for what the resource has become (`409` with
+/// `code`) — never a `412` nobody asked for (no `If-Match` was sent), never a `500`.
+fn one_wins(replies: &[Reply], code: &str) {
+    let won = replies.iter().filter(|r| r.status == 200).count();
+    assert_eq!(won, 1, "statuses {:?}", statuses(replies));
+    for r in replies.iter().filter(|r| r.status != 200) {
+        assert_eq!(r.status, 409, "{}", r.text);
+        assert_eq!(r.json()["code"], code, "{}", r.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn both_members_ending_a_pair_at_once_end_it_once() {
+    for _ in 0..ROUNDS {
+        let app = spawn_app().await;
+        let pair = active_pair(&app).await;
+        let path = format!("/api/v1/pairs/{}/end", pair.id);
+        let body = json!({"reason_category": "goals_reached", "reason_text": "Merci"});
+        let replies = all_at_once(&app, from_both(&app, &path, &body, CLIENTS / 2)).await;
+        one_wins(&replies, "pair_not_open");
+        let read = app
+            .get(&format!("/api/v1/pairs/{}", pair.id), Some(&as_("ME")))
+            .await;
+        assert_eq!(read.json()["status"], "ended", "{}", read.text);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_meeting_cancelled_or_closed_by_both_members_at_once_changes_once() {
+    use crate::working_life::{schedule, started_hours_ago, video_at};
+    for _ in 0..ROUNDS {
+        let app = spawn_app().await;
+        let pair = active_pair(&app).await;
+        let ahead = schedule(&app, &pair, "MR", video_at(72)).await.json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let path = format!("/api/v1/pairs/{}/meetings/{ahead}/cancel", pair.id);
+        let body = json!({"reason": "Garde de nuit imprévue"});
+        let replies = all_at_once(&app, from_both(&app, &path, &body, CLIENTS / 2)).await;
+        one_wins(&replies, "meeting_not_scheduled");
+
+        let started = schedule(&app, &pair, "MR", video_at(24)).await.json()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        started_hours_ago(&app, &started, 1).await;
+        let path = format!("/api/v1/pairs/{}/meetings/{started}/held", pair.id);
+        let replies = all_at_once(&app, from_both(&app, &path, &json!({}), CLIENTS / 2)).await;
+        one_wins(&replies, "meeting_not_scheduled");
+
+        // The report counted one cancellation and one meeting held, not ten.
+        let health = app
+            .get(
+                &format!("/api/v1/pairs/{}", pair.id),
+                Some(&app.as_coordinator()),
+            )
+            .await
+            .json();
+        assert_eq!(health["meetings"]["cancelled"], 1, "{health}");
+        assert_eq!(health["meetings"]["held"], 1, "{health}");
+    }
+}

@@ -216,29 +216,52 @@ impl AuditLog {
 /// dropped (and said so in the log).
 const RETRY_BOUND: usize = 100_000;
 
-async fn write(db: mentorat_persistence::Db, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+async fn write(db: mentorat_persistence::Db, queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+    let append = move |events: Vec<audit::AuditEvent>| {
+        let db = db.clone();
+        async move { audit::append_many(db.conn(), events).await }
+    };
+    write_with(append, queue).await;
+}
+
+/// The writer's loop, over any way of appending a batch (the database, or a test's).
+async fn write_with<A, F>(append: A, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>)
+where
+    A: Fn(Vec<audit::AuditEvent>) -> F,
+    F: std::future::Future<Output = Result<(), mentorat_persistence::StoreError>>,
+{
+    use tokio::time::Instant;
     let mut jobs = Vec::with_capacity(BATCH);
-    // Queued events whose batch failed: written again with the next batch, after a pause
-    // that doubles while the database keeps refusing (100 ms to 5 s).
+    // Queued events whose batch failed: written again, not before `retry_at` — a pause that
+    // doubles while the database keeps refusing (100 ms to 5 s). Requests that keep arriving
+    // meanwhile have their own events written (their readers wait for them), without the
+    // retry list: a struggling database is not sent the whole backlog with every request.
     let mut retry: Vec<audit::AuditEvent> = Vec::new();
+    let mut retry_at: Option<Instant> = None;
     let mut pause = std::time::Duration::from_millis(100);
     loop {
-        let closed = if retry.is_empty() {
-            queue.recv_many(&mut jobs, BATCH).await == 0
-        } else {
-            match tokio::time::timeout(pause, queue.recv_many(&mut jobs, BATCH)).await {
-                Ok(0) => {
-                    // Every sender is gone: one last pause and attempt for what is left.
-                    tokio::time::sleep(pause).await;
-                    true
+        let closed = match retry_at {
+            None => queue.recv_many(&mut jobs, BATCH).await == 0,
+            Some(at) => {
+                match tokio::time::timeout_at(at, queue.recv_many(&mut jobs, BATCH)).await {
+                    Ok(0) => {
+                        // Every sender is gone: one last pause and attempt for what is left.
+                        tokio::time::sleep_until(at).await;
+                        true
+                    }
+                    _ => false,
                 }
-                _ => false,
             }
         };
         if closed && retry.is_empty() {
             return;
         }
-        let mut events = std::mem::take(&mut retry);
+        let due = closed || retry_at.is_none_or(|at| Instant::now() >= at);
+        let mut events = if due {
+            std::mem::take(&mut retry)
+        } else {
+            Vec::new()
+        };
         let mut queued = vec![true; events.len()];
         let mut waiting = Vec::new();
         let mut flushed = Vec::new();
@@ -254,18 +277,29 @@ async fn write(db: mentorat_persistence::Db, mut queue: tokio::sync::mpsc::Unbou
         }
         let count = events.len();
         let kept = events.clone();
-        let outcome = match audit::append_many(db.conn(), events).await {
+        let outcome = match if events.is_empty() {
+            Ok(())
+        } else {
+            append(events).await
+        } {
             Ok(()) => {
-                pause = std::time::Duration::from_millis(100);
+                if due {
+                    pause = std::time::Duration::from_millis(100);
+                    retry_at = None;
+                }
                 Ok(())
             }
             Err(err) => {
                 tracing::error!(error = %crate::problem::error_chain(&err), events = count, "could not write audit events: the queued ones are kept for a retry");
-                retry = kept
-                    .into_iter()
-                    .zip(queued)
-                    .filter_map(|(event, queued)| queued.then_some(event))
-                    .collect();
+                retry.extend(
+                    kept.into_iter()
+                        .zip(queued)
+                        .filter_map(|(event, queued)| queued.then_some(event)),
+                );
+                if due {
+                    retry_at = Some(Instant::now() + pause);
+                    pause = (pause * 2).min(std::time::Duration::from_secs(5));
+                }
                 if retry.len() > RETRY_BOUND {
                     let dropped = retry.len() - RETRY_BOUND;
                     retry.drain(..dropped);
@@ -274,7 +308,6 @@ async fn write(db: mentorat_persistence::Db, mut queue: tokio::sync::mpsc::Unbou
                         "audit events dropped: the database refused them for too long"
                     );
                 }
-                pause = (pause * 2).min(std::time::Duration::from_secs(5));
                 Err(match err {
                     mentorat_persistence::StoreError::Contention(_) => NotRecorded::Busy,
                     _ => NotRecorded::Unavailable,
@@ -296,5 +329,86 @@ async fn write(db: mentorat_persistence::Db, mut queue: tokio::sync::mpsc::Unbou
             }
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    fn event(actor: &str) -> audit::AuditEvent {
+        audit::AuditEvent {
+            id: uuid::Uuid::now_v7(),
+            at: chrono::Utc::now(),
+            actor: actor.into(),
+            roles: String::new(),
+            action: "read_pair".into(),
+            method: "GET".into(),
+            route: "/api/v1/pairs/{id}".into(),
+            resource_id: None,
+            pair_id: None,
+            status: 200,
+            outcome: "allowed".into(),
+            request_id: None,
+        }
+    }
+
+    /// While a failed batch waits for its pause, requests that keep arriving are written
+    /// alone: the retry list goes to the database once per pause, not with every request.
+    #[tokio::test(start_paused = true)]
+    async fn the_retry_waits_for_its_pause_while_requests_keep_arriving() {
+        type Calls = Vec<(tokio::time::Instant, Vec<String>)>;
+        let calls: Arc<Mutex<Calls>> = Arc::default();
+        let seen = calls.clone();
+        let append = move |events: Vec<audit::AuditEvent>| {
+            let seen = seen.clone();
+            async move {
+                let mut calls = seen.lock().unwrap();
+                calls.push((
+                    tokio::time::Instant::now(),
+                    events.iter().map(|e| e.actor.clone()).collect(),
+                ));
+                // The database refuses the first batch only.
+                if calls.len() == 1 {
+                    Err(mentorat_persistence::StoreError::Unavailable(
+                        mentorat_persistence::DbErr::Custom("gone".into()),
+                    ))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
+        let log = AuditLog { jobs };
+        tokio::spawn(write_with(append, queue));
+        let start = tokio::time::Instant::now();
+        log.enqueue(event("queued"));
+        log.flush().await;
+        // Twenty reads, 2 ms apart, each waiting for its own event: all inside the 100 ms pause.
+        for n in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            log.record(event(&format!("read{n}"))).await.unwrap();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        log.flush().await;
+        let calls = calls.lock().unwrap();
+        let with_retry: Vec<_> = calls
+            .iter()
+            .skip(1)
+            .filter(|(_, actors)| actors.iter().any(|a| a == "queued"))
+            .collect();
+        assert_eq!(with_retry.len(), 1, "the retry went once: {calls:?}");
+        assert!(
+            with_retry[0].0 - start >= std::time::Duration::from_millis(100),
+            "not before its pause: {calls:?}"
+        );
+        assert_eq!(
+            calls.len(),
+            22,
+            "each read written, then the retry: {calls:?}"
+        );
     }
 }

@@ -127,3 +127,99 @@ pub async fn list(
         .collect();
     Ok(Page { items, next })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::Db;
+
+    /// SQLite in memory, and PostgreSQL too when `MENTORAT_TEST_DATABASE_URL` names a server
+    /// (a database of its own, dropped after).
+    async fn databases() -> Vec<(Db, Option<(String, String)>)> {
+        let keys = || crate::Keyring::single(&[7; 32]);
+        let sqlite = Db::connect("sqlite::memory:", keys()).await.unwrap();
+        sqlite.migrate().await.unwrap();
+        let mut out = vec![(sqlite, None)];
+        if let Ok(url) = std::env::var("MENTORAT_TEST_DATABASE_URL") {
+            let admin = Db::connect(&url, keys()).await.unwrap();
+            let name = format!("mentorat_test_{}", Uuid::now_v7().simple());
+            admin
+                .conn()
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let base = url.rsplit_once('/').unwrap().0;
+            let db = Db::connect(&format!("{base}/{name}"), keys())
+                .await
+                .unwrap();
+            db.migrate().await.unwrap();
+            out.push((db, Some((url, name))));
+        }
+        out
+    }
+
+    async fn drop_database(db: Db, admin: Option<(String, String)>) {
+        db.close().await.unwrap();
+        if let Some((url, name)) = admin {
+            let admin = Db::connect(&url, crate::Keyring::single(&[7; 32]))
+                .await
+                .unwrap();
+            admin
+                .conn()
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}"))
+                .await
+                .unwrap();
+        }
+    }
+
+    fn event(n: usize) -> AuditEvent {
+        AuditEvent {
+            id: Uuid::now_v7(),
+            at: Utc::now(),
+            actor: format!("E{n}"),
+            roles: String::new(),
+            action: "read_pair".into(),
+            method: "GET".into(),
+            route: "/api/v1/pairs/{id}".into(),
+            resource_id: None,
+            pair_id: None,
+            status: 200,
+            outcome: "allowed".into(),
+            request_id: None,
+        }
+    }
+
+    async fn count(db: &Db) -> i64 {
+        Events::find().count(db.conn()).await.unwrap() as i64
+    }
+
+    use sea_orm::PaginatorTrait;
+
+    /// 6,000 events (12 parameters each: 72,000, over both databases' bind limits) in one
+    /// call, as the writer's retry list can grow while the database is away.
+    #[tokio::test]
+    async fn a_long_list_of_events_is_written_in_statements_under_the_bind_limit() {
+        for (db, admin) in databases().await {
+            let events: Vec<AuditEvent> = (0..6_000).map(event).collect();
+            append_many(db.conn(), events).await.unwrap();
+            assert_eq!(count(&db).await, 6_000);
+            drop_database(db, admin).await;
+        }
+    }
+
+    /// A batch whose COMMIT succeeded but whose answer was lost is sent again with the next
+    /// one: the rows already there are skipped, the new ones written, nothing refused.
+    #[tokio::test]
+    async fn events_already_written_are_skipped_not_refused() {
+        for (db, admin) in databases().await {
+            let first: Vec<AuditEvent> = (0..3).map(event).collect();
+            append_many(db.conn(), first.clone()).await.unwrap();
+            let mut again = first;
+            again.extend((3..5).map(event));
+            append_many(db.conn(), again).await.unwrap();
+            assert_eq!(count(&db).await, 5);
+            drop_database(db, admin).await;
+        }
+    }
+}

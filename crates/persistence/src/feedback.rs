@@ -65,7 +65,6 @@ pub async fn insert(
         ))
         .await?;
     }
-    crate::tallies::count_feedback(conn, id).await?;
     Ok(id)
 }
 

@@ -32,7 +32,9 @@ pub mod webhooks;
 pub use crypto::Keyring;
 pub use db::{Backend, Conn, Db, Unit};
 pub use error::StoreError;
-pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
+pub use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,
+};
 
 /// One page of a keyset-paginated list: `next` is the id to continue after, if any.
 #[derive(Debug, Clone)]

@@ -18,7 +18,6 @@ use crate::{
     error::StoreError,
     locks::PairsOf,
     sql::statement,
-    tallies,
 };
 
 pub struct NewMeeting {
@@ -61,10 +60,6 @@ pub async fn insert(
     })
     .exec_without_returning(conn)
     .await?;
-    if let Some(cancelled) = new.reschedules {
-        tallies::record_reschedule(conn, cancelled, now).await?;
-    }
-    tallies::refresh_meeting_facts(conn, PairsOf::One(new.pair_id)).await?;
     find(conn, keys, new.pair_id, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("meeting {id} vanished after insert")))
@@ -204,8 +199,7 @@ pub async fn update_plan(
             Expr::value(keys.seal_opt(plan.agenda.as_ref().map(Content::expose))?),
         )
         .col_expr(Column::UpdatedAt, Expr::value(now));
-    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
-    tallies::refresh_meeting_facts(conn, PairsOf::One(meeting.pair_id)).await
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
 }
 
 /// R7: cancelled by a member, with a reason; `late` inside the notice window.
@@ -218,7 +212,6 @@ pub async fn cancel(
     late: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::locks::lock(conn, meeting.pair_id).await?;
     let update = Meetings::update_many()
         .col_expr(
             Column::Status,
@@ -229,61 +222,19 @@ pub async fn cancel(
         .col_expr(Column::CancelReason, Expr::value(keys.seal(reason)?))
         .col_expr(Column::Late, Expr::value(late))
         .col_expr(Column::UpdatedAt, Expr::value(now));
-    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
-    tallies::count_meetings(conn, &[meeting.id]).await?;
-    tallies::refresh_meeting_facts(conn, PairsOf::One(meeting.pair_id)).await
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
 }
 
-/// When a pair ends, is suspended (R11) or completes with its program, the meetings it still
-/// had ahead are cancelled (no reason: the pair's change says why; `by` the member who ended
-/// it, none when the service did), so no calendar keeps showing them. Returns how many. The
-/// report counts a member's cancellations only: those the service makes when a person leaves
-/// or a program closes say nothing of how a pair kept its appointments (R7).
-pub async fn cancel_ahead(
-    conn: &impl ConnectionTrait,
-    pairs: PairsOf,
-    by: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let cancelled = cancel_uncounted(conn, pairs, by, now).await?;
-    if by.is_some() {
-        tallies::count_meetings(conn, &cancelled).await?;
-    }
-    tallies::refresh_meeting_facts(conn, pairs).await?;
-    Ok(cancelled.len() as u64)
-}
-
-/// [`cancel_ahead`] for several pairs at once (a departure suspends every pair of the person
-/// who left): the tallies are counted in one statement, in one order, so two departures at
-/// once never take the same tally rows in opposite orders.
-pub async fn cancel_ahead_of_pairs(
-    conn: &impl ConnectionTrait,
-    pair_ids: &[Uuid],
-    by: Option<Uuid>,
-    now: DateTime<Utc>,
-) -> Result<u64, StoreError> {
-    let mut cancelled = Vec::new();
-    for id in pair_ids {
-        cancelled.extend(cancel_uncounted(conn, PairsOf::One(*id), by, now).await?);
-    }
-    if by.is_some() {
-        tallies::count_meetings(conn, &cancelled).await?;
-    }
-    for id in pair_ids {
-        tallies::refresh_meeting_facts(conn, PairsOf::One(*id)).await?;
-    }
-    Ok(cancelled.len() as u64)
-}
-
-/// The pairs' meetings still scheduled after `now`, cancelled (the pairs locked first); their
-/// ids, for the tallies.
-async fn cancel_uncounted(
+/// The pairs' meetings still scheduled after `now`, cancelled — when a pair ends, is
+/// suspended (R11) or completes with its program (no reason: the pair's change says why;
+/// `by` the member who ended it, none when the service did). Their ids, for the tallies
+/// (`service::working_life::cancel_ahead`).
+pub async fn cancel_scheduled_after(
     conn: &impl ConnectionTrait,
     pairs: PairsOf,
     by: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Uuid>, StoreError> {
-    crate::locks::lock_all(conn, pairs).await?;
     let sql = format!(
         "UPDATE meetings SET status = 'cancelled', cancelled_by = $1, cancelled_at = $2, \
            revision = revision + 1, updated_at = $3 \
@@ -313,7 +264,6 @@ pub async fn close(
     summary: Option<Content>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::locks::lock(conn, meeting.pair_id).await?;
     let update = Meetings::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
         .col_expr(
@@ -322,9 +272,7 @@ pub async fn close(
         )
         .col_expr(Column::ClosedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now));
-    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)?;
-    tallies::count_meetings(conn, &[meeting.id]).await?;
-    tallies::refresh_meeting_facts(conn, PairsOf::One(meeting.pair_id)).await
+    applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
 }
 
 /// What a pair's answer and flags need to know of its meetings.

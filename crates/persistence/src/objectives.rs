@@ -190,7 +190,6 @@ pub async fn update(
     by: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::locks::lock(conn, objective.pair_id).await?;
     let next = objective.revision + 1;
     let result = Objectives::update_many()
         .col_expr(Column::ProposedBy, Expr::value(edit.proposed_by))
@@ -228,8 +227,7 @@ pub async fn update(
         edit.comment.map(Content::into_inner),
         now,
     )
-    .await?;
-    crate::tallies::refresh_objectives(conn, objective.pair_id).await
+    .await
 }
 
 /// R4: the other member agrees; the objective is then in progress.
@@ -240,7 +238,6 @@ pub async fn agree(
     by: Uuid,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    crate::locks::lock(conn, objective.pair_id).await?;
     let next = objective.revision + 1;
     let result = Objectives::update_many()
         .col_expr(
@@ -274,8 +271,7 @@ pub async fn agree(
         None,
         now,
     )
-    .await?;
-    crate::tallies::refresh_objectives(conn, objective.pair_id).await
+    .await
 }
 
 pub async fn revisions(

@@ -170,7 +170,6 @@ pub async fn insert(
         updated_at: Set(now),
     };
     Pairs::insert(row).exec_without_returning(conn).await?;
-    crate::tallies::stamp_pair(conn, id).await?;
     find(conn, id)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("pair {id} vanished after insert")))

@@ -1,14 +1,16 @@
 //! The running counts a program report reads (see migration 000010), kept in the same
 //! transaction as the change they count — so a report never reads 500,000 meetings, and a
-//! rolled-back change is never counted. Each writer of a counted fact calls one function here:
+//! rolled-back change is never counted. Each use case that writes a counted fact calls one
+//! function here, in its transaction, after the repository's write (repositories run SQL and
+//! nothing else):
 //!
 //! | fact | kept by |
 //! |---|---|
-//! | a pair's report group (mentee's department and site when the pair formed), cross-department | [`stamp_pair`] from `pairs::insert` |
+//! | a pair's report group (mentee's department and site when the pair formed), cross-department | [`stamp_pair`] after `pairs::insert` (`service::pairs::propose`) |
 //! | a pair has an agreed / an achieved objective | [`refresh_objectives`] after every objective write |
-//! | a meeting held or missed (UTC day it started), cancelled or late (day of the cancellation) — by program and group | [`count_meetings`] from `meetings::{cancel, cancel_ahead, close}` |
-//! | a cancellation made up for, and the days it took | [`record_reschedule`] from `meetings::insert` |
-//! | feedback scores by program, day, group, dimension; the feedback's program and group | [`count_feedback`] from `feedback::insert` |
+//! | a meeting held or missed (UTC day it started), cancelled or late (day of the cancellation) — by program and group | [`count_meetings`] after `meetings::{cancel, close, cancel_scheduled_after}` by a member |
+//! | a cancellation made up for, and the days it took | [`record_reschedule`] after `meetings::insert` of a rescheduling |
+//! | feedback scores by program, day, group, dimension; the feedback's program and group | [`count_feedback`] after `feedback::insert` |
 //! | a pair's owed reschedules and the latest start of its held or scheduled meetings | [`refresh_meeting_facts`] after every meeting write |
 
 use chrono::{DateTime, Utc};
@@ -54,12 +56,12 @@ pub async fn stamp_pair(conn: &impl ConnectionTrait, pair_id: Uuid) -> Result<()
     .await
 }
 
-/// Whether the pair has an agreed objective and an achieved one, after any objective write.
+/// Whether the pair has an agreed objective and an achieved one, after any objective write
+/// (the use case holds the pair's lock).
 pub async fn refresh_objectives(
     conn: &impl ConnectionTrait,
     pair_id: Uuid,
 ) -> Result<(), StoreError> {
-    crate::locks::lock(conn, pair_id).await?;
     exec(
         conn,
         "UPDATE pairs SET \
@@ -175,12 +177,12 @@ pub async fn count_feedback(
 
 /// The pair's cancellations not made up for yet (R7) and the latest start of its held or
 /// scheduled meetings (R8), recomputed from its meetings after any of them changes — so they
-/// cannot drift. Pair health reads them to find its candidates.
+/// cannot drift. Pair health reads them to find its candidates. The use case holds the
+/// pairs' locks.
 pub async fn refresh_meeting_facts(
     conn: &impl ConnectionTrait,
     pairs: PairsOf,
 ) -> Result<(), StoreError> {
-    crate::locks::lock_all(conn, pairs).await?;
     let sql = format!(
         "UPDATE pairs SET \
            owed_reschedules = (SELECT COUNT(*) FROM meetings c \

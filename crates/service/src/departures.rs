@@ -3,7 +3,7 @@
 //! and batch import alike).
 
 use chrono::Utc;
-use mentorat_persistence::{ConnectionTrait, StoreError, meetings, notifications, outbox, pairs};
+use mentorat_persistence::{ConnectionTrait, StoreError, notifications, outbox, pairs};
 use uuid::Uuid;
 
 /// People who were active and no longer are: their active pairs become `suspended` (the
@@ -19,7 +19,7 @@ pub async fn people_deactivated(
     let suspended = pairs::suspend_pairs_of(conn, person_ids, now).await?;
     // Nobody will come to the meetings ahead: off every calendar.
     let ids: Vec<Uuid> = suspended.iter().map(|p| p.id).collect();
-    meetings::cancel_ahead_of_pairs(conn, &ids, None, now).await?;
+    crate::working_life::cancel_ahead_of_pairs(conn, &ids, None, now).await?;
     for pair in &suspended {
         let others: Vec<Uuid> = [pair.mentor_person_id, pair.mentee_person_id]
             .into_iter()

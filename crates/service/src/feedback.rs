@@ -54,6 +54,7 @@ pub async fn give(
             ),
             other => other.into(),
         })?;
+    mentorat_persistence::tallies::count_feedback(&txn, id).await?;
     txn.commit().await.map_err(StoreError::from)?;
     tracing::info!(pair_id = %pair_id, feedback_id = %id, kind = valid.kind.as_str(), "feedback given");
     Ok(StoredFeedback {

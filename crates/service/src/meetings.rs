@@ -11,14 +11,14 @@ use mentorat_domain::{
 use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait,
     meetings::{self, NewMeeting},
-    notifications, outbox, programs,
+    notifications, outbox, pairs, programs,
 };
 use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
     error::ServiceError,
-    working_life::{Membership, charter_pending, lock_active, membership},
+    working_life::{Membership, charter_pending, lock_active, meetings_changed, membership},
 };
 
 fn store(e: impl Into<StoreError>) -> ServiceError {
@@ -112,6 +112,7 @@ pub async fn schedule(
         ),
         other => other.into(),
     })?;
+    meetings_changed(&txn, pair_id, &[], reschedules.map(|c| (c, now))).await?;
     let kind = if reschedules.is_some() {
         "meeting.rescheduled"
     } else {
@@ -205,6 +206,7 @@ pub async fn update(
     }
     meeting::check_no_overlap(&plan, &meetings::busy(&txn, pair_id, Some(id)).await?)?;
     meetings::update_plan(&txn, db.keys(), &current, &plan, now).await?;
+    meetings_changed(&txn, pair_id, &[], None).await?;
     let updated = meetings::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -238,15 +240,23 @@ pub async fn cancel(
     reason: Option<String>,
 ) -> Result<Meeting, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
-    let current = find(db, pair_id, id).await?;
+    find(db, pair_id, id).await?;
     let program = programs::find(db.conn(), m.pair.program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    // Checked under the pair's lock: when both members cancel (or one cancels while the
+    // other closes it) at once, the later one is refused for what the meeting has become
+    // (`409 meeting_not_scheduled`), never with a `412` it did not ask for.
+    let txn = db.conn().begin().await.map_err(store)?;
+    pairs::lock(&txn, pair_id).await?;
+    let current = meetings::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let now = Utc::now();
     let (reason, late) =
         meeting::check_cancel(&current, reason, program.settings.notice_hours, now)?;
-    let txn = db.conn().begin().await.map_err(store)?;
     meetings::cancel(&txn, db.keys(), &current, m.me.id, &reason, late, now).await?;
+    meetings_changed(&txn, pair_id, &[id], None).await?;
     let cancelled = meetings::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -279,13 +289,19 @@ pub async fn close(
     summary: Option<String>,
 ) -> Result<Meeting, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
-    let current = find(db, pair_id, id).await?;
+    find(db, pair_id, id).await?;
+    let summary = meeting::summary(summary)?;
+    // Checked under the pair's lock (see `cancel`); the meeting and its program's tallies
+    // change together.
+    let txn = db.conn().begin().await.map_err(store)?;
+    pairs::lock(&txn, pair_id).await?;
+    let current = meetings::find(&txn, db.keys(), pair_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
     let now = Utc::now();
     meeting::check_close(&current, now)?;
-    let summary = meeting::summary(summary)?;
-    // The meeting and its program's tallies change together.
-    let txn = db.conn().begin().await.map_err(store)?;
     meetings::close(&txn, db.keys(), &current, status, summary, now).await?;
+    meetings_changed(&txn, pair_id, &[id], None).await?;
     txn.commit().await.map_err(store)?;
     tracing::info!(pair_id = %m.pair.id, meeting_id = %id, status = status.as_str(), "meeting closed");
     find(db, pair_id, id).await

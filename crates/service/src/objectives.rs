@@ -8,7 +8,7 @@ use mentorat_domain::{
 };
 use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait, notifications, objectives,
-    objectives::ObjectiveRevision, outbox,
+    objectives::ObjectiveRevision, outbox, tallies,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -102,6 +102,7 @@ pub async fn update(
     }
     let now = Utc::now();
     objectives::update(&txn, db.keys(), &current, edit, m.me.id, now).await?;
+    tallies::refresh_objectives(&txn, pair_id).await?;
     let updated = objectives::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -127,6 +128,7 @@ pub async fn agree(
     objective::check_agreement(&current, m.me.id)?;
     let now = Utc::now();
     objectives::agree(&txn, db.keys(), &current, m.me.id, now).await?;
+    tallies::refresh_objectives(&txn, pair_id).await?;
     outbox::record(
         &txn,
         "objective.agreed",

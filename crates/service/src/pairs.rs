@@ -18,7 +18,7 @@ use mentorat_domain::{
 };
 use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait, charters, enrollments,
-    meetings::{self, MeetingStats},
+    meetings::MeetingStats,
     notifications, outbox,
     pairs::{self, MemberName, NewPair, PairFilter, PairRow, PairsOf, ReadFacts},
     people, programs,
@@ -165,6 +165,8 @@ pub async fn propose(
         StoreError::Duplicate => ServiceError::from(DomainError::PairExists),
         other => other.into(),
     })?;
+    // The pair's report group, frozen with it.
+    mentorat_persistence::tallies::stamp_pair(&txn, created.id).await?;
     notifications::notify(
         &txn,
         &[mentor_person.id, mentee_person.id],
@@ -289,15 +291,20 @@ pub async fn end(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let (side, me) = member_side(db, caller, &pair).await?;
+    // Checked again under the pair's lock: the other member may be ending it at the same
+    // moment, or a departure suspending it — the later request gets `409 pair_not_open`,
+    // never a `412` it did not ask for.
+    let txn = db.conn().begin().await.map_err(store)?;
+    pairs::lock(&txn, id).await?;
+    let pair = pairs::find(&txn, id).await?.ok_or(ServiceError::NotFound)?;
     pair::check_end(pair.status)?;
     let other = match side {
         Side::Mentor => pair.mentee_person_id,
         Side::Mentee => pair.mentor_person_id,
     };
     let now = Utc::now();
-    let txn = db.conn().begin().await.map_err(store)?;
     pairs::end(&txn, db.keys(), &pair, reason, text.as_deref(), now).await?;
-    meetings::cancel_ahead(&txn, PairsOf::One(pair.id), Some(me.id), now).await?;
+    crate::working_life::cancel_ahead(&txn, PairsOf::One(pair.id), Some(me.id), now).await?;
     notifications::notify(
         &txn,
         &[other],

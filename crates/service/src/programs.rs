@@ -99,7 +99,7 @@ pub async fn update(
                 if closing {
                     // When a program closes, its active pairs are completed and the meetings
                     // they still had ahead cancelled.
-                    mentorat_persistence::meetings::cancel_ahead(
+                    crate::working_life::cancel_ahead(
                         &txn,
                         mentorat_persistence::pairs::PairsOf::ActiveOfProgram(id),
                         None,

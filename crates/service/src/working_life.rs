@@ -2,6 +2,7 @@
 //! it, and the refusal for anyone else (R5: `confidential` to coordinators and admins, `404`
 //! to everyone else).
 
+use chrono::{DateTime, Utc};
 use mentorat_domain::{
     Caller, DomainError,
     confidentiality::{Actor, Decision, PairResource, Relationship, pair_access},
@@ -9,7 +10,10 @@ use mentorat_domain::{
     pair::{Pair, PairStatus, Side},
     person::Person,
 };
-use mentorat_persistence::{Db, charters, enrollments, pairs, people};
+use mentorat_persistence::{
+    ConnectionTrait, Db, StoreError, charters, enrollments, meetings, pairs, pairs::PairsOf,
+    people, tallies,
+};
 use uuid::Uuid;
 
 use crate::error::ServiceError;
@@ -105,4 +109,61 @@ pub async fn charter_pending(db: &Db, pair: &Pair) -> Result<bool, ServiceError>
     Ok(both
         .iter()
         .any(|e| CharterStatus::of(e.accepted_charter_version, current) == CharterStatus::Pending))
+}
+
+/// When pairs end, are suspended (R11) or complete with their program, the meetings they
+/// still had ahead are cancelled, so no calendar keeps showing them: the pairs locked, the
+/// meetings cancelled, the pairs' meeting facts refreshed — and, when a member did it
+/// (`by`), their cancellations counted in the report (those the service makes when a person
+/// leaves or a program closes say nothing of how a pair kept its appointments, R7). Inside
+/// the caller's transaction. Returns how many were cancelled.
+pub async fn cancel_ahead(
+    conn: &impl ConnectionTrait,
+    pairs_: PairsOf,
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    pairs::lock_all(conn, pairs_).await?;
+    let cancelled = meetings::cancel_scheduled_after(conn, pairs_, by, now).await?;
+    if by.is_some() {
+        tallies::count_meetings(conn, &cancelled).await?;
+    }
+    tallies::refresh_meeting_facts(conn, pairs_).await?;
+    Ok(cancelled.len() as u64)
+}
+
+/// [`cancel_ahead`] for several pairs (a departure suspends every pair of the person who
+/// left), one pair after another in id order, so two departures at once never take the same
+/// pairs in opposite orders.
+pub async fn cancel_ahead_of_pairs(
+    conn: &impl ConnectionTrait,
+    pair_ids: &[Uuid],
+    by: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut ids = pair_ids.to_vec();
+    ids.sort_unstable();
+    let mut n = 0;
+    for id in ids {
+        n += cancel_ahead(conn, PairsOf::One(id), by, now).await?;
+    }
+    Ok(n)
+}
+
+/// After a meeting write, inside its transaction and under the pair's lock: the meetings
+/// that left `scheduled` by a member's hand (`counted`) go into the report's tallies, a
+/// rescheduling records the delay (R7), and the pair's meeting facts are recomputed.
+pub async fn meetings_changed(
+    conn: &impl ConnectionTrait,
+    pair_id: Uuid,
+    counted: &[Uuid],
+    rescheduled: Option<(Uuid, DateTime<Utc>)>,
+) -> Result<(), StoreError> {
+    if !counted.is_empty() {
+        tallies::count_meetings(conn, counted).await?;
+    }
+    if let Some((cancelled, at)) = rescheduled {
+        tallies::record_reschedule(conn, cancelled, at).await?;
+    }
+    tallies::refresh_meeting_facts(conn, PairsOf::One(pair_id)).await
 }
