@@ -105,7 +105,7 @@ fn first_of_this_month() -> NaiveDate {
 }
 
 /// The `day`-th of last month (a closed month).
-fn last_month(day: u32) -> NaiveDate {
+pub(crate) fn last_month(day: u32) -> NaiveDate {
     (first_of_this_month() - Duration::days(1))
         .with_day(day)
         .unwrap()
@@ -129,15 +129,26 @@ async fn try_sql(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) {
         .await;
 }
 
-/// Everything recorded so far happened on `day` of last month: pairs formed, meetings and
-/// feedback recorded.
-async fn all_happened_on(app: &TestApp, day: NaiveDate) {
+/// Everything recorded so far happened on `day` (of a closed month): pairs formed, meetings,
+/// reschedules and feedback recorded.
+pub(crate) async fn all_happened_on(app: &TestApp, day: NaiveDate) {
     let noon = day.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    let day_text = day.format("%Y-%m-%d").to_string();
     app.time_passes("UPDATE pairs SET created_at = $1", vec![noon.into()])
         .await;
-    app.time_passes(
-        "UPDATE meeting_tallies SET day = $1",
-        vec![day.format("%Y-%m-%d").to_string().into()],
+    app.time_passes("UPDATE feedback SET created_at = $1", vec![noon.into()])
+        .await;
+    for table in ["meeting_tallies", "feedback_tallies"] {
+        app.time_passes(
+            &format!("UPDATE {table} SET day = $1"),
+            vec![day_text.clone().into()],
+        )
+        .await;
+    }
+    try_sql(
+        app,
+        "UPDATE report_reschedules SET recorded_day = $1",
+        vec![day_text.into()],
     )
     .await;
     try_sql(

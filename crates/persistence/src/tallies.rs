@@ -141,9 +141,9 @@ pub async fn record_reschedule(
            (cancelled_id, program_id, pair_id, department, site, cancelled_at, days, \
             recorded_day) \
          SELECT c.id, pr.program_id, pr.id, pr.report_department, pr.report_site, \
-           c.cancelled_at, {days}, $3 \
+           c.cancelled_at, {days}, $2 \
          FROM meetings c JOIN pairs pr ON pr.id = c.pair_id \
-         WHERE c.id = $2 AND c.cancelled_at IS NOT NULL \
+         WHERE c.id = $3 AND c.cancelled_at IS NOT NULL \
          ON CONFLICT (cancelled_id) DO NOTHING"
     );
     exec(
@@ -151,8 +151,8 @@ pub async fn record_reschedule(
         &sql,
         vec![
             at.into(),
-            cancelled_id.into(),
             at.format("%Y-%m-%d").to_string().into(),
+            cancelled_id.into(),
         ],
     )
     .await
