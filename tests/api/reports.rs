@@ -544,7 +544,9 @@ async fn report_figures_count_what_happened() {
     assert_eq!(g["meetings_missed"], 5);
     assert_eq!(g["meetings_cancelled"], 10);
     assert_eq!(g["meetings_cancelled_late"], 5);
-    let median = g["median_reschedule_days"].as_f64().expect(&g.to_string());
+    let median = g["median_reschedule_days"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{g}"));
     assert!((median - 3.0).abs() < 0.01, "{median}");
     assert_eq!(g["share_with_agreed_objectives"], 0.6);
     assert_eq!(g["share_with_achieved_objectives"], 0.2);

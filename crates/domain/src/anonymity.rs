@@ -642,7 +642,7 @@ mod differencing {
         let mut rng = Rng(0x5EED_0013);
         let mut small_seen = 0;
         let mut kept_seen = 0;
-        for case in 0..60 {
+        for case in 0..150 {
             let p = random_program(&mut rng);
             let n = p.unknowns.len();
             if n == 0 {
