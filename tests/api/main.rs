@@ -21,6 +21,7 @@ mod operations;
 mod pairs;
 mod people;
 mod programs;
+mod r13;
 mod reports;
 mod review_unit;
 mod second_look;

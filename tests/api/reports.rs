@@ -284,49 +284,47 @@ fn group<'a>(report: &'a Value, name: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no group {name} in {report}"))
 }
 
+/// R13 on cells: a department × site × month cell of fewer than five mentees is in no figure —
+/// not its group's, not the total's — so the total minus the groups shown is nothing.
 #[tokio::test]
 async fn a_group_under_five_is_suppressed_and_no_subtraction_brings_it_back() {
     let app = spawn_app().await;
     let program = population(&app).await;
+    crate::r13::all_happened_on(&app, crate::r13::last_month(5)).await;
     let path = format!("/api/v1/programs/{program}/report?group_by=department");
     let reply = app.get(&path, Some(&app.as_analyst())).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
     let report = reply.json();
     assert_eq!(report["k"], 5);
-    // 4 people: suppressed, every figure null.
+    // 2 mentees: suppressed, every figure null.
     let alpha = group(&report, "Alpha");
     assert_eq!(alpha["suppressed"], true, "{report}");
     assert_eq!(alpha["pairs"], Value::Null);
     assert_eq!(alpha["people"], Value::Null);
-    // 5 people: shown.
-    let beta = group(&report, "Beta");
-    assert_eq!(beta["suppressed"], false, "{report}");
-    assert_eq!(beta["people"], 5);
-    assert_eq!(beta["pairs"], 3);
-    assert_eq!(beta["pairs_by_status"]["proposed"], 3);
-    assert_eq!(beta["share_cross_department"], 1.0);
-    assert_eq!(group(&report, "Gamma")["pairs"], 5);
-    // Delta (2 people) is hidden too, and so Alpha cannot be had by subtraction: the total
-    // minus the visible groups is Alpha and Delta together (3 pairs, 6 people), never Alpha.
+    assert_eq!(alpha["cells_left_out"], 1);
+    // 3 mentees (5 people with their mentors): the unit is the mentee, suppressed too.
+    assert_eq!(group(&report, "Beta")["suppressed"], true, "{report}");
     assert_eq!(group(&report, "Delta")["suppressed"], true);
+    // 5 mentees: shown.
+    let gamma = group(&report, "Gamma");
+    assert_eq!(gamma["suppressed"], false, "{report}");
+    assert_eq!(gamma["people"], 5);
+    assert_eq!(gamma["pairs"], 5);
+    assert_eq!(gamma["pairs_by_status"]["proposed"], 5);
+    assert_eq!(gamma["share_cross_department"], 1.0);
+    // The total is what the groups show: Alpha, Beta and Delta are in none of it.
     let total = &report["total"];
     assert_eq!(total["suppressed"], false);
-    assert_eq!(total["people"], 21);
-    assert_eq!(total["pairs"], 11);
+    assert_eq!(total["people"], 5);
+    assert_eq!(total["pairs"], 5);
+    assert_eq!(total["cells_left_out"], 3);
     let visible: i64 = report["groups"]
         .as_array()
         .unwrap()
         .iter()
         .filter_map(|g| g["pairs"].as_i64())
         .sum();
-    assert_eq!(total["pairs"].as_i64().unwrap() - visible, 3);
-    let hidden = report["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|g| g["suppressed"] == true)
-        .count();
-    assert!(hidden >= 2);
+    assert_eq!(total["pairs"].as_i64().unwrap() - visible, 0);
 
     // The same as CSV, cell for cell.
     let csv = app
@@ -522,28 +520,33 @@ async fn report_figures_count_what_happened() {
         .await;
     assert_eq!(moved.status, 200, "{}", moved.text);
 
-    let today = chrono::Utc::now().date_naive();
-    let window = |from: i64, to: i64| {
-        format!(
-            "/api/v1/programs/{program}/report?group_by=department&from={}&to={}",
-            today + chrono::Duration::days(from),
-            today + chrono::Duration::days(to)
-        )
+    // All of it happened last month: a month is reported once it has closed.
+    let last_month = crate::r13::last_month(5);
+    crate::r13::all_happened_on(&app, last_month).await;
+    let window = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        format!("/api/v1/programs/{program}/report?group_by=department&from={from}&to={to}")
     };
+    let first = crate::r13::last_month(1);
     let report = app
-        .get(&window(-30, 30), Some(&app.as_analyst()))
+        .get(
+            &window(first, first + chrono::Duration::days(40)),
+            Some(&app.as_analyst()),
+        )
         .await
         .json();
     let g = group(&report, "Gamma");
     assert_eq!(g["suppressed"], false, "{report}");
-    assert_eq!(g["people"], 10);
+    // The mentees (the unit of R13).
+    assert_eq!(g["people"], 5);
     assert_eq!(g["pairs"], 5);
     assert_eq!(g["pairs_by_status"]["active"], 5);
     assert_eq!(g["meetings_held"], 5, "{g}");
     assert_eq!(g["meetings_missed"], 5);
     assert_eq!(g["meetings_cancelled"], 10);
     assert_eq!(g["meetings_cancelled_late"], 5);
-    let median = g["median_reschedule_days"].as_f64().unwrap();
+    let median = g["median_reschedule_days"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{g}"));
     assert!((median - 3.0).abs() < 0.01, "{median}");
     assert_eq!(g["share_with_agreed_objectives"], 0.6);
     assert_eq!(g["share_with_achieved_objectives"], 0.2);
@@ -555,17 +558,27 @@ async fn report_figures_count_what_happened() {
         g["feedback"].get("valued").is_none_or(Value::is_null),
         "{g}"
     );
+    // The total: Gamma's, the other departments' cells being under five mentees.
     let total = &report["total"];
     assert_eq!(total["meetings_held"], 5);
     assert_eq!(total["meetings_cancelled"], 10);
-    assert_eq!(total["pairs_by_status"]["proposed"], 6);
+    assert_eq!(total["pairs"], 5);
+    assert_eq!(total["pairs_by_status"]["proposed"], 0);
+    assert_eq!(total["cells_left_out"], 3);
     assert_eq!(total["feedback"]["usefulness"], 3.0);
-    // A window after all this: the pairs still exist, no meeting falls in it.
-    let later = app.get(&window(20, 30), Some(&coordinator)).await.json();
-    assert_eq!(later["total"]["pairs"], 11, "{later}");
-    assert_eq!(later["total"]["meetings_held"], 0);
-    assert_eq!(later["total"]["meetings_cancelled"], 0);
-    assert_eq!(later["total"]["median_reschedule_days"], Value::Null);
+    // The month before: nothing happened in it.
+    let before = crate::r13::last_month(1) - chrono::Duration::days(1);
+    let earlier = app
+        .get(
+            &window(before - chrono::Duration::days(20), before),
+            Some(&coordinator),
+        )
+        .await
+        .json();
+    assert_eq!(earlier["total"]["pairs"], Value::Null, "{earlier}");
+    assert_eq!(earlier["total"]["meetings_held"], Value::Null);
+    assert_eq!(earlier["total"]["median_reschedule_days"], Value::Null);
+    assert_eq!(earlier["groups"], json!([]));
 }
 
 /// The pair-health filter finds exactly the pairs showing each flag, page after page: in the
@@ -745,9 +758,9 @@ fn listed_enrollment(listed: &Value, pair: &str, role: &str) -> String {
         .to_owned()
 }
 
-/// R13 over time: a pair that ended takes its figures with it. Its meeting ahead, cancelled
-/// when it ended, counts on the day of the end — a later window shows no figure about a group
-/// none of whose pairs is in it, and never a group of nobody.
+/// R13 over people who did something: a pair that ended has its meeting ahead cancelled —
+/// one mentee's meeting cell, under five, in no figure: not Gamma's (whose five pairs are
+/// shown), not the total's. And never a group of nobody.
 #[tokio::test]
 async fn a_pair_that_ended_leaves_no_figure_in_later_windows() {
     let app = spawn_app().await;
@@ -768,27 +781,21 @@ async fn a_pair_that_ended_leaves_no_figure_in_later_windows() {
         )
         .await;
     assert_eq!(ended.status, 200, "{}", ended.text);
-    let today = chrono::Utc::now().date_naive();
-    let window = |from: i64, to: i64| {
-        format!(
-            "/api/v1/programs/{program}/report?group_by=department&from={}&to={}",
-            today + chrono::Duration::days(from),
-            today + chrono::Duration::days(to)
+    crate::r13::all_happened_on(&app, crate::r13::last_month(5)).await;
+    let report = app
+        .get(
+            &format!("/api/v1/programs/{program}/report?group_by=department"),
+            Some(&app.as_coordinator()),
         )
-    };
-    // Today: the cancellation is counted.
-    let now = app
-        .get(&window(0, 1), Some(&app.as_coordinator()))
         .await
         .json();
-    assert_eq!(group(&now, "Gamma")["meetings_cancelled"], 1, "{now}");
-    // From tomorrow: the ended pair is not in the window, nor is its cancellation.
-    let later = app
-        .get(&window(1, 30), Some(&app.as_coordinator()))
-        .await
-        .json();
-    assert_eq!(later["total"]["meetings_cancelled"], 0, "{later}");
-    for g in later["groups"].as_array().unwrap() {
+    let g = group(&report, "Gamma");
+    assert_eq!(g["pairs"], 5, "{report}");
+    assert_eq!(g["pairs_by_status"]["ended"], 1);
+    assert_eq!(g["meetings_cancelled"], Value::Null);
+    assert_eq!(g["cells_left_out"], 1);
+    assert_eq!(report["total"]["meetings_cancelled"], Value::Null);
+    for g in report["groups"].as_array().unwrap() {
         assert!(
             g["suppressed"] == true || g["people"].as_i64().unwrap() > 0,
             "a group of nobody shown: {g}"
@@ -908,14 +915,10 @@ async fn concurrent_writes_count_each_meeting_once() {
             by_members += 1;
         }
     }
-    let today = chrono::Utc::now().date_naive();
+    crate::r13::all_happened_on(&app, crate::r13::last_month(5)).await;
     let report = app
         .get(
-            &format!(
-                "/api/v1/programs/{program}/report?group_by=department&from={}&to={}",
-                today - chrono::Duration::days(1),
-                today + chrono::Duration::days(10)
-            ),
+            &format!("/api/v1/programs/{program}/report?group_by=department"),
             Some(&app.as_coordinator()),
         )
         .await

@@ -1,57 +1,76 @@
-//! A program's figures, computed in SQL on either database — grouped rows, never the rows
-//! themselves. Groups are the mentee's department or site when the pair was formed. Meetings
-//! and feedback scores are read from daily tallies and the report columns of pairs (see
-//! [`crate::tallies`]), so a report reads a few thousand rows whatever the program's size.
-//! Suppression (R13) is the domain's business, on top of these counts.
+//! A program's report cells (R13), computed in SQL on either database — one row per
+//! department × site × month, never the rows themselves. The department and site are the
+//! mentee's when the pair was formed. Meetings and feedback scores are read from the monthly
+//! sums of daily tallies and the report columns of pairs (see [`crate::tallies`]), so a
+//! report reads a few thousand rows whatever the program's size. Which cells are published,
+//! and how they add up, is the domain's business ([`mentorat_domain::anonymity`]).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use mentorat_domain::feedback::{CHECK_IN_DIMENSIONS, FeedbackKind};
-use sea_orm::{ConnectionTrait, QueryResult, Value};
+use mentorat_domain::{
+    anonymity::{CellKey, Month},
+    feedback::{CHECK_IN_DIMENSIONS, FeedbackKind},
+};
+use sea_orm::{ConnectionTrait, DbBackend, QueryResult, Value};
 use uuid::Uuid;
 
 use crate::{error::StoreError, sql::statement};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GroupBy {
-    Department,
-    Site,
-}
+pub use mentorat_domain::anonymity::Grouping as GroupBy;
 
-/// The raw figures of one group (or of the whole program).
+/// The pairs formed in a cell's month: how many mentees, pairs by current status,
+/// cross-department, with an agreed and with an achieved objective.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RawFigures {
-    pub people: i64,
+pub struct PairCell {
+    pub mentees: i64,
     pub pairs: i64,
     pub by_status: BTreeMap<String, i64>,
     pub cross_department: i64,
     pub with_agreed_objectives: i64,
     pub with_achieved_objectives: i64,
-    pub meetings_held: i64,
-    pub meetings_cancelled: i64,
-    pub meetings_cancelled_late: i64,
-    pub meetings_missed: i64,
-    pub median_reschedule_days: Option<f64>,
-    /// How many pairs the median is computed over (R13 applies to it too).
-    pub median_pairs: i64,
-    /// dimension → (sum of scores, answers, people who answered)
-    pub feedback: BTreeMap<String, (i64, i64, i64)>,
 }
 
+/// The meetings recorded in a cell's month — held, cancelled, cancelled late, missed — and
+/// the mentees of the pairs that had them.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RawReport {
-    pub groups: BTreeMap<String, RawFigures>,
-    pub total: RawFigures,
+pub struct MeetingCell {
+    pub mentees: i64,
+    /// held, cancelled, late, missed
+    pub counts: [i64; 4],
 }
 
-/// The group column: `department`/`site` in the tallies, `report_department`/`report_site`
-/// on pairs and feedback (`prefix`).
-fn group_col(group_by: Option<GroupBy>, prefix: &str) -> String {
-    match group_by {
-        Some(GroupBy::Department) => format!("{prefix}department"),
-        Some(GroupBy::Site) => format!("{prefix}site"),
-        None => "'all'".to_owned(),
+/// The cancellations made up for in a cell's month: the days each took, and the mentees of
+/// their pairs.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RescheduleCell {
+    pub mentees: i64,
+    pub days: Vec<f64>,
+}
+
+/// The feedback of one kind given in a cell's month: per dimension (sum of scores,
+/// answers), and how many people answered.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FeedbackCell {
+    pub respondents: i64,
+    pub scores: BTreeMap<String, (i64, i64)>,
+}
+
+/// Every cell of a program over whole months.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RawCells {
+    pub pairs: BTreeMap<CellKey, PairCell>,
+    pub meetings: BTreeMap<CellKey, MeetingCell>,
+    pub reschedules: BTreeMap<CellKey, RescheduleCell>,
+    pub check_ins: BTreeMap<CellKey, FeedbackCell>,
+    pub finals: BTreeMap<CellKey, FeedbackCell>,
+}
+
+/// `YYYY-MM` of a timestamp column (UTC), on both databases.
+pub(crate) fn month(backend: DbBackend, col: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("to_char({col} AT TIME ZONE 'UTC', 'YYYY-MM')"),
+        _ => format!("substr(date({col}), 1, 7)"),
     }
 }
 
@@ -67,13 +86,21 @@ impl Window {
         vec![self.program.into(), self.from.into(), self.to.into()]
     }
 
-    /// `$1..$3`: the program and the window as the tallies' `YYYY-MM-DD` days (a window is
-    /// whole UTC days).
+    /// `$1..$3`: the program and the window as `YYYY-MM-DD` days.
     fn days(&self) -> Vec<Value> {
         vec![
             self.program.into(),
             self.from.format("%Y-%m-%d").to_string().into(),
             self.to.format("%Y-%m-%d").to_string().into(),
+        ]
+    }
+
+    /// `$1..$3`: the program and the window as `YYYY-MM` months.
+    fn months(&self) -> Vec<Value> {
+        vec![
+            self.program.into(),
+            self.from.format("%Y-%m").to_string().into(),
+            self.to.format("%Y-%m").to_string().into(),
         ]
     }
 }
@@ -88,284 +115,205 @@ async fn query(
         .await?)
 }
 
-fn rows<T>(
-    rows: Vec<QueryResult>,
-    read: impl Fn(&QueryResult) -> Result<T, sea_orm::DbErr>,
-) -> Result<Vec<T>, StoreError> {
-    rows.iter()
-        .map(read)
-        .collect::<Result<_, _>>()
-        .map_err(StoreError::from)
+/// The cell of a row with `department`, `site` and `month` columns; `None` for a month that
+/// does not parse (none should).
+fn key(r: &QueryResult) -> Result<Option<CellKey>, sea_orm::DbErr> {
+    let month: String = r.try_get("", "month")?;
+    let Some(month) = Month::parse(&month) else {
+        return Ok(None);
+    };
+    Ok(Some(CellKey {
+        department: r.try_get("", "department")?,
+        site: r.try_get("", "site")?,
+        month,
+    }))
 }
 
-/// Median days from a cancellation in the window to the meeting that made up for it, and
-/// over how many pairs.
-async fn medians(
+const STATUSES: [&str; 5] = ["proposed", "active", "completed", "ended", "suspended"];
+
+async fn pair_cells(
     conn: &impl ConnectionTrait,
     w: &Window,
-    group_by: Option<GroupBy>,
-) -> Result<Vec<(String, f64, i64)>, StoreError> {
+) -> Result<BTreeMap<CellKey, PairCell>, StoreError> {
+    let by_status: String = STATUSES
+        .iter()
+        .map(|s| format!("SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END) AS {s}, "))
+        .collect();
     let sql = format!(
-        "WITH d AS ( \
-           SELECT {} AS grp, pair_id, days FROM report_reschedules \
-           WHERE program_id = $1 AND cancelled_at >= $2 AND cancelled_at < $3), \
-         ranked AS ( \
-           SELECT grp, days, ROW_NUMBER() OVER (PARTITION BY grp ORDER BY days) AS rn, \
-                  COUNT(*) OVER (PARTITION BY grp) AS n FROM d), \
-         counts AS (SELECT grp, COUNT(DISTINCT pair_id) AS pairs FROM d GROUP BY grp) \
-         SELECT r.grp AS grp, CAST(AVG(r.days) AS DOUBLE PRECISION) AS median, \
-                MAX(c.pairs) AS pairs \
-         FROM ranked r JOIN counts c ON c.grp = r.grp \
-         WHERE r.rn = (r.n + 1) / 2 OR r.rn = (r.n + 2) / 2 GROUP BY r.grp",
-        group_col(group_by, "")
+        "SELECT department, site, month, COUNT(*) AS pairs, {by_status} \
+                SUM(CASE WHEN cross_department THEN 1 ELSE 0 END) AS cross_department, \
+                SUM(CASE WHEN objectives_agreed THEN 1 ELSE 0 END) AS agreed, \
+                SUM(CASE WHEN objectives_achieved THEN 1 ELSE 0 END) AS achieved, \
+                COUNT(DISTINCT mentee_person_id) AS mentees \
+         FROM (SELECT report_department AS department, report_site AS site, {} AS month, \
+                      status, cross_department, objectives_agreed, objectives_achieved, \
+                      mentee_person_id \
+               FROM pairs WHERE program_id = $1 AND created_at >= $2 AND created_at < $3) p \
+         GROUP BY department, site, month",
+        month(conn.get_database_backend(), "created_at")
     );
-    rows(query(conn, &sql, w.instants()).await?, |r| {
-        Ok((
-            r.try_get("", "grp")?,
-            r.try_get("", "median")?,
-            r.try_get("", "pairs")?,
-        ))
-    })
+    let mut cells = BTreeMap::new();
+    for r in query(conn, &sql, w.instants()).await? {
+        let Some(key) = key(&r)? else { continue };
+        let mut by_status = BTreeMap::new();
+        for status in STATUSES {
+            by_status.insert(status.to_owned(), r.try_get("", status)?);
+        }
+        cells.insert(
+            key,
+            PairCell {
+                mentees: r.try_get("", "mentees")?,
+                pairs: r.try_get("", "pairs")?,
+                by_status,
+                cross_department: r.try_get("", "cross_department")?,
+                with_agreed_objectives: r.try_get("", "agreed")?,
+                with_achieved_objectives: r.try_get("", "achieved")?,
+            },
+        );
+    }
+    Ok(cells)
 }
 
-/// Feedback per dimension: (sum of scores, answers) from the tallies, and the people who
-/// answered — every dimension of a kind is answered at once, so per kind.
-async fn feedback(
+async fn meeting_cells(
     conn: &impl ConnectionTrait,
     w: &Window,
-    group_by: Option<GroupBy>,
-) -> Result<Vec<(String, String, (i64, i64, i64))>, StoreError> {
+) -> Result<BTreeMap<CellKey, MeetingCell>, StoreError> {
     use futures_util::future::try_join;
-    let sums = format!(
-        "SELECT grp, dimension, CAST(SUM(total) AS BIGINT) AS total, \
-                CAST(SUM(answers) AS BIGINT) AS answers \
-         FROM (SELECT {} AS grp, dimension, total, answers FROM feedback_tallies \
+    let sums = "SELECT department, site, month, CAST(SUM(held) AS BIGINT) AS held, \
+                CAST(SUM(cancelled) AS BIGINT) AS cancelled, \
+                CAST(SUM(late) AS BIGINT) AS late, CAST(SUM(missed) AS BIGINT) AS missed \
+         FROM (SELECT department, site, substr(day, 1, 7) AS month, held, cancelled, late, \
+                      missed FROM meeting_tallies \
                WHERE program_id = $1 AND day >= $2 AND day < $3) t \
-         GROUP BY grp, dimension",
-        group_col(group_by, "")
-    );
+         GROUP BY department, site, month";
+    let members = "SELECT department, site, month, COUNT(*) AS mentees \
+         FROM report_meeting_members WHERE program_id = $1 AND month >= $2 AND month < $3 \
+         GROUP BY department, site, month";
+    let (sums, members) = try_join(
+        query(conn, sums, w.days()),
+        query(conn, members, w.months()),
+    )
+    .await?;
+    let mut cells: BTreeMap<CellKey, MeetingCell> = BTreeMap::new();
+    for r in sums {
+        let Some(key) = key(&r)? else { continue };
+        cells.entry(key).or_default().counts = [
+            r.try_get("", "held")?,
+            r.try_get("", "cancelled")?,
+            r.try_get("", "late")?,
+            r.try_get("", "missed")?,
+        ];
+    }
+    for r in members {
+        let Some(key) = key(&r)? else { continue };
+        cells.entry(key).or_default().mentees = r.try_get("", "mentees")?;
+    }
+    Ok(cells)
+}
+
+async fn reschedule_cells(
+    conn: &impl ConnectionTrait,
+    w: &Window,
+) -> Result<BTreeMap<CellKey, RescheduleCell>, StoreError> {
+    let sql = "SELECT r.department AS department, r.site AS site, \
+                substr(r.recorded_day, 1, 7) AS month, p.mentee_person_id AS mentee, \
+                r.days AS days \
+         FROM report_reschedules r JOIN pairs p ON p.id = r.pair_id \
+         WHERE r.program_id = $1 AND r.recorded_day >= $2 AND r.recorded_day < $3";
+    let mut mentees: BTreeMap<CellKey, std::collections::BTreeSet<Uuid>> = BTreeMap::new();
+    let mut cells: BTreeMap<CellKey, RescheduleCell> = BTreeMap::new();
+    for r in query(conn, sql, w.days()).await? {
+        let Some(key) = key(&r)? else { continue };
+        mentees
+            .entry(key.clone())
+            .or_default()
+            .insert(r.try_get("", "mentee")?);
+        cells
+            .entry(key)
+            .or_default()
+            .days
+            .push(r.try_get("", "days")?);
+    }
+    for (key, cell) in &mut cells {
+        cell.mentees = mentees.get(key).map_or(0, |m| m.len() as i64);
+    }
+    Ok(cells)
+}
+
+async fn feedback_cells(
+    conn: &impl ConnectionTrait,
+    w: &Window,
+) -> Result<[BTreeMap<CellKey, FeedbackCell>; 2], StoreError> {
+    use futures_util::future::try_join;
+    let sums = "SELECT department, site, month, dimension, CAST(SUM(total) AS BIGINT) AS total, \
+                CAST(SUM(answers) AS BIGINT) AS answers \
+         FROM (SELECT department, site, substr(day, 1, 7) AS month, dimension, total, answers \
+               FROM feedback_tallies WHERE program_id = $1 AND day >= $2 AND day < $3) t \
+         GROUP BY department, site, month, dimension";
     let respondents = format!(
-        "SELECT grp, kind, COUNT(DISTINCT author_id) AS people \
-         FROM (SELECT {} AS grp, kind, author_id FROM feedback \
+        "SELECT department, site, month, kind, COUNT(DISTINCT author_id) AS people \
+         FROM (SELECT report_department AS department, report_site AS site, {} AS month, \
+                      kind, author_id FROM feedback \
                WHERE program_id = $1 AND created_at >= $2 AND created_at < $3) f \
-         GROUP BY grp, kind",
-        group_col(group_by, "report_")
+         GROUP BY department, site, month, kind",
+        month(conn.get_database_backend(), "created_at")
     );
     let (sums, respondents) = try_join(
-        query(conn, &sums, w.days()),
+        query(conn, sums, w.days()),
         query(conn, &respondents, w.instants()),
     )
     .await?;
-    let respondents: BTreeMap<(String, String), i64> = rows(respondents, |r| {
-        Ok((
-            (r.try_get("", "grp")?, r.try_get("", "kind")?),
-            r.try_get("", "people")?,
-        ))
-    })?
-    .into_iter()
-    .collect();
-    rows(sums, |r| {
-        let grp: String = r.try_get("", "grp")?;
+    // [check-ins, finals]
+    let mut cells: [BTreeMap<CellKey, FeedbackCell>; 2] = Default::default();
+    let slot = |kind: FeedbackKind| usize::from(kind != FeedbackKind::CheckIn);
+    for r in sums {
+        let Some(key) = key(&r)? else { continue };
         let dimension: String = r.try_get("", "dimension")?;
         let kind = if CHECK_IN_DIMENSIONS.contains(&dimension.as_str()) {
             FeedbackKind::CheckIn
         } else {
             FeedbackKind::Final
         };
-        let people = respondents
-            .get(&(grp.clone(), kind.as_str().to_owned()))
-            .copied()
-            .unwrap_or(0);
-        Ok((
-            grp,
+        cells[slot(kind)].entry(key).or_default().scores.insert(
             dimension,
-            (r.try_get("", "total")?, r.try_get("", "answers")?, people),
-        ))
-    })
+            (r.try_get("", "total")?, r.try_get("", "answers")?),
+        );
+    }
+    for r in respondents {
+        let Some(key) = key(&r)? else { continue };
+        let kind: String = r.try_get("", "kind")?;
+        let kind = if kind == FeedbackKind::CheckIn.as_str() {
+            FeedbackKind::CheckIn
+        } else {
+            FeedbackKind::Final
+        };
+        cells[slot(kind)].entry(key).or_default().respondents = r.try_get("", "people")?;
+    }
+    Ok(cells)
 }
 
-/// Per group: pairs by status, cross-department pairs, pairs with an agreed and with an
-/// achieved objective, and the people in those pairs — one read of the program's pairs, no
-/// join (a person is a mentor or a mentee of a program, never both, so the two distinct
-/// counts add up).
-struct PairRow {
-    grp: String,
-    pairs: i64,
-    people: i64,
-    cross: i64,
-    agreed: i64,
-    achieved: i64,
-    by_status: BTreeMap<String, i64>,
-}
-
-const STATUSES: [&str; 5] = ["proposed", "active", "completed", "ended", "suspended"];
-
-async fn pair_counts(
-    conn: &impl ConnectionTrait,
-    w: &Window,
-    group_by: Option<GroupBy>,
-) -> Result<Vec<PairRow>, StoreError> {
-    let by_status: String = STATUSES
-        .iter()
-        .map(|s| format!("SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END) AS {s}, "))
-        .collect();
-    let sql = format!(
-        "SELECT grp, COUNT(*) AS pairs, {by_status} \
-                SUM(CASE WHEN cross_department THEN 1 ELSE 0 END) AS cross_department, \
-                SUM(CASE WHEN objectives_agreed THEN 1 ELSE 0 END) AS agreed, \
-                SUM(CASE WHEN objectives_achieved THEN 1 ELSE 0 END) AS achieved, \
-                COUNT(DISTINCT mentor_person_id) + COUNT(DISTINCT mentee_person_id) AS people \
-         FROM (SELECT {} AS grp, status, cross_department, objectives_agreed, \
-                      objectives_achieved, mentor_person_id, mentee_person_id \
-               FROM pairs WHERE program_id = $1 \
-                 AND (ended_at IS NULL OR ended_at >= $2) AND created_at < $3) p \
-         GROUP BY grp",
-        group_col(group_by, "report_")
-    );
-    rows(query(conn, &sql, w.instants()).await?, |r| {
-        let mut by_status = BTreeMap::new();
-        for status in STATUSES {
-            by_status.insert(status.to_owned(), r.try_get("", status)?);
-        }
-        Ok(PairRow {
-            grp: r.try_get("", "grp")?,
-            pairs: r.try_get("", "pairs")?,
-            people: r.try_get("", "people")?,
-            cross: r.try_get("", "cross_department")?,
-            agreed: r.try_get("", "agreed")?,
-            achieved: r.try_get("", "achieved")?,
-            by_status,
-        })
-    })
-}
-
-/// Meetings held, cancelled, cancelled late and missed whose day is in the window, from the
-/// daily tallies.
-async fn meeting_counts(
-    conn: &impl ConnectionTrait,
-    w: &Window,
-    group_by: Option<GroupBy>,
-) -> Result<Vec<(String, [i64; 4])>, StoreError> {
-    let sql = format!(
-        "SELECT grp, CAST(SUM(held) AS BIGINT) AS held, \
-                CAST(SUM(cancelled) AS BIGINT) AS cancelled, \
-                CAST(SUM(late) AS BIGINT) AS late, CAST(SUM(missed) AS BIGINT) AS missed \
-         FROM (SELECT {} AS grp, held, cancelled, late, missed FROM meeting_tallies \
-               WHERE program_id = $1 AND day >= $2 AND day < $3) t \
-         GROUP BY grp",
-        group_col(group_by, "")
-    );
-    rows(query(conn, &sql, w.days()).await?, |r| {
-        Ok((
-            r.try_get("", "grp")?,
-            [
-                r.try_get("", "held")?,
-                r.try_get("", "cancelled")?,
-                r.try_get("", "late")?,
-                r.try_get("", "missed")?,
-            ],
-        ))
-    })
-}
-
-/// Every figure of a program over `[from, to)` (whole UTC days), by group and in total. The
-/// queries are independent and run at once, each on its own pooled connection. Pairs are
-/// those that existed during the window; meetings, cancellations and feedback those whose
-/// day is in it.
-pub async fn figures(
+/// Every cell of a program over `[from, to)` (whole UTC months). The queries are
+/// independent and run at once, each on its own pooled connection. Pairs are counted in the
+/// month they were formed; meetings, cancellations, reschedules and feedback in the month
+/// they were recorded.
+pub async fn cells(
     conn: &impl ConnectionTrait,
     program: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-    group_by: Option<GroupBy>,
-) -> Result<RawReport, StoreError> {
+) -> Result<RawCells, StoreError> {
     use futures_util::future::try_join;
     let w = Window { program, from, to };
-    let grouped = group_by.is_some();
-    let totals = async {
-        if grouped {
-            try_join(
-                pair_counts(conn, &w, None),
-                try_join(medians(conn, &w, None), feedback(conn, &w, None)),
-            )
-            .await
-            .map(Some)
-        } else {
-            Ok(None)
-        }
-    };
-    let (((pairs, meetings), (medians_by, feedback_by)), totals) = try_join(
-        try_join(
-            try_join(
-                pair_counts(conn, &w, group_by),
-                meeting_counts(conn, &w, group_by),
-            ),
-            try_join(medians(conn, &w, group_by), feedback(conn, &w, group_by)),
-        ),
-        totals,
+    let ((pairs, meetings), (reschedules, [check_ins, finals])) = try_join(
+        try_join(pair_cells(conn, &w), meeting_cells(conn, &w)),
+        try_join(reschedule_cells(conn, &w), feedback_cells(conn, &w)),
     )
     .await?;
-    let mut report = RawReport::default();
-    for row in pairs {
-        let f = report.groups.entry(row.grp).or_default();
-        f.pairs = row.pairs;
-        f.people = row.people;
-        f.cross_department = row.cross;
-        f.with_agreed_objectives = row.agreed;
-        f.with_achieved_objectives = row.achieved;
-        f.by_status = row.by_status;
-    }
-    for (g, [held, cancelled, late, missed]) in meetings {
-        let f = report.groups.entry(g).or_default();
-        f.meetings_held = held;
-        f.meetings_cancelled = cancelled;
-        f.meetings_cancelled_late = late;
-        f.meetings_missed = missed;
-    }
-    for (g, m, n) in medians_by {
-        let f = report.groups.entry(g).or_default();
-        f.median_reschedule_days = Some(m);
-        f.median_pairs = n;
-    }
-    for (g, dim, v) in feedback_by {
-        report.groups.entry(g).or_default().feedback.insert(dim, v);
-    }
-
-    // The total: counts add up over groups (each pair is in one group); people, medians and
-    // respondents do not, and were counted once more without groups.
-    let mut total = RawFigures::default();
-    for f in report.groups.values() {
-        total.pairs += f.pairs;
-        total.cross_department += f.cross_department;
-        for (s, n) in &f.by_status {
-            *total.by_status.entry(s.clone()).or_default() += n;
-        }
-        total.with_agreed_objectives += f.with_agreed_objectives;
-        total.with_achieved_objectives += f.with_achieved_objectives;
-        total.meetings_held += f.meetings_held;
-        total.meetings_cancelled += f.meetings_cancelled;
-        total.meetings_cancelled_late += f.meetings_cancelled_late;
-        total.meetings_missed += f.meetings_missed;
-    }
-    match totals {
-        Some((pairs_all, (medians_all, feedback_all))) => {
-            total.people = pairs_all.first().map_or(0, |row| row.people);
-            total.median_reschedule_days = medians_all.first().map(|(_, m, _)| *m);
-            total.median_pairs = medians_all.first().map_or(0, |(_, _, n)| *n);
-            for (_, dim, v) in feedback_all {
-                total.feedback.insert(dim, v);
-            }
-        }
-        None => {
-            if let Some(only) = report.groups.values().next() {
-                total.people = only.people;
-                total.median_reschedule_days = only.median_reschedule_days;
-                total.median_pairs = only.median_pairs;
-                total.feedback = only.feedback.clone();
-            }
-            report.groups.clear();
-        }
-    }
-    report.total = total;
-    Ok(report)
+    Ok(RawCells {
+        pairs,
+        meetings,
+        reschedules,
+        check_ins,
+        finals,
+    })
 }

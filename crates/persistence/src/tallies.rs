@@ -8,7 +8,7 @@
 //! |---|---|
 //! | a pair's report group (mentee's department and site when the pair formed), cross-department | [`stamp_pair`] after `pairs::insert` (`service::pairs::propose`) |
 //! | a pair has an agreed / an achieved objective | [`refresh_objectives`] after every objective write |
-//! | a meeting held or missed (UTC day it started), cancelled or late (day of the cancellation) — by program and group | [`count_meetings`] after `meetings::{cancel, close, cancel_scheduled_after}` by a member |
+//! | a meeting held, missed, cancelled or late (UTC day it was recorded) — by program and group — and its pair's mentee in the month's meeting cell | [`count_meetings`] after `meetings::{cancel, close, cancel_scheduled_after}` by a member |
 //! | a cancellation made up for, and the days it took | [`record_reschedule`] after `meetings::insert` of a rescheduling |
 //! | feedback scores by program, day, group, dimension; the feedback's program and group | [`count_feedback`] after `feedback::insert` |
 //! | a pair's owed reschedules and the latest start of its held or scheduled meetings | [`refresh_meeting_facts`] after every meeting write |
@@ -76,49 +76,56 @@ pub async fn refresh_objectives(
 }
 
 /// Adds meetings that just left `scheduled` by a member's hand to their program's tallies, in
-/// their pair's group: held and missed on the day the meeting started, cancelled (and late)
-/// on the day of the cancellation — the day the pair still existed. Closed and cancelled
-/// meetings never change status again, so each is counted once.
+/// their pair's group, on the day this is recorded (UTC) — held, missed, cancelled (and late)
+/// — and their pairs' mentees to the month's meeting cell (R13: a month's cells never change
+/// once it has closed, so a closed month's figures read the same at every request). Closed
+/// and cancelled meetings never change status again, so each is counted once.
 pub async fn count_meetings(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), StoreError> {
-    let backend = conn.get_database_backend();
-    let day_of = format!(
-        "CASE WHEN m.status = 'cancelled' THEN {} ELSE {} END",
-        day(backend, "COALESCE(m.cancelled_at, m.starts_at)"),
-        day(backend, "m.starts_at")
-    );
+    let today = Utc::now().date_naive();
+    let day = today.format("%Y-%m-%d").to_string();
+    let month = today.format("%Y-%m").to_string();
     for chunk in ids.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+        let placeholders = placeholders.join(", ");
         let sql = format!(
             "INSERT INTO meeting_tallies \
                (program_id, day, department, site, held, cancelled, late, missed) \
-             SELECT pr.program_id, {day_of}, pr.report_department, pr.report_site, \
+             SELECT pr.program_id, $1, pr.report_department, pr.report_site, \
                SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END), \
                SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END), \
                SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END), \
                SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) \
              FROM meetings m JOIN pairs pr ON pr.id = m.pair_id \
-             WHERE m.id IN ({}) AND m.status IN ('held', 'cancelled', 'missed') \
-             GROUP BY pr.program_id, {day_of}, pr.report_department, pr.report_site \
-             ORDER BY pr.program_id, {day_of}, pr.report_department, pr.report_site \
+             WHERE m.id IN ({placeholders}) AND m.status IN ('held', 'cancelled', 'missed') \
+             GROUP BY pr.program_id, pr.report_department, pr.report_site \
+             ORDER BY pr.program_id, pr.report_department, pr.report_site \
              ON CONFLICT (program_id, day, department, site) DO UPDATE SET \
                held = meeting_tallies.held + excluded.held, \
                cancelled = meeting_tallies.cancelled + excluded.cancelled, \
                late = meeting_tallies.late + excluded.late, \
-               missed = meeting_tallies.missed + excluded.missed",
-            placeholders.join(", ")
+               missed = meeting_tallies.missed + excluded.missed"
         );
-        exec(
-            conn,
-            &sql,
-            chunk.iter().map(|id| Value::from(*id)).collect(),
-        )
-        .await?;
+        let mut values = vec![Value::from(day.clone())];
+        values.extend(chunk.iter().map(|id| Value::from(*id)));
+        exec(conn, &sql, values).await?;
+        let sql = format!(
+            "INSERT INTO report_meeting_members (program_id, month, department, site, mentee_id) \
+             SELECT DISTINCT pr.program_id, $1, pr.report_department, pr.report_site, \
+               pr.mentee_person_id \
+             FROM meetings m JOIN pairs pr ON pr.id = m.pair_id \
+             WHERE m.id IN ({placeholders}) AND m.status IN ('held', 'cancelled', 'missed') \
+             ON CONFLICT (program_id, month, department, site, mentee_id) DO NOTHING"
+        );
+        let mut values = vec![Value::from(month.clone())];
+        values.extend(chunk.iter().map(|id| Value::from(*id)));
+        exec(conn, &sql, values).await?;
     }
     Ok(())
 }
 
 /// A cancelled meeting made up for by a meeting scheduled at `at`: the days between the
-/// cancellation and the new meeting's scheduling, for the report's median (R7).
+/// cancellation and the new meeting's scheduling, for the report's median (R7), counted on
+/// the day it is recorded (the day of `at`).
 pub async fn record_reschedule(
     conn: &impl ConnectionTrait,
     cancelled_id: Uuid,
@@ -133,14 +140,24 @@ pub async fn record_reschedule(
     };
     let sql = format!(
         "INSERT INTO report_reschedules \
-           (cancelled_id, program_id, pair_id, department, site, cancelled_at, days) \
+           (cancelled_id, program_id, pair_id, department, site, cancelled_at, days, \
+            recorded_day) \
          SELECT c.id, pr.program_id, pr.id, pr.report_department, pr.report_site, \
-           c.cancelled_at, {days} \
+           c.cancelled_at, {days}, $2 \
          FROM meetings c JOIN pairs pr ON pr.id = c.pair_id \
-         WHERE c.id = $2 AND c.cancelled_at IS NOT NULL \
+         WHERE c.id = $3 AND c.cancelled_at IS NOT NULL \
          ON CONFLICT (cancelled_id) DO NOTHING"
     );
-    exec(conn, &sql, vec![at.into(), cancelled_id.into()]).await
+    exec(
+        conn,
+        &sql,
+        vec![
+            at.into(),
+            at.format("%Y-%m-%d").to_string().into(),
+            cancelled_id.into(),
+        ],
+    )
+    .await
 }
 
 /// A new feedback's program and group, and its scores added to the day's tallies.

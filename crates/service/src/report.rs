@@ -2,15 +2,22 @@
 //! program's figures for coordinators and dashboards, none computed over fewer than k people
 //! (R13).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::AddAssign;
 
 use chrono::{DateTime, Utc};
-use mentorat_domain::{PageLimit, anonymity, health::PairFlag, pair::Pair};
+use mentorat_domain::{
+    PageLimit,
+    anonymity::{self, Cell, CellKey, Window},
+    feedback::{CHECK_IN_DIMENSIONS, FINAL_DIMENSIONS},
+    health::PairFlag,
+    pair::Pair,
+};
 use mentorat_persistence::{
     Db, charters,
     pairs::{self, MayShow, PairFilter},
     programs,
-    report::{self, GroupBy, RawFigures},
+    report::{self, GroupBy},
 };
 use uuid::Uuid;
 
@@ -119,9 +126,12 @@ pub type Shown<T> = Option<T>;
 /// The figures of a group or of the program.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
-    /// Hidden (R13): under k people, or hidden with a small group so that no subtraction
-    /// reveals it.
+    /// No figure is shown (R13: every cell of the group was under k, or there is none).
     pub suppressed: bool,
+    /// How many department × site × month cells of the group were left out of at least one
+    /// of its figures for being under k (R13).
+    pub cells_left_out: i64,
+    /// The mentees of the pairs counted (a mentee counted once per cell).
     pub people: Shown<i64>,
     pub pairs: Shown<i64>,
     pub pairs_by_status: BTreeMap<String, Shown<i64>>,
@@ -133,7 +143,7 @@ pub struct Figures {
     pub share_with_agreed_objectives: Shown<f64>,
     pub share_with_achieved_objectives: Shown<f64>,
     pub share_cross_department: Shown<f64>,
-    /// Average score per dimension; a dimension answered by fewer than k people is hidden.
+    /// Average score per dimension; `None` when no cell of at least k respondents has it.
     pub feedback: BTreeMap<String, Shown<f64>>,
 }
 
@@ -143,6 +153,7 @@ pub struct Report {
     /// [`ReportCache`]).
     pub computed_at: DateTime<Utc>,
     pub program_id: Uuid,
+    /// The window covered: whole closed months (see [`anonymity::closed_window`]).
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub group_by: Option<GroupBy>,
@@ -159,128 +170,238 @@ fn share(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| round(part as f64 / whole as f64))
 }
 
-fn shown(
-    raw: &RawFigures,
-    hidden: bool,
-    feedback_hidden: &BTreeMap<String, bool>,
-    k: u32,
-) -> Figures {
-    if hidden {
-        return Figures {
-            suppressed: true,
-            ..Figures::default()
-        };
+const STATUSES: [&str; 5] = ["proposed", "active", "completed", "ended", "suspended"];
+
+/// The figures of pairs that add up across cells.
+#[derive(Debug, Clone, Default)]
+struct PairSums {
+    pairs: i64,
+    by_status: BTreeMap<String, i64>,
+    cross: i64,
+    agreed: i64,
+    achieved: i64,
+}
+
+impl AddAssign for PairSums {
+    fn add_assign(&mut self, o: Self) {
+        self.pairs += o.pairs;
+        for (s, n) in o.by_status {
+            *self.by_status.entry(s).or_default() += n;
+        }
+        self.cross += o.cross;
+        self.agreed += o.agreed;
+        self.achieved += o.achieved;
     }
+}
+
+/// held, cancelled, late, missed
+#[derive(Debug, Clone, Default)]
+struct Meetings([i64; 4]);
+
+impl AddAssign for Meetings {
+    fn add_assign(&mut self, o: Self) {
+        for (a, b) in self.0.iter_mut().zip(o.0) {
+            *a += b;
+        }
+    }
+}
+
+/// Days to make up for each cancellation (a median is taken over the kept cells' days).
+#[derive(Debug, Clone, Default)]
+struct Days(Vec<f64>);
+
+impl AddAssign for Days {
+    fn add_assign(&mut self, o: Self) {
+        self.0.extend(o.0);
+    }
+}
+
+/// dimension → (sum of scores, answers)
+#[derive(Debug, Clone, Default)]
+struct Scores(BTreeMap<String, (i64, i64)>);
+
+impl AddAssign for Scores {
+    fn add_assign(&mut self, o: Self) {
+        for (d, (sum, n)) in o.0 {
+            let e = self.0.entry(d).or_default();
+            e.0 += sum;
+            e.1 += n;
+        }
+    }
+}
+
+fn cells_of<C, V>(
+    raw: BTreeMap<CellKey, C>,
+    people: impl Fn(&C) -> i64,
+    value: impl Fn(C) -> V,
+) -> Vec<Cell<V>> {
+    raw.into_iter()
+        .map(|(key, c)| Cell {
+            key,
+            people: u64::try_from(people(&c)).unwrap_or(0),
+            value: value(c),
+        })
+        .collect()
+}
+
+fn median(mut days: Vec<f64>) -> Option<f64> {
+    if days.is_empty() {
+        return None;
+    }
+    days.sort_by(f64::total_cmp);
+    let n = days.len();
+    Some(round((days[(n - 1) / 2] + days[n / 2]) / 2.0))
+}
+
+/// One group's (or the total's) figures of every kind.
+#[derive(Default)]
+struct Kinds {
+    pairs: anonymity::Shown<PairSums>,
+    meetings: anonymity::Shown<Meetings>,
+    reschedules: anonymity::Shown<Days>,
+    check_ins: anonymity::Shown<Scores>,
+    finals: anonymity::Shown<Scores>,
+}
+
+fn figures(kinds: Kinds) -> Figures {
+    let left_out: BTreeSet<&CellKey> = kinds
+        .pairs
+        .left_out
+        .iter()
+        .chain(&kinds.meetings.left_out)
+        .chain(&kinds.reschedules.left_out)
+        .chain(&kinds.check_ins.left_out)
+        .chain(&kinds.finals.left_out)
+        .collect();
+    let pairs = kinds.pairs.value.as_ref();
+    let meetings = kinds.meetings.value.as_ref().map(|m| m.0);
+    let mut feedback = BTreeMap::new();
+    for (dims, scores) in [
+        (&CHECK_IN_DIMENSIONS[..], kinds.check_ins.value.as_ref()),
+        (&FINAL_DIMENSIONS[..], kinds.finals.value.as_ref()),
+    ] {
+        for dim in dims {
+            let average = scores
+                .and_then(|s| s.0.get(*dim))
+                .filter(|(_, n)| *n > 0)
+                .map(|(sum, n)| round(*sum as f64 / *n as f64));
+            feedback.insert((*dim).to_owned(), average);
+        }
+    }
+    let median_reschedule_days = kinds.reschedules.value.and_then(|d| median(d.0));
     Figures {
-        suppressed: false,
-        people: Some(raw.people),
-        pairs: Some(raw.pairs),
-        pairs_by_status: ["proposed", "active", "completed", "ended", "suspended"]
+        suppressed: pairs.is_none()
+            && meetings.is_none()
+            && median_reschedule_days.is_none()
+            && feedback.values().all(Option::is_none),
+        cells_left_out: i64::try_from(left_out.len()).unwrap_or(i64::MAX),
+        people: pairs.map(|_| i64::try_from(kinds.pairs.people).unwrap_or(i64::MAX)),
+        pairs: pairs.map(|p| p.pairs),
+        pairs_by_status: STATUSES
             .into_iter()
             .map(|s| {
                 (
                     s.to_owned(),
-                    Some(raw.by_status.get(s).copied().unwrap_or(0)),
+                    pairs.map(|p| p.by_status.get(s).copied().unwrap_or(0)),
                 )
             })
             .collect(),
-        meetings_held: Some(raw.meetings_held),
-        meetings_cancelled: Some(raw.meetings_cancelled),
-        meetings_cancelled_late: Some(raw.meetings_cancelled_late),
-        meetings_missed: Some(raw.meetings_missed),
-        // A median over fewer than k rescheduled pairs would describe those few (R13).
-        median_reschedule_days: raw
-            .median_reschedule_days
-            .filter(|_| raw.median_pairs >= i64::from(k.max(anonymity::MIN_K)))
-            .map(round),
-        share_with_agreed_objectives: share(raw.with_agreed_objectives, raw.pairs),
-        share_with_achieved_objectives: share(raw.with_achieved_objectives, raw.pairs),
-        share_cross_department: share(raw.cross_department, raw.pairs),
-        feedback: raw
-            .feedback
-            .iter()
-            .map(|(dim, (sum, answers, _))| {
-                let hide = feedback_hidden.get(dim).copied().unwrap_or(true) || *answers == 0;
-                (
-                    dim.clone(),
-                    (!hide).then(|| round(*sum as f64 / *answers as f64)),
-                )
-            })
-            .collect(),
+        meetings_held: meetings.map(|m| m[0]),
+        meetings_cancelled: meetings.map(|m| m[1]),
+        meetings_cancelled_late: meetings.map(|m| m[2]),
+        meetings_missed: meetings.map(|m| m[3]),
+        median_reschedule_days,
+        share_with_agreed_objectives: pairs.and_then(|p| share(p.agreed, p.pairs)),
+        share_with_achieved_objectives: pairs.and_then(|p| share(p.achieved, p.pairs)),
+        share_cross_department: pairs.and_then(|p| share(p.cross, p.pairs)),
+        feedback,
     }
 }
 
-/// The program's figures over `[from, to)`, by the mentee's department or site, with R13's
-/// suppression applied to every group, every feedback dimension and the total.
+/// The program's figures over `window` (whole closed months), by the mentee's department
+/// or site, under R13: each kind of figure is the sum of its department × site × month
+/// cells of at least k people, in every group and in the total; a cell under k is in none.
 pub async fn report(
     db: &Db,
     program_id: Uuid,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    window: Window,
     group_by: Option<GroupBy>,
     k: u32,
 ) -> Result<Report, ServiceError> {
     programs::find(db.conn(), program_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    let raw = report::figures(db.conn(), program_id, from, to, group_by).await?;
-    let names: Vec<&String> = raw.groups.keys().collect();
-    let people: Vec<u64> = raw
-        .groups
-        .values()
-        .map(|f| u64::try_from(f.people).unwrap_or(0))
-        .collect();
-    let total_people = u64::try_from(raw.total.people).unwrap_or(0);
-    let (hidden, total_hidden) = anonymity::suppress(&people, total_people, k);
-    // Each feedback dimension on its own: the people who answered it.
-    let dims: Vec<String> = raw.total.feedback.keys().cloned().collect();
-    let mut group_feedback_hidden: Vec<BTreeMap<String, bool>> = vec![BTreeMap::new(); names.len()];
-    let mut total_feedback_hidden = BTreeMap::new();
-    for dim in &dims {
-        let answered: Vec<u64> = raw
-            .groups
-            .values()
-            .map(|f| {
-                f.feedback
-                    .get(dim)
-                    .map_or(0, |v| u64::try_from(v.2).unwrap_or(0))
-            })
-            .collect();
-        let total_answered = raw
-            .total
-            .feedback
-            .get(dim)
-            .map_or(0, |v| u64::try_from(v.2).unwrap_or(0));
-        let (h, th) = anonymity::suppress_answers(&answered, total_answered, k);
-        for (i, hide) in h.into_iter().enumerate() {
-            group_feedback_hidden[i].insert(dim.clone(), hide);
-        }
-        total_feedback_hidden.insert(dim.clone(), th);
+    let k = anonymity::effective_k(k);
+    let instant = |m: anonymity::Month| {
+        m.first_day()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+            .ok_or(ServiceError::Unprocessable(
+                "report_window_open",
+                "the window is out of range".into(),
+            ))
+    };
+    let (from, to) = (instant(window.from)?, instant(window.to)?);
+    let raw = report::cells(db.conn(), program_id, from, to).await?;
+    let pairs = cells_of(
+        raw.pairs,
+        |c| c.mentees,
+        |c| PairSums {
+            pairs: c.pairs,
+            by_status: c.by_status,
+            cross: c.cross_department,
+            agreed: c.with_agreed_objectives,
+            achieved: c.with_achieved_objectives,
+        },
+    );
+    let meetings = cells_of(raw.meetings, |c| c.mentees, |c| Meetings(c.counts));
+    let reschedules = cells_of(raw.reschedules, |c| c.mentees, |c| Days(c.days));
+    let check_ins = cells_of(raw.check_ins, |c| c.respondents, |c| Scores(c.scores));
+    let finals = cells_of(raw.finals, |c| c.respondents, |c| Scores(c.scores));
+    let pairs = anonymity::publish(&pairs, window, group_by, k);
+    let meetings = anonymity::publish(&meetings, window, group_by, k);
+    let reschedules = anonymity::publish(&reschedules, window, group_by, k);
+    let check_ins = anonymity::publish(&check_ins, window, group_by, k);
+    let finals = anonymity::publish(&finals, window, group_by, k);
+    let mut groups: BTreeMap<String, Kinds> = BTreeMap::new();
+    for (name, shown) in pairs.groups {
+        groups.entry(name).or_default().pairs = shown;
     }
-    let groups = names
-        .iter()
-        .zip(raw.groups.values())
-        .enumerate()
-        .map(|(i, (name, f))| {
-            (
-                (*name).clone(),
-                shown(f, hidden[i], &group_feedback_hidden[i], k),
-            )
-        })
-        .collect();
+    for (name, shown) in meetings.groups {
+        groups.entry(name).or_default().meetings = shown;
+    }
+    for (name, shown) in reschedules.groups {
+        groups.entry(name).or_default().reschedules = shown;
+    }
+    for (name, shown) in check_ins.groups {
+        groups.entry(name).or_default().check_ins = shown;
+    }
+    for (name, shown) in finals.groups {
+        groups.entry(name).or_default().finals = shown;
+    }
+    let total = figures(Kinds {
+        pairs: pairs.total,
+        meetings: meetings.total,
+        reschedules: reschedules.total,
+        check_ins: check_ins.total,
+        finals: finals.total,
+    });
     Ok(Report {
         computed_at: Utc::now(),
         program_id,
         from,
         to,
         group_by,
-        k: k.max(anonymity::MIN_K),
-        total: shown(&raw.total, total_hidden, &total_feedback_hidden, k),
-        groups,
+        k,
+        total,
+        groups: groups
+            .into_iter()
+            .map(|(name, kinds)| (name, figures(kinds)))
+            .collect(),
     })
 }
 
-type CacheKey = (Uuid, DateTime<Utc>, DateTime<Utc>, Option<GroupBy>, u32);
+type CacheKey = (Uuid, Window, Option<GroupBy>, u32);
 
 /// Reports computed in the last minute, per replica: a dashboard that polls, or several
 /// analysts opening the same page, cost one computation a minute (a cold report of 50,000
@@ -325,16 +446,15 @@ pub async fn cached_report(
     cache: &ReportCache,
     db: &Db,
     program_id: Uuid,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
+    window: Window,
     group_by: Option<GroupBy>,
     k: u32,
 ) -> Result<Report, ServiceError> {
-    let key = (program_id, from, to, group_by, k);
+    let key = (program_id, window, group_by, k);
     if let Some(hit) = cache.get(&key) {
         return Ok(hit);
     }
-    let fresh = report(db, program_id, from, to, group_by, k).await?;
+    let fresh = report(db, program_id, window, group_by, k).await?;
     cache.put(key, fresh.clone());
     Ok(fresh)
 }

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use mentorat_domain::anonymity;
 use mentorat_domain::{
     Content,
     feedback::{FeedbackDraft, FeedbackKind},
@@ -289,9 +290,13 @@ pub enum GroupByDto {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
-    /// First day counted (default: 1 year before `to`).
+    /// First day counted, widened to the first day of its month (default: 12 months before
+    /// `to`). The answer's `from` is the window actually covered.
     pub from: Option<NaiveDate>,
-    /// Day after the last one counted (default: tomorrow).
+    /// Day after the last one counted, widened to the first day of the next month unless it
+    /// is a first already, and cut at the first day of the running month: a month is shown
+    /// once it has closed (default: the first day of the running month). The answer's `to` is
+    /// the window actually covered.
     pub to: Option<NaiveDate>,
     /// Group by the mentee's department or site when the pair was formed (a later move
     /// does not carry a pair's history to another group).
@@ -305,10 +310,18 @@ pub struct FiguresDto {
     /// the total.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    /// R13: computed over fewer than k people, or hidden with such a group so that no
-    /// subtraction of the others from the total reveals it.
+    /// No figure of the group is shown: every department × site × month cell of it was under
+    /// k people (R13), or it has none in the window.
     pub suppressed: bool,
+    /// How many department × site × month cells of the group (of the program, for the total)
+    /// were left out of at least one of its figures for being under k people (R13). They are
+    /// left out of every figure — groups and total alike — so the total is the sum of what
+    /// the groups show.
+    pub cells_left_out: i64,
+    /// The mentees of the pairs formed in the window (a mentee counted once per department ×
+    /// site × month cell).
     pub people: Option<i64>,
+    /// Pairs formed in the window, and by their current status.
     pub pairs: Option<i64>,
     pub pairs_by_status: BTreeMap<String, Option<i64>>,
     pub meetings_held: Option<i64>,
@@ -328,6 +341,7 @@ fn figures(group: Option<String>, f: Figures) -> FiguresDto {
     FiguresDto {
         group,
         suppressed: f.suppressed,
+        cells_left_out: f.cells_left_out,
         people: f.people,
         pairs: f.pairs,
         pairs_by_status: f.pairs_by_status,
@@ -349,11 +363,15 @@ pub struct ReportDto {
     /// When the figures were computed: a replica keeps a report for a minute.
     pub computed_at: DateTime<Utc>,
     pub program_id: Uuid,
+    /// First instant covered: the first day of a month (the requested `from`, widened).
     pub from: DateTime<Utc>,
+    /// First instant not covered: the first day of a month, never after the first day of the
+    /// running month.
     pub to: DateTime<Utc>,
     #[schema(value_type = Option<String>, example = "department")]
     pub group_by: Option<String>,
-    /// No figure is computed over fewer than k people.
+    /// No figure, nor any sum or difference of figures of any reports, is about fewer than k
+    /// people.
     pub k: u32,
     pub total: FiguresDto,
     pub groups: Vec<FiguresDto>,
@@ -383,6 +401,7 @@ fn csv(report: &ReportDto) -> String {
     let mut header = vec![
         "group".to_owned(),
         "suppressed".into(),
+        "cells_left_out".into(),
         "people".into(),
         "pairs".into(),
     ];
@@ -412,6 +431,7 @@ fn csv(report: &ReportDto) -> String {
         let mut cells = vec![
             quote(name),
             f.suppressed.to_string(),
+            f.cells_left_out.to_string(),
             cell(&f.people),
             cell(&f.pairs),
         ];
@@ -447,13 +467,17 @@ fn csv(report: &ReportDto) -> String {
     out
 }
 
-/// A program's figures over `[from, to)` (coordinators, admins, analysts): pairs that existed
-/// in the window, by status; meetings held and missed that started in the window, meetings
-/// cancelled (late or not) by a member in the window; median days to make up for a
-/// cancellation of the window; shares of pairs with agreed and achieved objectives and
-/// across departments; feedback averages.
-/// R13: no figure over fewer than k people (`k` in the answer), with complementary
-/// suppression against subtraction. `Accept: text/csv` gives the same as CSV.
+/// A program's figures over whole closed months (coordinators, admins, analysts): pairs
+/// formed in the window, by current status; meetings held, missed and cancelled (late or not)
+/// by a member, as recorded in the window; median days to make up for a cancellation, made
+/// up in the window; shares of those pairs with agreed and achieved objectives and across
+/// departments; feedback averages of the answers given in the window.
+/// R13: each kind of figure is a sum of department × site × month cells, and a cell of fewer
+/// than k people (`k` in the answer) is left out of every figure, totals included
+/// (`cells_left_out`): no sum or difference of figures of any reports isolates fewer than k
+/// people. `from` and `to` are widened to whole months and cut at the running month (the
+/// answer echoes the window covered); a window with no closed month is `422
+/// report_window_open`. `Accept: text/csv` gives the same as CSV.
 #[utoipa::path(
     tag = "reports",
     security(("bearer" = [])),
@@ -485,30 +509,22 @@ pub async fn program_report(
             }]));
         }
     }
-    let tomorrow = (Utc::now() + chrono::Duration::days(1)).date_naive();
-    let to = query.to.unwrap_or(tomorrow);
-    let from = query
-        .from
-        .unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(365)).unwrap_or(to));
-    if from >= to {
+    if let (Some(from), Some(to)) = (query.from, query.to)
+        && from >= to
+    {
         return Err(ApiError::validation(vec![FieldProblem {
             pointer: "/from".into(),
             detail: format!("from ({from}) must come before to ({to})"),
         }]));
     }
-    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
-    let (Some(from), Some(to)) = (midnight(from), midnight(to)) else {
-        return Err(ApiError::BadRequest(
-            "bad_request",
-            "dates out of range".into(),
-        ));
-    };
+    let window = anonymity::closed_window(query.from, query.to, Utc::now().date_naive())
+        .map_err(|e| ApiError::Unprocessable("report_window_open", e.to_string()))?;
     let group_by = query.group_by.map(|g| match g {
         GroupByDto::Department => GroupBy::Department,
         GroupByDto::Site => GroupBy::Site,
     });
     let report: Report =
-        use_case::cached_report(&cache, &db, id.into_inner(), from, to, group_by, k.0).await?;
+        use_case::cached_report(&cache, &db, id.into_inner(), window, group_by, k.0).await?;
     let dto = ReportDto {
         computed_at: report.computed_at,
         program_id: report.program_id,

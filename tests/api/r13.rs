@@ -1,0 +1,452 @@
+//! R13 against an attacker (issue 12, finding 1): no sum or difference of published figures —
+//! across groupings, windows and repeated requests — gives a figure about fewer than k
+//! people. The three attacks of the penetration test, replayed: a difference of groupings, a
+//! difference of windows, and a small group "covered" by a group known to be zero.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, Duration, NaiveDate, Utc};
+use mentorat_tests::{TestApp, spawn_app};
+use serde_json::{Value, json};
+
+use crate::working_life::{Pair, as_, schedule, video_at};
+
+/// One mentor per mentee, mentors in their own department and site.
+struct Program {
+    id: String,
+    /// (pair id, mentor, mentee, mentee's department, mentee's site)
+    pairs: Vec<(String, String, String, String, String)>,
+}
+
+/// A program whose mentees are in the given (department, site) places, each proposed a pair
+/// with a mentor of their own.
+async fn program_with(app: &TestApp, mentees: &[(&str, &str)]) -> Program {
+    let mut people = Vec::new();
+    for (i, (dept, site)) in mentees.iter().enumerate() {
+        for (id, d, s) in [
+            (format!("R{i}"), "Mentorat", "Siège"),
+            (format!("E{i}"), *dept, *site),
+        ] {
+            people.push(
+                json!({"external_id": id, "given_name": id, "family_name": "X",
+                               "email": format!("{}@chu.example", id.to_lowercase()),
+                               "department": d, "site": s}),
+            );
+        }
+    }
+    let imported = app
+        .post_json(
+            "/api/v1/people/import",
+            Some(&app.as_hris()),
+            &Value::Array(people),
+        )
+        .await
+        .json();
+    assert_eq!(imported["created"], mentees.len() * 2, "{imported}");
+    let program = app.create_program("R13").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = app
+        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
+        .await
+        .json();
+    let ids: HashMap<String, String> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["external_id"].as_str().unwrap().to_owned(),
+                p["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let mut pairs = Vec::new();
+    for (i, (dept, site)) in mentees.iter().enumerate() {
+        let (mentor, mentee) = (format!("R{i}"), format!("E{i}"));
+        let r = app.enroll(&program, &ids[&mentor], "mentor").await;
+        let e = app.enroll(&program, &ids[&mentee], "mentee").await;
+        let reply = app
+            .post_json(
+                &format!("/api/v1/programs/{program}/pairs"),
+                Some(&app.as_coordinator()),
+                &json!({"mentor_enrollment_id": r["id"], "mentee_enrollment_id": e["id"]}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        pairs.push((
+            reply.json()["id"].as_str().unwrap().to_owned(),
+            mentor,
+            mentee,
+            (*dept).to_owned(),
+            (*site).to_owned(),
+        ));
+    }
+    Program { id: program, pairs }
+}
+
+async fn accept(app: &TestApp, pair: &str, mentor: &str, mentee: &str) {
+    for who in [mentor, mentee] {
+        let reply = app
+            .post_json(
+                &format!("/api/v1/pairs/{pair}/accept"),
+                Some(&as_(who)),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+}
+
+fn first_of_this_month() -> NaiveDate {
+    let today = Utc::now().date_naive();
+    today.with_day(1).unwrap()
+}
+
+/// The `day`-th of last month (a closed month).
+pub(crate) fn last_month(day: u32) -> NaiveDate {
+    (first_of_this_month() - Duration::days(1))
+        .with_day(day)
+        .unwrap()
+}
+
+/// A statement that may not apply to every version of the schema (the test also runs on the
+/// code before the fix, to show it fails there for the right reason).
+async fn try_sql(app: &TestApp, sql: &str, values: Vec<sea_orm::Value>) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let backend = app.db.conn().get_database_backend();
+    let mut text = sql.to_owned();
+    if backend != DbBackend::Postgres {
+        for n in (1..=values.len()).rev() {
+            text = text.replace(&format!("${n}"), "?");
+        }
+    }
+    let _ = app
+        .db
+        .conn()
+        .execute_raw(Statement::from_sql_and_values(backend, text, values))
+        .await;
+}
+
+/// Everything recorded so far happened on `day` (of a closed month): pairs formed, meetings,
+/// reschedules and feedback recorded.
+pub(crate) async fn all_happened_on(app: &TestApp, day: NaiveDate) {
+    let noon = day.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    let day_text = day.format("%Y-%m-%d").to_string();
+    app.time_passes("UPDATE pairs SET created_at = $1", vec![noon.into()])
+        .await;
+    app.time_passes("UPDATE feedback SET created_at = $1", vec![noon.into()])
+        .await;
+    for table in ["meeting_tallies", "feedback_tallies"] {
+        app.time_passes(
+            &format!("UPDATE {table} SET day = $1"),
+            vec![day_text.clone().into()],
+        )
+        .await;
+    }
+    try_sql(
+        app,
+        "UPDATE report_reschedules SET recorded_day = $1",
+        vec![day_text.into()],
+    )
+    .await;
+    try_sql(
+        app,
+        "UPDATE report_meeting_members SET month = $1",
+        vec![day.format("%Y-%m").to_string().into()],
+    )
+    .await;
+}
+
+async fn report(app: &TestApp, program: &str, query: &str) -> Value {
+    let reply = app
+        .get(
+            &format!("/api/v1/programs/{program}/report?{query}"),
+            Some(&app.as_analyst()),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    reply.json()
+}
+
+/// A figure of a group (`None`: the group is not listed, or the figure is hidden).
+fn figure(report: &Value, group: &str, pointer: &str) -> Option<i64> {
+    report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["group"] == group)
+        .and_then(|g| g.pointer(pointer))
+        .and_then(Value::as_i64)
+}
+
+/// What a cell-based report guarantees and per-report suppression does not: the total is
+/// exactly the sum of what the groups show, so "total minus the groups" is always nothing.
+fn groups_add_up_to_the_total(report: &Value, pointer: &str) {
+    let Some(total) = report["total"].pointer(pointer).and_then(Value::as_i64) else {
+        return;
+    };
+    let shown: i64 = report["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g.pointer(pointer).and_then(Value::as_i64))
+        .sum();
+    assert_eq!(
+        shown, total,
+        "the total holds {pointer} of a hidden group: {report}"
+    );
+}
+
+/// D1 (5 mentees, all at site A), D2 (4 at A, 1 at B), D3 (5 at C): the one mentee at B has
+/// an active pair. On per-report suppression, by department shows D1, D2, D3 and by site
+/// shows A and hides B — and B = D2 − (A − D1).
+#[tokio::test]
+async fn r13_a_difference_of_groupings_isolates_nobody() {
+    let app = spawn_app().await;
+    let mut places = vec![("D1", "A"); 5];
+    places.extend([("D2", "A"); 4]);
+    places.push(("D2", "B"));
+    places.extend([("D3", "C"); 5]);
+    let program = program_with(&app, &places).await;
+    let (pair, mentor, mentee, ..) = program.pairs.iter().find(|p| p.4 == "B").unwrap().clone();
+    accept(&app, &pair, &mentor, &mentee).await;
+    all_happened_on(&app, last_month(5)).await;
+
+    let by_department = report(&app, &program.id, "group_by=department").await;
+    let by_site = report(&app, &program.id, "group_by=site").await;
+    let active = "/pairs_by_status/active";
+    if let (Some(d1), Some(d2), Some(a)) = (
+        figure(&by_department, "D1", active),
+        figure(&by_department, "D2", active),
+        figure(&by_site, "A", active),
+    ) {
+        assert_ne!(
+            d2 - (a - d1),
+            1,
+            "site B's one pair is D2 - (A - D1): {by_department} {by_site}"
+        );
+    }
+    for r in [&by_department, &by_site] {
+        for pointer in ["/pairs", active, "/pairs_by_status/proposed", "/people"] {
+            groups_add_up_to_the_total(r, pointer);
+        }
+    }
+    // What is shown: D1 and D3 (cells of 5); D2's cells (4 at A, 1 at B) and site B are in no
+    // figure, the total neither.
+    assert_eq!(figure(&by_department, "D1", "/pairs"), Some(5));
+    assert_eq!(figure(&by_department, "D2", "/pairs"), None);
+    assert_eq!(figure(&by_site, "A", "/pairs"), Some(5));
+    assert_eq!(figure(&by_site, "B", "/pairs"), None);
+    assert_eq!(by_site["total"]["pairs"], 10, "{by_site}");
+    assert_eq!(by_site["total"]["people"], 10);
+    assert_eq!(by_site["total"]["pairs_by_status"]["active"], 0);
+    assert_eq!(by_site["total"]["cells_left_out"], 2);
+    assert_eq!(by_department["total"], by_site["total"]);
+    let csv = app
+        .send(
+            app.client
+                .get(app.url(&format!(
+                    "/api/v1/programs/{}/report?group_by=site",
+                    program.id
+                )))
+                .bearer_auth(app.as_analyst())
+                .header("accept", "text/csv"),
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.text
+            .lines()
+            .next()
+            .unwrap()
+            .contains(",cells_left_out,"),
+        "{}",
+        csv.text
+    );
+}
+
+/// Six mentees of D1: five pairs formed on the 3rd of last month, the sixth on the 10th and
+/// accepted. On day windows, `to=10th` and `to=11th` differ by that one pair. On whole closed
+/// months both are last month, and the running month is not shown.
+#[tokio::test]
+async fn r13_a_difference_of_windows_isolates_nobody() {
+    let app = spawn_app().await;
+    let program = program_with(&app, &[("D1", "A"); 6]).await;
+    let (pair, mentor, mentee, ..) = program.pairs[5].clone();
+    accept(&app, &pair, &mentor, &mentee).await;
+    all_happened_on(&app, last_month(3)).await;
+    app.time_passes(
+        "UPDATE pairs SET created_at = $1 WHERE id = $2",
+        vec![
+            last_month(10)
+                .and_hms_opt(12, 0, 0)
+                .unwrap()
+                .and_utc()
+                .into(),
+            uuid::Uuid::parse_str(&pair).unwrap().into(),
+        ],
+    )
+    .await;
+    let from = last_month(1);
+    let window = |to: NaiveDate| format!("group_by=department&from={from}&to={to}");
+    let before = report(&app, &program.id, &window(last_month(10))).await;
+    let after = report(&app, &program.id, &window(last_month(11))).await;
+    if let (Some(a), Some(b)) = (
+        figure(&before, "D1", "/pairs_by_status/active"),
+        figure(&after, "D1", "/pairs_by_status/active"),
+    ) {
+        assert_ne!(b - a, 1, "the 10th's one pair: {before} {after}");
+    }
+    assert_eq!(before["groups"], after["groups"]);
+    assert_eq!(before["total"], after["total"]);
+    // The window covered is echoed: last month, whole.
+    let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    for r in [&before, &after] {
+        assert_eq!(
+            r["from"]
+                .as_str()
+                .map(|s| s.parse::<chrono::DateTime<Utc>>().unwrap()),
+            Some(midnight(from)),
+            "{r}"
+        );
+        assert_eq!(
+            r["to"]
+                .as_str()
+                .map(|s| s.parse::<chrono::DateTime<Utc>>().unwrap()),
+            Some(midnight(first_of_this_month())),
+            "{r}"
+        );
+    }
+    assert_eq!(figure(&after, "D1", "/pairs"), Some(6), "{after}");
+    // A pair formed today is in no report until this month has closed.
+    let today = program_with_one_more(&app, &program.id).await;
+    let now = report(&app, &program.id, "group_by=department").await;
+    assert_eq!(figure(&now, "D1", "/pairs"), Some(6), "{now}");
+    assert!(today);
+    // A window with no closed month is refused, with its own code.
+    let tomorrow = Utc::now().date_naive() + Duration::days(1);
+    let refused = app
+        .get(
+            &format!(
+                "/api/v1/programs/{}/report?from={}&to={tomorrow}",
+                program.id,
+                first_of_this_month()
+            ),
+            Some(&app.as_analyst()),
+        )
+        .await
+        .problem(422, "report_window_open");
+    assert!(
+        refused["detail"].as_str().unwrap().contains("closed"),
+        "{refused}"
+    );
+}
+
+/// A seventh mentee of D1 at A, paired today.
+async fn program_with_one_more(app: &TestApp, program: &str) -> bool {
+    let imported = app
+        .post_json(
+            "/api/v1/people/import",
+            Some(&app.as_hris()),
+            &json!([
+                {"external_id": "R9", "given_name": "R9", "family_name": "X",
+                 "email": "r9@chu.example", "department": "Mentorat", "site": "Siège"},
+                {"external_id": "E9", "given_name": "E9", "family_name": "X",
+                 "email": "e9@chu.example", "department": "D1", "site": "A"}
+            ]),
+        )
+        .await
+        .json();
+    assert_eq!(imported["created"], 2, "{imported}");
+    let listed = app
+        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
+        .await
+        .json();
+    let id = |x: &str| {
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["external_id"] == x)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let r = app.enroll(program, &id("R9"), "mentor").await;
+    let e = app.enroll(program, &id("E9"), "mentee").await;
+    let reply = app
+        .post_json(
+            &format!("/api/v1/programs/{program}/pairs"),
+            Some(&app.as_coordinator()),
+            &json!({"mentor_enrollment_id": r["id"], "mentee_enrollment_id": e["id"]}),
+        )
+        .await;
+    reply.status == 201
+}
+
+/// Small (2 mentees, who each cancel a meeting), Zero (5 mentees whose pairs are only
+/// proposed: no meeting, as everyone knows) and Big (6 mentees who each cancel one). On
+/// per-report suppression Small is hidden with Zero as its cover — and Small's meetings are
+/// the total minus Big's, Zero's being zero. On cells, a meeting cell counts the mentees who
+/// had meetings: Small's is under k and in no figure, the total neither.
+#[tokio::test]
+async fn r13_a_group_known_to_be_zero_covers_nobody() {
+    let app = spawn_app().await;
+    let mut places = vec![("Small", "A"); 2];
+    places.extend([("Zero", "A"); 5]);
+    places.extend([("Big", "A"); 6]);
+    let program = program_with(&app, &places).await;
+    for (pair, mentor, mentee, dept, _) in &program.pairs {
+        if dept == "Zero" {
+            continue;
+        }
+        accept(&app, pair, mentor, mentee).await;
+        let handle = Pair {
+            program: program.id.clone(),
+            id: pair.clone(),
+        };
+        let meeting = schedule(&app, &handle, mentor, video_at(200)).await;
+        assert_eq!(meeting.status, 201, "{}", meeting.text);
+        let cancelled = app
+            .post_json(
+                &format!(
+                    "/api/v1/pairs/{pair}/meetings/{}/cancel",
+                    meeting.json()["id"].as_str().unwrap()
+                ),
+                Some(&as_(mentee)),
+                &json!({"reason": "Garde"}),
+            )
+            .await;
+        assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    }
+    all_happened_on(&app, last_month(5)).await;
+
+    let by_department = report(&app, &program.id, "group_by=department").await;
+    let cancelled = "/meetings_cancelled";
+    if let (Some(total), Some(big)) = (
+        by_department["total"]
+            .pointer(cancelled)
+            .and_then(Value::as_i64),
+        figure(&by_department, "Big", cancelled),
+    ) {
+        assert_ne!(
+            total - big,
+            2,
+            "Small's cancellations are the total minus Big's: {by_department}"
+        );
+    }
+    for pointer in [cancelled, "/meetings_held", "/pairs", "/people"] {
+        groups_add_up_to_the_total(&by_department, pointer);
+    }
+    assert_eq!(figure(&by_department, "Big", cancelled), Some(6));
+    assert_eq!(figure(&by_department, "Small", cancelled), None);
+    // Zero's pairs are five: their own figures are shown, and they had no meeting.
+    assert_eq!(figure(&by_department, "Zero", "/pairs"), Some(5));
+    assert_eq!(figure(&by_department, "Zero", cancelled), None);
+    assert_eq!(by_department["total"]["meetings_cancelled"], 6);
+    let total = report(&app, &program.id, "").await;
+    assert_eq!(total["total"]["meetings_cancelled"], 6, "{total}");
+}
