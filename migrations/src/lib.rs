@@ -18,6 +18,7 @@ mod m20261202_000011_pair_meeting_facts;
 mod m20261202_000012_idempotent_audit;
 mod m20261202_000013_open_pair_unique;
 mod m20261202_000014_key_check;
+mod m20261203_000015_people_inactive;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_idempotent_audit::Migration),
             Box::new(m20261202_000013_open_pair_unique::Migration),
             Box::new(m20261202_000014_key_check::Migration),
+            Box::new(m20261203_000015_people_inactive::Migration),
         ]
     }
 }

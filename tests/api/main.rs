@@ -13,6 +13,7 @@ mod errors;
 mod faults;
 mod idempotency;
 mod key_check;
+mod leavers;
 mod matrix;
 mod me;
 mod openapi;

@@ -12,8 +12,6 @@
 //! retry takes it over. A `COMMIT` whose reply was lost leaves the stored answer, which the
 //! retry replays.
 
-use std::sync::Arc;
-
 use actix_web::{
     HttpMessage, HttpResponse,
     body::{BoxBody, to_bytes},
@@ -29,12 +27,7 @@ use mentorat_persistence::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::{
-    audit,
-    auth::{JwtVerifier, bearer_token},
-    json::IMPORT_BODY_LIMIT,
-    problem::ApiError,
-};
+use crate::{audit, json::IMPORT_BODY_LIMIT, problem::ApiError};
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotency-replayed";
@@ -82,13 +75,9 @@ pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
             )));
         }
     };
-    // Without a valid token there is nobody to scope the key to: the handler answers 401.
-    let verifier = req.app_data::<web::Data<Arc<JwtVerifier>>>().cloned();
-    let caller = match (verifier, bearer_token(req.request())) {
-        (Some(v), Some(token)) => v.verify(token).ok(),
-        _ => None,
-    };
-    let Some(caller) = caller else {
+    // Without a valid token (or for a deactivated person, R11) there is nobody to scope the
+    // key to, and nothing is replayed: the handler answers 401.
+    let Ok(caller) = crate::auth::authenticate(req.request()) else {
         return Prepared::Plain(req);
     };
     let subject = caller.subject.to_string();

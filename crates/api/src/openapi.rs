@@ -76,7 +76,7 @@ const PROBLEMS: [(&str, &str); 14] = [
     ),
     (
         "Unauthorized",
-        "Missing or invalid bearer token (`unauthorized`); `WWW-Authenticate: Bearer`",
+        "Missing or invalid bearer token, or the token of a person the HRIS has deactivated (R11) (`unauthorized`); `WWW-Authenticate: Bearer`",
     ),
     (
         "Forbidden",
