@@ -19,6 +19,7 @@ mod m20261202_000012_idempotent_audit;
 mod m20261202_000013_open_pair_unique;
 mod m20261202_000014_key_check;
 mod m20261203_000015_people_inactive;
+mod m20261203_000016_idempotency_resource;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000013_open_pair_unique::Migration),
             Box::new(m20261202_000014_key_check::Migration),
             Box::new(m20261203_000015_people_inactive::Migration),
+            Box::new(m20261203_000016_idempotency_resource::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ mod operations;
 mod pairs;
 mod people;
 mod programs;
+mod replays;
 mod reports;
 mod review_unit;
 mod second_look;

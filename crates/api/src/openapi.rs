@@ -88,7 +88,7 @@ const PROBLEMS: [(&str, &str); 14] = [
     ),
     (
         "Conflict",
-        "Refused by the state of things (`idempotency_key_reused`, `idempotency_request_in_progress`, `illegal_status_transition`, …)",
+        "Refused by the state of things (`idempotency_key_reused` — also a key whose answer named words deleted since, or a secret —, `idempotency_request_in_progress`, `illegal_status_transition`, …)",
     ),
     (
         "PreconditionFailed",

@@ -180,6 +180,13 @@ pub async fn middleware(
             }
         },
     };
+    if let Err(err) = idempotency::forget_answers_about(bound.conn(), &request).await {
+        drop((bound, unit));
+        if let Some(claim) = &claim {
+            idempotency::release(&db, claim).await;
+        }
+        return Ok(answer(&request, err));
+    }
     if let Some(event) = event
         && let Err(err) = audit::append(bound.conn(), event).await
     {
