@@ -28,7 +28,7 @@ use actix_web::{
 use bytes::Bytes;
 use chrono::{Duration, Utc};
 use mentorat_persistence::{
-    ConnectionTrait, Db,
+    Aad, ConnectionTrait, Db,
     idempotency::{self, Claim, Reservation, StoredResponse},
 };
 use sha2::{Digest, Sha256};
@@ -124,7 +124,10 @@ pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
         ))),
         // The kept answer may carry a pair's content: it is sealed at rest (R5), and its
         // replay is in the audit log as the first answer was — durably, before it leaves.
-        Ok(Reservation::Replay(mut stored)) => match db.keys().open_opt(stored.body.as_deref()) {
+        Ok(Reservation::Replay(mut stored)) => match db.keys().open_opt(
+            stored.body.as_deref(),
+            &Aad::keyed("idempotency_keys", "response_body", &subject, &key),
+        ) {
             Ok(body) => {
                 stored.body = body;
                 if let Some(trail) = stored
@@ -210,7 +213,15 @@ pub async fn store(
         body: if unkept {
             None
         } else {
-            Some(db.keys().seal(&String::from_utf8_lossy(&body))?)
+            Some(db.keys().seal(
+                &String::from_utf8_lossy(&body),
+                &Aad::keyed(
+                    "idempotency_keys",
+                    "response_body",
+                    &claim.subject,
+                    &claim.key,
+                ),
+            )?)
         },
         audit_trail,
         resource,

@@ -73,6 +73,9 @@ pub fn verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
 /// nothing sealed.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let keys = secrets::keyring(config)?;
+    if let Some(file) = config.sqlite_file() {
+        secrets::create_database_file(&file)?;
+    }
     let db = Db::connect(&config.database_url, keys.keyring().clone())
         .await
         .context("MENTORAT_DATABASE_URL: cannot connect to the database")?;
