@@ -112,7 +112,7 @@ const PROBLEMS: [(&str, &str); 14] = [
     ),
     (
         "Internal",
-        "Something failed on our side; the `request_id` finds it in the log (`internal`)",
+        "Something failed on our side (a bug, or a value sealed at rest that does not open where it is stored); the `request_id` finds it in the log (`internal`)",
     ),
     (
         "Unavailable",
