@@ -12,6 +12,7 @@ mod cors;
 mod enrollments;
 mod errors;
 mod faults;
+mod hot_reads;
 mod idempotency;
 mod key_check;
 mod leavers;

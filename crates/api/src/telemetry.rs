@@ -12,6 +12,7 @@ use actix_web::{
     middleware::Next,
     web,
 };
+use mentorat_persistence::db::counting_statements;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
 };
@@ -61,6 +62,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
+    statements: HistogramVec,
 }
 
 impl Metrics {
@@ -80,9 +82,22 @@ impl Metrics {
             ]),
             &["method", "route", "status"],
         )?;
+        let statements = HistogramVec::new(
+            HistogramOpts::new(
+                "mentorat_http_request_db_statements",
+                "Database statements a request sent itself (its unit of work's included, \
+                 transaction control and the audit writer's shared batches not)",
+            )
+            .buckets(vec![
+                0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0, 15.0, 20.0, 50.0,
+            ]),
+            &["method", "route"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(statements.clone()))?;
         Ok(Self {
+            statements,
             registry,
             requests,
             latency,
@@ -94,6 +109,12 @@ impl Metrics {
         let labels = [method, route, status.as_str()];
         self.requests.with_label_values(&labels).inc();
         self.latency.with_label_values(&labels).observe(seconds);
+    }
+
+    fn observe_statements(&self, method: &str, route: &str, statements: u32) {
+        self.statements
+            .with_label_values(&[method, route])
+            .observe(f64::from(statements));
     }
 
     /// The Prometheus text exposition.
@@ -121,15 +142,17 @@ pub async fn middleware(
     let started = Instant::now();
 
     // (The request must not be cloned before routing: actix needs it unshared to route it.)
-    let response = REQUEST_ID
-        .scope(request_id.clone(), async move {
-            match next.call(req).await {
-                Ok(res) => Ok(ensure_problem(res.map_into_boxed_body()).await),
-                Err(err) => Err(err),
-            }
-        })
-        .instrument(span.clone())
-        .await;
+    let (response, statements) = counting_statements(
+        REQUEST_ID
+            .scope(request_id.clone(), async move {
+                match next.call(req).await {
+                    Ok(res) => Ok(ensure_problem(res.map_into_boxed_body()).await),
+                    Err(err) => Err(err),
+                }
+            })
+            .instrument(span.clone()),
+    )
+    .await;
     let mut response = match response {
         Ok(res) => res,
         // A middleware below failed without a response; it becomes a problem document that
@@ -160,11 +183,13 @@ pub async fn middleware(
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
         metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        metrics.observe_statements(&method, &route, statements);
     }
     span.in_scope(|| {
         tracing::info!(
             status,
             route = %route,
+            statements,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
             "request served"
         );

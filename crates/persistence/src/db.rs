@@ -178,6 +178,22 @@ impl Unit {
     }
 }
 
+tokio::task_local! {
+    static STATEMENTS: std::cell::Cell<u32>;
+}
+
+/// Run `work`, counting the statements it sends to the database from this task (the
+/// request's own, in or out of its unit of work; not those of the audit writer's batches,
+/// which run on their own task). For the `mentorat_http_request_db_statements` metric.
+pub async fn counting_statements<F: std::future::Future>(work: F) -> (F::Output, u32) {
+    STATEMENTS
+        .scope(std::cell::Cell::new(0), async move {
+            let out = work.await;
+            (out, STATEMENTS.with(std::cell::Cell::get))
+        })
+        .await
+}
+
 impl Db {
     /// Connect to `url`. An SQLite file is created when missing.
     pub async fn connect(url: &str, keys: crate::crypto::Keyring) -> Result<Self, StoreError> {
@@ -200,11 +216,18 @@ impl Db {
             })
             .min_connections(1)
             .acquire_timeout(acquire_timeout(backend))
-            // A pooled connection is pinged before a request gets it: after a restart or a
-            // `pg_terminate_backend` the dead ones are dropped and replaced, not handed out.
-            .test_before_acquire(true)
+            // A pooled connection idle for a second or more is pinged before a request gets
+            // it: after a restart or a `pg_terminate_backend` the dead ones are dropped and
+            // replaced, not handed out. One in use a moment ago is not (a ping per statement
+            // was a round trip per statement); if it died meanwhile, its statement fails as
+            // `database_unavailable` and the connection is dropped.
+            .test_before_acquire_if_idle_for(Duration::from_secs(1))
             .sqlx_logging(false);
-        let conn = Database::connect(options).await?;
+        let mut conn = Database::connect(options).await?;
+        conn.set_metric_callback(|_| {
+            // Outside a counted request (the audit writer, the outbox) there is nothing to do.
+            let _ = STATEMENTS.try_with(|n| n.set(n.get().saturating_add(1)));
+        });
         if backend == Backend::Sqlite {
             // Many readers beside one writer, and foreign keys enforced like PostgreSQL does.
             conn.execute_unprepared("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON;")

@@ -183,6 +183,56 @@ pub async fn of_person(
         .collect()
 }
 
+/// The person of this external id and their enrollments, each with its program's current
+/// charter version, in **one** statement (`GET /me`). `None` when the HRIS knows no such
+/// person.
+#[allow(clippy::type_complexity)]
+pub async fn of_external_id_with_charter(
+    conn: &impl ConnectionTrait,
+    external_id: &str,
+) -> Result<
+    Option<(
+        mentorat_domain::person::Person,
+        Vec<(Enrollment, Option<i32>)>,
+    )>,
+    StoreError,
+> {
+    use sea_orm::{Iden, Iterable};
+    let columns: Vec<String> = Column::iter()
+        .map(|c| format!("e.{0} AS e_{0}", c.to_string()))
+        .collect();
+    let sql = format!(
+        "SELECT pe.*, {columns}, \
+           (SELECT MAX(cv.version) FROM charter_versions cv WHERE cv.program_id = e.program_id) AS current_charter \
+         FROM people pe LEFT JOIN enrollments e ON e.person_id = pe.id \
+         WHERE pe.external_id = $1 ORDER BY e.id",
+        columns = columns.join(", "),
+    );
+    let rows = conn
+        .query_all_raw(crate::sql::statement(
+            conn.get_database_backend(),
+            &sql,
+            vec![external_id.into()],
+        ))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let person = crate::people::to_domain(
+        <crate::entity::person::Model as sea_orm::FromQueryResult>::from_query_result(first, "")?,
+    )?;
+    let mut enrolled = Vec::new();
+    for row in &rows {
+        if row.try_get::<Option<Uuid>>("", "e_id")?.is_none() {
+            continue;
+        }
+        let model = <enrollment::Model as sea_orm::FromQueryResult>::from_query_result(row, "e_")?;
+        let current: Option<i32> = row.try_get("", "current_charter")?;
+        enrolled.push((to_domain(model)?, current));
+    }
+    Ok(Some((person, enrolled)))
+}
+
 /// Record that the enrolled person accepted charter `version` (R3).
 pub async fn accept_charter(
     conn: &impl ConnectionTrait,

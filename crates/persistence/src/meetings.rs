@@ -378,7 +378,10 @@ pub async fn stats(
 /// The meetings of the pairs `which` names, counted per pair — `$1` and `$2` are "now" (the
 /// latest start up to now, the next after now). One statement text for [`stats`] and for
 /// `pairs::read_facts`, which joins it.
-pub(crate) fn stats_select(which: &str) -> String {
+/// `now` is bound twice, as `$now` and `$now + 1` (placeholders are numbered in the order they
+/// appear, see [`crate::sql::statement`]).
+pub(crate) fn stats_select(which: &str, now: usize) -> String {
+    let later = now + 1;
     format!(
         "SELECT m.pair_id AS pair_id, \
            SUM(CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled, \
@@ -389,8 +392,8 @@ pub(crate) fn stats_select(which: &str) -> String {
            SUM(CASE WHEN m.status = 'cancelled' AND NOT EXISTS \
                (SELECT 1 FROM meetings r WHERE r.reschedules = m.id) THEN 1 ELSE 0 END) AS owed, \
            MIN(CASE WHEN m.status = 'held' THEN m.starts_at END) AS first_held_at, \
-           MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= $1 THEN m.starts_at END) AS last_meeting_at, \
-           MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > $2 THEN m.starts_at END) AS next_meeting_at \
+           MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= ${now} THEN m.starts_at END) AS last_meeting_at, \
+           MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > ${later} THEN m.starts_at END) AS next_meeting_at \
          FROM meetings m WHERE {which} GROUP BY m.pair_id"
     )
 }
@@ -404,7 +407,7 @@ async fn stats_of(
     let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
     values.extend(ids.iter().map(|id| Value::from(*id)));
     let which = format!("m.pair_id IN ({})", placeholders.join(", "));
-    let sql = stats_select(&which);
+    let sql = stats_select(&which, 1);
     let rows = conn
         .query_all_raw(statement(conn.get_database_backend(), &sql, values))
         .await?;

@@ -606,23 +606,34 @@ pub struct ReadFacts {
     pub agreed: i64,
 }
 
-/// [`ReadFacts`] of these pairs (absent ones are left out), with meeting facts as of `now`.
-pub async fn read_facts(
-    conn: &impl ConnectionTrait,
-    pair_ids: &[Uuid],
-    now: DateTime<Utc>,
-) -> Result<Vec<(Uuid, ReadFacts)>, StoreError> {
+/// The columns of [`ReadFacts`], over the aliases [`facts_joins`] introduces (`er`, `ee`,
+/// `pr`, `ms`, `os`) and `p`, the pair.
+fn facts_columns() -> String {
     use mentorat_domain::objective::ObjectiveStatus;
-    if pair_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let n = pair_ids.len();
-    let list = |from: usize| {
-        (from..from + n)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let selected: String = ObjectiveStatus::ALL
+        .iter()
+        .map(|s| format!("COALESCE(os.o_{0}, 0) AS o_{0}, ", s.as_str()))
+        .collect();
+    format!(
+        "er.accepted_charter_version AS mentor_accepted, \
+         ee.accepted_charter_version AS mentee_accepted, \
+         (SELECT MAX(cv.version) FROM charter_versions cv WHERE cv.program_id = p.program_id) AS current_charter, \
+         pr.cadence_days AS cadence_days, \
+         COALESCE(ms.scheduled, 0) AS scheduled, COALESCE(ms.held, 0) AS held, \
+         COALESCE(ms.cancelled, 0) AS cancelled, COALESCE(ms.missed, 0) AS missed, \
+         COALESCE(ms.late, 0) AS late, COALESCE(ms.owed, 0) AS owed, \
+         ms.first_held_at AS first_held_at, ms.last_meeting_at AS last_meeting_at, \
+         ms.next_meeting_at AS next_meeting_at, \
+         {selected}COALESCE(os.agreed, 0) AS agreed"
+    )
+}
+
+/// The joins [`facts_columns`] reads: the members' enrollments, the program, and the
+/// meetings and objectives counted — of the pairs `meetings_of` and `objectives_of` select
+/// (conditions on `m.pair_id` and `o.pair_id`); `now` is the placeholder number of the first
+/// of the two `now`s the meeting counts bind.
+fn facts_joins(meetings_of: &str, now: usize, objectives_of: &str) -> String {
+    use mentorat_domain::objective::ObjectiveStatus;
     let by_status: String = ObjectiveStatus::ALL
         .iter()
         .map(|s| {
@@ -632,34 +643,72 @@ pub async fn read_facts(
             )
         })
         .collect();
-    let selected: String = ObjectiveStatus::ALL
-        .iter()
-        .map(|s| format!("COALESCE(os.o_{0}, 0) AS o_{0}, ", s.as_str()))
-        .collect();
-    let sql = format!(
-        "SELECT p.id AS pair_id, \
-           er.accepted_charter_version AS mentor_accepted, \
-           ee.accepted_charter_version AS mentee_accepted, \
-           (SELECT MAX(cv.version) FROM charter_versions cv WHERE cv.program_id = p.program_id) AS current_charter, \
-           pr.cadence_days AS cadence_days, \
-           COALESCE(ms.scheduled, 0) AS scheduled, COALESCE(ms.held, 0) AS held, \
-           COALESCE(ms.cancelled, 0) AS cancelled, COALESCE(ms.missed, 0) AS missed, \
-           COALESCE(ms.late, 0) AS late, COALESCE(ms.owed, 0) AS owed, \
-           ms.first_held_at AS first_held_at, ms.last_meeting_at AS last_meeting_at, \
-           ms.next_meeting_at AS next_meeting_at, \
-           {selected}COALESCE(os.agreed, 0) AS agreed \
-         FROM pairs p \
-         JOIN enrollments er ON er.id = p.mentor_enrollment_id \
+    format!(
+        "JOIN enrollments er ON er.id = p.mentor_enrollment_id \
          JOIN enrollments ee ON ee.id = p.mentee_enrollment_id \
          JOIN programs pr ON pr.id = p.program_id \
          LEFT JOIN ({meeting_stats}) ms ON ms.pair_id = p.id \
          LEFT JOIN (SELECT o.pair_id AS pair_id, {by_status}\
            SUM(CASE WHEN o.agreed_at IS NOT NULL THEN 1 ELSE 0 END) AS agreed \
-           FROM objectives o WHERE o.pair_id IN ({objectives}) GROUP BY o.pair_id) os ON os.pair_id = p.id \
-         WHERE p.id IN ({pairs})",
-        meeting_stats = crate::meetings::stats_select(&format!("m.pair_id IN ({})", list(3))),
-        objectives = list(3 + n),
-        pairs = list(3 + 2 * n),
+           FROM objectives o WHERE {objectives_of} GROUP BY o.pair_id) os ON os.pair_id = p.id",
+        meeting_stats = crate::meetings::stats_select(meetings_of, now),
+    )
+}
+
+fn facts_of(row: &sea_orm::QueryResult) -> Result<ReadFacts, sea_orm::DbErr> {
+    use mentorat_domain::objective::ObjectiveStatus;
+    let objectives = ObjectiveStatus::ALL
+        .iter()
+        .map(|s| Ok((*s, row.try_get::<i64>("", &format!("o_{}", s.as_str()))?)))
+        .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
+    Ok(ReadFacts {
+        mentor_accepted_charter: row.try_get("", "mentor_accepted")?,
+        mentee_accepted_charter: row.try_get("", "mentee_accepted")?,
+        current_charter: row.try_get("", "current_charter")?,
+        cadence_days: row.try_get("", "cadence_days")?,
+        meetings: crate::meetings::MeetingStats {
+            scheduled: row.try_get("", "scheduled")?,
+            held: row.try_get("", "held")?,
+            cancelled: row.try_get("", "cancelled")?,
+            missed: row.try_get("", "missed")?,
+            late: row.try_get("", "late")?,
+            owed: row.try_get("", "owed")?,
+            first_held_at: row.try_get("", "first_held_at")?,
+            last_meeting_at: row.try_get("", "last_meeting_at")?,
+            next_meeting_at: row.try_get("", "next_meeting_at")?,
+        },
+        objectives,
+        agreed: row.try_get("", "agreed")?,
+    })
+}
+
+/// `$from, $from+1, …` for `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// [`ReadFacts`] of these pairs (absent ones are left out), with meeting facts as of `now`.
+pub async fn read_facts(
+    conn: &impl ConnectionTrait,
+    pair_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<(Uuid, ReadFacts)>, StoreError> {
+    if pair_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let n = pair_ids.len();
+    let sql = format!(
+        "SELECT p.id AS pair_id, {columns} FROM pairs p {joins} WHERE p.id IN ({pairs})",
+        columns = facts_columns(),
+        joins = facts_joins(
+            &format!("m.pair_id IN ({})", placeholders(3, n)),
+            1,
+            &format!("o.pair_id IN ({})", placeholders(3 + n, n)),
+        ),
+        pairs = placeholders(3 + 2 * n, n),
     );
     let mut values: Vec<Value> = vec![now.into(), now.into()];
     for _ in 0..3 {
@@ -668,37 +717,157 @@ pub async fn read_facts(
     let rows = conn
         .query_all_raw(statement(conn.get_database_backend(), &sql, values))
         .await?;
-    rows.into_iter()
-        .map(|row| {
-            let objectives = ObjectiveStatus::ALL
-                .iter()
-                .map(|s| Ok((*s, row.try_get::<i64>("", &format!("o_{}", s.as_str()))?)))
-                .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
-            Ok((
-                row.try_get::<Uuid>("", "pair_id")?,
-                ReadFacts {
-                    mentor_accepted_charter: row.try_get("", "mentor_accepted")?,
-                    mentee_accepted_charter: row.try_get("", "mentee_accepted")?,
-                    current_charter: row.try_get("", "current_charter")?,
-                    cadence_days: row.try_get("", "cadence_days")?,
-                    meetings: crate::meetings::MeetingStats {
-                        scheduled: row.try_get("", "scheduled")?,
-                        held: row.try_get("", "held")?,
-                        cancelled: row.try_get("", "cancelled")?,
-                        missed: row.try_get("", "missed")?,
-                        late: row.try_get("", "late")?,
-                        owed: row.try_get("", "owed")?,
-                        first_held_at: row.try_get("", "first_held_at")?,
-                        last_meeting_at: row.try_get("", "last_meeting_at")?,
-                        next_meeting_at: row.try_get("", "next_meeting_at")?,
-                    },
-                    objectives,
-                    agreed: row.try_get("", "agreed")?,
-                },
-            ))
-        })
+    rows.iter()
+        .map(|row| Ok((row.try_get::<Uuid>("", "pair_id")?, facts_of(row)?)))
         .collect::<Result<_, sea_orm::DbErr>>()
         .map_err(StoreError::from)
+}
+
+/// A member's name, as a pair's answer shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberName {
+    pub given_name: String,
+    pub family_name: String,
+}
+
+/// A pair as a read shows it — the pair, its members' names, whether the caller is one of
+/// them — from one row of one statement.
+#[derive(Debug, Clone)]
+pub struct PairRow {
+    pub pair: Pair,
+    pub caller_is_member: bool,
+    pub mentor: MemberName,
+    pub mentee: MemberName,
+    /// R9: the members' own words, still sealed (open them for a member only).
+    pub sealed_end_reason_text: Option<String>,
+}
+
+/// The select list of a [`PairRow`]; the caller's external id is bound at `$caller` and
+/// `$caller + 1`.
+fn row_columns(caller: usize) -> String {
+    format!(
+        "p.*, mp.given_name AS mentor_given_name, mp.family_name AS mentor_family_name, \
+         ep.given_name AS mentee_given_name, ep.family_name AS mentee_family_name, \
+         (mp.external_id = ${caller} OR ep.external_id = ${next}) AS caller_is_member",
+        next = caller + 1
+    )
+}
+
+const ROW_FROM: &str = "pairs p JOIN people mp ON mp.id = p.mentor_person_id \
+     JOIN people ep ON ep.id = p.mentee_person_id";
+
+fn row_of(row: &sea_orm::QueryResult) -> Result<PairRow, StoreError> {
+    let model = <pair::Model as sea_orm::FromQueryResult>::from_query_result(row, "")?;
+    let sealed_end_reason_text = model.end_reason_text.clone();
+    Ok(PairRow {
+        pair: to_domain(model)?,
+        caller_is_member: row.try_get("", "caller_is_member")?,
+        mentor: MemberName {
+            given_name: row.try_get("", "mentor_given_name")?,
+            family_name: row.try_get("", "mentor_family_name")?,
+        },
+        mentee: MemberName {
+            given_name: row.try_get("", "mentee_given_name")?,
+            family_name: row.try_get("", "mentee_family_name")?,
+        },
+        sealed_end_reason_text,
+    })
+}
+
+/// `GET /pairs/{id}` in **one** statement: the pair, its members' names, whether the person
+/// of `external_id` is one of them, and its [`ReadFacts`] as of `now`.
+pub async fn read_one(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    external_id: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(PairRow, ReadFacts)>, StoreError> {
+    let sql = format!(
+        "SELECT {columns}, {facts} FROM {ROW_FROM} {joins} WHERE p.id = $7",
+        columns = row_columns(1),
+        facts = facts_columns(),
+        joins = facts_joins("m.pair_id = $5", 3, "o.pair_id = $6"),
+    );
+    let values: Vec<Value> = vec![
+        external_id.into(),
+        external_id.into(),
+        now.into(),
+        now.into(),
+        id.into(),
+        id.into(),
+        id.into(),
+    ];
+    let Some(row) = conn
+        .query_one_raw(statement(conn.get_database_backend(), &sql, values))
+        .await?
+    else {
+        return Ok(None);
+    };
+    let facts = facts_of(&row)?;
+    Ok(Some((row_of(&row)?, facts)))
+}
+
+/// A page of [`PairRow`]s in id order after `after` (`GET /pairs`, `/me`): one statement.
+/// `external_id` is the caller's, for [`PairRow::caller_is_member`].
+pub async fn list_rows(
+    conn: &impl ConnectionTrait,
+    filter: &PairFilter,
+    external_id: &str,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<PairRow>, StoreError> {
+    let mut values: Vec<Value> = vec![external_id.into(), external_id.into()];
+    let mut conditions: Vec<String> = Vec::new();
+    let bind = |values: &mut Vec<Value>, v: Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    if let Some(p) = filter.program_id {
+        conditions.push(format!("p.program_id = {}", bind(&mut values, p.into())));
+    }
+    if let Some(s) = filter.status {
+        conditions.push(format!(
+            "p.status = {}",
+            bind(&mut values, s.as_str().into())
+        ));
+    }
+    if let Some(h) = filter.hierarchy_conflict {
+        conditions.push(format!(
+            "p.hierarchy_conflict = {}",
+            bind(&mut values, h.into())
+        ));
+    }
+    if let Some(m) = filter.member {
+        let a = bind(&mut values, m.into());
+        let b = bind(&mut values, m.into());
+        conditions.push(format!(
+            "(p.mentor_person_id = {a} OR p.mentee_person_id = {b})"
+        ));
+    }
+    if let Some(external_id) = &filter.member_external_id {
+        let a = bind(&mut values, external_id.as_str().into());
+        let b = bind(&mut values, external_id.as_str().into());
+        conditions.push(format!("(mp.external_id = {a} OR ep.external_id = {b})"));
+    }
+    if let Some(after) = after {
+        conditions.push(format!("p.id > {}", bind(&mut values, after.into())));
+    }
+    let fetch = bind(&mut values, i64::from(limit).saturating_add(1).into());
+    let wh = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT {columns} FROM {ROW_FROM} {wh} ORDER BY p.id LIMIT {fetch}",
+        columns = row_columns(1),
+    );
+    let rows = conn
+        .query_all_raw(statement(conn.get_database_backend(), &sql, values))
+        .await?;
+    let rows = rows.iter().map(row_of).collect::<Result<Vec<_>, _>>()?;
+    let (items, next) = crate::cut(rows, limit, |r| r.pair.id);
+    Ok(Page { items, next })
 }
 
 /// The pair, and whether the person whose `external_id` this is is one of its members, in

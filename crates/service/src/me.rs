@@ -7,7 +7,6 @@ use mentorat_domain::{
 use mentorat_persistence::{
     Db, Page,
     audit::{self, AuditEvent, AuditFilter},
-    charters,
     concerns::{self, Concern},
     enrollments,
     feedback::{self, StoredFeedback},
@@ -15,13 +14,12 @@ use mentorat_persistence::{
     notifications::{self, Notification},
     objectives,
     pairs::{self, PairFilter},
-    people,
 };
 use uuid::Uuid;
 
 use crate::{
     error::ServiceError,
-    pairs::{PairContext, Viewer, context},
+    pairs::{PairContext, context_of_rows},
 };
 
 /// The caller's person, enrollments (with their program's current charter version) and
@@ -51,33 +49,32 @@ where
     }
 }
 
+/// In three statements: the person with their enrollments and each program's current
+/// charter version, their pairs with the members' names (a page of 200 at a time), the
+/// pairs' facts.
 pub async fn overview(db: &Db, caller: &Caller) -> Result<Overview, ServiceError> {
-    let person = people::find_by_external_id(db.conn(), &caller.subject).await?;
-    let (enrolled, mine) = match &person {
-        None => (Vec::new(), Vec::new()),
-        Some(p) => {
-            let filter = PairFilter {
-                member: Some(p.id),
-                ..Default::default()
-            };
-            (
-                enrollments::of_person(db.conn(), p.id).await?,
-                all(|after| pairs::list(db.conn(), &filter, after, 200)).await?,
-            )
-        }
+    let now = chrono::Utc::now();
+    let Some((person, with_charter)) =
+        enrollments::of_external_id_with_charter(db.conn(), caller.subject.as_str()).await?
+    else {
+        return Ok(Overview {
+            person: None,
+            enrollments: Vec::new(),
+            pairs: Vec::new(),
+            context: context_of_rows(db, &[], &[], now)?.1,
+        });
     };
-    let programs: Vec<Uuid> = enrolled.iter().map(|e| e.program_id).collect();
-    let current = charters::current_versions(db.conn(), &programs).await?;
-    let with_charter = enrolled
-        .into_iter()
-        .map(|e| {
-            let version = current.get(&e.program_id).copied();
-            (e, version)
-        })
-        .collect();
-    let context = context(db, &mine, Viewer::Member).await?;
+    let filter = PairFilter {
+        member: Some(person.id),
+        ..Default::default()
+    };
+    let subject = caller.subject.as_str();
+    let rows = all(|after| pairs::list_rows(db.conn(), &filter, subject, after, 200)).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.pair.id).collect();
+    let facts = pairs::read_facts(db.conn(), &ids, now).await?;
+    let (mine, context) = context_of_rows(db, &rows, &facts, now)?;
     Ok(Overview {
-        person,
+        person: Some(person),
         enrollments: with_charter,
         pairs: mine,
         context,

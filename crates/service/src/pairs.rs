@@ -20,7 +20,7 @@ use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait, charters, enrollments,
     meetings::{self, MeetingStats},
     notifications, outbox,
-    pairs::{self, NewPair, PairFilter, PairsOf},
+    pairs::{self, MemberName, NewPair, PairFilter, PairRow, PairsOf, ReadFacts},
     people, programs,
 };
 use uuid::Uuid;
@@ -326,6 +326,9 @@ pub async fn end(
         .ok_or(ServiceError::NotFound)
 }
 
+/// A page of pairs as the caller may list them, with their context, in two statements (the
+/// rows with their names, then their facts). Each pair says whether the caller is one of its
+/// members: only then are its members' own words (R9) opened.
 pub async fn list(
     db: &Db,
     caller: &Caller,
@@ -333,18 +336,37 @@ pub async fn list(
     mut filter: PairFilter,
     after: Option<Uuid>,
     limit: PageLimit,
-) -> Result<Page<Pair>, ServiceError> {
+) -> Result<(Page<(Pair, bool)>, PairContext), ServiceError> {
     if scope == Scope::OwnEnrollments {
         // The caller's own pairs, found by their external id in the same statement.
         filter.member_external_id = Some(caller.subject.as_str().to_owned());
     }
-    Ok(pairs::list(db.conn(), &filter, after, limit.get()).await?)
+    let page = pairs::list_rows(
+        db.conn(),
+        &filter,
+        caller.subject.as_str(),
+        after,
+        limit.get(),
+    )
+    .await?;
+    let now = Utc::now();
+    let ids: Vec<Uuid> = page.items.iter().map(|r| r.pair.id).collect();
+    let facts = pairs::read_facts(db.conn(), &ids, now).await?;
+    let (pairs_, ctx) = context_of_rows(db, &page.items, &facts, now)?;
+    let members = page.items.iter().map(|r| r.caller_is_member);
+    Ok((
+        Page {
+            items: pairs_.into_iter().zip(members).collect(),
+            next: page.next,
+        },
+        ctx,
+    ))
 }
 
 /// What a pair's answer shows besides the pair: its members' names and charter standing.
 #[derive(Debug, Clone)]
 pub struct PairContext {
-    pub people: HashMap<Uuid, Person>,
+    pub people: HashMap<Uuid, MemberName>,
     /// Enrollment ids whose holder has not accepted the current charter (R3).
     pub charter_pending: HashSet<Uuid>,
     /// Each pair's meetings, counted (pairs without meetings are absent).
@@ -429,7 +451,15 @@ pub async fn context_at(
     let people = people::find_many(db.conn(), &person_ids)
         .await?
         .into_iter()
-        .map(|p| (p.id, p))
+        .map(|p| {
+            (
+                p.id,
+                MemberName {
+                    given_name: p.record.given_name,
+                    family_name: p.record.family_name,
+                },
+            )
+        })
         .collect();
     // Everything else of every pair — charter standing, cadence, meetings and objectives
     // counted — in one statement.
@@ -444,13 +474,77 @@ pub async fn context_at(
     } else {
         pairs::end_reason_texts(db.conn(), db.keys(), &ended).await?
     };
+    Ok(assemble(pairs_, people, &facts, end_reason_texts, now))
+}
+
+/// The context of pairs read as [`PairRow`]s (their names and sealed words came with them)
+/// and their facts: no statement of its own. The members' own words (R9) are opened for the
+/// pairs the caller is a member of only.
+pub fn context_of_rows(
+    db: &Db,
+    rows: &[PairRow],
+    facts: &[(Uuid, ReadFacts)],
+    now: DateTime<Utc>,
+) -> Result<(Vec<Pair>, PairContext), ServiceError> {
+    let mut people = HashMap::new();
+    let mut end_reason_texts = HashMap::new();
+    for row in rows {
+        people.insert(row.pair.mentor_person_id, row.mentor.clone());
+        people.insert(row.pair.mentee_person_id, row.mentee.clone());
+        if row.caller_is_member
+            && let Some(sealed) = &row.sealed_end_reason_text
+        {
+            let aad = mentorat_persistence::Aad::row("pairs", "end_reason_text", row.pair.id);
+            end_reason_texts.insert(row.pair.id, db.keys().open(sealed, &aad).map_err(store)?);
+        }
+    }
+    let pairs_: Vec<Pair> = rows.iter().map(|r| r.pair.clone()).collect();
+    let ctx = assemble(&pairs_, people, facts, end_reason_texts, now);
+    Ok((pairs_, ctx))
+}
+
+/// `GET /pairs/{id}` in one statement: the pair as the caller may see it ([`visible_pair`]'s
+/// rule) with its context.
+pub async fn read(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    id: Uuid,
+) -> Result<(PairView, PairContext), ServiceError> {
+    let now = Utc::now();
+    let (row, facts) = pairs::read_one(db.conn(), id, caller.subject.as_str(), now)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let member = row.caller_is_member;
+    if !member && scope != Scope::Everything {
+        return Err(ServiceError::NotFound);
+    }
+    let facts = [(row.pair.id, facts)];
+    let (mut pairs_, ctx) = context_of_rows(db, std::slice::from_ref(&row), &facts, now)?;
+    let pair = pairs_.pop().ok_or(ServiceError::NotFound)?;
+    let view = if member {
+        PairView::Member(pair)
+    } else {
+        PairView::Metadata(pair)
+    };
+    Ok((view, ctx))
+}
+
+fn assemble(
+    pairs_: &[Pair],
+    people: HashMap<Uuid, MemberName>,
+    facts: &[(Uuid, ReadFacts)],
+    end_reason_texts: HashMap<Uuid, String>,
+    now: DateTime<Utc>,
+) -> PairContext {
     let mut charter_pending = HashSet::new();
     let mut meetings = HashMap::new();
     let mut by_status = HashMap::new();
     let mut agreed = HashMap::new();
     let mut cadence_days = HashMap::new();
+    let facts: HashMap<Uuid, &ReadFacts> = facts.iter().map(|(id, f)| (*id, f)).collect();
     for pair in pairs_ {
-        let Some((_, f)) = facts.iter().find(|(id, _)| *id == pair.id) else {
+        let Some(f) = facts.get(&pair.id) else {
             continue;
         };
         for (enrollment, accepted) in [
@@ -478,7 +572,7 @@ pub async fn context_at(
             agreed.insert(pair.id, f.agreed);
         }
     }
-    Ok(PairContext {
+    PairContext {
         people,
         charter_pending,
         meetings,
@@ -487,7 +581,7 @@ pub async fn context_at(
         cadence_days,
         end_reason_texts,
         now,
-    })
+    }
 }
 
 /// A ranked mentor for a mentee.

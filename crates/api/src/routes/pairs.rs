@@ -5,7 +5,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::{
-    Scope, health,
+    health,
     objective::ObjectiveStatus,
     pair::{EndReason, Pair, PairStatus},
 };
@@ -190,8 +190,8 @@ fn member(ctx: &PairContext, enrollment_id: Uuid, person_id: Uuid, accepted: boo
     MemberDto {
         enrollment_id,
         person_id,
-        given_name: person.map(|p| p.record.given_name.clone()),
-        family_name: person.map(|p| p.record.family_name.clone()),
+        given_name: person.map(|p| p.given_name.clone()),
+        family_name: person.map(|p| p.family_name.clone()),
         accepted,
     }
 }
@@ -371,14 +371,11 @@ pub async fn list_pairs(
         }
         None => {}
     }
-    let page = use_case::list(&db, &auth.caller, auth.scope, filter, after, limit).await?;
-    let as_member = auth.scope == Scope::OwnEnrollments;
-    let viewer = use_case::Viewer::member_if(as_member);
-    let ctx = use_case::context(&db, &page.items, viewer).await?;
+    let (page, ctx) = use_case::list(&db, &auth.caller, auth.scope, filter, after, limit).await?;
     let items: Vec<PairDto> = page
         .items
         .into_iter()
-        .map(|p| dto(p, &ctx, as_member))
+        .map(|(p, as_member)| dto(p, &ctx, as_member))
         .collect();
     Ok(page_response(&req, items, page.next))
 }
@@ -396,15 +393,13 @@ pub async fn get_pair(
     db: RequestDb,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = use_case::visible_pair(&db, &auth.caller, auth.scope, id.into_inner()).await?;
+    let (view, ctx) = use_case::read(&db, &auth.caller, auth.scope, id.into_inner()).await?;
     let as_member = view.is_member();
-    render(
-        &db,
-        view.into_pair(),
-        as_member,
-        actix_web::http::StatusCode::OK,
-    )
-    .await
+    let pair = view.into_pair();
+    let revision = pair.revision;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, etag(revision)))
+        .json(dto(pair, &ctx, as_member)))
 }
 
 /// Accept a proposed pair (a member). Active once both accepted and both hold the current
