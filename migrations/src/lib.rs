@@ -18,7 +18,9 @@ mod m20261202_000011_pair_meeting_facts;
 mod m20261202_000012_idempotent_audit;
 mod m20261202_000013_open_pair_unique;
 mod m20261202_000014_key_check;
-mod m20261203_000018_report_cells;
+mod m20261203_000015_people_inactive;
+mod m20261203_000016_idempotency_resource;
+mod m20261203_000017_report_cells;
 
 pub struct Migrator;
 
@@ -40,7 +42,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000012_idempotent_audit::Migration),
             Box::new(m20261202_000013_open_pair_unique::Migration),
             Box::new(m20261202_000014_key_check::Migration),
-            Box::new(m20261203_000018_report_cells::Migration),
+            Box::new(m20261203_000015_people_inactive::Migration),
+            Box::new(m20261203_000016_idempotency_resource::Migration),
+            Box::new(m20261203_000017_report_cells::Migration),
         ]
     }
 }

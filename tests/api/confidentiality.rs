@@ -374,7 +374,7 @@ async fn no_content_is_stored_in_plaintext() {
             !bytes.windows(needle.len()).any(|w| w == needle),
             "plaintext found in the SQLite file"
         );
-        assert!(bytes.windows(7).any(|w| w == b"enc:v1:"), "nothing sealed?");
+        assert!(bytes.windows(7).any(|w| w == b"enc:v2:"), "nothing sealed?");
     } else {
         // Every row of every table, as PostgreSQL prints it.
         use sea_orm::{ConnectionTrait, Statement};
@@ -497,7 +497,7 @@ async fn rotating_the_key_keeps_every_value_readable() {
         .expect("refused at start");
     assert_eq!(stale.exit_code, 2, "{stale:?}");
     assert!(
-        stale.stderr.contains("MENTORAT_ENCRYPTION_KEY") && !stale.stderr.contains("enc:v1"),
+        stale.stderr.contains("MENTORAT_ENCRYPTION_KEY") && !stale.stderr.contains("enc:v"),
         "{stale:?}"
     );
 }

@@ -4,6 +4,7 @@
 // Test code: a panic is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod at_rest;
 mod auth;
 mod concurrency;
 mod confidentiality;
@@ -14,6 +15,7 @@ mod faults;
 mod hot_reads;
 mod idempotency;
 mod key_check;
+mod leavers;
 mod matrix;
 mod me;
 mod openapi;
@@ -22,6 +24,7 @@ mod pairs;
 mod people;
 mod programs;
 mod r13;
+mod replays;
 mod reports;
 mod review_unit;
 mod second_look;

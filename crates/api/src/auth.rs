@@ -281,13 +281,25 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+/// The caller a request's bearer token names — refused, whatever the token, once the HRIS
+/// has deactivated them (R11): this replica's set of leavers, in memory (`crate::leavers`).
+pub fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let verifier = req
         .app_data::<web::Data<Arc<JwtVerifier>>>()
         .ok_or_else(|| ApiError::Internal("no JwtVerifier in app data".into()))?;
+    let leavers = req
+        .app_data::<web::Data<crate::leavers::Leavers>>()
+        .ok_or_else(|| ApiError::Internal("no set of leavers in app data".into()))?;
     let token = bearer_token(req)
         .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".to_owned()))?;
-    verifier.verify(token)
+    let caller = verifier.verify(token)?;
+    if leavers.is_inactive(&caller.subject) {
+        tracing::info!(subject = %caller.subject, "a deactivated person's token refused (R11)");
+        return Err(ApiError::Unauthorized(
+            "the person this token names has been deactivated".to_owned(),
+        ));
+    }
+    Ok(caller)
 }
 
 /// Any authenticated caller.

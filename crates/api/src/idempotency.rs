@@ -11,8 +11,12 @@
 //! connection) leaves a claim whose lease runs out after [`LEASE_SECONDS`], and the next
 //! retry takes it over. A `COMMIT` whose reply was lost leaves the stored answer, which the
 //! retry replays.
-
-use std::sync::Arc;
+//!
+//! A replay never returns words deleted since: a stored answer names the resource it
+//! carries ([`resource_of`]), and a `PATCH` or `DELETE` of that resource destroys its body
+//! ([`forget_answers_about`], in the write's unit); an answer marked [`NotKept`] (a secret
+//! kept nowhere else) is stored without its body. Either way a retry is `409
+//! idempotency_key_reused`: done once, not replayed, not done again.
 
 use actix_web::{
     HttpMessage, HttpResponse,
@@ -24,17 +28,12 @@ use actix_web::{
 use bytes::Bytes;
 use chrono::{Duration, Utc};
 use mentorat_persistence::{
-    ConnectionTrait, Db,
+    Aad, ConnectionTrait, Db,
     idempotency::{self, Claim, Reservation, StoredResponse},
 };
 use sha2::{Digest, Sha256};
 
-use crate::{
-    audit,
-    auth::{JwtVerifier, bearer_token},
-    json::IMPORT_BODY_LIMIT,
-    problem::ApiError,
-};
+use crate::{audit, json::IMPORT_BODY_LIMIT, problem::ApiError};
 
 pub const HEADER: &str = "idempotency-key";
 pub const REPLAYED_HEADER: &str = "idempotency-replayed";
@@ -82,13 +81,9 @@ pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
             )));
         }
     };
-    // Without a valid token there is nobody to scope the key to: the handler answers 401.
-    let verifier = req.app_data::<web::Data<Arc<JwtVerifier>>>().cloned();
-    let caller = match (verifier, bearer_token(req.request())) {
-        (Some(v), Some(token)) => v.verify(token).ok(),
-        _ => None,
-    };
-    let Some(caller) = caller else {
+    // Without a valid token (or for a deactivated person, R11) there is nobody to scope the
+    // key to, and nothing is replayed: the handler answers 401.
+    let Ok(caller) = crate::auth::authenticate(req.request()) else {
         return Prepared::Plain(req);
     };
     let subject = caller.subject.to_string();
@@ -120,9 +115,19 @@ pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
             "this Idempotency-Key was already used with another request; use a new key".into(),
         ))),
         Ok(Reservation::InProgress) => Prepared::Answered(req.error_response(in_progress())),
+        // Done before, its answer not kept: words deleted since, or a secret kept nowhere.
+        Ok(Reservation::Withheld) => Prepared::Answered(req.error_response(ApiError::Conflict(
+            "idempotency_key_reused",
+            "this Idempotency-Key's request was done, and its answer is not kept (it named words \
+             deleted since, or a secret); it is not done again: read the resource, or send a new key"
+                .into(),
+        ))),
         // The kept answer may carry a pair's content: it is sealed at rest (R5), and its
         // replay is in the audit log as the first answer was — durably, before it leaves.
-        Ok(Reservation::Replay(mut stored)) => match db.keys().open(&stored.body) {
+        Ok(Reservation::Replay(mut stored)) => match db.keys().open_opt(
+            stored.body.as_deref(),
+            &Aad::keyed("idempotency_keys", "response_body", &subject, &key),
+        ) {
             Ok(body) => {
                 stored.body = body;
                 if let Some(trail) = stored
@@ -187,20 +192,134 @@ pub async fn store(
     for (name, value) in res.headers() {
         kept.append_header((name.clone(), value.clone()));
     }
+    let unkept = res.extensions().get::<NotKept>().is_some();
+    let location = res
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let body = to_bytes(res.into_body())
         .await
         .map_err(|_| ApiError::Internal("an answer's body could not be read".into()))?;
-    // The answer may carry a pair's content: it is kept sealed (R5).
+    let resource = status
+        .is_success()
+        .then(|| resource_of(&req, status, location.as_deref(), &body))
+        .flatten();
+    // The answer may carry a pair's content: it is kept sealed (R5) — unless it carries a
+    // secret kept nowhere else (a calendar feed's), which is not kept at all.
     let stored = StoredResponse {
         status: status.as_u16(),
         headers: serde_json::to_string(&headers).unwrap_or_else(|_| "[]".into()),
-        body: db.keys().seal(&String::from_utf8_lossy(&body))?,
+        body: if unkept {
+            None
+        } else {
+            Some(db.keys().seal(
+                &String::from_utf8_lossy(&body),
+                &Aad::keyed(
+                    "idempotency_keys",
+                    "response_body",
+                    &claim.subject,
+                    &claim.key,
+                ),
+            )?)
+        },
         audit_trail,
+        resource,
     };
     if !idempotency::complete(conn, claim, &stored).await? {
         return Ok(None);
     }
     Ok(Some(ServiceResponse::new(req, kept.body(body))))
+}
+
+/// Marks an answer that must not be kept for replay: it carries a secret the service keeps
+/// nowhere else (a calendar feed's URL, stored as a hash). A retry with its key is `409
+/// idempotency_key_reused` (done once, not done again).
+#[derive(Debug, Clone, Copy)]
+pub struct NotKept;
+
+/// Mark `res` as not kept for replay.
+pub fn not_kept(res: &mut HttpResponse) {
+    res.extensions_mut().insert(NotKept);
+}
+
+/// A request's path with its parameters in canonical form (a UUID hyphenated, lower case),
+/// from the route it matched: the same resource has one name however a client spelled it.
+pub(crate) fn canonical_path(req: &actix_web::HttpRequest) -> Option<String> {
+    let pattern = req.match_pattern()?;
+    let mut out = String::with_capacity(pattern.len() + 40);
+    let mut rest = pattern.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let close = after.find('}')?;
+        let name = after[..close].split(':').next().unwrap_or_default();
+        let value = req.match_info().get(name)?;
+        match uuid::Uuid::parse_str(value) {
+            Ok(id) => out.push_str(&id.hyphenated().to_string()),
+            Err(_) => out.push_str(value),
+        }
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// The resource a successful answer carries: what a `201` created (its `Location`, or its
+/// collection's path and the `id` of its body), else the resource an action acts on
+/// (`POST …/meetings/{id}/cancel` answers the meeting: the path without its last segment).
+fn resource_of(
+    req: &actix_web::HttpRequest,
+    status: StatusCode,
+    location: Option<&str>,
+    body: &[u8],
+) -> Option<String> {
+    let path = canonical_path(req)?;
+    if status == StatusCode::CREATED {
+        if let Some(location) = location {
+            let path_only = match location.find("://") {
+                Some(i) => location[i + 3..]
+                    .find('/')
+                    .map_or("/", |j| &location[i + 3 + j..]),
+                None => location,
+            };
+            return Some(path_only.to_owned());
+        }
+        let id = serde_json::from_slice::<serde_json::Value>(body)
+            .ok()
+            .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned));
+        if let Some(id) = id {
+            let id = uuid::Uuid::parse_str(&id).map_or(id, |u| u.hyphenated().to_string());
+            return Some(format!("{path}/{id}"));
+        }
+    }
+    Some(
+        path.rsplit_once('/')
+            .map_or(path.as_str(), |(parent, _)| parent)
+            .to_owned(),
+    )
+}
+
+/// A write that changes or deletes a resource (`PATCH`, `DELETE`) destroys the stored
+/// answers that carry it, in its own unit of work: a replay never returns words deleted
+/// since (API.md). An answer about a sub-resource names that sub-resource.
+pub(crate) async fn forget_answers_about(
+    conn: &impl ConnectionTrait,
+    req: &actix_web::HttpRequest,
+) -> Result<(), ApiError> {
+    if !matches!(*req.method(), Method::PATCH | Method::DELETE) {
+        return Ok(());
+    }
+    if let Some(resource) = canonical_path(req) {
+        let destroyed = idempotency::destroy_answers_naming(conn, &resource).await?;
+        if destroyed > 0 {
+            tracing::info!(
+                destroyed,
+                "stored answers about a changed resource destroyed"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Free a claim whose request wrote nothing, so that a retry runs. Best effort: if it
@@ -258,5 +377,5 @@ fn replay(stored: &StoredResponse) -> HttpResponse {
         response.append_header((name, value));
     }
     response.insert_header((REPLAYED_HEADER, "true"));
-    response.body(stored.body.clone())
+    response.body(stored.body.clone().unwrap_or_default())
 }

@@ -12,6 +12,7 @@ mod fallback;
 pub mod idempotency;
 pub mod inflight;
 pub mod json;
+pub mod leavers;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
@@ -77,6 +78,8 @@ pub struct AppState {
     pub inflight: inflight::InFlight,
     /// The audit log's group-commit writer for reads (one per replica).
     pub audit_log: audit::AuditLog,
+    /// This replica's set of deactivated people (R11), refreshed from the database.
+    pub leavers: leavers::Leavers,
     /// Reports computed in the last minute (shared by this replica's workers).
     reports: web::Data<mentorat_service::report::ReportCache>,
 }
@@ -86,6 +89,7 @@ impl AppState {
         db: Db,
         verifier: JwtVerifier,
         settings: HttpSettings,
+        leavers: leavers::Leavers,
     ) -> Result<Self, prometheus::Error> {
         let openapi = openapi();
         let routes = RouteTable::from_openapi(&openapi);
@@ -98,6 +102,7 @@ impl AppState {
             openapi: Arc::new(openapi),
             routes: Arc::new(routes),
             audit_log,
+            leavers,
             inflight: inflight::InFlight::default(),
             reports: web::Data::new(mentorat_service::report::ReportCache::new(
                 std::time::Duration::from_secs(60),
@@ -237,6 +242,7 @@ pub fn app(
         .app_data(state.reports.clone())
         .app_data(web::Data::new(state.audit_log.clone()))
         .app_data(web::Data::new(state.inflight.clone()))
+        .app_data(web::Data::new(state.leavers.clone()))
         .app_data(web::Data::new(routes::reports::Anonymity(
             state.settings.k_anonymity,
         )))

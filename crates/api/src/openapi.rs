@@ -76,7 +76,7 @@ const PROBLEMS: [(&str, &str); 14] = [
     ),
     (
         "Unauthorized",
-        "Missing or invalid bearer token (`unauthorized`); `WWW-Authenticate: Bearer`",
+        "Missing or invalid bearer token, or the token of a person the HRIS has deactivated (R11) (`unauthorized`); `WWW-Authenticate: Bearer`",
     ),
     (
         "Forbidden",
@@ -88,7 +88,7 @@ const PROBLEMS: [(&str, &str); 14] = [
     ),
     (
         "Conflict",
-        "Refused by the state of things (`idempotency_key_reused`, `idempotency_request_in_progress`, `illegal_status_transition`, …)",
+        "Refused by the state of things (`idempotency_key_reused` — also a key whose answer named words deleted since, or a secret —, `idempotency_request_in_progress`, `illegal_status_transition`, …)",
     ),
     (
         "PreconditionFailed",
@@ -112,7 +112,7 @@ const PROBLEMS: [(&str, &str); 14] = [
     ),
     (
         "Internal",
-        "Something failed on our side; the `request_id` finds it in the log (`internal`)",
+        "Something failed on our side (a bug, or a value sealed at rest that does not open where it is stored); the `request_id` finds it in the log (`internal`)",
     ),
     (
         "Unavailable",

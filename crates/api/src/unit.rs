@@ -126,6 +126,8 @@ pub async fn middleware(
         };
         let event = audit::event_of(&res);
         let request = res.request().clone();
+        // Its chunks have committed, whatever its answer.
+        committed(&request);
         return Ok(settle_apart(&db, &request, claim, event, res).await);
     }
     let (bound, unit) = match db.begin_unit().await {
@@ -178,6 +180,13 @@ pub async fn middleware(
             }
         },
     };
+    if let Err(err) = idempotency::forget_answers_about(bound.conn(), &request).await {
+        drop((bound, unit));
+        if let Some(claim) = &claim {
+            idempotency::release(&db, claim).await;
+        }
+        return Ok(answer(&request, err));
+    }
     if let Some(event) = event
         && let Err(err) = audit::append(bound.conn(), event).await
     {
@@ -190,7 +199,10 @@ pub async fn middleware(
     }
     drop(bound);
     match unit.commit().await {
-        Ok(()) => Ok(res),
+        Ok(()) => {
+            committed(&request);
+            Ok(res)
+        }
         Err(err) => {
             // Rolled back, or — if the connection broke during COMMIT — perhaps committed:
             // then the stored answer stays (release frees unanswered claims only) and the
@@ -201,6 +213,14 @@ pub async fn middleware(
             tracing::warn!(error = %error_chain(&err), "a request's unit of work did not commit");
             Ok(answer(&request, ApiError::from(err)))
         }
+    }
+}
+
+/// What a committed write changed that this replica keeps in memory: the people it
+/// deactivated or reactivated (R11), before the answer leaves.
+fn committed(request: &HttpRequest) {
+    if let Some(leavers) = request.app_data::<web::Data<crate::leavers::Leavers>>() {
+        leavers.committed(request);
     }
 }
 

@@ -25,7 +25,8 @@ struct Cli {
 enum Command {
     /// Apply migrations and serve the API (the default).
     Serve,
-    /// Apply pending migrations and exit.
+    /// Apply pending migrations, re-seal values sealed before they were bound to their row
+    /// (as rotate-key does), and exit.
     Migrate,
     /// Mint a development token signed with the configured HS256 secret.
     Token {
@@ -113,8 +114,16 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Migrate => {
             telemetry::init(&config);
             actix_web::rt::System::new().block_on(async {
-                open_database(&config).await?;
+                let db = open_database(&config).await?;
                 tracing::info!("migrations applied");
+                // Values sealed before they were bound to their row and column (issue 12)
+                // are re-sealed bound, as `rotate-key` does: a schema migration cannot,
+                // it does not hold the key.
+                let report = mentorat_persistence::rotation::rotate(db.conn(), db.keys()).await?;
+                let total: u64 = report.iter().map(|(_, n)| n).sum();
+                if total > 0 {
+                    tracing::info!(resealed = total, key = %db.keys().current_id(), "content re-sealed bound to its rows");
+                }
                 Ok(())
             })
         }

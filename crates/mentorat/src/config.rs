@@ -40,6 +40,10 @@ pub struct Config {
     /// How long in-flight requests may take to finish after SIGTERM
     /// (`MENTORAT_SHUTDOWN_GRACE`, whole seconds, 1 to 3600).
     pub shutdown_grace: Duration,
+    /// How often every replica reads the set of deactivated people again (R11): the longest
+    /// another replica's deactivation goes unseen (`MENTORAT_DEACTIVATION_REFRESH_MS`,
+    /// 50 to 60,000 ms).
+    pub deactivation_refresh: Duration,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -183,6 +187,18 @@ impl Config {
                 }
             },
         };
+        let deactivation_refresh = match var("MENTORAT_DEACTIVATION_REFRESH_MS") {
+            None => mentorat_api::leavers::DEFAULT_REFRESH,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms @ 50..=60_000) => Duration::from_millis(ms),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_DEACTIVATION_REFRESH_MS",
+                        "must be a whole number of milliseconds from 50 to 60000",
+                    ));
+                }
+            },
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -209,6 +225,7 @@ impl Config {
             k_anonymity,
             idempotency_lease_seconds,
             body_timeout,
+            deactivation_refresh,
             shutdown_grace,
             log_filter,
             log_format,

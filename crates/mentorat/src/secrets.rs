@@ -102,6 +102,20 @@ fn create_owner_only(path: &Path, text: &str) -> std::io::Result<()> {
     options.open(path)?.write_all(text.as_bytes())
 }
 
+/// Create the SQLite database file readable by its owner only, as the key file is, before
+/// SQLite opens it (SQLite would create it with the umask's permissions; its `-wal` and
+/// `-shm` files take the database file's). An existing file is left as it is.
+pub fn create_database_file(path: &Path) -> anyhow::Result<()> {
+    match create_owner_only(path, "") {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "MENTORAT_DATABASE_URL: cannot create the database file {}",
+            path.display()
+        ))),
+    }
+}
+
 /// The keys content is sealed with, and where they come from.
 pub enum ContentKeys {
     /// `MENTORAT_ENCRYPTION_KEY`, or the key file beside the SQLite file.

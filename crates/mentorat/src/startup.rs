@@ -73,6 +73,9 @@ pub fn verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
 /// nothing sealed.
 pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
     let keys = secrets::keyring(config)?;
+    if let Some(file) = config.sqlite_file() {
+        secrets::create_database_file(&file)?;
+    }
     let db = Db::connect(&config.database_url, keys.keyring().clone())
         .await
         .context("MENTORAT_DATABASE_URL: cannot connect to the database")?;
@@ -131,6 +134,11 @@ impl Application {
     pub async fn build(config: &Config, workers: Option<usize>) -> anyhow::Result<Self> {
         let verifier = verifier(config)?;
         let db = open_database(config).await?;
+        // R11: who may no longer be served, known before the first request.
+        let leavers = mentorat_api::leavers::Leavers::load(&db)
+            .await
+            .context("cannot read the deactivated people")?;
+        leavers.keep_fresh(db.clone(), config.deactivation_refresh);
         let state = AppState::new(
             db.clone(),
             verifier,
@@ -140,6 +148,7 @@ impl Application {
                 idempotency_lease_seconds: config.idempotency_lease_seconds,
                 body_timeout: config.body_timeout,
             },
+            leavers,
         )?;
         let listener = TcpListener::bind(config.bind)
             .with_context(|| format!("MENTORAT_BIND: cannot listen on {}", config.bind))?;

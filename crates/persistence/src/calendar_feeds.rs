@@ -43,14 +43,22 @@ pub async fn delete(conn: &impl ConnectionTrait, person_id: Uuid) -> Result<bool
     Ok(result.rows_affected > 0)
 }
 
-/// Whose feed this token hash opens.
+/// Whose feed this token hash opens — nobody's once its owner is deactivated (R11: the
+/// secret authenticates them, and a leaver is served nothing), checked in the same statement.
 pub async fn owner(
     conn: &impl ConnectionTrait,
     token_hash: &str,
 ) -> Result<Option<Uuid>, StoreError> {
-    Ok(Feeds::find()
-        .filter(Column::TokenHash.eq(token_hash))
-        .one(conn)
-        .await?
-        .map(|row| row.person_id))
+    let backend = conn.get_database_backend();
+    let row = conn
+        .query_one_raw(crate::sql::statement(
+            backend,
+            "SELECT f.person_id AS person_id FROM calendar_feeds f \
+             JOIN people p ON p.id = f.person_id WHERE f.token_hash = $1 AND p.active",
+            vec![token_hash.into()],
+        ))
+        .await?;
+    row.map(|r| r.try_get::<Uuid>("", "person_id"))
+        .transpose()
+        .map_err(Into::into)
 }

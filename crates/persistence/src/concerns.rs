@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::{
     Page,
-    crypto::Keyring,
+    crypto::{Aad, Keyring},
     entity::concern::{self, Column, Entity as Concerns},
     error::StoreError,
 };
@@ -53,7 +53,7 @@ pub async fn insert(
         pair_id: Set(pair_id),
         program_id: Set(program_id),
         author_id: Set(author_id),
-        text: Set(keys.seal(text)?),
+        text: Set(keys.seal(text, &Aad::row("concerns", "text", id))?),
         created_at: Set(now),
     })
     .exec_without_returning(conn)
@@ -86,7 +86,7 @@ pub async fn of_author(
                 pair_id: row.pair_id,
                 program_id: row.program_id,
                 author_id: row.author_id,
-                text: keys.open(&row.text)?,
+                text: keys.open(&row.text, &Aad::row("concerns", "text", row.id))?,
                 created_at: row.created_at,
             })
         })
@@ -116,7 +116,7 @@ pub async fn list(
                 pair_id: row.pair_id,
                 program_id: row.program_id,
                 author_id: row.author_id,
-                text: keys.open(&row.text)?,
+                text: keys.open(&row.text, &Aad::row("concerns", "text", row.id))?,
                 created_at: row.created_at,
             })
         })

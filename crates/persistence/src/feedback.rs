@@ -9,7 +9,11 @@ use mentorat_domain::{
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::{crypto::Keyring, error::StoreError, sql::statement};
+use crate::{
+    crypto::{Aad, Keyring},
+    error::StoreError,
+    sql::statement,
+};
 
 /// Feedback as stored, for its author.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,8 +47,11 @@ pub async fn insert(
             author_id.into(),
             feedback.kind.as_str().into(),
             feedback.meeting_id.unwrap_or(Uuid::nil()).into(),
-            keys.seal_opt(feedback.comment.as_ref().map(Content::expose))?
-                .into(),
+            keys.seal_opt(
+                feedback.comment.as_ref().map(Content::expose),
+                &Aad::row("feedback", "comment", id),
+            )?
+            .into(),
             now.into(),
         ],
     ))
@@ -105,7 +112,10 @@ pub async fn of_author(
                     kind,
                     meeting_id: (!meeting.is_nil()).then_some(meeting),
                     scores: Vec::new(),
-                    comment: keys.open_content_opt(comment.as_deref())?,
+                    comment: keys.open_content_opt(
+                        comment.as_deref(),
+                        &Aad::row("feedback", "comment", id),
+                    )?,
                 },
                 created_at: row.try_get("", "created_at")?,
             });

@@ -24,10 +24,15 @@ pub struct StoredResponse {
     pub status: u16,
     /// Header name/value pairs, as JSON text (`[["content-type","…"],…]`).
     pub headers: String,
-    pub body: String,
+    /// `None`: the answer is not kept — it carried a secret kept nowhere else, or words
+    /// deleted since (a replay is refused).
+    pub body: Option<String>,
     /// What the audit log records again at each replay (JSON, ids only), if the first
     /// request was audited.
     pub audit_trail: Option<String>,
+    /// The canonical path of the resource the answer carries: a `PATCH` or `DELETE` of it
+    /// destroys the body ([`destroy_answers_naming`]).
+    pub resource: Option<String>,
 }
 
 /// What a new request with a key finds.
@@ -38,6 +43,9 @@ pub enum Reservation {
     Reserved(Claim),
     /// Same key, same request, finished before: replay this.
     Replay(StoredResponse),
+    /// Same key, same request, finished before, but its answer is not kept (a secret, or
+    /// words deleted since): it is not replayed, and not done again.
+    Withheld,
     /// Same key, same request, still being served by another worker.
     InProgress,
     /// Same key, another request.
@@ -85,6 +93,7 @@ pub async fn reserve(
         response_headers: Set(None),
         response_body: Set(None),
         audit_trail: Set(None),
+        resource: Set(None),
         created_at: Set(now),
     };
     match Keys::insert(row).exec_without_returning(conn).await {
@@ -110,13 +119,15 @@ pub async fn reserve(
             existing.response_headers,
             existing.response_body,
         ) {
+            (Some(_), _, None) => Reservation::Withheld,
             (Some(status), Some(headers), Some(body)) => Reservation::Replay(StoredResponse {
                 status: u16::try_from(status).map_err(|_| {
                     StoreError::Corrupt(format!("idempotency status {status} out of range"))
                 })?,
                 headers,
-                body,
+                body: Some(body),
                 audit_trail: existing.audit_trail,
+                resource: existing.resource,
             }),
             _ if existing.created_at >= lease_before => Reservation::InProgress,
             // The request that claimed it died without an answer: take the claim over, once.
@@ -161,6 +172,7 @@ pub async fn complete(
             Column::AuditTrail,
             Expr::value(response.audit_trail.clone()),
         )
+        .col_expr(Column::Resource, Expr::value(response.resource.clone()))
         .filter(Column::Subject.eq(claim.subject.as_str()))
         .filter(Column::Key.eq(claim.key.as_str()))
         .filter(Column::CreatedAt.eq(claim.at))
@@ -182,6 +194,22 @@ pub async fn release(conn: &impl ConnectionTrait, claim: &Claim) -> Result<(), S
         .exec(conn)
         .await?;
     Ok(())
+}
+
+/// A replay never returns words deleted since (API.md): destroy the bodies of the answers
+/// that carry `resource` (a canonical path), in the transaction that changes or deletes it.
+/// The keys stay, answering `409` (not done again). Returns how many.
+pub async fn destroy_answers_naming(
+    conn: &impl ConnectionTrait,
+    resource: &str,
+) -> Result<u64, StoreError> {
+    let result = Keys::update_many()
+        .col_expr(Column::ResponseBody, Expr::value(Option::<String>::None))
+        .filter(Column::Resource.eq(resource))
+        .filter(Column::ResponseBody.is_not_null())
+        .exec(conn)
+        .await?;
+    Ok(result.rows_affected)
 }
 
 /// Delete every record created before `before`; returns how many.

@@ -8,14 +8,19 @@
 use sea_orm::ConnectionTrait;
 
 use crate::{
-    crypto::{Keyring, PREFIX},
+    crypto::{Aad, Keyring, PREFIX},
     error::StoreError,
-    rotation,
+    rotation::{self, RowKey},
     sql::statement,
 };
 
 /// What the check value opens to.
 const CHECK: &str = "mentorat key check v1";
+
+/// Where the check value lives (its associated data).
+fn here() -> Aad<'static> {
+    Aad::single("key_check", "sealed")
+}
 
 /// Why the keyring was refused.
 #[derive(Debug, thiserror::Error)]
@@ -50,17 +55,27 @@ async fn stored(conn: &impl ConnectionTrait) -> Result<Option<String>, StoreErro
     Ok(row.map(|r| r.try_get("", "sealed")).transpose()?)
 }
 
-/// One sealed value of each content column that holds any (what `rotate-key` re-seals).
-async fn sealed_samples(conn: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
+/// One sealed value of each content column that holds any (what `rotate-key` re-seals),
+/// with where it lives.
+async fn sealed_samples(
+    conn: &impl ConnectionTrait,
+) -> Result<Vec<(&'static str, &'static str, RowKey, String)>, StoreError> {
     let backend = conn.get_database_backend();
     let mut samples = Vec::new();
-    for (table, column) in rotation::sealed_columns() {
-        let sql = format!("SELECT {column} AS value FROM {table} WHERE {column} LIKE $1 LIMIT 1");
+    for (table, column, key_columns) in rotation::sealed_columns() {
+        let sql = format!(
+            "SELECT {key_columns}, {column} AS value FROM {table} WHERE {column} LIKE $1 LIMIT 1"
+        );
         let row = conn
             .query_one_raw(statement(backend, &sql, vec![format!("{PREFIX}%").into()]))
             .await?;
         if let Some(row) = row {
-            samples.push(row.try_get("", "value")?);
+            samples.push((
+                table,
+                column,
+                RowKey::read(key_columns, &row)?,
+                row.try_get("", "value")?,
+            ));
         }
     }
     Ok(samples)
@@ -79,7 +94,7 @@ pub async fn verify(
     conn: &impl ConnectionTrait,
     keys: &Keyring,
 ) -> Result<KeyCheck, KeyCheckError> {
-    let opens = |sealed: &str| keys.open(sealed).is_ok_and(|plain| plain == CHECK);
+    let opens = |sealed: &str| keys.open(sealed, &here()).is_ok_and(|plain| plain == CHECK);
     if let Some(sealed) = stored(conn).await? {
         return if opens(&sealed) {
             Ok(KeyCheck::Opened)
@@ -88,7 +103,10 @@ pub async fn verify(
         };
     }
     let samples = sealed_samples(conn).await?;
-    if samples.iter().any(|s| keys.open(s).is_err()) {
+    if samples
+        .iter()
+        .any(|(table, column, row, value)| keys.open(value, &row.aad(table, column)).is_err())
+    {
         return Err(KeyCheckError::WrongKey);
     }
     // Two replicas starting at once both get here: the first row stays, and both check it.
@@ -96,7 +114,7 @@ pub async fn verify(
     conn.execute_raw(statement(
         backend,
         "INSERT INTO key_check (id, sealed) VALUES (1, $1) ON CONFLICT (id) DO NOTHING",
-        vec![keys.seal(CHECK)?.into()],
+        vec![keys.seal(CHECK, &here())?.into()],
     ))
     .await
     .map_err(StoreError::from)?;
@@ -119,7 +137,7 @@ pub(crate) async fn reseal(conn: &impl ConnectionTrait, keys: &Keyring) -> Resul
     if !keys.is_stale(&old) {
         return Ok(0);
     }
-    if keys.open(&old)? != CHECK {
+    if keys.open(&old, &here())? != CHECK {
         return Err(StoreError::Corrupt(
             "the key check does not open to its constant".into(),
         ));
@@ -129,7 +147,7 @@ pub(crate) async fn reseal(conn: &impl ConnectionTrait, keys: &Keyring) -> Resul
         .execute_raw(statement(
             backend,
             "UPDATE key_check SET sealed = $1 WHERE id = 1 AND sealed = $2",
-            vec![keys.seal(CHECK)?.into(), old.into()],
+            vec![keys.seal(CHECK, &here())?.into(), old.into()],
         ))
         .await?;
     Ok(done.rows_affected())

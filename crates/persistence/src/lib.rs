@@ -29,7 +29,7 @@ mod sql;
 pub mod tallies;
 pub mod webhooks;
 
-pub use crypto::Keyring;
+pub use crypto::{Aad, Keyring};
 pub use db::{Backend, Conn, Db, Unit};
 pub use error::StoreError;
 pub use sea_orm::{

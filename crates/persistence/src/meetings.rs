@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::{
     Page,
-    crypto::Keyring,
+    crypto::{Aad, Keyring},
     entity::meeting::{self, Column, Entity as Meetings},
     error::StoreError,
     locks::PairsOf,
@@ -44,8 +44,14 @@ pub async fn insert(
         duration_minutes: Set(plan.duration_minutes),
         mode: Set(plan.mode.as_str().to_owned()),
         location_kind: Set(plan.location.as_ref().map(|l| l.kind.as_str().to_owned())),
-        location_label: Set(keys.seal_opt(plan.location.as_ref().map(|l| l.label.expose()))?),
-        agenda: Set(keys.seal_opt(plan.agenda.as_ref().map(Content::expose))?),
+        location_label: Set(keys.seal_opt(
+            plan.location.as_ref().map(|l| l.label.expose()),
+            &Aad::row("meetings", "location_label", id),
+        )?),
+        agenda: Set(keys.seal_opt(
+            plan.agenda.as_ref().map(Content::expose),
+            &Aad::row("meetings", "agenda", id),
+        )?),
         summary: Set(None),
         status: Set(MeetingStatus::Scheduled.as_str().to_owned()),
         reschedules: Set(new.reschedules),
@@ -192,11 +198,17 @@ pub async fn update_plan(
         )
         .col_expr(
             Column::LocationLabel,
-            Expr::value(keys.seal_opt(plan.location.as_ref().map(|l| l.label.expose()))?),
+            Expr::value(keys.seal_opt(
+                plan.location.as_ref().map(|l| l.label.expose()),
+                &Aad::row("meetings", "location_label", meeting.id),
+            )?),
         )
         .col_expr(
             Column::Agenda,
-            Expr::value(keys.seal_opt(plan.agenda.as_ref().map(Content::expose))?),
+            Expr::value(keys.seal_opt(
+                plan.agenda.as_ref().map(Content::expose),
+                &Aad::row("meetings", "agenda", meeting.id),
+            )?),
         )
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
@@ -219,7 +231,10 @@ pub async fn cancel(
         )
         .col_expr(Column::CancelledBy, Expr::value(by))
         .col_expr(Column::CancelledAt, Expr::value(now))
-        .col_expr(Column::CancelReason, Expr::value(keys.seal(reason)?))
+        .col_expr(
+            Column::CancelReason,
+            Expr::value(keys.seal(reason, &Aad::row("meetings", "cancel_reason", meeting.id))?),
+        )
         .col_expr(Column::Late, Expr::value(late))
         .col_expr(Column::UpdatedAt, Expr::value(now));
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
@@ -268,7 +283,10 @@ pub async fn close(
         .col_expr(Column::Status, Expr::value(status.as_str()))
         .col_expr(
             Column::Summary,
-            Expr::value(keys.seal_opt(summary.as_ref().map(Content::expose))?),
+            Expr::value(keys.seal_opt(
+                summary.as_ref().map(Content::expose),
+                &Aad::row("meetings", "summary", meeting.id),
+            )?),
         )
         .col_expr(Column::ClosedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now));
@@ -371,7 +389,7 @@ fn to_domain(row: meeting::Model, keys: &Keyring) -> Result<Meeting, StoreError>
     let location = match (&row.location_kind, &row.location_label) {
         (Some(kind), Some(label)) => Some(Location {
             kind: LocationKind::parse(kind).ok_or_else(|| corrupt("location kind", kind))?,
-            label: keys.open_content(label)?,
+            label: keys.open_content(label, &Aad::row("meetings", "location_label", row.id))?,
         }),
         _ => None,
     };
@@ -384,14 +402,23 @@ fn to_domain(row: meeting::Model, keys: &Keyring) -> Result<Meeting, StoreError>
             duration_minutes: row.duration_minutes,
             mode,
             location,
-            agenda: keys.open_content_opt(row.agenda.as_deref())?,
+            agenda: keys.open_content_opt(
+                row.agenda.as_deref(),
+                &Aad::row("meetings", "agenda", row.id),
+            )?,
         },
         status,
         reschedules: row.reschedules,
-        summary: keys.open_content_opt(row.summary.as_deref())?,
+        summary: keys.open_content_opt(
+            row.summary.as_deref(),
+            &Aad::row("meetings", "summary", row.id),
+        )?,
         cancelled_by: row.cancelled_by,
         cancelled_at: row.cancelled_at,
-        cancel_reason: keys.open_content_opt(row.cancel_reason.as_deref())?,
+        cancel_reason: keys.open_content_opt(
+            row.cancel_reason.as_deref(),
+            &Aad::row("meetings", "cancel_reason", row.id),
+        )?,
         late: row.late,
         closed_at: row.closed_at,
         revision: row.revision,

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::{
     Page,
-    crypto::Keyring,
+    crypto::{Aad, Keyring},
     entity::note::{self, Column, Entity as Notes},
     error::StoreError,
 };
@@ -31,7 +31,7 @@ pub async fn insert(
         pair_id: Set(pair_id),
         author_id: Set(author_id),
         visibility: Set(visibility.as_str().to_owned()),
-        body: Set(keys.seal(body)?),
+        body: Set(keys.seal(body, &Aad::row("notes", "body", id))?),
         revision: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -113,7 +113,10 @@ pub async fn update(
 ) -> Result<(), StoreError> {
     let result = Notes::update_many()
         .col_expr(Column::Visibility, Expr::value(visibility.as_str()))
-        .col_expr(Column::Body, Expr::value(keys.seal(body)?))
+        .col_expr(
+            Column::Body,
+            Expr::value(keys.seal(body, &Aad::row("notes", "body", note.id))?),
+        )
         .col_expr(Column::Revision, Expr::value(note.revision + 1))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(note.id))
@@ -143,7 +146,7 @@ fn to_domain(row: note::Model, keys: &Keyring) -> Result<Note, StoreError> {
         pair_id: row.pair_id,
         author_id: row.author_id,
         visibility,
-        body: keys.open_content(&row.body)?,
+        body: keys.open_content(&row.body, &Aad::row("notes", "body", row.id))?,
         revision: row.revision,
         created_at: row.created_at,
         updated_at: row.updated_at,

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::{
     Page,
-    crypto::Keyring,
+    crypto::{Aad, Keyring},
     entity::{
         objective::{self, Column, Entity as Objectives},
         objective_revision::{self, Entity as Revisions},
@@ -73,14 +73,21 @@ async fn write_revision(
     comment: Option<String>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let id = Uuid::now_v7();
     Revisions::insert(objective_revision::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         objective_id: Set(objective_id),
         revision: Set(revision),
         changed_by: Set(by),
         action: Set(action.to_owned()),
-        changes: Set(keys.seal(&changes.to_string())?),
-        comment: Set(keys.seal_opt(comment.as_deref())?),
+        changes: Set(keys.seal(
+            &changes.to_string(),
+            &Aad::row("objective_revisions", "changes", id),
+        )?),
+        comment: Set(keys.seal_opt(
+            comment.as_deref(),
+            &Aad::row("objective_revisions", "comment", id),
+        )?),
         created_at: Set(now),
     })
     .exec_without_returning(conn)
@@ -115,9 +122,15 @@ pub async fn insert(
         id: Set(id),
         pair_id: Set(pair_id),
         proposed_by: Set(proposed_by),
-        title: Set(keys.seal(text.title.expose())?),
-        description: Set(keys.seal_opt(text.description.as_ref().map(Content::expose))?),
-        success_criteria: Set(keys.seal_opt(text.success_criteria.as_ref().map(Content::expose))?),
+        title: Set(keys.seal(text.title.expose(), &Aad::row("objectives", "title", id))?),
+        description: Set(keys.seal_opt(
+            text.description.as_ref().map(Content::expose),
+            &Aad::row("objectives", "description", id),
+        )?),
+        success_criteria: Set(keys.seal_opt(
+            text.success_criteria.as_ref().map(Content::expose),
+            &Aad::row("objectives", "success_criteria", id),
+        )?),
         status: Set(ObjectiveStatus::Proposed.as_str().to_owned()),
         progress: Set(0),
         agreed_by: Set(None),
@@ -195,15 +208,24 @@ pub async fn update(
         .col_expr(Column::ProposedBy, Expr::value(edit.proposed_by))
         .col_expr(
             Column::Title,
-            Expr::value(keys.seal(edit.text.title.expose())?),
+            Expr::value(keys.seal(
+                edit.text.title.expose(),
+                &Aad::row("objectives", "title", objective.id),
+            )?),
         )
         .col_expr(
             Column::Description,
-            Expr::value(keys.seal_opt(edit.text.description.as_ref().map(Content::expose))?),
+            Expr::value(keys.seal_opt(
+                edit.text.description.as_ref().map(Content::expose),
+                &Aad::row("objectives", "description", objective.id),
+            )?),
         )
         .col_expr(
             Column::SuccessCriteria,
-            Expr::value(keys.seal_opt(edit.text.success_criteria.as_ref().map(Content::expose))?),
+            Expr::value(keys.seal_opt(
+                edit.text.success_criteria.as_ref().map(Content::expose),
+                &Aad::row("objectives", "success_criteria", objective.id),
+            )?),
         )
         .col_expr(Column::Status, Expr::value(edit.status.as_str()))
         .col_expr(Column::Progress, Expr::value(edit.progress))
@@ -293,7 +315,11 @@ pub async fn revisions(
     let items = rows
         .into_iter()
         .map(|row| {
-            let changes = serde_json::from_str(&keys.open(&row.changes)?).map_err(|e| {
+            let changes = serde_json::from_str(&keys.open(
+                &row.changes,
+                &Aad::row("objective_revisions", "changes", row.id),
+            )?)
+            .map_err(|e| {
                 StoreError::Corrupt(format!("objective revision {} changes: {e}", row.id))
             })?;
             Ok(ObjectiveRevision {
@@ -303,7 +329,10 @@ pub async fn revisions(
                 changed_by: row.changed_by,
                 action: row.action,
                 changes,
-                comment: keys.open_opt(row.comment.as_deref())?,
+                comment: keys.open_opt(
+                    row.comment.as_deref(),
+                    &Aad::row("objective_revisions", "comment", row.id),
+                )?,
                 created_at: row.created_at,
             })
         })
@@ -383,9 +412,15 @@ fn to_domain(row: objective::Model, keys: &Keyring) -> Result<Objective, StoreEr
         pair_id: row.pair_id,
         proposed_by: row.proposed_by,
         text: ObjectiveText {
-            title: keys.open_content(&row.title)?,
-            description: keys.open_content_opt(row.description.as_deref())?,
-            success_criteria: keys.open_content_opt(row.success_criteria.as_deref())?,
+            title: keys.open_content(&row.title, &Aad::row("objectives", "title", row.id))?,
+            description: keys.open_content_opt(
+                row.description.as_deref(),
+                &Aad::row("objectives", "description", row.id),
+            )?,
+            success_criteria: keys.open_content_opt(
+                row.success_criteria.as_deref(),
+                &Aad::row("objectives", "success_criteria", row.id),
+            )?,
         },
         status,
         progress: row.progress,

@@ -432,7 +432,13 @@ pub async fn end(
         .col_expr(Column::Status, Expr::value(PairStatus::Ended.as_str()))
         .col_expr(Column::EndedAt, Expr::value(now))
         .col_expr(Column::EndReason, Expr::value(reason.as_str()))
-        .col_expr(Column::EndReasonText, Expr::value(keys.seal_opt(text)?))
+        .col_expr(
+            Column::EndReasonText,
+            Expr::value(keys.seal_opt(
+                text,
+                &crate::crypto::Aad::row("pairs", "end_reason_text", pair.id),
+            )?),
+        )
         .col_expr(Column::Revision, Expr::value(pair.revision + 1))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(pair.id))
@@ -466,7 +472,12 @@ pub async fn end_reason_texts(
         .await?;
     rows.into_iter()
         .filter_map(|(id, text)| text.map(|t| (id, t)))
-        .map(|(id, t)| Ok((id, keys.open(&t)?)))
+        .map(|(id, t)| {
+            Ok((
+                id,
+                keys.open(&t, &crate::crypto::Aad::row("pairs", "end_reason_text", id))?,
+            ))
+        })
         .collect()
 }
 

@@ -91,6 +91,23 @@ pub async fn find_by_external_ids(
         .collect()
 }
 
+/// The external ids of every person the HRIS has deactivated (R11), in one statement over
+/// the partial index `ix_people_inactive` (migration 000015): as many rows as there are
+/// leavers, whatever the number of people.
+pub async fn inactive_external_ids(conn: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
+    let backend = conn.get_database_backend();
+    let rows = conn
+        .query_all_raw(crate::sql::statement(
+            backend,
+            "SELECT external_id FROM people WHERE NOT active",
+            Vec::new(),
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| Ok(row.try_get::<String>("", "external_id")?))
+        .collect()
+}
+
 /// Every manager link `(person, manager)`, by external id: two short strings a person, so
 /// 100,000 people is a few megabytes.
 pub async fn manager_links(

@@ -6,7 +6,11 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ConnectionTrait, Value};
 use uuid::Uuid;
 
-use crate::{crypto::Keyring, error::StoreError, sql::statement};
+use crate::{
+    crypto::{Aad, Keyring},
+    error::StoreError,
+    sql::statement,
+};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct Webhook {
@@ -32,12 +36,13 @@ impl std::fmt::Debug for Webhook {
 fn row_to_webhook(row: &sea_orm::QueryResult, keys: &Keyring) -> Result<Webhook, StoreError> {
     let events: String = row.try_get("", "events")?;
     let secret: String = row.try_get("", "secret")?;
+    let id: uuid::Uuid = row.try_get("", "id")?;
     Ok(Webhook {
-        id: row.try_get("", "id")?,
+        id,
         url: row.try_get("", "url")?,
         events: serde_json::from_str(&events)
             .map_err(|e| StoreError::Corrupt(format!("webhook events: {e}")))?,
-        secret: keys.open(&secret)?,
+        secret: keys.open(&secret, &Aad::row("webhooks", "secret", id))?,
         created_by: row.try_get("", "created_by")?,
         created_at: row.try_get("", "created_at")?,
     })
@@ -63,7 +68,8 @@ pub async fn insert(
             serde_json::to_string(events)
                 .unwrap_or_else(|_| "[]".into())
                 .into(),
-            keys.seal(secret)?.into(),
+            keys.seal(secret, &Aad::row("webhooks", "secret", id))?
+                .into(),
             created_by.into(),
             now.into(),
         ],

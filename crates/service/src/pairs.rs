@@ -501,7 +501,8 @@ pub fn context_of_rows(
         if row.caller_is_member
             && let Some(sealed) = &row.sealed_end_reason_text
         {
-            end_reason_texts.insert(row.pair.id, db.keys().open(sealed).map_err(store)?);
+            let aad = mentorat_persistence::Aad::row("pairs", "end_reason_text", row.pair.id);
+            end_reason_texts.insert(row.pair.id, db.keys().open(sealed, &aad).map_err(store)?);
         }
     }
     let pairs_: Vec<Pair> = rows.iter().map(|r| r.pair.clone()).collect();

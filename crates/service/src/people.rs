@@ -50,6 +50,9 @@ pub struct ImportReport {
     pub unchanged: usize,
     pub errors: Vec<RowProblem>,
     pub outcomes: Vec<(usize, RowOutcome)>,
+    /// R11: people whose `active` flag this import changed (or who arrived inactive), with
+    /// the flag now written — what every replica's set of leavers must learn.
+    pub activity_changes: Vec<(ExternalId, bool)>,
 }
 
 /// Take a batch: rows in any order (a manager may come after their reports, or in a later
@@ -165,6 +168,7 @@ async fn write_chunk(
         .collect();
     let mut writes = Vec::new();
     let mut deactivated = Vec::new();
+    let mut activity = Vec::new();
     let mut outcomes = Vec::new();
     for (row, record) in chunk {
         match existing.get(record.external_id.as_str()) {
@@ -175,6 +179,9 @@ async fn write_chunk(
                 links_changed |= current.record.manager_external_id != record.manager_external_id;
                 if current.record.active && !record.active {
                     deactivated.push(current.id);
+                }
+                if current.record.active != record.active {
+                    activity.push((record.external_id.clone(), record.active));
                 }
                 writes.push(PersonWrite {
                     id: current.id,
@@ -187,6 +194,9 @@ async fn write_chunk(
             None => {
                 // A newcomer may be the missing link of a chain named before them.
                 links_changed = true;
+                if !record.active {
+                    activity.push((record.external_id.clone(), false));
+                }
                 let id = Uuid::now_v7();
                 writes.push(PersonWrite {
                     id,
@@ -211,6 +221,7 @@ async fn write_chunk(
         }
     }
     report.outcomes.extend(outcomes);
+    report.activity_changes.extend(activity);
     Ok(links_changed)
 }
 

@@ -45,9 +45,12 @@ pub async fn create_calendar_feed(
         info.scheme(),
         info.host()
     );
-    Ok(HttpResponse::Created()
+    let mut res = HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(CalendarFeedDto { url }))
+        .json(CalendarFeedDto { url });
+    // The secret is kept as a hash only: never in the idempotency store either.
+    crate::idempotency::not_kept(&mut res);
+    Ok(res)
 }
 
 /// Revoke the caller's calendar feed (`404` when there is none).

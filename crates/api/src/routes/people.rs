@@ -15,6 +15,7 @@ use crate::{
     auth::{Authorized, op},
     etag::etag,
     json::{IMPORT_BODY_LIMIT, ValidJson, declared_length, read_body},
+    leavers::Leavers,
     pagination::{page_params, page_response},
     problem::{ApiError, FieldProblem},
     unit::RequestDb,
@@ -173,6 +174,8 @@ fn to_problem(p: RowProblem) -> ImportRowError {
 pub async fn upsert_person(
     auth: Authorized<op::UpsertPerson>,
     db: RequestDb,
+    req: HttpRequest,
+    leavers: web::Data<Leavers>,
     external_id: web::Path<String>,
     ValidJson(body): ValidJson<PersonInput>,
 ) -> Result<HttpResponse, ApiError> {
@@ -188,7 +191,9 @@ pub async fn upsert_person(
         manager_external_id: body.manager_external_id,
         active: body.active,
     };
-    let report = use_case::import(&db, &auth.caller, vec![(1, Ok(draft))]).await?;
+    let mut report = use_case::import(&db, &auth.caller, vec![(1, Ok(draft))]).await?;
+    // R11: a deactivated person's tokens are refused from now on, on this replica.
+    leavers.written(&req, std::mem::take(&mut report.activity_changes));
     if let Some(problem) = report.errors.into_iter().next() {
         return Err(match problem.code {
             "manager_cycle" => ApiError::Unprocessable("manager_cycle", problem.detail),
@@ -241,6 +246,7 @@ pub async fn import_people(
     auth: Authorized<op::ImportPeople>,
     db: RequestDb,
     req: HttpRequest,
+    leavers: web::Data<Leavers>,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let mime = req
@@ -269,7 +275,9 @@ pub async fn import_people(
     } else {
         parse_json_rows(&body)?
     };
-    let report = use_case::import(&db, &auth.caller, rows).await?;
+    let mut report = use_case::import(&db, &auth.caller, rows).await?;
+    // R11: the people it deactivated are refused from now on, on this replica.
+    leavers.written(&req, std::mem::take(&mut report.activity_changes));
     Ok(HttpResponse::Ok().json(ImportReportDto {
         created: report.created,
         updated: report.updated,

@@ -12,6 +12,8 @@ pub struct Model {
     pub response_headers: Option<String>,
     pub response_body: Option<String>,
     pub audit_trail: Option<String>,
+    /// The canonical path of the resource the answer carries (its words go with it).
+    pub resource: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

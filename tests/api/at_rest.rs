@@ -1,0 +1,202 @@
+//! At rest (issue 12, finding 10): a sealed value is bound to its table, column and row, so
+//! someone who can write the database but holds no key cannot move a value elsewhere — a
+//! private note's body over a shared note's, a title into a description — and have it read
+//! out; values sealed before the binding still open, and `mentorat migrate` (or
+//! `rotate-key`) re-seals them bound. The SQLite file is owner-only, as its key file is.
+
+use mentorat_tests::{Options, TestApp, spawn_app, spawn_app_with};
+
+use crate::confidentiality::note;
+use crate::working_life::{active_pair, as_, propose_objective};
+
+const PRIVATE: &str = "PRIVÉ-DE-ME-5150";
+
+/// Run one statement written with `$1, $2, …` on the test's database.
+async fn sql(app: &TestApp, text: &str, values: Vec<sea_orm::Value>) {
+    app.time_passes(text, values).await;
+}
+
+async fn column_of(app: &TestApp, table: &str, column: &str, id: &str) -> String {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let conn = app.db.conn();
+    let backend = conn.get_database_backend();
+    let param = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            format!("SELECT {column} AS value FROM {table} WHERE id = {param}"),
+            vec![uuid::Uuid::parse_str(id).unwrap().into()],
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get("", "value").unwrap()
+}
+
+fn uuid(id: &str) -> sea_orm::Value {
+    uuid::Uuid::parse_str(id).unwrap().into()
+}
+
+#[tokio::test]
+async fn a_sealed_value_moved_to_another_row_does_not_open() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let private = note(&app, &pair.id, "ME", "private", PRIVATE).await;
+    let shared = note(&app, &pair.id, "ME", "shared", "Partagé").await;
+    let (private, shared) = (
+        private["id"].as_str().unwrap().to_owned(),
+        shared["id"].as_str().unwrap().to_owned(),
+    );
+    // Someone with write access to the database, and no key, copies the private note's
+    // sealed body over the shared note's: the other member would read it.
+    let sealed = column_of(&app, "notes", "body", &private).await;
+    sql(
+        &app,
+        "UPDATE notes SET body = $1 WHERE id = $2",
+        vec![sealed.into(), uuid(&shared)],
+    )
+    .await;
+    let read = app
+        .get(
+            &format!("/api/v1/pairs/{}/notes/{shared}", pair.id),
+            Some(&as_("MR")),
+        )
+        .await;
+    assert!(
+        !read.text.contains(PRIVATE),
+        "moved words read out: {}",
+        read.text
+    );
+    read.problem(500, "internal");
+    let list = app
+        .get(
+            &format!("/api/v1/pairs/{}/notes", pair.id),
+            Some(&as_("MR")),
+        )
+        .await;
+    assert!(!list.text.contains(PRIVATE), "{}", list.text);
+    list.problem(500, "internal");
+    // Its own row still opens for its author.
+    let own = app
+        .get(
+            &format!("/api/v1/pairs/{}/notes/{private}", pair.id),
+            Some(&as_("ME")),
+        )
+        .await;
+    assert_eq!(own.status, 200, "{}", own.text);
+    assert_eq!(own.json()["body"], PRIVATE);
+}
+
+#[tokio::test]
+async fn a_sealed_value_moved_to_another_column_does_not_open() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let objective = propose_objective(&app, &pair, "ME", PRIVATE).await.json();
+    let id = objective["id"].as_str().unwrap().to_owned();
+    let title = column_of(&app, "objectives", "title", &id).await;
+    sql(
+        &app,
+        "UPDATE objectives SET description = $1 WHERE id = $2",
+        vec![title.into(), uuid(&id)],
+    )
+    .await;
+    let read = app
+        .get(
+            &format!("/api/v1/pairs/{}/objectives/{id}", pair.id),
+            Some(&as_("MR")),
+        )
+        .await;
+    assert!(!read.text.contains(PRIVATE), "{}", read.text);
+    read.problem(500, "internal");
+}
+
+/// A value sealed as every value was before the binding (`enc:v1:`, no associated data).
+fn sealed_v1(key: &[u8; 32], plaintext: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use chacha20poly1305::{
+        XChaCha20Poly1305, XNonce,
+        aead::{Aead, KeyInit},
+    };
+    use sha2::{Digest, Sha256};
+    let id: String = Sha256::digest(key)[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let nonce = [7u8; 24];
+    let sealed = XChaCha20Poly1305::new(key.into())
+        .encrypt(&XNonce::from(nonce), plaintext.as_bytes())
+        .unwrap();
+    let mut out = nonce.to_vec();
+    out.extend_from_slice(&sealed);
+    format!("enc:v1:{id}:{}", URL_SAFE_NO_PAD.encode(out))
+}
+
+#[tokio::test]
+async fn values_sealed_before_the_binding_open_and_migrate_binds_them() {
+    use base64::Engine;
+    let key = [1u8; 32];
+    let app = spawn_app_with(Options::default().var(
+        "MENTORAT_ENCRYPTION_KEY",
+        base64::engine::general_purpose::STANDARD.encode(key),
+    ))
+    .await;
+    let pair = active_pair(&app).await;
+    let written = note(&app, &pair.id, "ME", "shared", "sera remplacé").await;
+    let id = written["id"].as_str().unwrap().to_owned();
+    sql(
+        &app,
+        "UPDATE notes SET body = $1 WHERE id = $2",
+        vec![sealed_v1(&key, PRIVATE).into(), uuid(&id)],
+    )
+    .await;
+    let path = format!("/api/v1/pairs/{}/notes/{id}", pair.id);
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json()["body"], PRIVATE);
+
+    let migrated = app
+        .command(
+            &["migrate"],
+            Options::default(),
+            std::time::Duration::from_secs(60),
+        )
+        .expect("migrate ends");
+    assert_eq!(migrated.exit_code, 0, "{migrated:?}");
+    let stored = column_of(&app, "notes", "body", &id).await;
+    assert!(stored.starts_with("enc:v2:"), "{stored}");
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json()["body"], PRIVATE);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_sqlite_file_is_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let app = spawn_app().await;
+    let Some(file) = app.sqlite_file() else {
+        return; // PostgreSQL: no file.
+    };
+    active_pair(&app).await;
+    let mut files = vec![file.clone()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = file.clone().into_os_string();
+        name.push(suffix);
+        let path = std::path::PathBuf::from(name);
+        if path.exists() {
+            files.push(path);
+        }
+    }
+    for path in files {
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", path.display());
+    }
+    let mut key = file.into_os_string();
+    key.push(".key");
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the key file");
+}
