@@ -51,6 +51,9 @@ pub struct HttpSettings {
     pub idempotency_lease_seconds: i64,
     /// How long a request body may go without a byte arriving (`MENTORAT_BODY_TIMEOUT`).
     pub body_timeout: std::time::Duration,
+    /// Where webhooks may point besides the public Internet
+    /// (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`).
+    pub webhook_policy: mentorat_domain::network::TargetPolicy,
 }
 
 impl Default for HttpSettings {
@@ -60,6 +63,7 @@ impl Default for HttpSettings {
             k_anonymity: mentorat_domain::anonymity::MIN_K,
             idempotency_lease_seconds: 0,
             body_timeout: body_timeout::DEFAULT_BODY_TIMEOUT,
+            webhook_policy: mentorat_domain::network::TargetPolicy::public_only(),
         }
     }
 }
@@ -247,6 +251,7 @@ pub fn app(
         .app_data(web::Data::new(body_timeout::BodyTimeout(
             state.settings.body_timeout,
         )))
+        .app_data(web::Data::new(state.settings.webhook_policy.clone()))
         .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {

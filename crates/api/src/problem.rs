@@ -353,6 +353,9 @@ impl From<DomainError> for ApiError {
             DomainError::MeetingNotHeld { .. } => {
                 ApiError::Conflict("meeting_not_held", err.to_string())
             }
+            DomainError::WebhookTargetForbidden(_) => {
+                ApiError::Unprocessable("webhook_target_forbidden", err.to_string())
+            }
             DomainError::PairNotFinished { .. } => {
                 ApiError::Conflict("pair_not_finished", err.to_string())
             }

@@ -3,6 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+use mentorat_domain::network::TargetPolicy;
 use mentorat_persistence::Backend;
 use secrecy::SecretString;
 
@@ -40,6 +41,9 @@ pub struct Config {
     /// How long in-flight requests may take to finish after SIGTERM
     /// (`MENTORAT_SHUTDOWN_GRACE`, whole seconds, 1 to 3600).
     pub shutdown_grace: Duration,
+    /// Networks a webhook may reach besides the public Internet
+    /// (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`, comma-separated CIDRs; none by default).
+    pub webhook_policy: TargetPolicy,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -183,6 +187,15 @@ impl Config {
                 }
             },
         };
+        let webhook_policy = match var("MENTORAT_WEBHOOK_ALLOWED_NETWORKS") {
+            None => TargetPolicy::public_only(),
+            Some(v) => TargetPolicy::parse(&v).map_err(|e| {
+                error(
+                    "MENTORAT_WEBHOOK_ALLOWED_NETWORKS",
+                    format!("{e}; list networks comma-separated, e.g. 10.20.0.0/16,fd00::/8"),
+                )
+            })?,
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -210,6 +223,7 @@ impl Config {
             idempotency_lease_seconds,
             body_timeout,
             shutdown_grace,
+            webhook_policy,
             log_filter,
             log_format,
         })
@@ -261,7 +275,7 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 12] = [
+        let cases: [(&str, &str); 15] = [
             ("MENTORAT_DATABASE_URL", "mysql://x"),
             ("MENTORAT_BIND", "localhost"),
             ("MENTORAT_JWT_SECRET", "short"),
@@ -274,6 +288,9 @@ mod tests {
             ("MENTORAT_K_ANONYMITY", "five"),
             ("MENTORAT_BODY_TIMEOUT", "0"),
             ("MENTORAT_BODY_TIMEOUT", "10s"),
+            ("MENTORAT_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0"),
+            ("MENTORAT_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8,localhost"),
+            ("MENTORAT_WEBHOOK_ALLOWED_NETWORKS", "10.1.2.3/8"),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]).unwrap_err();
@@ -293,6 +310,20 @@ mod tests {
             c.cors_origins,
             ["https://app.example.org", "http://localhost:3000"]
         );
+    }
+
+    #[test]
+    fn webhooks_reach_public_addresses_and_the_networks_listed() {
+        assert_eq!(
+            config(&[]).unwrap().webhook_policy,
+            TargetPolicy::public_only()
+        );
+        let c = config(&[(
+            "MENTORAT_WEBHOOK_ALLOWED_NETWORKS",
+            "10.20.0.0/16, fd00::/8",
+        )])
+        .unwrap();
+        assert_eq!(c.webhook_policy.allowed().len(), 2);
     }
 
     #[test]

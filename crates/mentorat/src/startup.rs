@@ -139,6 +139,7 @@ impl Application {
                 k_anonymity: config.k_anonymity,
                 idempotency_lease_seconds: config.idempotency_lease_seconds,
                 body_timeout: config.body_timeout,
+                webhook_policy: config.webhook_policy.clone(),
             },
         )?;
         let listener = TcpListener::bind(config.bind)
@@ -157,7 +158,7 @@ impl Application {
         }
         let server = server.run();
         tokio::spawn(purge_idempotency_keys(db.clone()));
-        tokio::spawn(deliver_webhooks(db.clone()));
+        tokio::spawn(deliver_webhooks(db.clone(), config.webhook_policy.clone()));
         Ok(Self {
             port,
             server,
@@ -258,8 +259,8 @@ async fn purge_idempotency_keys(db: Db) {
 
 /// Deliver the outbox to the registered webhooks, every two seconds. Every replica does it;
 /// deliveries are claimed one by one, so none is sent by two replicas at once.
-async fn deliver_webhooks(db: Db) {
-    let client = match mentorat_service::webhooks::client() {
+async fn deliver_webhooks(db: Db, policy: mentorat_domain::network::TargetPolicy) {
+    let client = match mentorat_service::webhooks::client(policy) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook delivery is off: no HTTP client");
