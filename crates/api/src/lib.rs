@@ -13,6 +13,7 @@ mod fallback;
 pub mod idempotency;
 pub mod inflight;
 pub mod json;
+pub mod links;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
@@ -55,6 +56,8 @@ pub struct HttpSettings {
     /// Where webhooks may point besides the public Internet
     /// (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`).
     pub webhook_policy: mentorat_domain::network::TargetPolicy,
+    /// The base of the absolute links the service hands out (`MENTORAT_PUBLIC_URL`).
+    pub public_url: links::PublicUrl,
 }
 
 impl Default for HttpSettings {
@@ -65,6 +68,10 @@ impl Default for HttpSettings {
             idempotency_lease_seconds: 0,
             body_timeout: body_timeout::DEFAULT_BODY_TIMEOUT,
             webhook_policy: mentorat_domain::network::TargetPolicy::public_only(),
+            public_url: links::PublicUrl::from_bind(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                8080,
+            ))),
         }
     }
 }
@@ -253,6 +260,7 @@ pub fn app(
             state.settings.body_timeout,
         )))
         .app_data(web::Data::new(state.settings.webhook_policy.clone()))
+        .app_data(web::Data::new(state.settings.public_url.clone()))
         .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {

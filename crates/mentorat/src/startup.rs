@@ -131,6 +131,10 @@ impl Application {
     pub async fn build(config: &Config, workers: Option<usize>) -> anyhow::Result<Self> {
         let verifier = verifier(config)?;
         let db = open_database(config).await?;
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("MENTORAT_BIND: cannot listen on {}", config.bind))?;
+        let bound = listener.local_addr()?;
+        let port = bound.port();
         let state = AppState::new(
             db.clone(),
             verifier,
@@ -140,11 +144,12 @@ impl Application {
                 idempotency_lease_seconds: config.idempotency_lease_seconds,
                 body_timeout: config.body_timeout,
                 webhook_policy: config.webhook_policy.clone(),
+                public_url: config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| mentorat_api::links::PublicUrl::from_bind(bound)),
             },
         )?;
-        let listener = TcpListener::bind(config.bind)
-            .with_context(|| format!("MENTORAT_BIND: cannot listen on {}", config.bind))?;
-        let port = listener.local_addr()?.port();
         let inflight = state.inflight.clone();
         let audit_log = state.audit_log.clone();
         // Signals are ours (see `run_until_stopped`): the stop must be known to have begun
