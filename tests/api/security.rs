@@ -1,7 +1,7 @@
 //! Issue 12's smaller holes, each replayed as the attacker would: links built from client
 //! headers, missing security headers, metrics labels a client can multiply, JWT corner cases.
 
-use mentorat_tests::{Options, spawn_app_with};
+use mentorat_tests::{Options, spawn_app, spawn_app_with};
 use serde_json::json;
 
 use crate::working_life::{active_pair, as_};
@@ -42,4 +42,30 @@ async fn links_never_come_from_client_headers() {
             "{url}"
         );
     }
+}
+
+/// A client inventing methods cannot multiply the metrics' series: unknown methods are
+/// counted as `other`.
+#[tokio::test]
+async fn invented_methods_share_one_metrics_label() {
+    let app = spawn_app().await;
+    for (i, method) in ["FOO1", "FOO2", "BREW", "PROPFIND"].iter().enumerate() {
+        let path = if i % 2 == 0 {
+            "/api/v1/programs"
+        } else {
+            "/nowhere"
+        };
+        let reply = app
+            .send(app.client.request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                app.url(path),
+            ))
+            .await;
+        assert!(reply.status >= 400, "{method}: {}", reply.status);
+    }
+    let text = app.get("/metrics", None).await.text;
+    for method in ["FOO1", "FOO2", "BREW", "PROPFIND"] {
+        assert!(!text.contains(method), "a series for {method}:\n{text}");
+    }
+    assert!(text.contains(r#"method="other""#), "{text}");
 }

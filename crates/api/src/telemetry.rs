@@ -54,6 +54,22 @@ fn request_id_of(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| Uuid::now_v7().to_string())
 }
 
+/// The method as a metrics label: the methods the API knows, every other one as `other`, so
+/// that a client cannot create a series per invented method (`curl -X FOO1`).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Request counters and latency histograms, registered in a registry of their own so that
 /// several apps in one process (tests) never share figures.
 #[derive(Clone)]
@@ -111,6 +127,7 @@ pub async fn middleware(
     let request_id = request_id_of(&req);
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
+    let method_label = method_label(req.method());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -159,7 +176,7 @@ pub async fn middleware(
         .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
+        metrics.observe(method_label, &route, status, elapsed.as_secs_f64());
     }
     span.in_scope(|| {
         tracing::info!(
@@ -230,5 +247,21 @@ impl actix_web::ResponseError for ProblemError {
 
     fn error_response(&self) -> HttpResponse {
         problem_response(self.status, &self.problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::Method;
+
+    use super::*;
+
+    #[test]
+    fn only_known_methods_are_labels() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for invented in ["FOO1", "get", "PROPFIND", "TRACE", "CONNECT"] {
+            let m = Method::from_bytes(invented.as_bytes()).unwrap_or(Method::TRACE);
+            assert_eq!(method_label(&m), "other", "{invented}");
+        }
     }
 }
