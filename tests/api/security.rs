@@ -69,3 +69,79 @@ async fn invented_methods_share_one_metrics_label() {
     }
     assert!(text.contains(r#"method="other""#), "{text}");
 }
+
+/// Answers carrying a pair's words or a person's data are never kept by a cache; no answer
+/// lets a browser guess its type.
+#[tokio::test]
+async fn answers_are_not_cached_nor_sniffed() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    app.post_json(
+        &format!("/api/v1/pairs/{}/notes", pair.id),
+        Some(&as_("ME")),
+        &json!({"body": "Nos mots", "visibility": "shared"}),
+    )
+    .await;
+    let feed = app
+        .post_json("/api/v1/me/calendar-feed", Some(&as_("ME")), &json!({}))
+        .await
+        .json();
+    let feed_path = format!(
+        "/api/v1/{}",
+        feed["url"]
+            .as_str()
+            .unwrap()
+            .split_once("/api/v1/")
+            .unwrap()
+            .1
+    );
+    let private: Vec<(String, Option<String>)> = vec![
+        (format!("/api/v1/pairs/{}", pair.id), Some(as_("ME"))),
+        (format!("/api/v1/pairs/{}/notes", pair.id), Some(as_("ME"))),
+        ("/api/v1/me".into(), Some(as_("ME"))),
+        ("/api/v1/me/export".into(), Some(as_("ME"))),
+        ("/api/v1/people".into(), Some(app.as_coordinator())),
+        (feed_path, None),
+        ("/api/v1/people".into(), None),
+        (format!("/api/v1/pairs/{}", pair.id), Some(as_("NOBODY"))),
+        ("/nowhere".into(), None),
+        ("/healthz".into(), None),
+        ("/metrics".into(), None),
+    ];
+    for (path, token) in &private {
+        let reply = app.get(path, token.as_deref()).await;
+        assert_eq!(
+            reply.header("cache-control"),
+            Some("no-store"),
+            "{path} ({})",
+            reply.status
+        );
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+    }
+    // A write's answer too.
+    let written = app
+        .post_json(
+            &format!("/api/v1/pairs/{}/notes", pair.id),
+            Some(&as_("ME")),
+            &json!({"body": "Encore nos mots", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(written.status, 201, "{}", written.text);
+    assert_eq!(written.header("cache-control"), Some("no-store"));
+    assert_eq!(written.header("x-content-type-options"), Some("nosniff"));
+    // The documentation is public: cacheable, never sniffed.
+    for path in ["/openapi.json", "/docs/"] {
+        let reply = app.get(path, None).await;
+        assert_eq!(reply.status, 200, "{path}");
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_ne!(reply.header("cache-control"), Some("no-store"), "{path}");
+    }
+}

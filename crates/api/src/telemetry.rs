@@ -169,6 +169,7 @@ pub async fn middleware(
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
+    security_headers(&mut response);
     let status = response.status().as_u16();
     let route = response
         .request()
@@ -187,6 +188,28 @@ pub async fn middleware(
         );
     });
     Ok(response)
+}
+
+/// Whether an answer is a public asset of the documentation (the same for everyone, no data).
+fn is_public_asset(path: &str) -> bool {
+    path == "/openapi.json" || path == "/docs" || path.starts_with("/docs/")
+}
+
+/// Headers every answer carries: `X-Content-Type-Options: nosniff` (a browser never guesses
+/// a type, so a JSON answer holding a person's words is never run as HTML), and
+/// `Cache-Control: no-store` on everything but the documentation's public assets — answers
+/// carry a pair's words or a person's data, or say who exists; no shared or browser cache
+/// keeps them. (A client may still keep its own copy and revalidate with `If-None-Match`.)
+fn security_headers<B>(response: &mut ServiceResponse<B>) {
+    let public = is_public_asset(response.request().path());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !public {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// The id of the current request, for handlers that want it.

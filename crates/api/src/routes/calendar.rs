@@ -89,7 +89,7 @@ pub async fn calendar_feed(
     })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(ics(&entries, Utc::now())))
 }
 
