@@ -145,3 +145,106 @@ async fn answers_are_not_cached_nor_sniffed() {
         assert_ne!(reply.header("cache-control"), Some("no-store"), "{path}");
     }
 }
+
+/// A token signed with the test secret over exactly this header and these claims (JSON text
+/// as given, so that names may repeat).
+fn mint(header: &str, claims: &str) -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use hmac::{Hmac, Mac};
+    let signing_input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(mentorat_tests::TEST_SECRET.as_bytes()).unwrap();
+    mac.update(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Claims of a coordinator's token, as JSON text, with `extra` members appended.
+fn coordinator_claims(iat: i64, extra: &str) -> String {
+    let now = chrono::Utc::now().timestamp();
+    format!(
+        r#"{{"sub":"COORD1","iss":"{}","aud":"{}","exp":{},"iat":{iat},"roles":["coordinator"]{extra}}}"#,
+        mentorat_tests::ISSUER,
+        mentorat_tests::AUDIENCE,
+        now + 600
+    )
+}
+
+/// RFC 8725 / RFC 7515: a correctly signed token is still refused when its header asks for
+/// extensions the service does not know, its payload is not base64url, its type is not a
+/// JWT, it was issued in the future, or a name appears twice — all with one `401`.
+#[tokio::test]
+async fn signed_tokens_that_break_jwt_hygiene_are_refused_alike() {
+    let app = spawn_app().await;
+    let now = chrono::Utc::now().timestamp();
+    let ok = coordinator_claims(now, "");
+    for (header, claims) in [
+        (r#"{"alg":"HS256","typ":"JWT"}"#.to_owned(), ok.clone()),
+        (r#"{"alg":"HS256"}"#.to_owned(), ok.clone()),
+        (r#"{"alg":"HS256","typ":"at+jwt"}"#.to_owned(), ok.clone()),
+        (
+            r#"{"alg":"HS256","typ":"application/AT+JWT"}"#.to_owned(),
+            ok.clone(),
+        ),
+        (
+            r#"{"alg":"HS256","typ":"jwt"}"#.to_owned(),
+            coordinator_claims(now + 10, ""),
+        ),
+    ] {
+        let reply = app
+            .get("/api/v1/programs", Some(&mint(&header, &claims)))
+            .await;
+        assert_eq!(reply.status, 200, "{header} {claims}: {}", reply.text);
+    }
+    let mut details = std::collections::HashSet::new();
+    for (header, claims) in [
+        (
+            r#"{"alg":"HS256","crit":["urn:example:x"],"urn:example:x":1}"#.to_owned(),
+            ok.clone(),
+        ),
+        (r#"{"alg":"HS256","crit":["exp"]}"#.to_owned(), ok.clone()),
+        (
+            r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#.to_owned(),
+            ok.clone(),
+        ),
+        (r#"{"alg":"HS256","b64":false}"#.to_owned(), ok.clone()),
+        (r#"{"alg":"HS256","typ":"JOSE"}"#.to_owned(), ok.clone()),
+        (
+            r#"{"alg":"HS256","typ":"secevent+jwt"}"#.to_owned(),
+            ok.clone(),
+        ),
+        (
+            r#"{"alg":"HS256"}"#.to_owned(),
+            coordinator_claims(now + 3600, ""),
+        ),
+        (
+            r#"{"alg":"HS256"}"#.to_owned(),
+            coordinator_claims(now, r#","sub":"ADMIN1""#),
+        ),
+        (
+            r#"{"alg":"HS256"}"#.to_owned(),
+            coordinator_claims(now, r#","roles":["admin"]"#),
+        ),
+    ] {
+        let p = app
+            .get("/api/v1/programs", Some(&mint(&header, &claims)))
+            .await
+            .problem(401, "unauthorized");
+        details.insert(p["detail"].as_str().unwrap().to_owned());
+    }
+    // Which check failed is not said.
+    assert_eq!(details.len(), 1, "{details:?}");
+    // A header naming a member twice does not even parse as a JOSE header.
+    app.get(
+        "/api/v1/programs",
+        Some(&mint(r#"{"alg":"HS256","typ":"JWT","typ":"JWT"}"#, &ok)),
+    )
+    .await
+    .problem(401, "unauthorized");
+}

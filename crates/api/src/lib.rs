@@ -13,6 +13,7 @@ mod fallback;
 pub mod idempotency;
 pub mod inflight;
 pub mod json;
+mod jwt_hygiene;
 pub mod links;
 pub mod openapi;
 pub mod pagination;
