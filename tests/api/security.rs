@@ -248,3 +248,63 @@ async fn signed_tokens_that_break_jwt_hygiene_are_refused_alike() {
     .await
     .problem(401, "unauthorized");
 }
+
+/// What actix-http answers by itself, below every middleware, is a problem document too.
+#[tokio::test]
+async fn the_frameworks_own_errors_are_problem_documents() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app().await;
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    async fn exchange(addr: &str, bytes: &[u8], wait: std::time::Duration) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.write_all(bytes).await.unwrap();
+        let mut out = Vec::new();
+        let _ = tokio::time::timeout(wait, stream.read_to_end(&mut out)).await;
+        String::from_utf8_lossy(&out).into_owned()
+    }
+    // More headers than actix parses (96).
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\n{}\r\n",
+        (0..120)
+            .map(|i| format!("X-H{i}: v\r\n"))
+            .collect::<String>()
+    );
+    let cases: [(&[u8], u16, &str, u64); 4] = [
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+            400,
+            "bad_request",
+            5,
+        ),
+        (b"\x01\x02 nonsense\r\n\r\n", 400, "bad_request", 5),
+        (big.as_bytes(), 431, "request_header_fields_too_large", 5),
+        // The head never ends: actix's 5 s head timeout.
+        (
+            b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+            408,
+            "request_timeout",
+            9,
+        ),
+    ];
+    for (request, status, code, wait) in cases {
+        let answer = exchange(&addr, request, std::time::Duration::from_secs(wait)).await;
+        let (head, body) = answer
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("no answer for {code}: {answer:?}"));
+        assert!(
+            head.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{code}: {head}"
+        );
+        let lower = head.to_ascii_lowercase();
+        assert!(
+            lower.contains("content-type: application/problem+json"),
+            "{code}: {head}"
+        );
+        assert!(lower.contains("x-content-type-options: nosniff"), "{head}");
+        let doc: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(doc["status"], status, "{body}");
+        assert_eq!(doc["code"], code, "{body}");
+    }
+    // The server still serves.
+    assert_eq!(app.get("/healthz", None).await.status, 200);
+}

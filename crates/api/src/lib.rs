@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth;
 pub mod body_timeout;
+pub mod connection;
 mod csv_export;
 mod csv_import;
 pub mod etag;

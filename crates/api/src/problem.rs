@@ -444,6 +444,11 @@ pub fn generic_for(status: StatusCode) -> (&'static str, &'static str, &'static 
             "Request timeout",
             "the request did not arrive in time; send it again",
         ),
+        431 => (
+            "request_header_fields_too_large",
+            "Request header fields too large",
+            "the request's headers are too large",
+        ),
         413 => (
             "payload_too_large",
             "Payload too large",
