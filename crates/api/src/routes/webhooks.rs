@@ -39,6 +39,31 @@ pub struct NewWebhook {
     pub events: Vec<String>,
 }
 
+/// How a delivery's last attempt went (`webhook::DeliveryOutcome`).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcomeDto {
+    Delivered,
+    Rejected,
+    TimedOut,
+    Unreachable,
+    Forbidden,
+    Failed,
+}
+
+impl From<DeliveryOutcome> for DeliveryOutcomeDto {
+    fn from(o: DeliveryOutcome) -> Self {
+        match o {
+            DeliveryOutcome::Delivered => Self::Delivered,
+            DeliveryOutcome::Rejected => Self::Rejected,
+            DeliveryOutcome::TimedOut => Self::TimedOut,
+            DeliveryOutcome::Unreachable => Self::Unreachable,
+            DeliveryOutcome::Forbidden => Self::Forbidden,
+            DeliveryOutcome::Failed => Self::Failed,
+        }
+    }
+}
+
 /// A delivery's state.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryDto {
@@ -54,15 +79,14 @@ pub struct DeliveryDto {
     /// redirects are not followed), `timed_out`, `unreachable`, `forbidden` (the address, or
     /// every address its name resolves to, is off-limits), `failed`; absent before the first
     /// attempt.
-    #[schema(example = "delivered")]
-    pub last_outcome: Option<&'static str>,
+    pub last_outcome: Option<DeliveryOutcomeDto>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub next_attempt_at: DateTime<Utc>,
 }
 
 impl From<DeliveryState> for DeliveryDto {
     fn from(d: DeliveryState) -> Self {
-        let last_outcome = outcome(&d).map(DeliveryOutcome::as_str);
+        let last_outcome = outcome(&d).map(DeliveryOutcomeDto::from);
         Self {
             id: d.id,
             event_id: d.event_id,
@@ -195,4 +219,21 @@ pub async fn delete_webhook(
 ) -> Result<HttpResponse, ApiError> {
     use_case::remove(&db, &auth.caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn outcomes_are_spelled_as_the_domain_spells_them() {
+        for o in DeliveryOutcome::ALL {
+            assert_eq!(
+                serde_json::to_value(DeliveryOutcomeDto::from(o)).unwrap(),
+                o.as_str()
+            );
+        }
+    }
 }
