@@ -28,6 +28,7 @@ mod replays;
 mod reports;
 mod review_unit;
 mod second_look;
+mod security;
 mod shutdown_and_logs;
 mod unit_of_work;
 mod webhooks;

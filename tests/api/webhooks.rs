@@ -9,7 +9,8 @@ use std::sync::{
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
-use mentorat_tests::{TestApp, spawn_app};
+use mentorat_domain::network::TargetPolicy;
+use mentorat_tests::{LOOPBACK_NETWORKS, Options, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 use sha2::Sha256;
 
@@ -27,6 +28,13 @@ struct Received {
 struct Receiver {
     got: Arc<Mutex<Vec<Received>>>,
     answer: Arc<AtomicU16>,
+    /// A `Location` to answer with (redirects).
+    location: Arc<Mutex<Option<String>>>,
+}
+
+/// A courier allowed to reach the receivers' loopback, as the test servers are.
+fn loopback_courier() -> mentorat_service::webhooks::Courier {
+    mentorat_service::webhooks::client(TargetPolicy::parse(LOOPBACK_NETWORKS).unwrap()).unwrap()
 }
 
 async fn hook(req: HttpRequest, body: web::Bytes, r: web::Data<Receiver>) -> HttpResponse {
@@ -44,7 +52,11 @@ async fn hook(req: HttpRequest, body: web::Bytes, r: web::Data<Receiver>) -> Htt
         body: String::from_utf8_lossy(&body).into_owned(),
     });
     let status = r.answer.load(Ordering::SeqCst);
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap()).finish()
+    let mut answer = HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap());
+    if let Some(location) = r.location.lock().unwrap().clone() {
+        answer.insert_header(("location", location));
+    }
+    answer.finish()
 }
 
 /// A receiving endpoint on a free port; answers `answer` (200 at first).
@@ -69,7 +81,7 @@ async fn receiver() -> (Receiver, String) {
 
 /// Run delivery rounds (the server's own loop runs too) until `n` requests arrived.
 async fn delivered(app: &TestApp, r: &Receiver, n: usize) -> Vec<Received> {
-    let client = mentorat_service::webhooks::client().unwrap();
+    let client = loopback_courier();
     for _ in 0..50 {
         if r.got.lock().unwrap().len() >= n {
             break;
@@ -174,10 +186,12 @@ async fn a_failing_endpoint_is_retried_later_until_it_answers() {
         .json();
     let delivery = &list["items"][0]["recent_deliveries"][0];
     assert_eq!(delivery["attempts"], 1, "{list}");
-    assert_eq!(delivery["last_status"], 503);
+    // The admin sees the class of the answer and what it came to, not the exact status.
+    assert_eq!(delivery["last_status"], 500);
+    assert_eq!(delivery["last_outcome"], "rejected");
     assert_eq!(delivery["delivered_at"], Value::Null);
     // Not before its time: another round sends nothing.
-    let client = mentorat_service::webhooks::client().unwrap();
+    let client = loopback_courier();
     mentorat_service::webhooks::deliver_once(&app.db, &client)
         .await
         .unwrap();
@@ -242,4 +256,158 @@ async fn only_admins_manage_webhooks_and_bad_registrations_are_named() {
             .problem(422, "validation_failed");
         assert_eq!(p["errors"][0]["pointer"], pointer, "{body}");
     }
+}
+
+/// A server with the default policy: public addresses only.
+async fn spawn_public_only() -> TestApp {
+    spawn_app_with(Options::default().var("MENTORAT_WEBHOOK_ALLOWED_NETWORKS", "")).await
+}
+
+#[tokio::test]
+async fn internal_addresses_are_refused_at_registration_in_every_spelling() {
+    let app = spawn_public_only().await;
+    let (_, receiver) = receiver().await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://192.168.0.10:8080/hook",
+        "http://100.64.1.1/",
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://017700000001/",
+        "http://127.1/",
+        "http://0.0.0.0/",
+        "http://[::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:a9fe:a9fe]/latest/meta-data/",
+        "http://[fe80::1]/",
+        "http://[fd00::1]/",
+        "http://224.0.0.1/",
+        "http://255.255.255.255/",
+        "http://192.0.2.1/",
+        "http://localhost:8080/",
+        "https://rh.chu.example/hook\r\nX-Injected: 1",
+        "https://rh.chu.example/ho\rok",
+        "https://rh.chu.example/ho\tok",
+        receiver.as_str(),
+    ] {
+        let p = app
+            .post_json(
+                "/api/v1/webhooks",
+                Some(&app.as_admin()),
+                &json!({ "url": url }),
+            )
+            .await
+            .problem(422, "webhook_target_forbidden");
+        let detail = p["detail"].as_str().unwrap();
+        assert!(
+            detail.contains("MENTORAT_WEBHOOK_ALLOWED_NETWORKS") || detail.contains("control"),
+            "{url}: {p}"
+        );
+    }
+    // A public address is fine; nothing else was registered.
+    let ok = app
+        .post_json(
+            "/api/v1/webhooks",
+            Some(&app.as_admin()),
+            &json!({"url": "https://93.184.216.34/hook"}),
+        )
+        .await;
+    assert_eq!(ok.status, 201, "{}", ok.text);
+    let list = app
+        .get("/api/v1/webhooks", Some(&app.as_admin()))
+        .await
+        .json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+
+    // An allowed network opens only itself: metadata and private ranges stay closed.
+    let loopback = spawn_app().await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+    ] {
+        loopback
+            .post_json(
+                "/api/v1/webhooks",
+                Some(&loopback.as_admin()),
+                &json!({ "url": url }),
+            )
+            .await
+            .problem(422, "webhook_target_forbidden");
+    }
+}
+
+#[tokio::test]
+async fn a_delivery_connects_only_to_addresses_checked_after_resolving_the_name() {
+    // Registered while the operator allowed loopback; the allowance is gone since: neither the
+    // address nor a name resolving to it is called any more.
+    let app = spawn_public_only().await;
+    let (r, url) = receiver().await;
+    let port = url.rsplit(':').next().unwrap().trim_end_matches("/hook");
+    for target in [url.clone(), format!("http://localhost:{port}/hook")] {
+        mentorat_persistence::webhooks::insert(
+            app.db.conn(),
+            app.db.keys(),
+            &target,
+            &["pair.proposed".to_owned()],
+            "whsec_dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQ=",
+            "ADMIN",
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+    active_pair(&app).await;
+    let strict = mentorat_service::webhooks::client(TargetPolicy::public_only()).unwrap();
+    for _ in 0..3 {
+        mentorat_service::webhooks::deliver_once(&app.db, &strict)
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        r.got.lock().unwrap().is_empty(),
+        "a forbidden address was called"
+    );
+    let list = app
+        .get("/api/v1/webhooks", Some(&app.as_admin()))
+        .await
+        .json();
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    for hook in items {
+        let d = &hook["recent_deliveries"][0];
+        assert_eq!(d["last_outcome"], "forbidden", "{list}");
+        assert_eq!(d["last_status"], Value::Null);
+        assert_eq!(d["delivered_at"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn redirects_are_never_followed() {
+    let app = spawn_app().await;
+    let (first, url) = receiver().await;
+    let (second, elsewhere) = receiver().await;
+    first.answer.store(307, Ordering::SeqCst);
+    *first.location.lock().unwrap() = Some(elsewhere);
+    app.post_json(
+        "/api/v1/webhooks",
+        Some(&app.as_admin()),
+        &json!({"url": url, "events": ["pair.proposed"]}),
+    )
+    .await;
+    active_pair(&app).await;
+    assert_eq!(delivered(&app, &first, 1).await.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        second.got.lock().unwrap().is_empty(),
+        "the redirect was followed"
+    );
+    let list = app
+        .get("/api/v1/webhooks", Some(&app.as_admin()))
+        .await
+        .json();
+    let d = &list["items"][0]["recent_deliveries"][0];
+    assert_eq!(d["last_outcome"], "rejected", "{list}");
+    assert_eq!(d["last_status"], 300);
 }

@@ -21,6 +21,9 @@ pub const AUDIENCE: &str = "mentorat-api";
 /// The content key of PostgreSQL test runs (SQLite runs use the key file beside the database).
 pub const TEST_ENCRYPTION_KEY: &str = "dGVzdC1rZXktdGVzdC1rZXktdGVzdC1rZXktdGVzdC0=";
 
+/// The networks the test servers' webhooks may reach: the receivers' loopback.
+pub const LOOPBACK_NETWORKS: &str = "127.0.0.0/8,::1/128";
+
 /// Which database the suite runs against.
 pub fn postgres_url() -> Option<String> {
     std::env::var("MENTORAT_TEST_DATABASE_URL")
@@ -75,6 +78,12 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ("MENTORAT_DATABASE_URL", database_url.clone()),
         ("MENTORAT_BIND", "127.0.0.1:0".to_owned()),
         ("MENTORAT_JWT_SECRET", TEST_SECRET.to_owned()),
+        // The tests' webhook receivers listen on loopback, which webhooks may not reach
+        // unless the operator allows it (a test that wants the default sets this to "").
+        (
+            "MENTORAT_WEBHOOK_ALLOWED_NETWORKS",
+            LOOPBACK_NETWORKS.to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

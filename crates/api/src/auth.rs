@@ -225,7 +225,10 @@ impl JwtVerifier {
         let mut last = None;
         for key in candidates {
             match decode::<Map<String, Value>>(token, key, &validation) {
-                Ok(data) => return self.caller_from(&data.claims),
+                Ok(data) => {
+                    refuse_unhygienic(token)?;
+                    return self.caller_from(&data.claims);
+                }
                 Err(e) => last = Some(e),
             }
         }
@@ -272,6 +275,19 @@ impl JwtVerifier {
         };
         Ok(Caller::new(subject, roles))
     }
+}
+
+/// RFC 8725 / RFC 7515 checks on a token whose signature verified (see `jwt_hygiene`): one
+/// `401` for all of them, the reason logged at debug only.
+fn refuse_unhygienic(token: &str) -> Result<(), ApiError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let leeway = i64::try_from(LEEWAY_SECONDS).unwrap_or(i64::MAX);
+    crate::jwt_hygiene::check(token, now, leeway).map_err(|reason| {
+        tracing::debug!(reason, "bearer token refused");
+        ApiError::Unauthorized("the token was refused".to_owned())
+    })
 }
 
 /// The bearer token of a request, if it has one.

@@ -6,13 +6,17 @@
 pub mod audit;
 pub mod auth;
 pub mod body_timeout;
+pub mod connection;
+mod csv_export;
 mod csv_import;
 pub mod etag;
 mod fallback;
 pub mod idempotency;
 pub mod inflight;
 pub mod json;
+mod jwt_hygiene;
 pub mod leavers;
+pub mod links;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
@@ -52,6 +56,11 @@ pub struct HttpSettings {
     pub idempotency_lease_seconds: i64,
     /// How long a request body may go without a byte arriving (`MENTORAT_BODY_TIMEOUT`).
     pub body_timeout: std::time::Duration,
+    /// Where webhooks may point besides the public Internet
+    /// (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`).
+    pub webhook_policy: mentorat_domain::network::TargetPolicy,
+    /// The base of the absolute links the service hands out (`MENTORAT_PUBLIC_URL`).
+    pub public_url: links::PublicUrl,
 }
 
 impl Default for HttpSettings {
@@ -61,6 +70,11 @@ impl Default for HttpSettings {
             k_anonymity: mentorat_domain::anonymity::MIN_K,
             idempotency_lease_seconds: 0,
             body_timeout: body_timeout::DEFAULT_BODY_TIMEOUT,
+            webhook_policy: mentorat_domain::network::TargetPolicy::public_only(),
+            public_url: links::PublicUrl::from_bind(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                8080,
+            ))),
         }
     }
 }
@@ -253,6 +267,8 @@ pub fn app(
         .app_data(web::Data::new(body_timeout::BodyTimeout(
             state.settings.body_timeout,
         )))
+        .app_data(web::Data::new(state.settings.webhook_policy.clone()))
+        .app_data(web::Data::new(state.settings.public_url.clone()))
         .app_data(web::JsonConfig::default().limit(json::BODY_LIMIT))
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {

@@ -353,6 +353,9 @@ impl From<DomainError> for ApiError {
             DomainError::MeetingNotHeld { .. } => {
                 ApiError::Conflict("meeting_not_held", err.to_string())
             }
+            DomainError::WebhookTargetForbidden(_) => {
+                ApiError::Unprocessable("webhook_target_forbidden", err.to_string())
+            }
             DomainError::PairNotFinished { .. } => {
                 ApiError::Conflict("pair_not_finished", err.to_string())
             }
@@ -440,6 +443,11 @@ pub fn generic_for(status: StatusCode) -> (&'static str, &'static str, &'static 
             "request_timeout",
             "Request timeout",
             "the request did not arrive in time; send it again",
+        ),
+        431 => (
+            "request_header_fields_too_large",
+            "Request header fields too large",
+            "the request's headers are too large",
         ),
         413 => (
             "payload_too_large",

@@ -55,6 +55,22 @@ fn request_id_of(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| Uuid::now_v7().to_string())
 }
 
+/// The method as a metrics label: the methods the API knows, every other one as `other`, so
+/// that a client cannot create a series per invented method (`curl -X FOO1`).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Request counters and latency histograms, registered in a registry of their own so that
 /// several apps in one process (tests) never share figures.
 #[derive(Clone)]
@@ -132,6 +148,7 @@ pub async fn middleware(
     let request_id = request_id_of(&req);
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
+    let method_label = method_label(req.method());
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
@@ -175,6 +192,7 @@ pub async fn middleware(
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
+    security_headers(&mut response);
     let status = response.status().as_u16();
     let route = response
         .request()
@@ -182,8 +200,8 @@ pub async fn middleware(
         .unwrap_or_else(|| "unmatched".to_owned());
     let elapsed = started.elapsed();
     if let Some(metrics) = metrics {
-        metrics.observe(&method, &route, status, elapsed.as_secs_f64());
-        metrics.observe_statements(&method, &route, statements);
+        metrics.observe(method_label, &route, status, elapsed.as_secs_f64());
+        metrics.observe_statements(method_label, &route, statements);
     }
     span.in_scope(|| {
         tracing::info!(
@@ -195,6 +213,28 @@ pub async fn middleware(
         );
     });
     Ok(response)
+}
+
+/// Whether an answer is a public asset of the documentation (the same for everyone, no data).
+fn is_public_asset(path: &str) -> bool {
+    path == "/openapi.json" || path == "/docs" || path.starts_with("/docs/")
+}
+
+/// Headers every answer carries: `X-Content-Type-Options: nosniff` (a browser never guesses
+/// a type, so a JSON answer holding a person's words is never run as HTML), and
+/// `Cache-Control: no-store` on everything but the documentation's public assets — answers
+/// carry a pair's words or a person's data, or say who exists; no shared or browser cache
+/// keeps them. (A client may still keep its own copy and revalidate with `If-None-Match`.)
+fn security_headers<B>(response: &mut ServiceResponse<B>) {
+    let public = is_public_asset(response.request().path());
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if !public {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// The id of the current request, for handlers that want it.
@@ -255,5 +295,21 @@ impl actix_web::ResponseError for ProblemError {
 
     fn error_response(&self) -> HttpResponse {
         problem_response(self.status, &self.problem)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::Method;
+
+    use super::*;
+
+    #[test]
+    fn only_known_methods_are_labels() {
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        for invented in ["FOO1", "get", "PROPFIND", "TRACE", "CONNECT"] {
+            let m = Method::from_bytes(invented.as_bytes()).unwrap_or(Method::TRACE);
+            assert_eq!(method_label(&m), "other", "{invented}");
+        }
     }
 }

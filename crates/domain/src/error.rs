@@ -120,6 +120,10 @@ pub enum DomainError {
     MeetingNotHeld {
         status: crate::meeting::MeetingStatus,
     },
+    /// A webhook may not call loopback, link-local, private or other special-use addresses
+    /// (unless the operator allowed the network), nor an address with control characters.
+    #[error("this webhook address may not be called: {0}")]
+    WebhookTargetForbidden(&'static str),
     /// The final evaluation comes when the pair has ended or completed.
     #[error("the pair is {status}; the final evaluation comes once it has ended or completed")]
     PairNotFinished { status: crate::pair::PairStatus },

@@ -12,6 +12,7 @@ pub mod error;
 pub mod feedback;
 pub mod health;
 pub mod meeting;
+pub mod network;
 pub mod note;
 pub mod objective;
 pub mod page;

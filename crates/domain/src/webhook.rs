@@ -2,9 +2,14 @@
 //! registration must say, and how long to wait before trying a failed delivery again.
 //! Payloads carry ids and metadata, never content (R5).
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
 use chrono::Duration;
 
-use crate::error::{DomainError, FieldError};
+use crate::{
+    error::{DomainError, FieldError},
+    network::TargetPolicy,
+};
 
 pub const EVENT_KINDS: [&str; 10] = [
     "person.deactivated",
@@ -29,20 +34,84 @@ pub struct Subscription {
     pub events: Vec<String>,
 }
 
-pub fn validate(url: &str, events: Vec<String>) -> Result<Subscription, DomainError> {
-    let mut errors = Vec::new();
-    let url = url.trim();
+/// Why a webhook's address may not be called.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TargetError {
+    /// Not an http(s) address one could register (a field error at `/url`).
+    Malformed(&'static str),
+    /// A well-formed address the service must not call (`webhook_target_forbidden`).
+    Forbidden(&'static str),
+}
+
+/// Read a webhook address the way the HTTP client will (the WHATWG URL standard, which also
+/// turns `2130706433`, `0x7f.1`, `017700000001` and `127.1` into `127.0.0.1`) and check where
+/// it leads. A name is judged again by each address it resolves to when a delivery connects
+/// (see the service); only `localhost` names are judged here, as the loopback they are
+/// (RFC 6761).
+pub fn target(url: &str, policy: &TargetPolicy) -> Result<url::Url, TargetError> {
+    // Control characters would be dropped silently by the URL parser (tab, CR, LF) or smuggle
+    // a header into the request line: refused, not repaired.
+    if url.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(TargetError::Forbidden(
+            "the address holds a control character or a space",
+        ));
+    }
     let scheme_ok = url.starts_with("https://") || url.starts_with("http://");
-    let host = url.split("://").nth(1).unwrap_or_default();
-    if !scheme_ok || host.is_empty() || host.starts_with('/') {
-        errors.push(FieldError::new("/url", "an http:// or https:// address"));
-    } else if host.split('/').next().unwrap_or_default().contains('@') {
-        errors.push(FieldError::new(
-            "/url",
+    let parsed = match url::Url::parse(url) {
+        Ok(u) if scheme_ok && matches!(u.scheme(), "http" | "https") => u,
+        _ => return Err(TargetError::Malformed("an http:// or https:// address")),
+    };
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Err(TargetError::Malformed(
             "no credentials in the address: requests are signed instead",
         ));
-    } else if url.len() > 2048 {
+    }
+    let forbidden = TargetError::Forbidden(
+        "the address is loopback, link-local, private or of another special use; an operator \
+         may allow a network with MENTORAT_WEBHOOK_ALLOWED_NETWORKS",
+    );
+    match parsed.host() {
+        Some(url::Host::Ipv4(ip)) if !policy.permits(IpAddr::V4(ip)) => Err(forbidden),
+        Some(url::Host::Ipv6(ip)) if !policy.permits(IpAddr::V6(ip)) => Err(forbidden),
+        Some(url::Host::Domain(name)) if is_localhost(name) => {
+            if policy.permits(IpAddr::V4(Ipv4Addr::LOCALHOST))
+                && policy.permits(IpAddr::V6(Ipv6Addr::LOCALHOST))
+            {
+                Ok(parsed)
+            } else {
+                Err(forbidden)
+            }
+        }
+        Some(_) => Ok(parsed),
+        None => Err(TargetError::Malformed("an http:// or https:// address")),
+    }
+}
+
+/// `localhost` and its subdomains (RFC 6761 §6.3), with or without the final dot.
+fn is_localhost(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase();
+    name == "localhost" || name.ends_with(".localhost")
+}
+
+pub fn validate(
+    url: &str,
+    events: Vec<String>,
+    policy: &TargetPolicy,
+) -> Result<Subscription, DomainError> {
+    let mut errors = Vec::new();
+    // Surrounding spaces are forgiven; any other whitespace (a trailing CR LF) is refused.
+    let url = url.trim_matches(' ');
+    let mut checked = None;
+    if url.len() > 2048 {
         errors.push(FieldError::new("/url", "at most 2,048 characters"));
+    } else {
+        match target(url, policy) {
+            Ok(u) => checked = Some(u),
+            Err(TargetError::Malformed(why)) => errors.push(FieldError::new("/url", why)),
+            Err(TargetError::Forbidden(why)) => {
+                return Err(DomainError::WebhookTargetForbidden(why));
+            }
+        }
     }
     let mut kinds: Vec<String> = Vec::new();
     for (i, e) in events.into_iter().enumerate() {
@@ -55,19 +124,68 @@ pub fn validate(url: &str, events: Vec<String>) -> Result<Subscription, DomainEr
             kinds.push(e);
         }
     }
-    if !errors.is_empty() {
-        return Err(DomainError::Invalid(errors));
+    match checked {
+        Some(u) if errors.is_empty() => Ok(Subscription {
+            url: u.to_string(),
+            events: kinds,
+        }),
+        _ => Err(DomainError::Invalid(errors)),
     }
-    Ok(Subscription {
-        url: url.to_owned(),
-        events: kinds,
-    })
 }
 
 impl Subscription {
     pub fn wants(&self, kind: &str) -> bool {
         self.events.is_empty() || self.events.iter().any(|e| e == kind)
     }
+}
+
+/// How a delivery's last attempt went, as an admin sees it: enough to know where to look,
+/// not the receiver's own answer (an address scanner learns nothing from it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// The endpoint answered, but not 2xx (redirects are never followed).
+    Rejected,
+    /// No answer in time.
+    TimedOut,
+    /// No connection (refused, no route, the name does not resolve, TLS failed).
+    Unreachable,
+    /// The address, or every address its name resolved to, is off-limits (see `network`).
+    Forbidden,
+    /// Anything else (the signature could not be made).
+    Failed,
+}
+
+impl DeliveryOutcome {
+    pub const ALL: [Self; 6] = [
+        Self::Delivered,
+        Self::Rejected,
+        Self::TimedOut,
+        Self::Unreachable,
+        Self::Forbidden,
+        Self::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Delivered => "delivered",
+            Self::Rejected => "rejected",
+            Self::TimedOut => "timed_out",
+            Self::Unreachable => "unreachable",
+            Self::Forbidden => "forbidden",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+}
+
+/// The status an admin is shown: its class only (`404` → `400`), never the exact code.
+pub fn status_class(status: u16) -> u16 {
+    status - status % 100
 }
 
 /// Wait before the next attempt after `attempts` failures: 30 s doubling, at most 6 h.
@@ -86,13 +204,14 @@ mod tests {
         let s = validate(
             " https://rh.chu.example/hooks ",
             vec!["pair.proposed".into(), "pair.proposed".into()],
+            &public(),
         )
         .unwrap();
         assert_eq!(s.url, "https://rh.chu.example/hooks");
         assert_eq!(s.events, ["pair.proposed"]);
         assert!(s.wants("pair.proposed") && !s.wants("pair.ended"));
         assert!(
-            validate("https://x.example", vec![])
+            validate("https://x.example", vec![], &public())
                 .unwrap()
                 .wants("pair.ended")
         );
@@ -102,10 +221,117 @@ mod tests {
             "x.example",
             "https://user:pw@x.example/h",
         ] {
-            assert!(validate(bad, vec![]).is_err(), "{bad}");
+            assert!(
+                matches!(
+                    validate(bad, vec![], &public()),
+                    Err(DomainError::Invalid(_))
+                ),
+                "{bad}"
+            );
         }
-        let err = validate("https://x.example", vec!["note.written".into()]).unwrap_err();
+        let err =
+            validate("https://x.example", vec!["note.written".into()], &public()).unwrap_err();
         assert!(matches!(err, DomainError::Invalid(e) if e[0].pointer == "/events/0"));
+    }
+
+    fn public() -> TargetPolicy {
+        TargetPolicy::public_only()
+    }
+
+    fn forbidden(url: &str, policy: &TargetPolicy) -> bool {
+        matches!(
+            validate(url, vec![], policy),
+            Err(DomainError::WebhookTargetForbidden(_))
+        )
+    }
+
+    #[test]
+    fn internal_targets_are_forbidden_in_every_spelling() {
+        for url in [
+            "http://169.254.169.254/latest/meta-data/",
+            "http://10.0.0.1/",
+            "http://192.168.1.10:8080/hook",
+            "http://100.64.0.1/",
+            "http://127.0.0.1:9000/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://0x7f000001/",
+            "http://017700000001/",
+            "http://0177.0.0.1/",
+            "http://127.1/",
+            "http://127.0.1/",
+            "http://0/",
+            "http://0.0.0.0/",
+            "http://255.255.255.255/",
+            "http://224.0.0.1/",
+            "http://192.0.2.1/",
+            "http://[::1]/",
+            "http://[::]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[::ffff:7f00:1]/",
+            "http://[::ffff:a9fe:a9fe]/",
+            "http://[64:ff9b::a9fe:a9fe]/",
+            "http://[fe80::1]/",
+            "http://[fd00::1]/",
+            "http://[ff02::1]/",
+            "http://[2001:db8::1]/",
+            "http://localhost:8080/",
+            "http://LOCALHOST./",
+            "http://api.localhost/",
+            "http://%31%32%37.0.0.1/",
+            "http://x.example/\r\nX-Injected: 1",
+            "http://x.example/a\rb",
+            "http://x.example/\tb",
+            "http://x.exa mple/",
+            "http://x.example/\u{0}",
+            "http://x.example/\u{85}",
+            "http://x.example/hook\r\n",
+        ] {
+            assert!(forbidden(url, &public()), "{url}");
+        }
+    }
+
+    #[test]
+    fn an_allowed_network_opens_its_addresses_and_public_ones_stay_open() {
+        let loopback = TargetPolicy::parse("127.0.0.0/8,::1/128").unwrap();
+        for url in [
+            "http://127.0.0.1:9000/hook",
+            "http://0x7f.1/",
+            "http://[::1]/",
+            "http://localhost/",
+        ] {
+            assert!(validate(url, vec![], &loopback).is_ok(), "{url}");
+        }
+        assert!(forbidden("http://169.254.169.254/", &loopback));
+        assert!(forbidden("http://10.0.0.1/", &loopback));
+        for url in [
+            "https://93.184.216.34/",
+            "https://[2606:4700::1111]/",
+            "https://rh.chu.example/",
+        ] {
+            assert!(validate(url, vec![], &public()).is_ok(), "{url}");
+        }
+        // What is stored is what the client will call: the parser's own spelling.
+        assert_eq!(
+            validate("http://0x7f.1:9000/h", vec![], &loopback)
+                .unwrap()
+                .url,
+            "http://127.0.0.1:9000/h"
+        );
+    }
+
+    #[test]
+    fn outcomes_have_one_spelling_and_statuses_only_a_class() {
+        for o in DeliveryOutcome::ALL {
+            assert_eq!(DeliveryOutcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(
+            DeliveryOutcome::parse("the endpoint did not answer 2xx"),
+            None
+        );
+        assert_eq!(status_class(204), 200);
+        assert_eq!(status_class(503), 500);
+        assert_eq!(status_class(418), 400);
     }
 
     #[test]

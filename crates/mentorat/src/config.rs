@@ -3,6 +3,8 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
+use mentorat_api::links::PublicUrl;
+use mentorat_domain::network::TargetPolicy;
 use mentorat_persistence::Backend;
 use secrecy::SecretString;
 
@@ -44,6 +46,12 @@ pub struct Config {
     /// another replica's deactivation goes unseen (`MENTORAT_DEACTIVATION_REFRESH_MS`,
     /// 50 to 60,000 ms).
     pub deactivation_refresh: Duration,
+    /// Networks a webhook may reach besides the public Internet
+    /// (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`, comma-separated CIDRs; none by default).
+    pub webhook_policy: TargetPolicy,
+    /// The base of the links the service hands out (`MENTORAT_PUBLIC_URL`); `None`: the
+    /// address the server is bound to, over http.
+    pub public_url: Option<PublicUrl>,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -199,6 +207,19 @@ impl Config {
                 }
             },
         };
+        let webhook_policy = match var("MENTORAT_WEBHOOK_ALLOWED_NETWORKS") {
+            None => TargetPolicy::public_only(),
+            Some(v) => TargetPolicy::parse(&v).map_err(|e| {
+                error(
+                    "MENTORAT_WEBHOOK_ALLOWED_NETWORKS",
+                    format!("{e}; list networks comma-separated, e.g. 10.20.0.0/16,fd00::/8"),
+                )
+            })?,
+        };
+        let public_url = match var("MENTORAT_PUBLIC_URL") {
+            None => None,
+            Some(v) => Some(PublicUrl::parse(&v).map_err(|why| error("MENTORAT_PUBLIC_URL", why))?),
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -227,6 +248,8 @@ impl Config {
             body_timeout,
             deactivation_refresh,
             shutdown_grace,
+            webhook_policy,
+            public_url,
             log_filter,
             log_format,
         })
@@ -274,11 +297,20 @@ mod tests {
             8
         );
         assert_eq!(c.sqlite_file(), Some(PathBuf::from("mentorat.db")));
+        assert_eq!(c.public_url, None);
+        assert_eq!(
+            config(&[("MENTORAT_PUBLIC_URL", "https://mentorat.chu.example/")])
+                .unwrap()
+                .public_url
+                .unwrap()
+                .as_str(),
+            "https://mentorat.chu.example"
+        );
     }
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 12] = [
+        let cases: [(&str, &str); 18] = [
             ("MENTORAT_DATABASE_URL", "mysql://x"),
             ("MENTORAT_BIND", "localhost"),
             ("MENTORAT_JWT_SECRET", "short"),
@@ -291,6 +323,12 @@ mod tests {
             ("MENTORAT_K_ANONYMITY", "five"),
             ("MENTORAT_BODY_TIMEOUT", "0"),
             ("MENTORAT_BODY_TIMEOUT", "10s"),
+            ("MENTORAT_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0"),
+            ("MENTORAT_WEBHOOK_ALLOWED_NETWORKS", "10.0.0.0/8,localhost"),
+            ("MENTORAT_WEBHOOK_ALLOWED_NETWORKS", "10.1.2.3/8"),
+            ("MENTORAT_PUBLIC_URL", "mentorat.example.org"),
+            ("MENTORAT_PUBLIC_URL", "javascript://attacker.example"),
+            ("MENTORAT_PUBLIC_URL", "https://mentorat.example.org/?x=1"),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]).unwrap_err();
@@ -310,6 +348,20 @@ mod tests {
             c.cors_origins,
             ["https://app.example.org", "http://localhost:3000"]
         );
+    }
+
+    #[test]
+    fn webhooks_reach_public_addresses_and_the_networks_listed() {
+        assert_eq!(
+            config(&[]).unwrap().webhook_policy,
+            TargetPolicy::public_only()
+        );
+        let c = config(&[(
+            "MENTORAT_WEBHOOK_ALLOWED_NETWORKS",
+            "10.20.0.0/16, fd00::/8",
+        )])
+        .unwrap();
+        assert_eq!(c.webhook_policy.allowed().len(), 2);
     }
 
     #[test]

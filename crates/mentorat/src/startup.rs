@@ -2,7 +2,7 @@
 
 use std::{net::TcpListener, time::Duration};
 
-use actix_web::{HttpServer, dev::Server};
+use actix_web::dev::Server;
 use anyhow::Context;
 use mentorat_api::{AppState, HttpSettings, JwtVerifier, KeySet};
 use mentorat_persistence::{
@@ -139,6 +139,10 @@ impl Application {
             .await
             .context("cannot read the deactivated people")?;
         leavers.keep_fresh(db.clone(), config.deactivation_refresh);
+        let listener = TcpListener::bind(config.bind)
+            .with_context(|| format!("MENTORAT_BIND: cannot listen on {}", config.bind))?;
+        let bound = listener.local_addr()?;
+        let port = bound.port();
         let state = AppState::new(
             db.clone(),
             verifier,
@@ -147,26 +151,21 @@ impl Application {
                 k_anonymity: config.k_anonymity,
                 idempotency_lease_seconds: config.idempotency_lease_seconds,
                 body_timeout: config.body_timeout,
+                webhook_policy: config.webhook_policy.clone(),
+                public_url: config
+                    .public_url
+                    .clone()
+                    .unwrap_or_else(|| mentorat_api::links::PublicUrl::from_bind(bound)),
             },
             leavers,
         )?;
-        let listener = TcpListener::bind(config.bind)
-            .with_context(|| format!("MENTORAT_BIND: cannot listen on {}", config.bind))?;
-        let port = listener.local_addr()?.port();
         let inflight = state.inflight.clone();
         let audit_log = state.audit_log.clone();
         // Signals are ours (see `run_until_stopped`): the stop must be known to have begun
         // before a request dropped by it can be counted as cut.
-        let mut server = HttpServer::new(move || mentorat_api::app(state.clone()))
-            .listen(listener)?
-            .disable_signals()
-            .shutdown_timeout(config.shutdown_grace.as_secs());
-        if let Some(n) = workers {
-            server = server.workers(n);
-        }
-        let server = server.run();
+        let server = serve(listener, bound, state, config, workers)?;
         tokio::spawn(purge_idempotency_keys(db.clone()));
-        tokio::spawn(deliver_webhooks(db.clone()));
+        tokio::spawn(deliver_webhooks(db.clone(), config.webhook_policy.clone()));
         Ok(Self {
             port,
             server,
@@ -227,6 +226,54 @@ impl Application {
     }
 }
 
+/// The HTTP server: what `actix_web::HttpServer` builds (same timeouts, graceful stop of
+/// idle keep-alive connections), with each connection wrapped so that the answers actix-http
+/// writes by itself (`400`, `408`, `431`) leave as problem documents (see
+/// `mentorat_api::connection`).
+fn serve(
+    listener: TcpListener,
+    bound: std::net::SocketAddr,
+    state: AppState,
+    config: &Config,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
+    use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
+
+    let mut builder = actix_server::Server::build()
+        .disable_signals()
+        .shutdown_timeout(config.shutdown_grace.as_secs());
+    if let Some(n) = workers {
+        builder = builder.workers(n);
+    }
+    let graceful = builder.graceful_shutdown_signal();
+    let builder = builder.listen("mentorat", listener, move || {
+        let shutdown = graceful.clone();
+        let app = mentorat_api::app(state.clone())
+            .into_factory()
+            .map_err(|err: actix_web::Error| err.as_response_error().error_response());
+        let h1 = actix_http::HttpService::build()
+            .graceful_shutdown_signal(move || {
+                let signal = shutdown.clone();
+                async move { signal.notified().await }
+            })
+            .keep_alive(actix_http::KeepAlive::default())
+            .client_request_timeout(Duration::from_secs(5))
+            .client_disconnect_timeout(Duration::from_secs(1))
+            .h1_allow_half_closed(true)
+            .local_addr(bound)
+            .h1(map_config(app, |_| actix_web::dev::AppConfig::default()));
+        fn_service(|io: actix_rt::net::TcpStream| async move {
+            let peer = io.peer_addr().ok();
+            Ok::<_, actix_http::error::DispatchError>((
+                mentorat_api::connection::ProblemStream::new(io),
+                peer,
+            ))
+        })
+        .and_then(h1)
+    })?;
+    Ok(builder.run())
+}
+
 async fn wait_for_signal() {
     #[cfg(unix)]
     {
@@ -267,8 +314,8 @@ async fn purge_idempotency_keys(db: Db) {
 
 /// Deliver the outbox to the registered webhooks, every two seconds. Every replica does it;
 /// deliveries are claimed one by one, so none is sent by two replicas at once.
-async fn deliver_webhooks(db: Db) {
-    let client = match mentorat_service::webhooks::client() {
+async fn deliver_webhooks(db: Db, policy: mentorat_domain::network::TargetPolicy) {
+    let client = match mentorat_service::webhooks::client(policy) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(error = %e, "webhook delivery is off: no HTTP client");

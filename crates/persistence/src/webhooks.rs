@@ -286,6 +286,8 @@ pub struct DeliveryState {
     pub kind: String,
     pub attempts: i32,
     pub last_status: Option<i16>,
+    /// What the last failed attempt came to (a `webhook::DeliveryOutcome` word).
+    pub last_error: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub next_attempt_at: DateTime<Utc>,
 }
@@ -300,7 +302,8 @@ pub async fn deliveries(
             conn.get_database_backend(),
             &format!(
                 "SELECT d.id AS id, d.event_id AS event_id, e.kind AS kind, d.attempts AS attempts, \
-                        d.last_status AS last_status, d.delivered_at AS delivered_at, \
+                        d.last_status AS last_status, d.last_error AS last_error, \
+                        d.delivered_at AS delivered_at, \
                         d.next_attempt_at AS next_attempt_at \
                  FROM webhook_deliveries d JOIN outbox_events e ON e.id = d.event_id \
                  WHERE d.webhook_id = $1 ORDER BY d.id DESC LIMIT {limit}"
@@ -316,6 +319,7 @@ pub async fn deliveries(
                 kind: r.try_get("", "kind")?,
                 attempts: r.try_get("", "attempts")?,
                 last_status: r.try_get("", "last_status")?,
+                last_error: r.try_get("", "last_error")?,
                 delivered_at: r.try_get("", "delivered_at")?,
                 next_attempt_at: r.try_get("", "next_attempt_at")?,
             })

@@ -9,24 +9,31 @@ use base64::{
 };
 use chrono::{Duration, Utc};
 use hmac::{Hmac, Mac};
-use mentorat_domain::{Caller, webhook};
+use mentorat_domain::{
+    Caller,
+    network::TargetPolicy,
+    webhook::{self, DeliveryOutcome, TargetError},
+};
 use mentorat_persistence::{
     Db,
     webhooks::{self, DeliveryState, Webhook},
 };
 use sha2::Sha256;
+use std::{net::SocketAddr, sync::Arc};
 use uuid::Uuid;
 
 use crate::error::ServiceError;
 
-/// Register an endpoint; the answer carries its signing secret, shown this once.
+/// Register an endpoint; the answer carries its signing secret, shown this once. An address
+/// the policy forbids is refused here, and again at each delivery (names are resolved then).
 pub async fn register(
     db: &Db,
     caller: &Caller,
+    policy: &TargetPolicy,
     url: &str,
     events: Vec<String>,
 ) -> Result<Webhook, ServiceError> {
-    let subscription = webhook::validate(url, events)?;
+    let subscription = webhook::validate(url, events, policy)?;
     let mut bytes = [0u8; 24];
     getrandom::fill(&mut bytes)
         .map_err(|e| ServiceError::Internal(format!("no randomness for a webhook secret: {e}")))?;
@@ -86,7 +93,7 @@ pub struct Round {
 
 /// One round: dispatch new outbox events to the subscribed endpoints, then attempt every due
 /// delivery once.
-pub async fn deliver_once(db: &Db, client: &reqwest::Client) -> Result<Round, ServiceError> {
+pub async fn deliver_once(db: &Db, courier: &Courier) -> Result<Round, ServiceError> {
     let now = Utc::now();
     let mut round = Round {
         dispatched: webhooks::fan_out(db.conn(), db.keys(), now, 200).await?,
@@ -121,19 +128,29 @@ pub async fn deliver_once(db: &Db, client: &reqwest::Client) -> Result<Round, Se
         .to_string();
         let timestamp = Utc::now().timestamp();
         let Some(signature) = sign(&hook.secret, &message_id, timestamp, &body) else {
-            webhooks::failed(db.conn(), d.id, None, "unusable secret", Utc::now()).await?;
+            let outcome = DeliveryOutcome::Failed;
+            webhooks::failed(db.conn(), d.id, None, outcome.as_str(), Utc::now()).await?;
             round.failed += 1;
             continue;
         };
-        let sent = client
-            .post(&hook.url)
-            .header("content-type", "application/json")
-            .header("webhook-id", &message_id)
-            .header("webhook-timestamp", timestamp.to_string())
-            .header("webhook-signature", signature)
-            .body(body)
-            .send()
-            .await;
+        // The address is judged again under today's policy (the operator may have narrowed
+        // it); a name is judged by the resolver, address by address, as it connects.
+        let sent = match webhook::target(&hook.url, &courier.policy) {
+            Ok(url) => courier
+                .http
+                .post(url)
+                .header("content-type", "application/json")
+                .header("webhook-id", &message_id)
+                .header("webhook-timestamp", timestamp.to_string())
+                .header("webhook-signature", signature)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| outcome_of(&e)),
+            Err(TargetError::Forbidden(_) | TargetError::Malformed(_)) => {
+                Err(DeliveryOutcome::Forbidden)
+            }
+        };
         let now = Utc::now();
         match sent {
             Ok(r) if r.status().is_success() => {
@@ -142,28 +159,22 @@ pub async fn deliver_once(db: &Db, client: &reqwest::Client) -> Result<Round, Se
             }
             Ok(r) => {
                 let next = now + webhook::backoff(d.attempts + 1);
+                let outcome = DeliveryOutcome::Rejected;
                 webhooks::failed(
                     db.conn(),
                     d.id,
                     Some(r.status().as_u16()),
-                    "the endpoint did not answer 2xx",
+                    outcome.as_str(),
                     next,
                 )
                 .await?;
                 tracing::warn!(webhook_id = %hook.id, status = r.status().as_u16(), attempts = d.attempts + 1, "webhook delivery failed");
                 round.failed += 1;
             }
-            Err(e) => {
+            Err(outcome) => {
                 let next = now + webhook::backoff(d.attempts + 1);
-                let reason = if e.is_timeout() {
-                    "timed out"
-                } else if e.is_connect() {
-                    "could not connect"
-                } else {
-                    "request failed"
-                };
-                webhooks::failed(db.conn(), d.id, None, reason, next).await?;
-                tracing::warn!(webhook_id = %hook.id, reason, attempts = d.attempts + 1, "webhook delivery failed");
+                webhooks::failed(db.conn(), d.id, None, outcome.as_str(), next).await?;
+                tracing::warn!(webhook_id = %hook.id, outcome = outcome.as_str(), attempts = d.attempts + 1, "webhook delivery failed");
                 round.failed += 1;
             }
         }
@@ -171,12 +182,125 @@ pub async fn deliver_once(db: &Db, client: &reqwest::Client) -> Result<Round, Se
     Ok(round)
 }
 
-/// An HTTP client for deliveries: short timeouts, no redirects.
-pub fn client() -> Result<reqwest::Client, ServiceError> {
-    reqwest::Client::builder()
+fn outcome_of(e: &reqwest::Error) -> DeliveryOutcome {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.is::<TargetForbidden>() {
+            return DeliveryOutcome::Forbidden;
+        }
+        source = err.source();
+    }
+    if e.is_timeout() {
+        DeliveryOutcome::TimedOut
+    } else {
+        DeliveryOutcome::Unreachable
+    }
+}
+
+/// What delivers: an HTTP client whose every connection goes to an address the policy
+/// permits — names are resolved by [`CheckedResolver`], which hands the client only the
+/// permitted addresses, so a name cannot be re-pointed (DNS rebinding) between the check and
+/// the connection; no redirect is followed and no proxy is used (a proxy would resolve and
+/// connect where the policy cannot see).
+#[derive(Clone)]
+pub struct Courier {
+    http: reqwest::Client,
+    policy: Arc<TargetPolicy>,
+}
+
+/// Build the courier of a policy: short timeouts, no redirects, no proxy, checked addresses.
+pub fn client(policy: TargetPolicy) -> Result<Courier, ServiceError> {
+    let policy = Arc::new(policy);
+    let http = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(10))
         .connect_timeout(std::time::Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .dns_resolver(Arc::new(CheckedResolver {
+            policy: policy.clone(),
+        }))
         .build()
-        .map_err(|e| ServiceError::Internal(format!("webhook client: {e}")))
+        .map_err(|e| ServiceError::Internal(format!("webhook client: {e}")))?;
+    Ok(Courier { http, policy })
+}
+
+/// Every address a name resolves to is a forbidden one.
+#[derive(Debug, thiserror::Error)]
+#[error("every address of the name is off-limits to webhooks")]
+struct TargetForbidden;
+
+/// The system resolver, keeping only the addresses the policy permits.
+struct CheckedResolver {
+    policy: Arc<TargetPolicy>,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let policy = self.policy.clone();
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let resolved = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let permitted: Vec<SocketAddr> = resolved.filter(|a| policy.permits(a.ip())).collect();
+            if permitted.is_empty() {
+                tracing::warn!(host = %host, "webhook delivery refused: the name resolves to off-limits addresses only");
+                return Err(Box::new(TargetForbidden) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(permitted.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use reqwest::dns::Resolve;
+
+    use super::*;
+
+    /// The resolver is what a name goes through whatever it is called: `localhost` stands for
+    /// any name that resolves (or is re-pointed) to an off-limits address.
+    #[tokio::test]
+    async fn the_resolver_hands_out_permitted_addresses_only() {
+        let strict = CheckedResolver {
+            policy: Arc::new(TargetPolicy::public_only()),
+        };
+        let err = match strict.resolve("localhost".parse().unwrap()).await {
+            Ok(addrs) => panic!("resolved to {:?}", addrs.collect::<Vec<_>>()),
+            Err(e) => e,
+        };
+        assert!(err.is::<TargetForbidden>());
+        let loopback = CheckedResolver {
+            policy: Arc::new(TargetPolicy::parse("127.0.0.0/8,::1/128").unwrap()),
+        };
+        let addrs: Vec<SocketAddr> = loopback
+            .resolve("localhost".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert!(!addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback()));
+        // Through the client: the refusal is told apart from an unreachable endpoint.
+        let courier = client(TargetPolicy::public_only()).unwrap();
+        let e = courier
+            .http
+            .post("http://localhost:9/hook")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(outcome_of(&e), DeliveryOutcome::Forbidden);
+        let open = client(TargetPolicy::parse("127.0.0.0/8,::1/128").unwrap()).unwrap();
+        let e = open
+            .http
+            .post("http://localhost:9/hook")
+            .send()
+            .await
+            .unwrap_err();
+        assert_eq!(outcome_of(&e), DeliveryOutcome::Unreachable);
+        let only_v6 = CheckedResolver {
+            policy: Arc::new(TargetPolicy::parse("::1/128").unwrap()),
+        };
+        if let Ok(addrs) = only_v6.resolve("localhost".parse().unwrap()).await {
+            assert!(addrs.into_iter().all(|a| a.ip().is_ipv6()));
+        }
+    }
 }

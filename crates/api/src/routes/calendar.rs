@@ -3,7 +3,7 @@
 //! cancellations as `STATUS:CANCELLED`; never a place, an agenda or a summary (a calendar is
 //! shared with apps and devices the pair does not control). `DELETE` revokes it.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, post, web};
+use actix_web::{HttpResponse, delete, get, http::header, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::meeting::{MeetingMode, MeetingStatus};
 use mentorat_service::calendar::{self as use_case, FeedEntry};
@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::{
     auth::{Authorized, op},
+    links::PublicUrl,
     problem::ApiError,
     unit::RequestDb,
 };
@@ -26,7 +27,9 @@ pub struct CalendarFeedDto {
     pub url: String,
 }
 
-/// Create (or replace) the caller's calendar feed: the previous URL stops working.
+/// Create (or replace) the caller's calendar feed: the previous URL stops working. The URL is
+/// built from the service's configured public address (`MENTORAT_PUBLIC_URL`), never from the
+/// request's `Host` or `X-Forwarded-*` / `Forwarded` headers.
 #[utoipa::path(
     tag = "me",
     security(("bearer" = [])),
@@ -36,15 +39,10 @@ pub struct CalendarFeedDto {
 pub async fn create_calendar_feed(
     auth: Authorized<op::ManageCalendarFeed>,
     db: RequestDb,
-    req: HttpRequest,
+    public_url: web::Data<PublicUrl>,
 ) -> Result<HttpResponse, ApiError> {
     let token = use_case::create(&db, &auth.caller).await?;
-    let info = req.connection_info();
-    let url = format!(
-        "{}://{}/api/v1/calendar/{token}.ics",
-        info.scheme(),
-        info.host()
-    );
+    let url = public_url.link(&format!("/api/v1/calendar/{token}.ics"));
     let mut res = HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(CalendarFeedDto { url });
@@ -94,7 +92,7 @@ pub async fn calendar_feed(
     })?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/calendar; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=300"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .body(ics(&entries, Utc::now())))
 }
 

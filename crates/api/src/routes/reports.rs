@@ -395,8 +395,9 @@ fn cell<T: ToString>(v: &Option<T>) -> String {
 }
 
 /// The report as CSV: a header, one row per group, then the total (`group` = `(total)`).
-/// Suppressed figures are empty cells.
-fn csv(report: &ReportDto) -> String {
+/// Suppressed figures are empty cells. Written by `csv_export`: quoted as RFC 4180 wants, and
+/// a name that a spreadsheet would run as a formula is prefixed with `'`.
+fn csv(report: &ReportDto) -> Result<String, ApiError> {
     let statuses = ["proposed", "active", "completed", "ended", "suspended"];
     let mut header = vec![
         "group".to_owned(),
@@ -420,16 +421,9 @@ fn csv(report: &ReportDto) -> String {
         .map(str::to_owned),
     );
     header.extend(FEEDBACK_DIMENSIONS.iter().map(|d| format!("feedback_{d}")));
-    let quote = |s: &str| {
-        if s.contains([',', '"', '\n']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    };
     let row = |name: &str, f: &FiguresDto| {
         let mut cells = vec![
-            quote(name),
+            name.to_owned(),
             f.suppressed.to_string(),
             f.cells_left_out.to_string(),
             cell(&f.people),
@@ -455,16 +449,18 @@ fn csv(report: &ReportDto) -> String {
                 .iter()
                 .map(|d| cell(&f.feedback.get(*d).copied().flatten())),
         );
-        cells.join(",")
+        cells
     };
-    let mut out = header.join(",") + "\r\n";
-    for g in &report.groups {
-        out += &row(g.group.as_deref().unwrap_or_default(), g);
-        out += "\r\n";
-    }
-    out += &row("(total)", &report.total);
-    out += "\r\n";
-    out
+    let rows = std::iter::once(header)
+        .chain(
+            report
+                .groups
+                .iter()
+                .map(|g| row(g.group.as_deref().unwrap_or_default(), g)),
+        )
+        .chain(std::iter::once(row("(total)", &report.total)));
+    crate::csv_export::write(rows)
+        .map_err(|e| ApiError::Internal(format!("the report could not be written as CSV: {e}")))
 }
 
 /// A program's figures over whole closed months (coordinators, admins, analysts): pairs
@@ -553,7 +549,7 @@ pub async fn program_report(
     if wants_csv {
         return Ok(HttpResponse::Ok()
             .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
-            .body(csv(&dto)));
+            .body(csv(&dto)?));
     }
     Ok(HttpResponse::Ok().json(dto))
 }

@@ -3,6 +3,10 @@
 
 use actix_web::{HttpResponse, delete, get, http::header, post, web};
 use chrono::{DateTime, Utc};
+use mentorat_domain::{
+    network::TargetPolicy,
+    webhook::{self, DeliveryOutcome},
+};
 use mentorat_persistence::webhooks::{DeliveryState, Webhook};
 use mentorat_service::webhooks as use_case;
 use serde::{Deserialize, Serialize};
@@ -35,6 +39,31 @@ pub struct NewWebhook {
     pub events: Vec<String>,
 }
 
+/// How a delivery's last attempt went (`webhook::DeliveryOutcome`).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryOutcomeDto {
+    Delivered,
+    Rejected,
+    TimedOut,
+    Unreachable,
+    Forbidden,
+    Failed,
+}
+
+impl From<DeliveryOutcome> for DeliveryOutcomeDto {
+    fn from(o: DeliveryOutcome) -> Self {
+        match o {
+            DeliveryOutcome::Delivered => Self::Delivered,
+            DeliveryOutcome::Rejected => Self::Rejected,
+            DeliveryOutcome::TimedOut => Self::TimedOut,
+            DeliveryOutcome::Unreachable => Self::Unreachable,
+            DeliveryOutcome::Forbidden => Self::Forbidden,
+            DeliveryOutcome::Failed => Self::Failed,
+        }
+    }
+}
+
 /// A delivery's state.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryDto {
@@ -43,24 +72,53 @@ pub struct DeliveryDto {
     #[schema(example = "pair.activated")]
     pub kind: String,
     pub attempts: i32,
-    /// The endpoint's last HTTP status, if it answered.
+    /// The class of the endpoint's last HTTP status (`200`, `300`, `400`, `500`), if it
+    /// answered — never the exact code.
     pub last_status: Option<i16>,
+    /// How the last attempt went: `delivered`, `rejected` (an answer other than 2xx;
+    /// redirects are not followed), `timed_out`, `unreachable`, `forbidden` (the address, or
+    /// every address its name resolves to, is off-limits), `failed`; absent before the first
+    /// attempt.
+    pub last_outcome: Option<DeliveryOutcomeDto>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub next_attempt_at: DateTime<Utc>,
 }
 
 impl From<DeliveryState> for DeliveryDto {
     fn from(d: DeliveryState) -> Self {
+        let last_outcome = outcome(&d).map(DeliveryOutcomeDto::from);
         Self {
             id: d.id,
             event_id: d.event_id,
             kind: d.kind,
             attempts: d.attempts,
-            last_status: d.last_status,
+            last_status: d
+                .last_status
+                .and_then(|s| u16::try_from(s).ok())
+                .and_then(|s| i16::try_from(webhook::status_class(s)).ok()),
+            last_outcome,
             delivered_at: d.delivered_at,
             next_attempt_at: d.next_attempt_at,
         }
     }
+}
+
+/// What the last attempt came to (rows written before outcomes were recorded: by status).
+fn outcome(d: &DeliveryState) -> Option<DeliveryOutcome> {
+    if d.delivered_at.is_some() {
+        return Some(DeliveryOutcome::Delivered);
+    }
+    if d.attempts == 0 {
+        return None;
+    }
+    d.last_error
+        .as_deref()
+        .and_then(DeliveryOutcome::parse)
+        .or(Some(if d.last_status.is_some() {
+            DeliveryOutcome::Rejected
+        } else {
+            DeliveryOutcome::Unreachable
+        }))
 }
 
 /// A registered endpoint (its secret is shown once, when it is created).
@@ -94,20 +152,33 @@ fn dto(w: Webhook, with_secret: bool, recent: Option<Vec<DeliveryState>>) -> Web
 /// Register an endpoint (admins). Each event is POSTed as `{"type", "timestamp", "data"}`
 /// with `webhook-id`, `webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of
 /// "{id}.{timestamp}.{body}" under the secret>`; at least once, retried with backoff (30 s
-/// doubling, up to 6 h, 12 attempts) until the endpoint answers 2xx.
+/// doubling, up to 6 h, 12 attempts) until the endpoint answers 2xx; redirects are not
+/// followed.
+///
+/// The address must lead to the public Internet: loopback, link-local, private, shared,
+/// multicast, broadcast, unspecified, documentation and other special-use addresses (IPv4 and
+/// IPv6, in any numeric spelling, IPv4-mapped included), `localhost` names and addresses
+/// carrying control characters are refused with `422 webhook_target_forbidden`, unless the
+/// operator allowed the network (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`). A name is checked again
+/// at every delivery, against each address it resolves to; the request goes only to an
+/// address that passed.
 #[utoipa::path(
     tag = "integrations",
     security(("bearer" = [])),
     request_body = NewWebhook,
-    responses((status = 201, body = WebhookDto))
+    responses(
+        (status = 201, body = WebhookDto),
+        (status = 422, description = "Fields break a rule (`validation_failed`), or the address leads to a network webhooks may not reach (`webhook_target_forbidden`)", body = crate::problem::Problem, content_type = "application/problem+json")
+    )
 )]
 #[post("/webhooks")]
 pub async fn create_webhook(
     auth: Authorized<op::ManageWebhooks>,
     db: RequestDb,
+    policy: web::Data<TargetPolicy>,
     ValidJson(body): ValidJson<NewWebhook>,
 ) -> Result<HttpResponse, ApiError> {
-    let hook = use_case::register(&db, &auth.caller, &body.url, body.events).await?;
+    let hook = use_case::register(&db, &auth.caller, &policy, &body.url, body.events).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(dto(hook, true, None)))
@@ -148,4 +219,21 @@ pub async fn delete_webhook(
 ) -> Result<HttpResponse, ApiError> {
     use_case::remove(&db, &auth.caller, id.into_inner()).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn outcomes_are_spelled_as_the_domain_spells_them() {
+        for o in DeliveryOutcome::ALL {
+            assert_eq!(
+                serde_json::to_value(DeliveryOutcomeDto::from(o)).unwrap(),
+                o.as_str()
+            );
+        }
+    }
 }
