@@ -10,6 +10,7 @@ use utoipa::{
         Components, ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder,
         path::Operation,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+        server::ServerBuilder,
     },
 };
 
@@ -42,7 +43,8 @@ use crate::problem::{FieldProblem, Problem};
         (name = "reports", description = "Pair health (coordinators) and anonymous program reports (coordinators, analysts; R13)"),
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
-    components(schemas(Problem, FieldProblem)),
+    // Schemas only query parameters name (utoipa collects those of bodies and responses).
+    components(schemas(Problem, FieldProblem, crate::routes::reports::GroupByDto)),
     modifiers(&BearerScheme, &StandardProblems),
 )]
 pub struct ApiDoc;
@@ -193,7 +195,22 @@ fn add_problems(path: &str, method: &str, op: &mut Operation) {
     }
 }
 
-/// Finish a generated document: standard problems on every operation.
+/// What a response without a description of its own says: OpenAPI requires one on every
+/// response, and a generator names its types and comments after it.
+fn standard_description(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "202" => "Accepted",
+        "204" => "No content",
+        "304" => "Not modified: the `ETag` in `If-None-Match` is still current",
+        _ => "See the problem document",
+    }
+}
+
+/// Finish a generated document: standard problems on every operation, a description on
+/// every response, `security: []` on the operations that take no token (so a client knows
+/// not to send one), and the server the document is served from.
 pub fn finish(mut doc: Document) -> Document {
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, op) in [
@@ -205,8 +222,28 @@ pub fn finish(mut doc: Document) -> Document {
         ] {
             if let Some(op) = op {
                 add_problems(path, method, op);
+                for (status, response) in op.responses.responses.iter_mut() {
+                    if let RefOr::T(response) = response
+                        && response.description.trim().is_empty()
+                    {
+                        response.description = standard_description(status).to_owned();
+                    }
+                }
+                if op.security.is_none() {
+                    op.security = Some(Vec::new());
+                }
             }
         }
+    }
+    if doc.servers.is_none() {
+        doc.servers = Some(vec![
+            ServerBuilder::new()
+                .url("/")
+                .description(Some(
+                    "The server this document is served from (`/openapi.json`)",
+                ))
+                .build(),
+        ]);
     }
     doc
 }
