@@ -45,6 +45,30 @@ async fn an_allowed_origin_gets_preflight_and_exposed_headers() {
         "{headers}"
     );
 
+    // An instrumented front end sends the W3C trace context with every request, and the
+    // headers the API reads: its preflight succeeds.
+    let traced = app
+        .send(
+            app.client
+                .request(reqwest::Method::OPTIONS, app.url("/api/v1/pairs/x"))
+                .header("origin", FRONT_END)
+                .header("access-control-request-method", "PATCH")
+                .header(
+                    "access-control-request-headers",
+                    "traceparent, tracestate, authorization, content-type, if-match, \
+                     if-none-match, idempotency-key, x-request-id",
+                ),
+        )
+        .await;
+    assert_eq!(traced.status, 200, "{}", traced.text);
+    let allowed = traced
+        .header("access-control-allow-headers")
+        .unwrap()
+        .to_lowercase();
+    for h in ["traceparent", "tracestate", "if-match", "x-request-id"] {
+        assert!(allowed.contains(h), "{h} not in {allowed}");
+    }
+
     let reply = app
         .send(
             app.client

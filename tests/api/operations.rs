@@ -114,6 +114,14 @@ async fn docs_are_served_with_every_asset_embedded() {
     }
     let init = app.get("/docs/swagger-initializer.js", None).await;
     assert!(init.text.contains("/openapi.json"), "{}", init.text);
+    // Swagger UI sends the document's URL to validator.swagger.io unless told not to, under
+    // any host name but localhost: nothing leaves the intranet.
+    assert!(
+        init.text.contains(r#""validatorUrl": "none""#)
+            || init.text.contains(r#""validatorUrl":"none""#),
+        "{}",
+        init.text
+    );
 }
 
 /// A write the database gives up for a concurrent one is `503 database_busy` with

@@ -221,6 +221,9 @@ fn cors(settings: &HttpSettings) -> Cors {
             header::IF_NONE_MATCH,
             header::HeaderName::from_static(idempotency::HEADER),
             header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER),
+            // The W3C trace context every instrumented front end sends.
+            header::HeaderName::from_static("traceparent"),
+            header::HeaderName::from_static("tracestate"),
         ])
         .expose_headers([
             header::ETAG,
@@ -283,19 +286,24 @@ pub fn app(
         }));
     let (app, _) = registered(base.into_utoipa_app()).split_for_parts();
     let cors_enabled = !state.settings.cors_origins.is_empty();
-    app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", (*state.openapi).clone()))
-        .route(
-            "/docs",
-            web::get().to(|| async {
-                HttpResponse::PermanentRedirect()
-                    .insert_header((header::LOCATION, "/docs/"))
-                    .finish()
-            }),
-        )
-        .default_service(web::to(fallback::not_routed))
-        .wrap(from_fn(unit::middleware))
-        .wrap(from_fn(body_timeout::middleware))
-        .wrap(Condition::new(cors_enabled, cors(&state.settings)))
-        .wrap(from_fn(telemetry::middleware))
-        .wrap(from_fn(inflight::middleware))
+    app.service(
+        SwaggerUi::new("/docs/{_:.*}")
+            .url("/openapi.json", (*state.openapi).clone())
+            // Swagger UI would send the document's URL to validator.swagger.io.
+            .config(utoipa_swagger_ui::Config::default().validator_url("none")),
+    )
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/docs/"))
+                .finish()
+        }),
+    )
+    .default_service(web::to(fallback::not_routed))
+    .wrap(from_fn(unit::middleware))
+    .wrap(from_fn(body_timeout::middleware))
+    .wrap(Condition::new(cors_enabled, cors(&state.settings)))
+    .wrap(from_fn(telemetry::middleware))
+    .wrap(from_fn(inflight::middleware))
 }
