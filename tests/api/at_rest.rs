@@ -4,9 +4,9 @@
 //! can write the database but holds no key cannot move a value elsewhere — a private note's
 //! body over a shared note's, a title into a description, a note into another pair — nor
 //! flip a private note to shared, nor restore an older ciphertext of the same row, and have
-//! it read out; values sealed before (`enc:v1:`, `enc:v2:`) still open, and `mentorat
-//! migrate` (or `rotate-key`) re-seals them bound. The SQLite file is owner-only, as its key
-//! file is.
+//! it read out. `serve` opens only the current format: a value in an older one (`enc:v1:`,
+//! `enc:v2:`) or a plaintext pasted in is refused, until `mentorat migrate` (or
+//! `rotate-key`) re-seals it. The SQLite file is owner-only, as its key file is.
 
 use mentorat_tests::{Options, TestApp, spawn_app, spawn_app_with};
 use serde_json::json;
@@ -141,7 +141,7 @@ fn sealed_v1(key: &[u8; 32], plaintext: &str) -> String {
 }
 
 #[tokio::test]
-async fn values_sealed_before_the_binding_open_and_migrate_binds_them() {
+async fn old_formats_and_plaintext_are_refused_until_migrate_reseals_them() {
     use base64::Engine;
     let key = [1u8; 32];
     let app = spawn_app_with(Options::default().var(
@@ -150,19 +150,65 @@ async fn values_sealed_before_the_binding_open_and_migrate_binds_them() {
     ))
     .await;
     let pair = active_pair(&app).await;
-    let written = note(&app, &pair.id, "ME", "shared", "sera remplacé").await;
-    let id = written["id"].as_str().unwrap().to_owned();
+    let old = note(&app, &pair.id, "ME", "shared", "sera remplacé").await;
+    let forged = note(&app, &pair.id, "ME", "shared", "sera falsifié").await;
+    let (old, forged) = (
+        old["id"].as_str().unwrap().to_owned(),
+        forged["id"].as_str().unwrap().to_owned(),
+    );
+    // A value sealed without associated data (an old backup's, pasted in): it would open
+    // anywhere. A plaintext: words the member never wrote.
     sql(
         &app,
         "UPDATE notes SET body = $1 WHERE id = $2",
-        vec![sealed_v1(&key, PRIVATE).into(), uuid(&id)],
+        vec![sealed_v1(&key, PRIVATE).into(), uuid(&old)],
     )
     .await;
-    let path = format!("/api/v1/pairs/{}/notes/{id}", pair.id);
-    let read = app.get(&path, Some(&as_("MR"))).await;
-    assert_eq!(read.status, 200, "{}", read.text);
-    assert_eq!(read.json()["body"], PRIVATE);
+    const FORGED: &str = "Je démissionne, signé ME";
+    sql(
+        &app,
+        "UPDATE notes SET body = $1 WHERE id = $2",
+        vec![FORGED.into(), uuid(&forged)],
+    )
+    .await;
+    let path = |id: &str| format!("/api/v1/pairs/{}/notes/{id}", pair.id);
+    for (id, words) in [(&old, PRIVATE), (&forged, FORGED)] {
+        let read = app.get(&path(id), Some(&as_("MR"))).await;
+        assert!(!read.text.contains(words), "{}", read.text);
+        read.problem(500, "internal");
+    }
+    let list = app
+        .get(
+            &format!("/api/v1/pairs/{}/notes", pair.id),
+            Some(&as_("MR")),
+        )
+        .await;
+    assert!(
+        !list.text.contains(PRIVATE) && !list.text.contains(FORGED),
+        "{}",
+        list.text
+    );
+    list.problem(500, "internal");
 
+    // A replica starting on such a database refuses to serve, and says what to do.
+    let refused = app
+        .command(
+            &["serve"],
+            Options::default(),
+            std::time::Duration::from_secs(60),
+        )
+        .expect("serve refuses to start");
+    assert_eq!(refused.exit_code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("notes.body") && refused.stderr.contains("mentorat migrate"),
+        "{refused:?}"
+    );
+    assert!(
+        !refused.stderr.contains(PRIVATE) && !refused.stderr.contains(FORGED),
+        "{refused:?}"
+    );
+
+    // `migrate` re-seals what an older version wrote (the operator's step at upgrade).
     let migrated = app
         .command(
             &["migrate"],
@@ -171,9 +217,9 @@ async fn values_sealed_before_the_binding_open_and_migrate_binds_them() {
         )
         .expect("migrate ends");
     assert_eq!(migrated.exit_code, 0, "{migrated:?}");
-    let stored = column_of(&app, "notes", "body", &id).await;
+    let stored = column_of(&app, "notes", "body", &old).await;
     assert!(stored.starts_with("enc:v3:"), "{stored}");
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    let read = app.get(&path(&old), Some(&as_("MR"))).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.json()["body"], PRIVATE);
 }

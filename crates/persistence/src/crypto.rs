@@ -12,10 +12,13 @@
 //! note to shared, or restore an older ciphertext of a row whose revision is bound — it no
 //! longer opens there, and the read is refused.
 //!
-//! Older formats still open: `enc:v1:` values were sealed without associated data, `enc:v2:`
-//! values bound to their table, column and row only (issue 12's first fix), and a value
-//! without the `enc:` prefix is a row written before encryption existed and reads as it is.
-//! All are stale: `mentorat rotate-key` (and `mentorat migrate`) re-seal them as `enc:v3:`.
+//! Only the current format is served ([`Keyring::open`]): `enc:v1:` values (sealed without
+//! associated data), `enc:v2:` values (bound to their table, column and row only, issue 12's
+//! first fix) and values without the `enc:` prefix (written before encryption existed, or
+//! forged) are refused — pasted into a row from an old backup they would open unbound, and a
+//! plaintext would be served as a member's words. Nothing stored decides otherwise (whoever
+//! writes the database could write a marker too). `mentorat migrate` and `rotate-key` open
+//! them ([`Keyring::open_to_reseal`]) to re-seal them as `enc:v3:`.
 
 use std::fmt;
 
@@ -286,15 +289,35 @@ impl Keyring {
         plaintext.map(|p| self.seal(p, aad)).transpose()
     }
 
-    /// Open a stored value where it is stored: a value sealed for another row, column or set
-    /// of bound fields (or altered) does not open. A `v1` value (sealed without associated
-    /// data), a `v2` value (bound to its table, column and row) and a legacy plaintext read
-    /// as before.
+    /// Open a stored value where it is stored, as `serve` reads: only the current format
+    /// (`enc:v3:`) opens. A value sealed for another row, column or set of bound fields (or
+    /// altered) does not open; nor does an older format — a `v1` or `v2` value (from an old
+    /// backup, pasted in) or a plaintext (a forgery of a member's words) — which is refused
+    /// and logged by its place, until `mentorat migrate` re-seals it.
     pub fn open(&self, stored: &str, aad: &Aad<'_>) -> Result<String, StoreError> {
-        self.open_to_reseal(stored, aad)
+        match format_of(stored, aad)? {
+            Format::Current(rest) => self.decrypt(rest, aad, Some(aad.bytes(true))),
+            old => {
+                let format = match old {
+                    Format::V2(_) => "enc:v2",
+                    Format::V1(_) => "enc:v1",
+                    _ => "plaintext",
+                };
+                tracing::error!(
+                    place = %aad.place(),
+                    format,
+                    "a stored value is not sealed in the current format: refused (run `mentorat migrate` to re-seal values written by an older version)"
+                );
+                Err(StoreError::Corrupt(format!(
+                    "a value of {} is in an old format ({format}), refused",
+                    aad.place()
+                )))
+            }
+        }
     }
 
-    /// Open a stored value in any format, to re-seal it: `v3` bound to `aad`, `v2` bound to its table, column and row,
+    /// Open a stored value in any format, to re-seal it (`mentorat migrate` and `rotate-key`
+    /// only, never `serve`): `v3` bound to `aad`, `v2` bound to its table, column and row,
     /// `v1` unbound, a plaintext as it is.
     pub(crate) fn open_to_reseal(&self, stored: &str, aad: &Aad<'_>) -> Result<String, StoreError> {
         match format_of(stored, aad)? {
@@ -451,6 +474,25 @@ mod tests {
         );
     }
 
+    /// A value sealed as issue 12's first fix did: bound to table, column and row only.
+    fn sealed_v2(ring: &Keyring, plaintext: &str, aad: &Aad<'_>) -> String {
+        let nonce = [8u8; NONCE_BYTES];
+        let sealed = ring
+            .current
+            .cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: &aad.bytes(false),
+                },
+            )
+            .unwrap();
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        format!("{V2}{}:{}", ring.current.id, URL_SAFE_NO_PAD.encode(out))
+    }
+
     #[test]
     fn a_value_opens_only_with_the_fields_it_is_bound_to() {
         let ring = Keyring::parse(&key(1)).unwrap();
@@ -479,12 +521,23 @@ mod tests {
     }
 
     #[test]
-    fn a_value_sealed_before_binding_opens_and_is_stale() {
+    fn older_formats_are_refused_when_serving_and_open_only_to_be_resealed() {
         let ring = Keyring::parse(&key(1)).unwrap();
-        let old = sealed_v1(&ring, "avant");
-        assert_eq!(ring.open(&old, &here()).unwrap(), "avant");
-        assert!(ring.is_stale(&old), "re-sealed bound by the next rotation");
+        for old in [
+            sealed_v1(&ring, "avant"),
+            sealed_v2(&ring, "avant", &here()),
+            "avant".to_owned(),
+        ] {
+            assert!(ring.open(&old, &here()).is_err(), "{old}");
+            assert_eq!(ring.open_to_reseal(&old, &here()).unwrap(), "avant");
+            assert!(ring.is_stale(&old), "re-sealed by the next migrate");
+        }
+        // A v2 value still opens only in its own row.
+        let v2 = sealed_v2(&ring, "avant", &here());
+        let other = Aad::row("notes", "body", uuid::Uuid::from_u128(8));
+        assert!(ring.open_to_reseal(&v2, &other).is_err());
         assert!(ring.open("enc:v9:abcd:xyz", &here()).is_err());
+        assert!(ring.open_to_reseal("enc:v9:abcd:xyz", &here()).is_err());
     }
 
     #[test]
