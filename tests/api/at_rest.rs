@@ -1,10 +1,15 @@
-//! At rest (issue 12, finding 10): a sealed value is bound to its table, column and row, so
-//! someone who can write the database but holds no key cannot move a value elsewhere — a
-//! private note's body over a shared note's, a title into a description — and have it read
-//! out; values sealed before the binding still open, and `mentorat migrate` (or
-//! `rotate-key`) re-seals them bound. The SQLite file is owner-only, as its key file is.
+//! At rest (issue 12, finding 10, and its review): a sealed value is bound to its table,
+//! column and row and to the fields of its row that decide who reads it (a note's pair,
+//! author, visibility and revision; an objective's pair and revision; …), so someone who
+//! can write the database but holds no key cannot move a value elsewhere — a private note's
+//! body over a shared note's, a title into a description, a note into another pair — nor
+//! flip a private note to shared, nor restore an older ciphertext of the same row, and have
+//! it read out. `serve` opens only the current format: a value in an older one (`enc:v1:`,
+//! `enc:v2:`) or a plaintext pasted in is refused, until `mentorat migrate` (or
+//! `rotate-key`) re-seals it. The SQLite file is owner-only, as its key file is.
 
 use mentorat_tests::{Options, TestApp, spawn_app, spawn_app_with};
+use serde_json::json;
 
 use crate::confidentiality::note;
 use crate::working_life::{active_pair, as_, propose_objective};
@@ -136,7 +141,7 @@ fn sealed_v1(key: &[u8; 32], plaintext: &str) -> String {
 }
 
 #[tokio::test]
-async fn values_sealed_before_the_binding_open_and_migrate_binds_them() {
+async fn old_formats_and_plaintext_are_refused_until_migrate_reseals_them() {
     use base64::Engine;
     let key = [1u8; 32];
     let app = spawn_app_with(Options::default().var(
@@ -145,19 +150,65 @@ async fn values_sealed_before_the_binding_open_and_migrate_binds_them() {
     ))
     .await;
     let pair = active_pair(&app).await;
-    let written = note(&app, &pair.id, "ME", "shared", "sera remplacé").await;
-    let id = written["id"].as_str().unwrap().to_owned();
+    let old = note(&app, &pair.id, "ME", "shared", "sera remplacé").await;
+    let forged = note(&app, &pair.id, "ME", "shared", "sera falsifié").await;
+    let (old, forged) = (
+        old["id"].as_str().unwrap().to_owned(),
+        forged["id"].as_str().unwrap().to_owned(),
+    );
+    // A value sealed without associated data (an old backup's, pasted in): it would open
+    // anywhere. A plaintext: words the member never wrote.
     sql(
         &app,
         "UPDATE notes SET body = $1 WHERE id = $2",
-        vec![sealed_v1(&key, PRIVATE).into(), uuid(&id)],
+        vec![sealed_v1(&key, PRIVATE).into(), uuid(&old)],
     )
     .await;
-    let path = format!("/api/v1/pairs/{}/notes/{id}", pair.id);
-    let read = app.get(&path, Some(&as_("MR"))).await;
-    assert_eq!(read.status, 200, "{}", read.text);
-    assert_eq!(read.json()["body"], PRIVATE);
+    const FORGED: &str = "Je démissionne, signé ME";
+    sql(
+        &app,
+        "UPDATE notes SET body = $1 WHERE id = $2",
+        vec![FORGED.into(), uuid(&forged)],
+    )
+    .await;
+    let path = |id: &str| format!("/api/v1/pairs/{}/notes/{id}", pair.id);
+    for (id, words) in [(&old, PRIVATE), (&forged, FORGED)] {
+        let read = app.get(&path(id), Some(&as_("MR"))).await;
+        assert!(!read.text.contains(words), "{}", read.text);
+        read.problem(500, "internal");
+    }
+    let list = app
+        .get(
+            &format!("/api/v1/pairs/{}/notes", pair.id),
+            Some(&as_("MR")),
+        )
+        .await;
+    assert!(
+        !list.text.contains(PRIVATE) && !list.text.contains(FORGED),
+        "{}",
+        list.text
+    );
+    list.problem(500, "internal");
 
+    // A replica starting on such a database refuses to serve, and says what to do.
+    let refused = app
+        .command(
+            &["serve"],
+            Options::default(),
+            std::time::Duration::from_secs(60),
+        )
+        .expect("serve refuses to start");
+    assert_eq!(refused.exit_code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("notes.body") && refused.stderr.contains("mentorat migrate"),
+        "{refused:?}"
+    );
+    assert!(
+        !refused.stderr.contains(PRIVATE) && !refused.stderr.contains(FORGED),
+        "{refused:?}"
+    );
+
+    // `migrate` re-seals what an older version wrote (the operator's step at upgrade).
     let migrated = app
         .command(
             &["migrate"],
@@ -166,11 +217,189 @@ async fn values_sealed_before_the_binding_open_and_migrate_binds_them() {
         )
         .expect("migrate ends");
     assert_eq!(migrated.exit_code, 0, "{migrated:?}");
-    let stored = column_of(&app, "notes", "body", &id).await;
-    assert!(stored.starts_with("enc:v2:"), "{stored}");
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    let stored = column_of(&app, "notes", "body", &old).await;
+    assert!(stored.starts_with("enc:v3:"), "{stored}");
+    let read = app.get(&path(&old), Some(&as_("MR"))).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.json()["body"], PRIVATE);
+}
+
+#[tokio::test]
+async fn a_private_note_flipped_to_shared_in_the_database_does_not_open() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let private = note(&app, &pair.id, "ME", "private", PRIVATE).await;
+    let id = private["id"].as_str().unwrap().to_owned();
+    sql(
+        &app,
+        "UPDATE notes SET visibility = 'shared' WHERE id = $1",
+        vec![uuid(&id)],
+    )
+    .await;
+    let read = app
+        .get(
+            &format!("/api/v1/pairs/{}/notes/{id}", pair.id),
+            Some(&as_("MR")),
+        )
+        .await;
+    assert!(
+        !read.text.contains(PRIVATE),
+        "flipped words read out: {}",
+        read.text
+    );
+    read.problem(500, "internal");
+    let list = app
+        .get(
+            &format!("/api/v1/pairs/{}/notes", pair.id),
+            Some(&as_("MR")),
+        )
+        .await;
+    assert!(!list.text.contains(PRIVATE), "{}", list.text);
+    list.problem(500, "internal");
+}
+
+/// A second active pair: M2 (mentor) and OU (mentee) in another program.
+async fn second_pair(app: &TestApp) -> String {
+    let program = app.create_program("Mentorat bis").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let people = app
+        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
+        .await
+        .json();
+    let ou = people["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["external_id"] == "OU")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let m2 = app.upsert_person("M2", None).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mentor = app.enroll(&program, &m2, "mentor").await;
+    let mentee = app.enroll(&program, &ou, "mentee").await;
+    let reply = app
+        .post_json(
+            &format!("/api/v1/programs/{program}/pairs"),
+            Some(&app.as_coordinator()),
+            &json!({"mentor_enrollment_id": mentor["id"], "mentee_enrollment_id": mentee["id"]}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    for who in ["M2", "OU"] {
+        let reply = app
+            .post_json(
+                &format!("/api/v1/pairs/{id}/accept"),
+                Some(&as_(who)),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    id
+}
+
+#[tokio::test]
+async fn a_note_or_an_objective_moved_to_another_pair_does_not_open_there() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let other = second_pair(&app).await;
+    let shared = note(&app, &pair.id, "ME", "shared", PRIVATE).await;
+    let note_id = shared["id"].as_str().unwrap().to_owned();
+    let objective = propose_objective(&app, &pair, "ME", PRIVATE).await.json();
+    let objective_id = objective["id"].as_str().unwrap().to_owned();
+    for table in ["notes", "objectives"] {
+        sql(
+            &app,
+            &format!("UPDATE {table} SET pair_id = $1 WHERE pair_id = $2"),
+            vec![uuid(&other), uuid(&pair.id)],
+        )
+        .await;
+    }
+    // The other pair's members would read them.
+    for path in [
+        format!("/api/v1/pairs/{other}/notes/{note_id}"),
+        format!("/api/v1/pairs/{other}/notes"),
+        format!("/api/v1/pairs/{other}/objectives/{objective_id}"),
+        format!("/api/v1/pairs/{other}/objectives"),
+    ] {
+        let read = app.get(&path, Some(&as_("OU"))).await;
+        assert!(!read.text.contains(PRIVATE), "{path}: {}", read.text);
+        read.problem(500, "internal");
+    }
+}
+
+#[tokio::test]
+async fn an_older_ciphertext_of_the_same_row_does_not_open() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let written = note(&app, &pair.id, "ME", "shared", PRIVATE).await;
+    let id = written["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/pairs/{}/notes/{id}", pair.id);
+    // The first revision's ciphertext, as a backup holds it; then the author takes the
+    // words back.
+    let first = column_of(&app, "notes", "body", &id).await;
+    let etag = app
+        .get(&path, Some(&as_("ME")))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let edited = app
+        .patch_json(
+            &path,
+            Some(&as_("ME")),
+            Some(&etag),
+            &json!({"body": "Rien à signaler"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    sql(
+        &app,
+        "UPDATE notes SET body = $1 WHERE id = $2",
+        vec![first.into(), uuid(&id)],
+    )
+    .await;
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert!(
+        !read.text.contains(PRIVATE),
+        "restored words read out: {}",
+        read.text
+    );
+    read.problem(500, "internal");
+
+    // The same for an objective, whose words are re-sealed by every write, an agreement too
+    // (an older title would be restored over the current one).
+    let objective = propose_objective(&app, &pair, "ME", PRIVATE).await.json();
+    let objective_id = objective["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/pairs/{}/objectives/{objective_id}", pair.id);
+    let first = column_of(&app, "objectives", "title", &objective_id).await;
+    let agreed = app
+        .post_json(&format!("{path}/agree"), Some(&as_("MR")), &json!({}))
+        .await;
+    assert_eq!(agreed.status, 200, "{}", agreed.text);
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert_eq!(
+        read.status, 200,
+        "re-sealed for its new revision: {}",
+        read.text
+    );
+    assert_eq!(read.json()["title"], PRIVATE);
+    sql(
+        &app,
+        "UPDATE objectives SET title = $1 WHERE id = $2",
+        vec![first.into(), uuid(&objective_id)],
+    )
+    .await;
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert!(!read.text.contains(PRIVATE), "{}", read.text);
+    read.problem(500, "internal");
 }
 
 #[cfg(unix)]

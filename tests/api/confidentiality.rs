@@ -374,7 +374,7 @@ async fn no_content_is_stored_in_plaintext() {
             !bytes.windows(needle.len()).any(|w| w == needle),
             "plaintext found in the SQLite file"
         );
-        assert!(bytes.windows(7).any(|w| w == b"enc:v2:"), "nothing sealed?");
+        assert!(bytes.windows(7).any(|w| w == b"enc:v3:"), "nothing sealed?");
     } else {
         // Every row of every table, as PostgreSQL prints it.
         use sea_orm::{ConnectionTrait, Statement};

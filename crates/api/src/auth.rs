@@ -309,6 +309,10 @@ pub fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let token = bearer_token(req)
         .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".to_owned()))?;
     let caller = verifier.verify(token)?;
+    if leavers.is_stale() {
+        // The set has not been read for too long: it may miss a leaver (fail closed).
+        return Err(ApiError::Unavailable);
+    }
     if leavers.is_inactive(&caller.subject) {
         tracing::info!(subject = %caller.subject, "a deactivated person's token refused (R11)");
         return Err(ApiError::Unauthorized(

@@ -17,12 +17,15 @@
 //! changes made since the refresh began: its statement may have read the database before
 //! they committed, and must not undo them. A deactivation whose unit then rolled back
 //! keeps its person locked out until the next refresh (fail closed). A refresh that fails
-//! keeps the last set and is retried at the next period.
+//! keeps the last set and is retried at the next period — but once the last successful
+//! refresh is older than [`stale_after`] the period (five periods, at least five seconds),
+//! the set can no longer be trusted to name every leaver, and every authenticated request
+//! is answered `503 database_unavailable` until a refresh succeeds (fail closed).
 
 use std::{
     collections::HashSet,
     sync::{Arc, RwLock},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use actix_web::{HttpMessage, HttpRequest};
@@ -33,6 +36,12 @@ use mentorat_persistence::{Db, StoreError, people};
 /// replica's deactivation goes unseen here.
 pub const DEFAULT_REFRESH: Duration = Duration::from_secs(1);
 
+/// How old the last successful refresh may be before this replica stops serving
+/// authenticated requests: five refresh periods, and at least five seconds.
+pub fn stale_after(period: Duration) -> Duration {
+    (period * 5).max(Duration::from_secs(5))
+}
+
 #[derive(Debug, Default)]
 struct State {
     /// External ids of the people who may not be served.
@@ -41,9 +50,21 @@ struct State {
     recent: Vec<(u64, String, bool)>,
     /// The number of the last change.
     seq: u64,
+    /// When the last successful refresh read the database.
+    fresh_at: Option<Instant>,
+    /// How old `fresh_at` may be (set by [`Leavers::keep_fresh`]; none: never stale).
+    max_age: Option<Duration>,
 }
 
 impl State {
+    fn stale_at(&self, now: Instant) -> bool {
+        match (self.max_age, self.fresh_at) {
+            (None, _) => false,
+            (Some(_), None) => true,
+            (Some(max), Some(at)) => now.saturating_duration_since(at) > max,
+        }
+    }
+
     fn set(&mut self, external_id: &str, active: bool) {
         if active {
             self.inactive.remove(external_id);
@@ -82,6 +103,12 @@ impl Leavers {
     /// Is this person deactivated (R11)?
     pub fn is_inactive(&self, external_id: &ExternalId) -> bool {
         self.read(|s| s.inactive.contains(external_id.as_str()))
+    }
+
+    /// Is the set too old to be trusted (refreshes have kept failing)? Authenticated requests
+    /// are then refused with `503` (fail closed).
+    pub fn is_stale(&self) -> bool {
+        self.read(|s| s.stale_at(Instant::now()))
     }
 
     /// How many people are locked out (for the logs).
@@ -142,8 +169,10 @@ impl Leavers {
     /// Read the set from the database again.
     pub async fn refresh(&self, db: &Db) -> Result<(), StoreError> {
         let began = self.read(|s| s.seq);
+        let read_at = Instant::now();
         let ids = people::inactive_external_ids(db.pool().conn()).await?;
         self.replace(began, ids);
+        self.write(|s| s.fresh_at = Some(read_at));
         Ok(())
     }
 
@@ -164,8 +193,10 @@ impl Leavers {
         });
     }
 
-    /// Refresh every `period`, for as long as the process runs.
+    /// Refresh every `period`, for as long as the process runs; from now on the set is stale
+    /// once its last successful refresh is older than [`stale_after`] `period`.
     pub fn keep_fresh(&self, db: Db, period: Duration) -> tokio::task::JoinHandle<()> {
+        self.write(|s| s.max_age = Some(stale_after(period)));
         let leavers = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(period);
@@ -174,7 +205,11 @@ impl Leavers {
             loop {
                 tick.tick().await;
                 if let Err(err) = leavers.refresh(&db).await {
-                    tracing::warn!(error = %crate::problem::error_chain(&err), "could not refresh the deactivated people; the last set stands");
+                    if leavers.is_stale() {
+                        tracing::error!(error = %crate::problem::error_chain(&err), "could not refresh the deactivated people for too long: authenticated requests are refused (503) until a refresh succeeds");
+                    } else {
+                        tracing::warn!(error = %crate::problem::error_chain(&err), "could not refresh the deactivated people; the last set stands");
+                    }
                 }
             }
         })
@@ -188,6 +223,26 @@ mod tests {
 
     fn id(s: &str) -> ExternalId {
         ExternalId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_set_whose_refreshes_keep_failing_goes_stale() {
+        let leavers = Leavers::default();
+        let t0 = Instant::now();
+        assert!(
+            !leavers.read(|s| s.stale_at(t0)),
+            "no refresher: never stale"
+        );
+        leavers.write(|s| s.max_age = Some(stale_after(Duration::from_millis(200))));
+        assert!(leavers.read(|s| s.stale_at(t0)), "never refreshed");
+        leavers.write(|s| s.fresh_at = Some(t0));
+        assert!(!leavers.read(|s| s.stale_at(t0 + Duration::from_secs(5))));
+        assert!(leavers.read(|s| s.stale_at(t0 + Duration::from_millis(5001))));
+        assert_eq!(
+            stale_after(Duration::from_secs(2)),
+            Duration::from_secs(10),
+            "five periods"
+        );
     }
 
     #[test]

@@ -255,10 +255,12 @@ impl Config {
         })
     }
 
-    /// The SQLite file of an embedded deployment, if this is one.
+    /// The SQLite file of an embedded deployment, if this is one — the file SQLite opens:
+    /// after `sqlite:` exactly one `//` goes (`sqlite://rel.db` is relative,
+    /// `sqlite:///abs.db` and `sqlite:////abs.db` are absolute).
     pub fn sqlite_file(&self) -> Option<PathBuf> {
         let rest = self.database_url.strip_prefix("sqlite:")?;
-        let path = rest.trim_start_matches("//");
+        let path = rest.strip_prefix("//").unwrap_or(rest);
         let path = path.split('?').next().unwrap_or_default();
         (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
     }
@@ -362,6 +364,22 @@ mod tests {
         )])
         .unwrap();
         assert_eq!(c.webhook_policy.allowed().len(), 2);
+    }
+
+    #[test]
+    fn the_sqlite_file_keeps_an_absolute_path_absolute() {
+        let file = |url: &str| {
+            config(&[("MENTORAT_DATABASE_URL", url)])
+                .unwrap()
+                .sqlite_file()
+        };
+        assert_eq!(file("sqlite://rel.db"), Some(PathBuf::from("rel.db")));
+        assert_eq!(file("sqlite:rel.db"), Some(PathBuf::from("rel.db")));
+        assert_eq!(file("sqlite:///srv/m.db"), Some(PathBuf::from("/srv/m.db")));
+        let four = file("sqlite:////srv/m.db?mode=rwc").unwrap();
+        assert!(four.is_absolute(), "{}", four.display());
+        assert_eq!(four, PathBuf::from("//srv/m.db"));
+        assert_eq!(file("sqlite::memory:"), None);
     }
 
     #[test]

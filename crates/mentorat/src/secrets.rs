@@ -104,16 +104,56 @@ fn create_owner_only(path: &Path, text: &str) -> std::io::Result<()> {
 
 /// Create the SQLite database file readable by its owner only, as the key file is, before
 /// SQLite opens it (SQLite would create it with the umask's permissions; its `-wal` and
-/// `-shm` files take the database file's). An existing file is left as it is.
+/// `-shm` files take the database file's). An existing file that its group or others may
+/// read or write (a deployment from before issue 12) is made owner-only, with its `-wal`
+/// and `-shm` files.
 pub fn create_database_file(path: &Path) -> anyhow::Result<()> {
     match create_owner_only(path, "") {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => owner_only(path),
         Err(e) => Err(anyhow::Error::new(e).context(format!(
             "MENTORAT_DATABASE_URL: cannot create the database file {}",
             path.display()
         ))),
     }
+}
+
+/// Take the group's and others' permissions off an existing database file and its `-wal`
+/// and `-shm` files.
+#[cfg(unix)]
+fn owner_only(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = vec![path.to_owned()];
+    for suffix in ["-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(PathBuf::from(name));
+    }
+    for file in files {
+        let Ok(meta) = fs::metadata(&file) else {
+            continue; // no such file (yet)
+        };
+        let mode = meta.permissions().mode();
+        if mode & 0o077 != 0 {
+            fs::set_permissions(&file, fs::Permissions::from_mode(mode & 0o700)).map_err(|e| {
+                anyhow::Error::new(e).context(format!(
+                    "MENTORAT_DATABASE_URL: cannot make {} readable by its owner only",
+                    file.display()
+                ))
+            })?;
+            tracing::warn!(
+                file = %file.display(),
+                was = format!("{:o}", mode & 0o777),
+                "the database file was readable by others than its owner: made owner-only"
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> anyhow::Result<()> {
+    Ok(())
 }
 
 /// The keys content is sealed with, and where they come from.
@@ -220,6 +260,33 @@ pub fn write_key_file(path: &Path, text: &SecretString) -> Result<(), SecretErro
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_database_file_readable_by_others_is_made_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mentorat-{}", uuid::Uuid::now_v7()));
+        fs::create_dir(&dir).unwrap();
+        let db_file = dir.join("mentorat.db");
+        let wal = dir.join("mentorat.db-wal");
+        for (file, mode) in [(&db_file, 0o644), (&wal, 0o666)] {
+            fs::write(file, b"").unwrap();
+            fs::set_permissions(file, fs::Permissions::from_mode(mode)).unwrap();
+        }
+        create_database_file(&db_file).unwrap();
+        for file in [&db_file, &wal] {
+            let mode = fs::metadata(file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}: {mode:o}", file.display());
+        }
+        // A new one is created owner-only.
+        let new = dir.join("new.db");
+        create_database_file(&new).unwrap();
+        assert_eq!(
+            fs::metadata(&new).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
 
     /// A missing key file is only proposed: the caller writes it once the database is known
     /// to hold nothing sealed (issue 11).

@@ -134,6 +134,18 @@ impl Application {
     pub async fn build(config: &Config, workers: Option<usize>) -> anyhow::Result<Self> {
         let verifier = verifier(config)?;
         let db = open_database(config).await?;
+        // `serve` opens only the current sealed format: values an older version wrote are
+        // re-sealed by `mentorat migrate` first, rather than answered 500 one by one.
+        let old = mentorat_persistence::rotation::old_formats(db.conn())
+            .await
+            .context("cannot check the sealed formats")?;
+        if !old.is_empty() {
+            anyhow::bail!(
+                "the database holds values sealed by an older version ({}): stop every replica, \
+                 run `mentorat migrate`, then start this version",
+                old.join(", ")
+            );
+        }
         // R11: who may no longer be served, known before the first request.
         let leavers = mentorat_api::leavers::Leavers::load(&db)
             .await

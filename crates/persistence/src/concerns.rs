@@ -37,6 +37,15 @@ impl std::fmt::Debug for Concern {
     }
 }
 
+/// Where a concern's text lives: its row, pair, program (whose coordinators read it) and
+/// author.
+fn aad(id: Uuid, pair_id: Uuid, program_id: Uuid, author_id: Uuid) -> Aad<'static> {
+    Aad::row("concerns", "text", id)
+        .and("pair_id", pair_id)
+        .and("program_id", program_id)
+        .and("author_id", author_id)
+}
+
 #[allow(clippy::too_many_arguments)]
 pub async fn insert(
     conn: &impl ConnectionTrait,
@@ -53,7 +62,7 @@ pub async fn insert(
         pair_id: Set(pair_id),
         program_id: Set(program_id),
         author_id: Set(author_id),
-        text: Set(keys.seal(text, &Aad::row("concerns", "text", id))?),
+        text: Set(keys.seal(text, &aad(id, pair_id, program_id, author_id))?),
         created_at: Set(now),
     })
     .exec_without_returning(conn)
@@ -86,7 +95,10 @@ pub async fn of_author(
                 pair_id: row.pair_id,
                 program_id: row.program_id,
                 author_id: row.author_id,
-                text: keys.open(&row.text, &Aad::row("concerns", "text", row.id))?,
+                text: keys.open(
+                    &row.text,
+                    &aad(row.id, row.pair_id, row.program_id, row.author_id),
+                )?,
                 created_at: row.created_at,
             })
         })
@@ -116,7 +128,10 @@ pub async fn list(
                 pair_id: row.pair_id,
                 program_id: row.program_id,
                 author_id: row.author_id,
-                text: keys.open(&row.text, &Aad::row("concerns", "text", row.id))?,
+                text: keys.open(
+                    &row.text,
+                    &aad(row.id, row.pair_id, row.program_id, row.author_id),
+                )?,
                 created_at: row.created_at,
             })
         })

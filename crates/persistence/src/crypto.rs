@@ -1,19 +1,24 @@
 //! Encryption at rest of what a pair says (R5): every content column holds
-//! `enc:v2:<key id>:<base64url(nonce ‖ ciphertext)>`, sealed with XChaCha20-Poly1305 (a random
+//! `enc:v3:<key id>:<base64url(nonce ‖ ciphertext)>`, sealed with XChaCha20-Poly1305 (a random
 //! 192-bit nonce per value, so no nonce bookkeeping) under the current key. The key id — the
 //! first 8 hex digits of the key's SHA-256 — says which key opens a value, so keys can be
 //! rotated: older keys stay in the ring to read until `mentorat rotate-key` has re-sealed
 //! everything under the current one.
 //!
-//! A value is bound to where it lives: its table, column and row are the AEAD's associated
-//! data ([`Aad`]), so someone who can write the database but holds no key cannot move a
-//! sealed value to another row or column (a note's body into another person's note, a
-//! private note over a shared one) — it no longer opens there, and the read is refused.
+//! A value is bound to where it lives and to who may read it: its table, column and row, and
+//! the fields of its row that decide who reads it (a note's pair, author, visibility and
+//! revision, …), are the AEAD's associated data ([`Aad`]). Someone who can write the database
+//! but holds no key cannot move a sealed value to another row, column or pair, flip a private
+//! note to shared, or restore an older ciphertext of a row whose revision is bound — it no
+//! longer opens there, and the read is refused.
 //!
-//! Older formats still open: `enc:v1:` values were sealed without associated data (before
-//! issue 12), and a value without the `enc:` prefix is a row written before encryption
-//! existed and reads as it is. Both are stale: `mentorat rotate-key` (and `mentorat
-//! migrate`) re-seal them as `enc:v2:` bound to their row.
+//! Only the current format is served ([`Keyring::open`]): `enc:v1:` values (sealed without
+//! associated data), `enc:v2:` values (bound to their table, column and row only, issue 12's
+//! first fix) and values without the `enc:` prefix (written before encryption existed, or
+//! forged) are refused — pasted into a row from an old backup they would open unbound, and a
+//! plaintext would be served as a member's words. Nothing stored decides otherwise (whoever
+//! writes the database could write a marker too). `mentorat migrate` and `rotate-key` open
+//! them ([`Keyring::open_to_reseal`]) to re-seal them as `enc:v3:`.
 
 use std::fmt;
 
@@ -29,19 +34,24 @@ use crate::error::StoreError;
 
 /// Any sealed value, whatever its version.
 pub(crate) const PREFIX: &str = "enc:";
-/// Sealed without associated data (before issue 12): opens anywhere, re-sealed as v2.
+/// Sealed without associated data (before issue 12): `serve` refuses it, `migrate` re-seals it.
 const V1: &str = "enc:v1:";
-/// Sealed bound to its table, column and row.
-pub(crate) const V2: &str = "enc:v2:";
+/// Sealed bound to its table, column and row only: `serve` refuses it, `migrate` re-seals it.
+const V2: &str = "enc:v2:";
+/// Sealed bound to its table, column, row and the row's fields that decide who reads it.
+pub(crate) const V3: &str = "enc:v3:";
 const NONCE_BYTES: usize = 24;
 
-/// Where a sealed value lives — its table, column and row — sealed into it as associated
-/// data: the value opens there and nowhere else.
-#[derive(Debug, Clone, Copy)]
+/// Where a sealed value lives — its table, column and row, and the fields of the row that
+/// decide who may read it (a note's pair, author, visibility and revision…) — sealed into it
+/// as associated data: the value opens there, with those fields, and nowhere else.
+#[derive(Debug, Clone)]
 pub struct Aad<'a> {
     table: &'a str,
     column: &'a str,
     row: Row<'a>,
+    /// Further fields, each as its name and its text, length-prefixed.
+    bound: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -53,50 +63,65 @@ enum Row<'a> {
     Single,
 }
 
+fn part(out: &mut Vec<u8>, p: &[u8]) {
+    out.extend_from_slice(&(p.len() as u64).to_be_bytes());
+    out.extend_from_slice(p);
+}
+
 impl<'a> Aad<'a> {
-    /// A column of the row `id` of `table`.
-    pub fn row(table: &'a str, column: &'a str, id: uuid::Uuid) -> Self {
+    fn new(table: &'a str, column: &'a str, row: Row<'a>) -> Self {
         Self {
             table,
             column,
-            row: Row::Id(id),
+            row,
+            bound: Vec::new(),
         }
+    }
+
+    /// A column of the row `id` of `table`.
+    pub fn row(table: &'a str, column: &'a str, id: uuid::Uuid) -> Self {
+        Self::new(table, column, Row::Id(id))
     }
 
     /// A column of an `idempotency_keys` row.
     pub fn keyed(table: &'a str, column: &'a str, subject: &'a str, key: &'a str) -> Self {
-        Self {
-            table,
-            column,
-            row: Row::Keyed(subject, key),
-        }
+        Self::new(table, column, Row::Keyed(subject, key))
     }
 
     /// A column of a table of one row.
     pub fn single(table: &'a str, column: &'a str) -> Self {
-        Self {
-            table,
-            column,
-            row: Row::Single,
-        }
+        Self::new(table, column, Row::Single)
     }
 
-    /// The associated data: each part length-prefixed, so no two places share it.
-    fn bytes(&self) -> Vec<u8> {
-        let mut out = b"mentorat:v2".to_vec();
-        let mut part = |p: &[u8]| {
-            out.extend_from_slice(&(p.len() as u64).to_be_bytes());
-            out.extend_from_slice(p);
+    /// Bind the value to one more field of its row, by the field's name and its text (a
+    /// uuid hyphenated, a number in decimal): changing that field in the database makes the
+    /// value no longer open. [`crate::rotation`] binds the same fields, spelled the same.
+    pub fn and(mut self, field: &str, value: impl fmt::Display) -> Self {
+        part(&mut self.bound, field.as_bytes());
+        part(&mut self.bound, value.to_string().as_bytes());
+        self
+    }
+
+    /// The associated data of `version` (`v2`: table, column and row; `v3`: and the bound
+    /// fields): each part length-prefixed, so no two places share it.
+    fn bytes(&self, v3: bool) -> Vec<u8> {
+        let mut out = if v3 {
+            b"mentorat:v3".to_vec()
+        } else {
+            b"mentorat:v2".to_vec()
         };
-        part(self.table.as_bytes());
-        part(self.column.as_bytes());
+        part(&mut out, self.table.as_bytes());
+        part(&mut out, self.column.as_bytes());
         match self.row {
-            Row::Id(id) => part(id.as_bytes()),
+            Row::Id(id) => part(&mut out, id.as_bytes()),
             Row::Keyed(subject, key) => {
-                part(subject.as_bytes());
-                part(key.as_bytes());
+                part(&mut out, subject.as_bytes());
+                part(&mut out, key.as_bytes());
             }
-            Row::Single => part(b""),
+            Row::Single => part(&mut out, b""),
+        }
+        if v3 {
+            part(&mut out, &self.bound);
         }
         out
     }
@@ -108,6 +133,35 @@ impl<'a> Aad<'a> {
             _ => format!("{}.{}", self.table, self.column),
         }
     }
+}
+
+/// What a stored value is, by its prefix.
+enum Format<'s> {
+    /// `enc:v3:`, the rest after the prefix.
+    Current(&'s str),
+    /// `enc:v2:`.
+    V2(&'s str),
+    /// `enc:v1:`.
+    V1(&'s str),
+    /// No `enc:` prefix: written before encryption existed.
+    Plain,
+}
+
+fn format_of<'s>(stored: &'s str, aad: &Aad<'_>) -> Result<Format<'s>, StoreError> {
+    Ok(if let Some(rest) = stored.strip_prefix(V3) {
+        Format::Current(rest)
+    } else if let Some(rest) = stored.strip_prefix(V2) {
+        Format::V2(rest)
+    } else if let Some(rest) = stored.strip_prefix(V1) {
+        Format::V1(rest)
+    } else if stored.starts_with(PREFIX) {
+        return Err(StoreError::Corrupt(format!(
+            "a value of {} has an unknown sealed format",
+            aad.place()
+        )));
+    } else {
+        Format::Plain
+    })
 }
 
 /// One 256-bit key and its id.
@@ -205,7 +259,7 @@ impl Keyring {
         let mut nonce = [0u8; NONCE_BYTES];
         getrandom::fill(&mut nonce)
             .map_err(|e| StoreError::Corrupt(format!("no randomness for a nonce: {e}")))?;
-        let aad = aad.bytes();
+        let aad = aad.bytes(true);
         let sealed = self
             .current
             .cipher
@@ -221,7 +275,7 @@ impl Keyring {
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&sealed);
         Ok(format!(
-            "{V2}{}:{}",
+            "{V3}{}:{}",
             self.current.id,
             URL_SAFE_NO_PAD.encode(out)
         ))
@@ -235,22 +289,51 @@ impl Keyring {
         plaintext.map(|p| self.seal(p, aad)).transpose()
     }
 
-    /// Open a stored value where it is stored: a value sealed for another row or column (or
-    /// altered) does not open. A `v1` value (sealed without associated data) and a legacy
-    /// plaintext read as before.
+    /// Open a stored value where it is stored, as `serve` reads: only the current format
+    /// (`enc:v3:`) opens. A value sealed for another row, column or set of bound fields (or
+    /// altered) does not open; nor does an older format — a `v1` or `v2` value (from an old
+    /// backup, pasted in) or a plaintext (a forgery of a member's words) — which is refused
+    /// and logged by its place, until `mentorat migrate` re-seals it.
     pub fn open(&self, stored: &str, aad: &Aad<'_>) -> Result<String, StoreError> {
-        let (rest, bound) = if let Some(rest) = stored.strip_prefix(V2) {
-            (rest, true)
-        } else if let Some(rest) = stored.strip_prefix(V1) {
-            (rest, false)
-        } else if stored.starts_with(PREFIX) {
-            return Err(StoreError::Corrupt(format!(
-                "a value of {} has an unknown sealed format",
-                aad.place()
-            )));
-        } else {
-            return Ok(stored.to_owned());
-        };
+        match format_of(stored, aad)? {
+            Format::Current(rest) => self.decrypt(rest, aad, Some(aad.bytes(true))),
+            old => {
+                let format = match old {
+                    Format::V2(_) => "enc:v2",
+                    Format::V1(_) => "enc:v1",
+                    _ => "plaintext",
+                };
+                tracing::error!(
+                    place = %aad.place(),
+                    format,
+                    "a stored value is not sealed in the current format: refused (run `mentorat migrate` to re-seal values written by an older version)"
+                );
+                Err(StoreError::Corrupt(format!(
+                    "a value of {} is in an old format ({format}), refused",
+                    aad.place()
+                )))
+            }
+        }
+    }
+
+    /// Open a stored value in any format, to re-seal it (`mentorat migrate` and `rotate-key`
+    /// only, never `serve`): `v3` bound to `aad`, `v2` bound to its table, column and row,
+    /// `v1` unbound, a plaintext as it is.
+    pub(crate) fn open_to_reseal(&self, stored: &str, aad: &Aad<'_>) -> Result<String, StoreError> {
+        match format_of(stored, aad)? {
+            Format::Current(rest) => self.decrypt(rest, aad, Some(aad.bytes(true))),
+            Format::V2(rest) => self.decrypt(rest, aad, Some(aad.bytes(false))),
+            Format::V1(rest) => self.decrypt(rest, aad, None),
+            Format::Plain => Ok(stored.to_owned()),
+        }
+    }
+
+    fn decrypt(
+        &self,
+        rest: &str,
+        aad: &Aad<'_>,
+        aad_bytes: Option<Vec<u8>>,
+    ) -> Result<String, StoreError> {
         let (id, data) = rest
             .split_once(':')
             .ok_or_else(|| StoreError::Corrupt("a sealed value without a key id".into()))?;
@@ -272,7 +355,7 @@ impl Keyring {
         let nonce: [u8; NONCE_BYTES] = nonce
             .try_into()
             .map_err(|_| StoreError::Corrupt("a sealed value is too short".into()))?;
-        let aad_bytes = if bound { aad.bytes() } else { Vec::new() };
+        let aad_bytes = aad_bytes.unwrap_or_default();
         let plain = key
             .cipher
             .decrypt(
@@ -286,10 +369,10 @@ impl Keyring {
                 tracing::error!(
                     place = %aad.place(),
                     key = id,
-                    "a sealed value does not open where it is stored: moved from another row or column, or altered"
+                    "a sealed value does not open where it is stored: moved from another row or column, its row's bound fields changed, or altered"
                 );
                 StoreError::Corrupt(format!(
-                    "a value of {} sealed with key {id} does not open there (moved or altered)",
+                    "a value of {} sealed with key {id} does not open there (moved, its row changed, or altered)",
                     aad.place()
                 ))
             })?;
@@ -318,11 +401,11 @@ impl Keyring {
         stored.map(|s| self.open_content(s, aad)).transpose()
     }
 
-    /// Is this stored value sealed otherwise than bound to its place under the current key
-    /// (another key, the unbound v1 format, or not at all)?
+    /// Is this stored value sealed otherwise than in the current format under the current
+    /// key (another key, an older format, or not at all)?
     pub fn is_stale(&self, stored: &str) -> bool {
         !stored
-            .strip_prefix(V2)
+            .strip_prefix(V3)
             .is_some_and(|rest| rest.starts_with(&format!("{}:", self.current.id)))
     }
 }
@@ -357,7 +440,7 @@ mod tests {
     fn a_sealed_value_opens_and_hides_its_text() {
         let ring = Keyring::parse(&key(1)).unwrap();
         let sealed = ring.seal("le secret du binôme", &here()).unwrap();
-        assert!(sealed.starts_with("enc:v2:"));
+        assert!(sealed.starts_with("enc:v3:"));
         assert!(!sealed.contains("secret"));
         assert_ne!(
             sealed,
@@ -391,13 +474,70 @@ mod tests {
         );
     }
 
+    /// A value sealed as issue 12's first fix did: bound to table, column and row only.
+    fn sealed_v2(ring: &Keyring, plaintext: &str, aad: &Aad<'_>) -> String {
+        let nonce = [8u8; NONCE_BYTES];
+        let sealed = ring
+            .current
+            .cipher
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: &aad.bytes(false),
+                },
+            )
+            .unwrap();
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&sealed);
+        format!("{V2}{}:{}", ring.current.id, URL_SAFE_NO_PAD.encode(out))
+    }
+
     #[test]
-    fn a_value_sealed_before_binding_opens_and_is_stale() {
+    fn a_value_opens_only_with_the_fields_it_is_bound_to() {
         let ring = Keyring::parse(&key(1)).unwrap();
-        let old = sealed_v1(&ring, "avant");
-        assert_eq!(ring.open(&old, &here()).unwrap(), "avant");
-        assert!(ring.is_stale(&old), "re-sealed bound by the next rotation");
+        let id = uuid::Uuid::from_u128(7);
+        let note = |visibility: &str, revision: i32| {
+            Aad::row("notes", "body", id)
+                .and("visibility", visibility)
+                .and("revision", revision)
+        };
+        let sealed = ring.seal("privé", &note("private", 2)).unwrap();
+        assert!(sealed.starts_with("enc:v3:"));
+        assert_eq!(ring.open(&sealed, &note("private", 2)).unwrap(), "privé");
+        for elsewhere in [
+            note("shared", 2),
+            note("private", 1),
+            note("private", 3),
+            Aad::row("notes", "body", id).and("visibility", "private"),
+            Aad::row("notes", "body", id),
+            // Length-prefixed: a boundary moved between name and value is another field.
+            Aad::row("notes", "body", id)
+                .and("visibilit", "yprivate")
+                .and("revision", 2),
+        ] {
+            assert!(ring.open(&sealed, &elsewhere).is_err(), "{elsewhere:?}");
+        }
+    }
+
+    #[test]
+    fn older_formats_are_refused_when_serving_and_open_only_to_be_resealed() {
+        let ring = Keyring::parse(&key(1)).unwrap();
+        for old in [
+            sealed_v1(&ring, "avant"),
+            sealed_v2(&ring, "avant", &here()),
+            "avant".to_owned(),
+        ] {
+            assert!(ring.open(&old, &here()).is_err(), "{old}");
+            assert_eq!(ring.open_to_reseal(&old, &here()).unwrap(), "avant");
+            assert!(ring.is_stale(&old), "re-sealed by the next migrate");
+        }
+        // A v2 value still opens only in its own row.
+        let v2 = sealed_v2(&ring, "avant", &here());
+        let other = Aad::row("notes", "body", uuid::Uuid::from_u128(8));
+        assert!(ring.open_to_reseal(&v2, &other).is_err());
         assert!(ring.open("enc:v9:abcd:xyz", &here()).is_err());
+        assert!(ring.open_to_reseal("enc:v9:abcd:xyz", &here()).is_err());
     }
 
     #[test]
@@ -412,7 +552,7 @@ mod tests {
     }
 
     #[test]
-    fn tampering_is_detected_and_legacy_plaintext_reads() {
+    fn tampering_is_detected() {
         let ring = Keyring::parse(&key(3)).unwrap();
         let sealed = ring.seal("abc", &here()).unwrap();
         // Change one character in the middle of the ciphertext (never the same one).
@@ -421,11 +561,6 @@ mod tests {
         chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
         let tampered: String = chars.into_iter().collect();
         assert!(ring.open(&tampered, &here()).is_err());
-        assert_eq!(
-            ring.open("written before encryption", &here()).unwrap(),
-            "written before encryption"
-        );
-        assert!(ring.is_stale("written before encryption"));
     }
 
     #[test]

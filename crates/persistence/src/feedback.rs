@@ -49,7 +49,9 @@ pub async fn insert(
             feedback.meeting_id.unwrap_or(Uuid::nil()).into(),
             keys.seal_opt(
                 feedback.comment.as_ref().map(Content::expose),
-                &Aad::row("feedback", "comment", id),
+                &Aad::row("feedback", "comment", id)
+                    .and("pair_id", pair_id)
+                    .and("author_id", author_id),
             )?
             .into(),
             now.into(),
@@ -114,7 +116,9 @@ pub async fn of_author(
                     scores: Vec::new(),
                     comment: keys.open_content_opt(
                         comment.as_deref(),
-                        &Aad::row("feedback", "comment", id),
+                        &Aad::row("feedback", "comment", id)
+                            .and("pair_id", pair_id)
+                            .and("author_id", author_id),
                     )?,
                 },
                 created_at: row.try_get("", "created_at")?,

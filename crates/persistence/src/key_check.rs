@@ -73,7 +73,7 @@ async fn sealed_samples(
             samples.push((
                 table,
                 column,
-                RowKey::read(key_columns, &row)?,
+                RowKey::read(table, &key_columns, &row)?,
                 row.try_get("", "value")?,
             ));
         }
@@ -94,7 +94,13 @@ pub async fn verify(
     conn: &impl ConnectionTrait,
     keys: &Keyring,
 ) -> Result<KeyCheck, KeyCheckError> {
-    let opens = |sealed: &str| keys.open(sealed, &here()).is_ok_and(|plain| plain == CHECK);
+    // Sealed (a plaintext constant written in would pass any key), in any format.
+    let opens = |sealed: &str| {
+        sealed.starts_with(PREFIX)
+            && keys
+                .open_to_reseal(sealed, &here())
+                .is_ok_and(|plain| plain == CHECK)
+    };
     if let Some(sealed) = stored(conn).await? {
         return if opens(&sealed) {
             Ok(KeyCheck::Opened)
@@ -103,10 +109,9 @@ pub async fn verify(
         };
     }
     let samples = sealed_samples(conn).await?;
-    if samples
-        .iter()
-        .any(|(table, column, row, value)| keys.open(value, &row.aad(table, column)).is_err())
-    {
+    if samples.iter().any(|(table, column, row, value)| {
+        keys.open_to_reseal(value, &row.aad(table, column)).is_err()
+    }) {
         return Err(KeyCheckError::WrongKey);
     }
     // Two replicas starting at once both get here: the first row stays, and both check it.
@@ -137,7 +142,7 @@ pub(crate) async fn reseal(conn: &impl ConnectionTrait, keys: &Keyring) -> Resul
     if !keys.is_stale(&old) {
         return Ok(0);
     }
-    if keys.open(&old, &here())? != CHECK {
+    if keys.open_to_reseal(&old, &here())? != CHECK {
         return Err(StoreError::Corrupt(
             "the key check does not open to its constant".into(),
         ));

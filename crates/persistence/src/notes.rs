@@ -16,6 +16,16 @@ use crate::{
     error::StoreError,
 };
 
+/// Where a body lives: its row, and what decides who reads it (its pair, author and
+/// visibility) and its revision (an older ciphertext of the same row does not open).
+fn aad(id: Uuid, pair_id: Uuid, author_id: Uuid, visibility: &str, revision: i32) -> Aad<'static> {
+    Aad::row("notes", "body", id)
+        .and("pair_id", pair_id)
+        .and("author_id", author_id)
+        .and("visibility", visibility)
+        .and("revision", revision)
+}
+
 pub async fn insert(
     conn: &impl ConnectionTrait,
     keys: &Keyring,
@@ -31,7 +41,7 @@ pub async fn insert(
         pair_id: Set(pair_id),
         author_id: Set(author_id),
         visibility: Set(visibility.as_str().to_owned()),
-        body: Set(keys.seal(body, &Aad::row("notes", "body", id))?),
+        body: Set(keys.seal(body, &aad(id, pair_id, author_id, visibility.as_str(), 1))?),
         revision: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -115,7 +125,16 @@ pub async fn update(
         .col_expr(Column::Visibility, Expr::value(visibility.as_str()))
         .col_expr(
             Column::Body,
-            Expr::value(keys.seal(body, &Aad::row("notes", "body", note.id))?),
+            Expr::value(keys.seal(
+                body,
+                &aad(
+                    note.id,
+                    note.pair_id,
+                    note.author_id,
+                    visibility.as_str(),
+                    note.revision + 1,
+                ),
+            )?),
         )
         .col_expr(Column::Revision, Expr::value(note.revision + 1))
         .col_expr(Column::UpdatedAt, Expr::value(now))
@@ -146,7 +165,16 @@ fn to_domain(row: note::Model, keys: &Keyring) -> Result<Note, StoreError> {
         pair_id: row.pair_id,
         author_id: row.author_id,
         visibility,
-        body: keys.open_content(&row.body, &Aad::row("notes", "body", row.id))?,
+        body: keys.open_content(
+            &row.body,
+            &aad(
+                row.id,
+                row.pair_id,
+                row.author_id,
+                &row.visibility,
+                row.revision,
+            ),
+        )?,
         revision: row.revision,
         created_at: row.created_at,
         updated_at: row.updated_at,

@@ -61,6 +61,44 @@ fn changes_json(changes: &[FieldChange]) -> Value {
     )
 }
 
+/// Where an objective's words live: their row and column, its pair and its revision (every
+/// write of an objective re-seals its words).
+fn aad(column: &'static str, id: Uuid, pair_id: Uuid, revision: i32) -> Aad<'static> {
+    Aad::row("objectives", column, id)
+        .and("pair_id", pair_id)
+        .and("revision", revision)
+}
+
+/// Where a revision's words live: their row and column, its objective and its number.
+fn revision_aad(column: &'static str, id: Uuid, objective_id: Uuid, revision: i32) -> Aad<'static> {
+    Aad::row("objective_revisions", column, id)
+        .and("objective_id", objective_id)
+        .and("revision", revision)
+}
+
+/// The objective's words sealed for `revision`, as (title, description, success criteria).
+type Sealed = (String, Option<String>, Option<String>);
+
+fn seal_text(
+    keys: &Keyring,
+    text: &ObjectiveText,
+    id: Uuid,
+    pair_id: Uuid,
+    revision: i32,
+) -> Result<Sealed, StoreError> {
+    Ok((
+        keys.seal(text.title.expose(), &aad("title", id, pair_id, revision))?,
+        keys.seal_opt(
+            text.description.as_ref().map(Content::expose),
+            &aad("description", id, pair_id, revision),
+        )?,
+        keys.seal_opt(
+            text.success_criteria.as_ref().map(Content::expose),
+            &aad("success_criteria", id, pair_id, revision),
+        )?,
+    ))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn write_revision(
     conn: &impl ConnectionTrait,
@@ -82,11 +120,11 @@ async fn write_revision(
         action: Set(action.to_owned()),
         changes: Set(keys.seal(
             &changes.to_string(),
-            &Aad::row("objective_revisions", "changes", id),
+            &revision_aad("changes", id, objective_id, revision),
         )?),
         comment: Set(keys.seal_opt(
             comment.as_deref(),
-            &Aad::row("objective_revisions", "comment", id),
+            &revision_aad("comment", id, objective_id, revision),
         )?),
         created_at: Set(now),
     })
@@ -118,19 +156,14 @@ pub async fn insert(
     .into_iter()
     .map(|(field, after)| json!({"field": field, "before": null, "after": value(&after)}))
     .collect();
+    let (title, description, success_criteria) = seal_text(keys, &text, id, pair_id, 1)?;
     Objectives::insert(objective::ActiveModel {
         id: Set(id),
         pair_id: Set(pair_id),
         proposed_by: Set(proposed_by),
-        title: Set(keys.seal(text.title.expose(), &Aad::row("objectives", "title", id))?),
-        description: Set(keys.seal_opt(
-            text.description.as_ref().map(Content::expose),
-            &Aad::row("objectives", "description", id),
-        )?),
-        success_criteria: Set(keys.seal_opt(
-            text.success_criteria.as_ref().map(Content::expose),
-            &Aad::row("objectives", "success_criteria", id),
-        )?),
+        title: Set(title),
+        description: Set(description),
+        success_criteria: Set(success_criteria),
         status: Set(ObjectiveStatus::Proposed.as_str().to_owned()),
         progress: Set(0),
         agreed_by: Set(None),
@@ -204,29 +237,13 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let next = objective.revision + 1;
+    let (title, description, success_criteria) =
+        seal_text(keys, &edit.text, objective.id, objective.pair_id, next)?;
     let result = Objectives::update_many()
         .col_expr(Column::ProposedBy, Expr::value(edit.proposed_by))
-        .col_expr(
-            Column::Title,
-            Expr::value(keys.seal(
-                edit.text.title.expose(),
-                &Aad::row("objectives", "title", objective.id),
-            )?),
-        )
-        .col_expr(
-            Column::Description,
-            Expr::value(keys.seal_opt(
-                edit.text.description.as_ref().map(Content::expose),
-                &Aad::row("objectives", "description", objective.id),
-            )?),
-        )
-        .col_expr(
-            Column::SuccessCriteria,
-            Expr::value(keys.seal_opt(
-                edit.text.success_criteria.as_ref().map(Content::expose),
-                &Aad::row("objectives", "success_criteria", objective.id),
-            )?),
-        )
+        .col_expr(Column::Title, Expr::value(title))
+        .col_expr(Column::Description, Expr::value(description))
+        .col_expr(Column::SuccessCriteria, Expr::value(success_criteria))
         .col_expr(Column::Status, Expr::value(edit.status.as_str()))
         .col_expr(Column::Progress, Expr::value(edit.progress))
         .col_expr(Column::Revision, Expr::value(next))
@@ -261,7 +278,13 @@ pub async fn agree(
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let next = objective.revision + 1;
+    // The words are bound to the revision: re-sealed for the next one.
+    let (title, description, success_criteria) =
+        seal_text(keys, &objective.text, objective.id, objective.pair_id, next)?;
     let result = Objectives::update_many()
+        .col_expr(Column::Title, Expr::value(title))
+        .col_expr(Column::Description, Expr::value(description))
+        .col_expr(Column::SuccessCriteria, Expr::value(success_criteria))
         .col_expr(
             Column::Status,
             Expr::value(ObjectiveStatus::InProgress.as_str()),
@@ -317,7 +340,7 @@ pub async fn revisions(
         .map(|row| {
             let changes = serde_json::from_str(&keys.open(
                 &row.changes,
-                &Aad::row("objective_revisions", "changes", row.id),
+                &revision_aad("changes", row.id, row.objective_id, row.revision),
             )?)
             .map_err(|e| {
                 StoreError::Corrupt(format!("objective revision {} changes: {e}", row.id))
@@ -331,7 +354,7 @@ pub async fn revisions(
                 changes,
                 comment: keys.open_opt(
                     row.comment.as_deref(),
-                    &Aad::row("objective_revisions", "comment", row.id),
+                    &revision_aad("comment", row.id, row.objective_id, row.revision),
                 )?,
                 created_at: row.created_at,
             })
@@ -412,14 +435,15 @@ fn to_domain(row: objective::Model, keys: &Keyring) -> Result<Objective, StoreEr
         pair_id: row.pair_id,
         proposed_by: row.proposed_by,
         text: ObjectiveText {
-            title: keys.open_content(&row.title, &Aad::row("objectives", "title", row.id))?,
+            title: keys
+                .open_content(&row.title, &aad("title", row.id, row.pair_id, row.revision))?,
             description: keys.open_content_opt(
                 row.description.as_deref(),
-                &Aad::row("objectives", "description", row.id),
+                &aad("description", row.id, row.pair_id, row.revision),
             )?,
             success_criteria: keys.open_content_opt(
                 row.success_criteria.as_deref(),
-                &Aad::row("objectives", "success_criteria", row.id),
+                &aad("success_criteria", row.id, row.pair_id, row.revision),
             )?,
         },
         status,

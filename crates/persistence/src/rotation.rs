@@ -1,6 +1,7 @@
 //! Key rotation: re-seal every content value under the current key, in batches, while the
-//! service runs — and bound to its row and column (`enc:v2:`): a value sealed before issue 12
-//! without associated data (`enc:v1:`) is re-sealed even under the current key. Each value
+//! service runs — and bound to its row, column and the row's fields that decide who reads it
+//! (`enc:v3:`): a value in an older format (`enc:v1:` without associated data, `enc:v2:`
+//! bound to its row only) is re-sealed even under the current key. Each value
 //! is rewritten only if it is still the one read (a concurrent write, already sealed under
 //! the current key, is left alone). Values written before
 //! encryption existed are sealed too. The key check is re-sealed last, once the content no
@@ -10,7 +11,7 @@ use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
 use crate::{
-    crypto::{Aad, Keyring, V2},
+    crypto::{Aad, Keyring, V3},
     error::StoreError,
     sql::statement,
 };
@@ -22,33 +23,70 @@ enum Pk {
     SubjectKey,
 }
 
-/// Every content column, by table.
-const SEALED: &[(&str, Pk, &[&str])] = &[
+/// The type of a bound field, to read it from its row.
+#[derive(Clone, Copy)]
+enum Kind {
+    Uuid,
+    Text,
+    Int,
+}
+
+/// The fields of a row a sealed value is bound to besides its place (what decides who may
+/// read it, and its revision where every write re-seals): the same names, in the same order,
+/// as the repositories pass to [`Aad::and`].
+type Bound = &'static [(&'static str, Kind)];
+
+const NOTE: Bound = &[
+    ("pair_id", Kind::Uuid),
+    ("author_id", Kind::Uuid),
+    ("visibility", Kind::Text),
+    ("revision", Kind::Int),
+];
+const OBJECTIVE: Bound = &[("pair_id", Kind::Uuid), ("revision", Kind::Int)];
+const OBJECTIVE_REVISION: Bound = &[("objective_id", Kind::Uuid), ("revision", Kind::Int)];
+const MEETING: Bound = &[("pair_id", Kind::Uuid)];
+const CONCERN: Bound = &[
+    ("pair_id", Kind::Uuid),
+    ("program_id", Kind::Uuid),
+    ("author_id", Kind::Uuid),
+];
+const FEEDBACK: Bound = &[("pair_id", Kind::Uuid), ("author_id", Kind::Uuid)];
+
+/// Every content column, by table, with the fields its values are bound to.
+const SEALED: &[(&str, Pk, &[&str], Bound)] = &[
     (
         "objectives",
         Pk::Id,
         &["title", "description", "success_criteria"],
+        OBJECTIVE,
     ),
-    ("objective_revisions", Pk::Id, &["changes", "comment"]),
+    (
+        "objective_revisions",
+        Pk::Id,
+        &["changes", "comment"],
+        OBJECTIVE_REVISION,
+    ),
     (
         "meetings",
         Pk::Id,
         &["location_label", "agenda", "summary", "cancel_reason"],
+        MEETING,
     ),
-    ("pairs", Pk::Id, &["end_reason_text"]),
-    ("notes", Pk::Id, &["body"]),
-    ("concerns", Pk::Id, &["text"]),
-    ("feedback", Pk::Id, &["comment"]),
-    ("webhooks", Pk::Id, &["secret"]),
-    ("idempotency_keys", Pk::SubjectKey, &["response_body"]),
+    ("pairs", Pk::Id, &["end_reason_text"], &[]),
+    ("notes", Pk::Id, &["body"], NOTE),
+    ("concerns", Pk::Id, &["text"], CONCERN),
+    ("feedback", Pk::Id, &["comment"], FEEDBACK),
+    ("webhooks", Pk::Id, &["secret"], &[]),
+    ("idempotency_keys", Pk::SubjectKey, &["response_body"], &[]),
 ];
 
-/// Every content column, as `(table, column, its primary key's columns)`.
-pub(crate) fn sealed_columns() -> impl Iterator<Item = (&'static str, &'static str, &'static str)> {
-    SEALED.iter().flat_map(|(table, pk, columns)| {
+/// Every content column, as `(table, column, the columns to select to bind a value: its
+/// primary key's and its bound fields')`.
+pub(crate) fn sealed_columns() -> impl Iterator<Item = (&'static str, &'static str, String)> {
+    SEALED.iter().flat_map(|(table, pk, columns, bound)| {
         columns
             .iter()
-            .map(move |column| (*table, *column, key_columns(pk)))
+            .map(move |column| (*table, *column, select_columns(pk, bound)))
     })
 }
 
@@ -59,28 +97,89 @@ fn key_columns(pk: &Pk) -> &'static str {
     }
 }
 
-/// The primary key of a row read with [`sealed_columns`]' key columns: what binds a value
-/// to its row.
-pub(crate) enum RowKey {
+fn select_columns(pk: &Pk, bound: Bound) -> String {
+    let mut out = key_columns(pk).to_owned();
+    for (field, _) in bound {
+        out.push_str(", ");
+        out.push_str(field);
+    }
+    out
+}
+
+fn bound_of(table: &str) -> Bound {
+    SEALED
+        .iter()
+        .find(|(t, ..)| *t == table)
+        .map(|(.., bound)| *bound)
+        .unwrap_or(&[])
+}
+
+/// What binds a value to its row, read with [`sealed_columns`]' columns: its primary key
+/// and its bound fields, as text.
+pub(crate) struct RowKey {
+    key: Key,
+    bound: Vec<(&'static str, String)>,
+}
+
+enum Key {
     Id(Uuid),
     Keyed(String, String),
 }
 
 impl RowKey {
-    pub(crate) fn read(key_columns: &str, row: &QueryResult) -> Result<Self, StoreError> {
-        Ok(if key_columns == "id" {
-            RowKey::Id(row.try_get("", "id")?)
+    pub(crate) fn read(
+        table: &str,
+        select_columns: &str,
+        row: &QueryResult,
+    ) -> Result<Self, StoreError> {
+        let key = if select_columns.starts_with("id") {
+            Key::Id(row.try_get("", "id")?)
         } else {
-            RowKey::Keyed(row.try_get("", "subject")?, row.try_get("", "key")?)
-        })
+            Key::Keyed(row.try_get("", "subject")?, row.try_get("", "key")?)
+        };
+        let mut bound = Vec::new();
+        for (field, kind) in bound_of(table) {
+            let text = match kind {
+                Kind::Uuid => row.try_get::<Uuid>("", field)?.to_string(),
+                Kind::Text => row.try_get::<String>("", field)?,
+                Kind::Int => row.try_get::<i32>("", field)?.to_string(),
+            };
+            bound.push((*field, text));
+        }
+        Ok(Self { key, bound })
     }
 
     pub(crate) fn aad<'a>(&'a self, table: &'a str, column: &'a str) -> Aad<'a> {
-        match self {
-            RowKey::Id(id) => Aad::row(table, column, *id),
-            RowKey::Keyed(subject, key) => Aad::keyed(table, column, subject, key),
+        let aad = match &self.key {
+            Key::Id(id) => Aad::row(table, column, *id),
+            Key::Keyed(subject, key) => Aad::keyed(table, column, subject, key),
+        };
+        self.bound
+            .iter()
+            .fold(aad, |aad, (field, text)| aad.and(field, text))
+    }
+}
+
+/// The content columns that hold a value in an older format than the current one
+/// (`enc:v1:`, `enc:v2:` or a plaintext), as `table.column`: what `serve` would refuse to
+/// read, and `mentorat migrate` re-seals. One query per column (a scan where none remains).
+pub async fn old_formats(conn: &impl ConnectionTrait) -> Result<Vec<String>, StoreError> {
+    let backend = conn.get_database_backend();
+    let mut found = Vec::new();
+    for (table, _, columns, _) in SEALED {
+        for column in *columns {
+            let sql = format!(
+                "SELECT 1 AS one FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 LIMIT 1"
+            );
+            let row = conn
+                .query_one_raw(statement(backend, &sql, vec![format!("{V3}%").into()]))
+                .await?;
+            if row.is_some() {
+                found.push(format!("{table}.{column}"));
+            }
         }
     }
+    Ok(found)
 }
 
 /// How many values were re-sealed, by table.
@@ -89,12 +188,12 @@ pub async fn rotate(
     keys: &Keyring,
 ) -> Result<Vec<(&'static str, u64)>, StoreError> {
     let backend = conn.get_database_backend();
-    let current = format!("{V2}{}:%", keys.current_id());
+    let current = format!("{V3}{}:%", keys.current_id());
     let mut report = Vec::new();
-    for (table, pk, columns) in SEALED {
+    for (table, pk, columns, bound) in SEALED {
         let mut done = 0u64;
         for column in *columns {
-            let key_cols = key_columns(pk);
+            let key_cols = select_columns(pk, bound);
             let select = format!(
                 "SELECT {key_cols}, {column} AS value FROM {table} \
                  WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 LIMIT {BATCH}"
@@ -108,9 +207,9 @@ pub async fn rotate(
                 }
                 for row in &rows {
                     let old: String = row.try_get("", "value")?;
-                    let place = RowKey::read(key_cols, row)?;
+                    let place = RowKey::read(table, &key_cols, row)?;
                     let aad = place.aad(table, column);
-                    let new = keys.seal(&keys.open(&old, &aad)?, &aad)?;
+                    let new = keys.seal(&keys.open_to_reseal(&old, &aad)?, &aad)?;
                     let (sql, mut values): (String, Vec<Value>) = match pk {
                         Pk::Id => (
                             format!(
