@@ -68,3 +68,74 @@ async fn a_pair_read_is_one_statement_a_list_two_and_me_three() {
     assert_eq!(me["pairs"][0]["id"], pair.id.as_str(), "{me}");
     assert_eq!(me["enrollments"].as_array().unwrap().len(), 1, "{me}");
 }
+
+/// Issue 13: a pair's `ETag` changes whenever its representation does (its counts moved while
+/// it stayed `"r3"`), and pairs, people and enrollments answer `If-None-Match` with `304`.
+#[tokio::test]
+async fn etags_follow_the_representation_and_if_none_match_is_304() {
+    let app = mentorat_tests::spawn_app().await;
+    let pair = pair_with(&app, json!({}), true).await;
+    let one = format!("/api/v1/pairs/{}", pair.id);
+    let conditional = |path: String, token: String, tag: String| {
+        let app = &app;
+        async move {
+            app.send(
+                app.client
+                    .get(app.url(&path))
+                    .bearer_auth(token)
+                    .header("if-none-match", tag),
+            )
+            .await
+        }
+    };
+    let first = app.get(&one, Some(&as_("MR"))).await;
+    let tag = first.header("etag").unwrap().to_owned();
+    let again = conditional(one.clone(), as_("MR"), tag.clone()).await;
+    assert_eq!(again.status, 304, "{}", again.text);
+    assert_eq!(again.header("etag"), Some(tag.as_str()));
+    assert_eq!(schedule(&app, &pair, "ME", video_at(48)).await.status, 201);
+    let moved = app.get(&one, Some(&as_("MR"))).await;
+    assert_eq!(moved.json()["meetings"]["scheduled"], 1);
+    assert_ne!(
+        moved.header("etag"),
+        Some(tag.as_str()),
+        "the counts changed, the tag did not"
+    );
+    let stale = conditional(one.clone(), as_("MR"), tag).await;
+    assert_eq!(stale.status, 200);
+
+    // A person and an enrollment.
+    let person = app.upsert_person("P1", None).await;
+    let path = format!("/api/v1/people/{}", person["id"].as_str().unwrap());
+    let read = app.get(&path, Some(&app.as_coordinator())).await;
+    let tag = read.header("etag").unwrap().to_owned();
+    let again = conditional(path, app.as_coordinator(), tag).await;
+    assert_eq!(again.status, 304, "{}", again.text);
+    let enrollments = app
+        .get(
+            &format!("/api/v1/programs/{}/enrollments", pair.program),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    let enrollment = enrollments["items"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/programs/{}/enrollments/{enrollment}", pair.program);
+    let read = app.get(&path, Some(&app.as_coordinator())).await;
+    let tag = read.header("etag").unwrap().to_owned();
+    let again = conditional(path.clone(), app.as_coordinator(), tag.clone()).await;
+    assert_eq!(again.status, 304, "{}", again.text);
+    // A new charter version changes what the enrollment shows (its standing): a new tag.
+    let reply = app
+        .post_json(
+            &format!("/api/v1/programs/{}/charter-versions", pair.program),
+            Some(&app.as_coordinator()),
+            &json!({"text": "# Charte v2"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let after = conditional(path, app.as_coordinator(), tag).await;
+    assert_eq!(
+        after.status, 200,
+        "the charter standing changed, the tag did not"
+    );
+}

@@ -34,11 +34,53 @@ impl IfMatch {
 }
 
 fn parse_tag(tag: &str) -> Option<i32> {
-    tag.trim()
-        .strip_prefix("\"r")?
-        .strip_suffix('"')?
-        .parse()
-        .ok()
+    let inner = tag.trim().strip_prefix("\"r")?.strip_suffix('"')?;
+    // A representation's tag (`"r3-…"`, see [`content_etag`]) names its revision first.
+    inner.split('-').next()?.parse().ok()
+}
+
+/// The tag of a representation that shows more than its row's revision — a pair's counts
+/// and flags, an enrollment's charter standing: the revision and a digest of the body, so it
+/// changes whenever what a client would see does.
+pub fn content_etag(revision: i32, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"r{revision}-{hex}\"")
+}
+
+/// Does `If-None-Match` name `tag` (or `*`)? Weak comparison, as RFC 9110 asks for GET.
+pub fn none_match(req: &HttpRequest, tag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/"))
+                .any(|t| t == "*" || t == tag)
+        })
+}
+
+/// `value` as JSON with its [`content_etag`] — or, for a read (`read` is its request),
+/// `304` when `If-None-Match` names that tag.
+pub fn conditional_json<T: serde::Serialize>(
+    read: Option<&HttpRequest>,
+    status: actix_web::http::StatusCode,
+    revision: i32,
+    value: &T,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let body = serde_json::to_vec(value)
+        .map_err(|e| ApiError::Internal(format!("an answer could not be written: {e}")))?;
+    let tag = content_etag(revision, &body);
+    if read.is_some_and(|req| none_match(req, &tag)) {
+        return Ok(actix_web::HttpResponse::NotModified()
+            .insert_header((header::ETAG, tag))
+            .finish());
+    }
+    Ok(actix_web::HttpResponse::build(status)
+        .insert_header((header::ETAG, tag))
+        .content_type("application/json")
+        .body(body))
 }
 
 impl FromRequest for IfMatch {
@@ -64,13 +106,5 @@ impl FromRequest for IfMatch {
 
 /// Does `If-None-Match` already hold this tag? (then `304 Not Modified`)
 pub fn not_modified(req: &HttpRequest, revision: i32) -> bool {
-    let tag = etag(revision);
-    req.headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == tag)
-        })
+    none_match(req, &etag(revision))
 }

@@ -294,21 +294,29 @@ pub async fn list_enrollments(
     tag = "enrollments",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Program id"), ("enrollment_id" = Uuid, Path, description = "Enrollment id")),
-    responses((status = 200, body = EnrollmentDto, headers(("ETag" = String))))
+    responses(
+        (status = 200, body = EnrollmentDto, headers(("ETag" = String, description = "Changes whenever the answer does (the charter standing included)"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+    )
 )]
 #[get("/programs/{id}/enrollments/{enrollment_id}")]
 pub async fn get_enrollment(
     auth: Authorized<op::ReadEnrollment>,
     db: RequestDb,
+    req: HttpRequest,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (program_id, enrollment_id) = path.into_inner();
     let enrollment =
         use_case::get(&db, &auth.caller, auth.scope, program_id, enrollment_id).await?;
     let current = use_case::current_charter_version(&db, program_id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(enrollment.revision)))
-        .json(dto(enrollment, current)))
+    let revision = enrollment.revision;
+    crate::etag::conditional_json(
+        Some(&req),
+        actix_web::http::StatusCode::OK,
+        revision,
+        &dto(enrollment, current),
+    )
 }
 
 /// Accept the program's current charter (the enrolled person only; for anyone else the

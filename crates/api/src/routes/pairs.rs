@@ -18,7 +18,7 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::etag,
+    etag::conditional_json,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
@@ -259,9 +259,7 @@ async fn render(
     let viewer = use_case::Viewer::member_if(as_member);
     let ctx = use_case::context(db, std::slice::from_ref(&pair), viewer).await?;
     let revision = pair.revision;
-    Ok(HttpResponse::build(status)
-        .insert_header((header::ETAG, etag(revision)))
-        .json(dto(pair, &ctx, as_member)))
+    conditional_json(None, status, revision, &dto(pair, &ctx, as_member))
 }
 
 /// A new pair.
@@ -385,21 +383,28 @@ pub async fn list_pairs(
     tag = "pairs",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Pair id")),
-    responses((status = 200, body = PairDto, headers(("ETag" = String))))
+    responses(
+        (status = 200, body = PairDto, headers(("ETag" = String, description = "Changes whenever the answer does (counts and flags included): `\"r{revision}-{digest}\"`"))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+    )
 )]
 #[get("/pairs/{id}")]
 pub async fn get_pair(
     auth: Authorized<op::ReadPair>,
     db: RequestDb,
+    req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let (view, ctx) = use_case::read(&db, &auth.caller, auth.scope, id.into_inner()).await?;
     let as_member = view.is_member();
     let pair = view.into_pair();
     let revision = pair.revision;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(revision)))
-        .json(dto(pair, &ctx, as_member)))
+    conditional_json(
+        Some(&req),
+        actix_web::http::StatusCode::OK,
+        revision,
+        &dto(pair, &ctx, as_member),
+    )
 }
 
 /// Accept a proposed pair (a member). Active once both accepted and both hold the current

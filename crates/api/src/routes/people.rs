@@ -365,15 +365,24 @@ pub async fn list_people(
     tag = "people",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Person id")),
-    responses((status = 200, body = PersonDto, headers(("ETag" = String))))
+    responses(
+        (status = 200, body = PersonDto, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+    )
 )]
 #[get("/people/{id}")]
 pub async fn get_person(
     auth: Authorized<op::ReadPerson>,
     db: RequestDb,
+    req: HttpRequest,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let person = use_case::get(&db, &auth.caller, id.into_inner()).await?;
+    if crate::etag::not_modified(&req, person.revision) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((header::ETAG, etag(person.revision)))
+            .finish());
+    }
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(person.revision)))
         .json(PersonDto::from(person)))
