@@ -112,6 +112,21 @@ fn the_document_is_complete_for_validators_and_generators() {
         }
     }
     assert!(!doc["servers"].as_array().unwrap().is_empty());
+    // The headers clients rely on are in the contract: Idempotency-Key on every POST (it was
+    // on 1 of 20), Retry-After on 503, Link on the pages of lists.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if let Some(post) = item.get("post") {
+            let declared = post["parameters"].as_array().is_some_and(|ps| {
+                ps.iter()
+                    .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header")
+            });
+            assert!(declared, "POST {path} does not declare Idempotency-Key");
+        }
+    }
+    assert!(doc["components"]["responses"]["Unavailable"]["headers"]["Retry-After"].is_object());
+    assert!(
+        doc["paths"]["/api/v1/pairs"]["get"]["responses"]["200"]["headers"]["Link"].is_object()
+    );
     assert_eq!(
         doc["paths"]["/healthz"]["get"]["security"],
         serde_json::json!([])

@@ -136,20 +136,23 @@ impl Modify for StandardProblems {
     fn modify(&self, doc: &mut Document) {
         let components = doc.components.get_or_insert_with(Components::new);
         for (name, description) in PROBLEMS {
-            components.responses.insert(
-                name.to_owned(),
-                RefOr::T(
-                    ResponseBuilder::new()
-                        .description(description)
-                        .content(
-                            crate::problem::PROBLEM_JSON,
-                            ContentBuilder::new()
-                                .schema(Some(Ref::from_schema_name("Problem")))
-                                .build(),
-                        )
-                        .build(),
-                ),
+            let mut response = ResponseBuilder::new().description(description).content(
+                crate::problem::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
             );
+            if name == "Unavailable" {
+                let mut retry = utoipa::openapi::Header::new(
+                    utoipa::openapi::schema::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::schema::Type::Integer),
+                );
+                retry.description = Some("Seconds to wait before sending it again".to_owned());
+                response = response.header("Retry-After", retry);
+            }
+            components
+                .responses
+                .insert(name.to_owned(), RefOr::T(response.build()));
         }
     }
 }
@@ -195,6 +198,61 @@ fn add_problems(path: &str, method: &str, op: &mut Operation) {
     }
 }
 
+/// `Idempotency-Key` on every `POST` (the middleware honours it on all of them; README
+/// "Idempotency-Key"), where the handler did not declare it already.
+fn add_idempotency_key(op: &mut Operation) {
+    use utoipa::openapi::{
+        Required,
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+    };
+    let parameters = op.parameters.get_or_insert_with(Vec::new);
+    if parameters.iter().any(
+        |p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case(crate::idempotency::HEADER)),
+    ) {
+        return;
+    }
+    parameters.push(RefOr::T(
+        ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Makes a retry replay the first answer instead of doing the work twice \
+                 (1-255 printable ASCII characters; kept 24 hours, scoped to the token's subject)",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[!-~]+$")),
+            ))
+            .build(),
+    ));
+}
+
+/// `Link: <…>; rel="next"` on the answers that are a page of a list.
+fn add_link_header(op: &mut Operation) {
+    use utoipa::openapi::{
+        Header,
+        schema::{ObjectBuilder, Type},
+    };
+    let Some(RefOr::T(ok)) = op.responses.responses.get_mut("200") else {
+        return;
+    };
+    let paginated = ok.content.values().any(|c| {
+        matches!(c, RefOr::T(c)
+            if matches!(&c.schema, Some(RefOr::Ref(r)) if r.ref_location.contains("Paginated")))
+    });
+    if paginated && !ok.headers.contains_key("Link") {
+        let mut link = Header::new(ObjectBuilder::new().schema_type(Type::String));
+        link.description =
+            Some("`<…?cursor=…>; rel=\"next\"` when there is another page".to_owned());
+        ok.headers.insert("Link".to_owned(), RefOr::T(link));
+    }
+}
+
 /// What a response without a description of its own says: OpenAPI requires one on every
 /// response, and a generator names its types and comments after it.
 fn standard_description(status: &str) -> &'static str {
@@ -222,6 +280,10 @@ pub fn finish(mut doc: Document) -> Document {
         ] {
             if let Some(op) = op {
                 add_problems(path, method, op);
+                if method == "post" {
+                    add_idempotency_key(op);
+                }
+                add_link_header(op);
                 for (status, response) in op.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response
                         && response.description.trim().is_empty()
