@@ -100,6 +100,11 @@ fn the_document_is_complete_for_validators_and_generators() {
                 op["security"].is_array(),
                 "{method} {path} does not say whether it takes a token"
             );
+            let summary = op["summary"].as_str().unwrap_or_default();
+            assert!(
+                !summary.contains('`'),
+                "{method} {path}: a summary is plain text, shown raw: {summary}"
+            );
             for (status, response) in op["responses"].as_object().unwrap() {
                 if response.get("$ref").is_none() {
                     let description = response["description"].as_str().unwrap_or_default();

@@ -232,6 +232,24 @@ fn add_idempotency_key(op: &mut Operation) {
     ));
 }
 
+/// A summary is plain text (OpenAPI; Swagger UI and generators show it raw): the doc
+/// comment's Markdown code spans lose their backticks there, and the first paragraph keeps
+/// them, rendered, at the head of the description.
+fn plain_summary(op: &mut Operation) {
+    let Some(summary) = op.summary.as_mut() else {
+        return;
+    };
+    if !summary.contains('`') {
+        return;
+    }
+    let marked = summary.clone();
+    *summary = marked.replace('`', "");
+    op.description = Some(match op.description.take() {
+        Some(rest) if !rest.trim().is_empty() => format!("{marked}\n\n{rest}"),
+        _ => marked,
+    });
+}
+
 /// `Link: <…>; rel="next"` on the answers that are a page of a list.
 fn add_link_header(op: &mut Operation) {
     use utoipa::openapi::{
@@ -284,6 +302,7 @@ pub fn finish(mut doc: Document) -> Document {
                     add_idempotency_key(op);
                 }
                 add_link_header(op);
+                plain_summary(op);
                 for (status, response) in op.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response
                         && response.description.trim().is_empty()
