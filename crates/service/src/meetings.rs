@@ -240,7 +240,6 @@ pub async fn cancel(
     reason: Option<String>,
 ) -> Result<Meeting, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
-    find(db, pair_id, id).await?;
     let program = programs::find(db.conn(), m.pair.program_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
@@ -289,7 +288,6 @@ pub async fn close(
     summary: Option<String>,
 ) -> Result<Meeting, ServiceError> {
     let m = membership(db, caller, pair_id).await?;
-    find(db, pair_id, id).await?;
     let summary = meeting::summary(summary)?;
     // Checked under the pair's lock (see `cancel`); the meeting and its program's tallies
     // change together.

@@ -68,6 +68,13 @@ pub async fn visible_pair(
     let (pair, member) = pairs::find_seen_by(db.conn(), id, caller.subject.as_str())
         .await?
         .ok_or(ServiceError::NotFound)?;
+    gate(pair, member, scope)
+}
+
+/// The rule of the gate, once for [`visible_pair`] and [`read`]: a member sees the pair as a
+/// member; a caller who sees everything (coordinators, admins), its metadata; anyone else,
+/// nothing (`NotFound`).
+fn gate(pair: Pair, member: bool, scope: Scope) -> Result<PairView, ServiceError> {
     match (member, scope) {
         (true, _) => Ok(PairView::Member(pair)),
         (false, Scope::Everything) => Ok(PairView::Metadata(pair)),
@@ -523,17 +530,10 @@ pub async fn read(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let member = row.caller_is_member;
-    if !member && scope != Scope::Everything {
-        return Err(ServiceError::NotFound);
-    }
+    // Decided before anything of the row is opened.
+    let view = gate(row.pair.clone(), member, scope)?;
     let facts = [(row.pair.id, facts)];
-    let (mut pairs_, ctx) = context_of_rows(db, std::slice::from_ref(&row), &facts, now)?;
-    let pair = pairs_.pop().ok_or(ServiceError::NotFound)?;
-    let view = if member {
-        PairView::Member(pair)
-    } else {
-        PairView::Metadata(pair)
-    };
+    let (_, ctx) = context_of_rows(db, std::slice::from_ref(&row), &facts, now)?;
     Ok((view, ctx))
 }
 
