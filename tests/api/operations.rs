@@ -124,6 +124,69 @@ async fn docs_are_served_with_every_asset_embedded() {
     );
 }
 
+/// The documentation is served as a CDN would (issue 13: the 1.5 MB bundle went out
+/// uncompressed and uncached): gzip when asked for, a strong `ETag` that `If-None-Match`
+/// answers with `304`, `Cache-Control` (an hour for the UI's files, revalidation for the
+/// document and the page naming it).
+#[tokio::test]
+async fn docs_and_document_are_compressed_tagged_and_cacheable() {
+    let app = spawn_app().await;
+    // (the initializer is under a kilobyte: not worth compressing)
+    for (path, cache, compressed) in [
+        ("/docs/swagger-ui-bundle.js", "public, max-age=3600", true),
+        ("/docs/swagger-ui.css", "public, max-age=3600", true),
+        ("/docs/swagger-initializer.js", "no-cache", false),
+        ("/openapi.json", "no-cache", true),
+    ] {
+        let plain = app.client.get(app.url(path)).send().await.expect("sent");
+        assert_eq!(plain.status(), 200, "{path}");
+        assert_eq!(plain.headers()["cache-control"], cache, "{path}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}");
+        let tag = plain.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(
+            tag.starts_with('"') && !tag.starts_with("W/"),
+            "{path}: {tag}"
+        );
+        let plain_len = plain.bytes().await.unwrap().len();
+
+        let gz = app
+            .client
+            .get(app.url(path))
+            .header("accept-encoding", "gzip, br")
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(gz.status(), 200, "{path}");
+        assert_eq!(gz.headers()["vary"], "Accept-Encoding", "{path}");
+        assert_eq!(gz.headers()["etag"].to_str().unwrap(), tag, "{path}");
+        let encoding = gz.headers().get("content-encoding").cloned();
+        let gz_len = gz.bytes().await.unwrap().len();
+        if compressed {
+            assert_eq!(
+                encoding.as_ref().map(|v| v.to_str().unwrap()),
+                Some("gzip"),
+                "{path}"
+            );
+            assert!(gz_len * 3 < plain_len, "{path}: {gz_len} of {plain_len}");
+        } else {
+            assert!(encoding.is_none(), "{path}");
+        }
+
+        let again = app
+            .client
+            .get(app.url(path))
+            .header("if-none-match", &tag)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(again.status(), 304, "{path}");
+        assert_eq!(again.headers()["etag"].to_str().unwrap(), tag, "{path}");
+        assert!(again.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    let missing = app.get("/docs/no-such-file.js", None).await;
+    missing.problem(404, "not_found");
+}
+
 /// A write the database gives up for a concurrent one is `503 database_busy` with
 /// `Retry-After: 1` — not a 500 — and the same request succeeds once the other is done.
 /// Shown on SQLite, where another writer holding the file is easy to stage (PostgreSQL's

@@ -9,6 +9,7 @@ pub mod body_timeout;
 pub mod connection;
 mod csv_export;
 mod csv_import;
+pub mod docs;
 pub mod etag;
 mod fallback;
 pub mod idempotency;
@@ -38,7 +39,6 @@ use actix_web::{
 use mentorat_persistence::Db;
 use utoipa::OpenApi;
 use utoipa_actix_web::{AppExt, UtoipaApp, scope, service_config::ServiceConfig};
-use utoipa_swagger_ui::SwaggerUi;
 
 pub use auth::{JwtVerifier, KeySet};
 pub use telemetry::Metrics;
@@ -86,7 +86,8 @@ pub struct AppState {
     pub verifier: Arc<JwtVerifier>,
     pub metrics: Metrics,
     pub settings: HttpSettings,
-    openapi: Arc<utoipa::openapi::OpenApi>,
+    /// The document and the documentation's files, prepared once.
+    docs: docs::Docs,
     routes: Arc<RouteTable>,
     /// Requests in flight (a stop says whether it cut any).
     pub inflight: inflight::InFlight,
@@ -113,7 +114,7 @@ impl AppState {
             verifier: Arc::new(verifier),
             metrics: Metrics::new()?,
             settings,
-            openapi: Arc::new(openapi),
+            docs: docs::Docs::new(&openapi),
             routes: Arc::new(routes),
             audit_log,
             leavers,
@@ -286,24 +287,21 @@ pub fn app(
         }));
     let (app, _) = registered(base.into_utoipa_app()).split_for_parts();
     let cors_enabled = !state.settings.cors_origins.is_empty();
-    app.service(
-        SwaggerUi::new("/docs/{_:.*}")
-            .url("/openapi.json", (*state.openapi).clone())
-            // Swagger UI would send the document's URL to validator.swagger.io.
-            .config(utoipa_swagger_ui::Config::default().validator_url("none")),
-    )
-    .route(
-        "/docs",
-        web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header((header::LOCATION, "/docs/"))
-                .finish()
-        }),
-    )
-    .default_service(web::to(fallback::not_routed))
-    .wrap(from_fn(unit::middleware))
-    .wrap(from_fn(body_timeout::middleware))
-    .wrap(Condition::new(cors_enabled, cors(&state.settings)))
-    .wrap(from_fn(telemetry::middleware))
-    .wrap(from_fn(inflight::middleware))
+    app.app_data(web::Data::new(state.docs.clone()))
+        .route("/openapi.json", web::get().to(docs::document))
+        .route("/docs/{path:.*}", web::get().to(docs::ui))
+        .route(
+            "/docs",
+            web::get().to(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, "/docs/"))
+                    .finish()
+            }),
+        )
+        .default_service(web::to(fallback::not_routed))
+        .wrap(from_fn(unit::middleware))
+        .wrap(from_fn(body_timeout::middleware))
+        .wrap(Condition::new(cors_enabled, cors(&state.settings)))
+        .wrap(from_fn(telemetry::middleware))
+        .wrap(from_fn(inflight::middleware))
 }
