@@ -21,6 +21,7 @@ mod m20261202_000014_key_check;
 mod m20261203_000015_people_inactive;
 mod m20261203_000016_idempotency_resource;
 mod m20261203_000017_report_cells;
+mod m20261203_000018_report_pair_events;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000015_people_inactive::Migration),
             Box::new(m20261203_000016_idempotency_resource::Migration),
             Box::new(m20261203_000017_report_cells::Migration),
+            Box::new(m20261203_000018_report_pair_events::Migration),
         ]
     }
 }

@@ -151,12 +151,14 @@ pub(crate) async fn all_happened_on(app: &TestApp, day: NaiveDate) {
         vec![day_text.into()],
     )
     .await;
-    try_sql(
-        app,
-        "UPDATE report_meeting_members SET month = $1",
-        vec![day.format("%Y-%m").to_string().into()],
-    )
-    .await;
+    for table in ["report_meeting_members", "report_pair_events"] {
+        try_sql(
+            app,
+            &format!("UPDATE {table} SET month = $1"),
+            vec![day.format("%Y-%m").to_string().into()],
+        )
+        .await;
+    }
 }
 
 async fn report(app: &TestApp, program: &str, query: &str) -> Value {
@@ -241,7 +243,8 @@ async fn r13_a_difference_of_groupings_isolates_nobody() {
     assert_eq!(figure(&by_site, "B", "/pairs"), None);
     assert_eq!(by_site["total"]["pairs"], 10, "{by_site}");
     assert_eq!(by_site["total"]["people"], 10);
-    assert_eq!(by_site["total"]["pairs_by_status"]["active"], 0);
+    // The one pair activated is a cell of one mentee: in no figure.
+    assert_eq!(by_site["total"]["pairs_by_status"]["active"], Value::Null);
     assert_eq!(by_site["total"]["cells_left_out"], 2);
     assert_eq!(by_department["total"], by_site["total"]);
     let csv = app
@@ -265,6 +268,47 @@ async fn r13_a_difference_of_groupings_isolates_nobody() {
         "{}",
         csv.text
     );
+}
+
+/// R13 over time: five pairs of D1 formed and accepted last month, one of them ends today.
+/// When a report counted the current status of the pairs formed in a month, last month's
+/// `ended` went from 0 to 1 — the difference of two reports of the same closed month was that
+/// one pair. Each change is counted in the month it happens: a closed month reads the same at
+/// every request.
+#[tokio::test]
+async fn r13_a_closed_month_reads_the_same_after_a_pair_moves_on() {
+    let app = spawn_app().await;
+    let program = program_with(&app, &[("D1", "A"); 5]).await;
+    for (pair, mentor, mentee, ..) in &program.pairs {
+        accept(&app, pair, mentor, mentee).await;
+    }
+    all_happened_on(&app, last_month(5)).await;
+    let query = "group_by=department";
+    let before = report(&app, &program.id, query).await;
+    assert_eq!(
+        figure(&before, "D1", "/pairs_by_status/active"),
+        Some(5),
+        "{before}"
+    );
+    // Nobody ended: no cell, no figure.
+    assert_eq!(
+        figure(&before, "D1", "/pairs_by_status/ended"),
+        None,
+        "{before}"
+    );
+
+    let (pair, mentor, ..) = program.pairs[0].clone();
+    let ended = app
+        .post_json(
+            &format!("/api/v1/pairs/{pair}/end"),
+            Some(&as_(&mentor)),
+            &json!({"reason_category": "other"}),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    let after = report(&app, &program.id, query).await;
+    assert_eq!(before["groups"], after["groups"], "{before} {after}");
+    assert_eq!(before["total"], after["total"]);
 }
 
 /// Six mentees of D1: five pairs formed on the 3rd of last month, the sixth on the 10th and

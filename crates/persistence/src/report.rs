@@ -19,17 +19,32 @@ use crate::{error::StoreError, sql::statement};
 
 pub use mentorat_domain::anonymity::Grouping as GroupBy;
 
-/// The pairs formed in a cell's month: how many mentees, pairs by current status,
-/// cross-department, with an agreed and with an achieved objective.
+/// The pairs formed in a cell's month: how many mentees, how many pairs, how many
+/// across departments (fixed when the pair forms).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PairCell {
     pub mentees: i64,
     pub pairs: i64,
-    pub by_status: BTreeMap<String, i64>,
     pub cross_department: i64,
-    pub with_agreed_objectives: i64,
-    pub with_achieved_objectives: i64,
 }
+
+/// The pairs that changed in a cell's month in one way (entered a status, had their first
+/// objective agreed or achieved): how many, and their mentees.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EventCell {
+    pub mentees: i64,
+    pub pairs: i64,
+}
+
+/// What a pair's change is counted as (see migration 000018).
+pub const PAIR_EVENTS: [&str; 6] = [
+    "active",
+    "completed",
+    "ended",
+    "suspended",
+    "objectives_agreed",
+    "objectives_achieved",
+];
 
 /// The meetings recorded in a cell's month — held, cancelled, cancelled late, missed — and
 /// the mentees of the pairs that had them.
@@ -60,6 +75,8 @@ pub struct FeedbackCell {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RawCells {
     pub pairs: BTreeMap<CellKey, PairCell>,
+    /// By kind of change ([`PAIR_EVENTS`]).
+    pub pair_events: BTreeMap<String, BTreeMap<CellKey, EventCell>>,
     pub meetings: BTreeMap<CellKey, MeetingCell>,
     pub reschedules: BTreeMap<CellKey, RescheduleCell>,
     pub check_ins: BTreeMap<CellKey, FeedbackCell>,
@@ -129,25 +146,16 @@ fn key(r: &QueryResult) -> Result<Option<CellKey>, sea_orm::DbErr> {
     }))
 }
 
-const STATUSES: [&str; 5] = ["proposed", "active", "completed", "ended", "suspended"];
-
 async fn pair_cells(
     conn: &impl ConnectionTrait,
     w: &Window,
 ) -> Result<BTreeMap<CellKey, PairCell>, StoreError> {
-    let by_status: String = STATUSES
-        .iter()
-        .map(|s| format!("SUM(CASE WHEN status = '{s}' THEN 1 ELSE 0 END) AS {s}, "))
-        .collect();
     let sql = format!(
-        "SELECT department, site, month, COUNT(*) AS pairs, {by_status} \
+        "SELECT department, site, month, COUNT(*) AS pairs, \
                 SUM(CASE WHEN cross_department THEN 1 ELSE 0 END) AS cross_department, \
-                SUM(CASE WHEN objectives_agreed THEN 1 ELSE 0 END) AS agreed, \
-                SUM(CASE WHEN objectives_achieved THEN 1 ELSE 0 END) AS achieved, \
                 COUNT(DISTINCT mentee_person_id) AS mentees \
          FROM (SELECT report_department AS department, report_site AS site, {} AS month, \
-                      status, cross_department, objectives_agreed, objectives_achieved, \
-                      mentee_person_id \
+                      cross_department, mentee_person_id \
                FROM pairs WHERE program_id = $1 AND created_at >= $2 AND created_at < $3) p \
          GROUP BY department, site, month",
         month(conn.get_database_backend(), "created_at")
@@ -155,19 +163,37 @@ async fn pair_cells(
     let mut cells = BTreeMap::new();
     for r in query(conn, &sql, w.instants()).await? {
         let Some(key) = key(&r)? else { continue };
-        let mut by_status = BTreeMap::new();
-        for status in STATUSES {
-            by_status.insert(status.to_owned(), r.try_get("", status)?);
-        }
         cells.insert(
             key,
             PairCell {
                 mentees: r.try_get("", "mentees")?,
                 pairs: r.try_get("", "pairs")?,
-                by_status,
                 cross_department: r.try_get("", "cross_department")?,
-                with_agreed_objectives: r.try_get("", "agreed")?,
-                with_achieved_objectives: r.try_get("", "achieved")?,
+            },
+        );
+    }
+    Ok(cells)
+}
+
+/// The pairs' changes recorded in each month (never their current state: a closed month's
+/// cells do not move when a pair does).
+async fn pair_event_cells(
+    conn: &impl ConnectionTrait,
+    w: &Window,
+) -> Result<BTreeMap<String, BTreeMap<CellKey, EventCell>>, StoreError> {
+    let sql = "SELECT kind, department, site, month, COUNT(*) AS pairs, \
+                COUNT(DISTINCT mentee_id) AS mentees \
+         FROM report_pair_events \
+         WHERE program_id = $1 AND month >= $2 AND month < $3 AND kind <> 'proposed' \
+         GROUP BY kind, department, site, month";
+    let mut cells: BTreeMap<String, BTreeMap<CellKey, EventCell>> = BTreeMap::new();
+    for r in query(conn, sql, w.months()).await? {
+        let Some(key) = key(&r)? else { continue };
+        cells.entry(r.try_get("", "kind")?).or_default().insert(
+            key,
+            EventCell {
+                mentees: r.try_get("", "mentees")?,
+                pairs: r.try_get("", "pairs")?,
             },
         );
     }
@@ -294,7 +320,7 @@ async fn feedback_cells(
 
 /// Every cell of a program over `[from, to)` (whole UTC months). The queries are
 /// independent and run at once, each on its own pooled connection. Pairs are counted in the
-/// month they were formed; meetings, cancellations, reschedules and feedback in the month
+/// month they were formed, their changes in the month they happened; meetings, cancellations, reschedules and feedback in the month
 /// they were recorded.
 pub async fn cells(
     conn: &impl ConnectionTrait,
@@ -309,8 +335,10 @@ pub async fn cells(
         try_join(reschedule_cells(conn, &w), feedback_cells(conn, &w)),
     )
     .await?;
+    let pair_events = pair_event_cells(conn, &w).await?;
     Ok(RawCells {
         pairs,
+        pair_events,
         meetings,
         reschedules,
         check_ins,

@@ -7,7 +7,8 @@
 //! | fact | kept by |
 //! |---|---|
 //! | a pair's report group (mentee's department and site when the pair formed), cross-department | [`stamp_pair`] after `pairs::insert` (`service::pairs::propose`) |
-//! | a pair has an agreed / an achieved objective | [`refresh_objectives`] after every objective write |
+//! | a pair has an agreed / an achieved objective — and the month it first had one, in `report_pair_events` | [`refresh_objectives`] after every objective write |
+//! | a pair entered a status (proposed, active, completed, ended, suspended), in the month it did | [`record_pair_status`] after `pairs::{insert (and stamp_pair), record_acceptance, end, suspend_pairs_of, complete_program}` |
 //! | a meeting held, missed, cancelled or late (UTC day it was recorded) — by program and group — and its pair's mentee in the month's meeting cell | [`count_meetings`] after `meetings::{cancel, close, cancel_scheduled_after}` by a member |
 //! | a cancellation made up for, and the days it took | [`record_reschedule`] after `meetings::insert` of a rescheduling |
 //! | feedback scores by program, day, group, dimension; the feedback's program and group | [`count_feedback`] after `feedback::insert` |
@@ -72,7 +73,53 @@ pub async fn refresh_objectives(
          WHERE id = $1",
         vec![pair_id.into()],
     )
+    .await?;
+    // The first month the pair had an agreed (an achieved) objective: counted once, in the
+    // month it happened (R13: a closed month never changes).
+    exec(
+        conn,
+        "INSERT INTO report_pair_events \
+           (pair_id, kind, program_id, month, department, site, mentee_id) \
+         SELECT p.id, k.kind, p.program_id, $1, p.report_department, p.report_site, \
+           p.mentee_person_id \
+         FROM pairs p, (SELECT 'objectives_agreed' AS kind \
+                        UNION ALL SELECT 'objectives_achieved') k \
+         WHERE p.id = $2 AND ((k.kind = 'objectives_agreed' AND p.objectives_agreed) \
+           OR (k.kind = 'objectives_achieved' AND p.objectives_achieved)) \
+         ON CONFLICT (pair_id, kind) DO NOTHING",
+        vec![this_month().into(), pair_id.into()],
+    )
     .await
+}
+
+/// The running month (UTC), `YYYY-MM`: the month a change is counted in.
+fn this_month() -> String {
+    Utc::now().format("%Y-%m").to_string()
+}
+
+/// These pairs entered their current status: each counted once per status, in the running
+/// month, in its report group (R13: a report counts what changed in each month, so a closed
+/// month's figures never move when a pair moves on; see migration 000018).
+pub async fn record_pair_status(
+    conn: &impl ConnectionTrait,
+    pair_ids: &[Uuid],
+) -> Result<(), StoreError> {
+    for chunk in pair_ids.chunks(500) {
+        let placeholders: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "INSERT INTO report_pair_events \
+               (pair_id, kind, program_id, month, department, site, mentee_id) \
+             SELECT id, status, program_id, $1, report_department, report_site, \
+               mentee_person_id \
+             FROM pairs WHERE id IN ({}) \
+             ON CONFLICT (pair_id, kind) DO NOTHING",
+            placeholders.join(", ")
+        );
+        let mut values = vec![Value::from(this_month())];
+        values.extend(chunk.iter().map(|id| Value::from(*id)));
+        exec(conn, &sql, values).await?;
+    }
+    Ok(())
 }
 
 /// Adds meetings that just left `scheduled` by a member's hand to their program's tallies, in

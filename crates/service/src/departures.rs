@@ -19,6 +19,7 @@ pub async fn people_deactivated(
     let suspended = pairs::suspend_pairs_of(conn, person_ids, now).await?;
     // Nobody will come to the meetings ahead: off every calendar.
     let ids: Vec<Uuid> = suspended.iter().map(|p| p.id).collect();
+    mentorat_persistence::tallies::record_pair_status(conn, &ids).await?;
     crate::working_life::cancel_ahead_of_pairs(conn, &ids, None, now).await?;
     for pair in &suspended {
         let others: Vec<Uuid> = [pair.mentor_person_id, pair.mentee_person_id]

@@ -174,6 +174,7 @@ pub async fn propose(
     })?;
     // The pair's report group, frozen with it.
     mentorat_persistence::tallies::stamp_pair(&txn, created.id).await?;
+    mentorat_persistence::tallies::record_pair_status(&txn, &[created.id]).await?;
     notifications::notify(
         &txn,
         &[mentor_person.id, mentee_person.id],
@@ -263,6 +264,7 @@ pub async fn accept(db: &Db, caller: &Caller, id: Uuid) -> Result<Pair, ServiceE
     let now = Utc::now();
     pairs::record_acceptance(&txn, &pair, side == Side::Mentor, activate, now).await?;
     if activate {
+        mentorat_persistence::tallies::record_pair_status(&txn, &[pair.id]).await?;
         notifications::notify(
             &txn,
             &[pair.mentor_person_id, pair.mentee_person_id],
@@ -311,6 +313,7 @@ pub async fn end(
     };
     let now = Utc::now();
     pairs::end(&txn, db.keys(), &pair, reason, text.as_deref(), now).await?;
+    mentorat_persistence::tallies::record_pair_status(&txn, &[pair.id]).await?;
     crate::working_life::cancel_ahead(&txn, PairsOf::One(pair.id), Some(me.id), now).await?;
     notifications::notify(
         &txn,

@@ -108,6 +108,8 @@ pub async fn update(
                     .await?;
                     let completed =
                         mentorat_persistence::pairs::complete_program(&txn, id, now).await?;
+                    let ids: Vec<Uuid> = completed.iter().map(|p| p.pair_id).collect();
+                    mentorat_persistence::tallies::record_pair_status(&txn, &ids).await?;
                     // Each member is told, and the integrations: a completed pair has ended
                     // (`pair.ended`, status `completed`) and so have the meetings it had ahead.
                     for pair in &completed {

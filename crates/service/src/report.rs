@@ -133,15 +133,20 @@ pub struct Figures {
     pub cells_left_out: i64,
     /// The mentees of the pairs counted (a mentee counted once per cell).
     pub people: Shown<i64>,
+    /// Pairs formed in the window.
     pub pairs: Shown<i64>,
+    /// Pairs that entered each status in the window (`proposed`: formed), counted in the
+    /// month they did — never the current status of the pairs formed in it (R13: two
+    /// reports of a closed month always agree).
     pub pairs_by_status: BTreeMap<String, Shown<i64>>,
+    /// Pairs whose first objective was agreed (achieved) in the window.
+    pub pairs_with_objectives_agreed: Shown<i64>,
+    pub pairs_with_objectives_achieved: Shown<i64>,
     pub meetings_held: Shown<i64>,
     pub meetings_cancelled: Shown<i64>,
     pub meetings_cancelled_late: Shown<i64>,
     pub meetings_missed: Shown<i64>,
     pub median_reschedule_days: Shown<f64>,
-    pub share_with_agreed_objectives: Shown<f64>,
-    pub share_with_achieved_objectives: Shown<f64>,
     pub share_cross_department: Shown<f64>,
     /// Average score per dimension; `None` when no cell of at least k respondents has it.
     pub feedback: BTreeMap<String, Shown<f64>>,
@@ -172,25 +177,17 @@ fn share(part: i64, whole: i64) -> Option<f64> {
 
 const STATUSES: [&str; 5] = ["proposed", "active", "completed", "ended", "suspended"];
 
-/// The figures of pairs that add up across cells.
+/// The figures of the pairs formed, that add up across cells.
 #[derive(Debug, Clone, Default)]
 struct PairSums {
     pairs: i64,
-    by_status: BTreeMap<String, i64>,
     cross: i64,
-    agreed: i64,
-    achieved: i64,
 }
 
 impl AddAssign for PairSums {
     fn add_assign(&mut self, o: Self) {
         self.pairs += o.pairs;
-        for (s, n) in o.by_status {
-            *self.by_status.entry(s).or_default() += n;
-        }
         self.cross += o.cross;
-        self.agreed += o.agreed;
-        self.achieved += o.achieved;
     }
 }
 
@@ -257,6 +254,8 @@ fn median(mut days: Vec<f64>) -> Option<f64> {
 #[derive(Default)]
 struct Kinds {
     pairs: anonymity::Shown<PairSums>,
+    /// The pairs' changes, by kind (each kind its own cells and people).
+    events: BTreeMap<String, anonymity::Shown<i64>>,
     meetings: anonymity::Shown<Meetings>,
     reschedules: anonymity::Shown<Days>,
     check_ins: anonymity::Shown<Scores>,
@@ -272,7 +271,9 @@ fn figures(kinds: Kinds) -> Figures {
         .chain(&kinds.reschedules.left_out)
         .chain(&kinds.check_ins.left_out)
         .chain(&kinds.finals.left_out)
+        .chain(kinds.events.values().flat_map(|e| &e.left_out))
         .collect();
+    let event = |kind: &str| kinds.events.get(kind).and_then(|e| e.value);
     let pairs = kinds.pairs.value.as_ref();
     let meetings = kinds.meetings.value.as_ref().map(|m| m.0);
     let mut feedback = BTreeMap::new();
@@ -291,6 +292,7 @@ fn figures(kinds: Kinds) -> Figures {
     let median_reschedule_days = kinds.reschedules.value.and_then(|d| median(d.0));
     Figures {
         suppressed: pairs.is_none()
+            && kinds.events.values().all(|e| e.value.is_none())
             && meetings.is_none()
             && median_reschedule_days.is_none()
             && feedback.values().all(Option::is_none),
@@ -300,19 +302,21 @@ fn figures(kinds: Kinds) -> Figures {
         pairs_by_status: STATUSES
             .into_iter()
             .map(|s| {
-                (
-                    s.to_owned(),
-                    pairs.map(|p| p.by_status.get(s).copied().unwrap_or(0)),
-                )
+                let shown = if s == "proposed" {
+                    pairs.map(|p| p.pairs)
+                } else {
+                    event(s)
+                };
+                (s.to_owned(), shown)
             })
             .collect(),
+        pairs_with_objectives_agreed: event("objectives_agreed"),
+        pairs_with_objectives_achieved: event("objectives_achieved"),
         meetings_held: meetings.map(|m| m[0]),
         meetings_cancelled: meetings.map(|m| m[1]),
         meetings_cancelled_late: meetings.map(|m| m[2]),
         meetings_missed: meetings.map(|m| m[3]),
         median_reschedule_days,
-        share_with_agreed_objectives: pairs.and_then(|p| share(p.agreed, p.pairs)),
-        share_with_achieved_objectives: pairs.and_then(|p| share(p.achieved, p.pairs)),
         share_cross_department: pairs.and_then(|p| share(p.cross, p.pairs)),
         feedback,
     }
@@ -348,10 +352,7 @@ pub async fn report(
         |c| c.mentees,
         |c| PairSums {
             pairs: c.pairs,
-            by_status: c.by_status,
             cross: c.cross_department,
-            agreed: c.with_agreed_objectives,
-            achieved: c.with_achieved_objectives,
         },
     );
     let meetings = cells_of(raw.meetings, |c| c.mentees, |c| Meetings(c.counts));
@@ -359,6 +360,15 @@ pub async fn report(
     let check_ins = cells_of(raw.check_ins, |c| c.respondents, |c| Scores(c.scores));
     let finals = cells_of(raw.finals, |c| c.respondents, |c| Scores(c.scores));
     let pairs = anonymity::publish(&pairs, window, group_by, k);
+    let mut events = BTreeMap::new();
+    for kind in report::PAIR_EVENTS {
+        let cells = cells_of(
+            raw.pair_events.get(kind).cloned().unwrap_or_default(),
+            |c| c.mentees,
+            |c| c.pairs,
+        );
+        events.insert(kind, anonymity::publish(&cells, window, group_by, k));
+    }
     let meetings = anonymity::publish(&meetings, window, group_by, k);
     let reschedules = anonymity::publish(&reschedules, window, group_by, k);
     let check_ins = anonymity::publish(&check_ins, window, group_by, k);
@@ -366,6 +376,17 @@ pub async fn report(
     let mut groups: BTreeMap<String, Kinds> = BTreeMap::new();
     for (name, shown) in pairs.groups {
         groups.entry(name).or_default().pairs = shown;
+    }
+    let mut total_events = BTreeMap::new();
+    for (kind, published) in events {
+        for (name, shown) in published.groups {
+            groups
+                .entry(name)
+                .or_default()
+                .events
+                .insert(kind.to_owned(), shown);
+        }
+        total_events.insert(kind.to_owned(), published.total);
     }
     for (name, shown) in meetings.groups {
         groups.entry(name).or_default().meetings = shown;
@@ -381,6 +402,7 @@ pub async fn report(
     }
     let total = figures(Kinds {
         pairs: pairs.total,
+        events: total_events,
         meetings: meetings.total,
         reschedules: reschedules.total,
         check_ins: check_ins.total,

@@ -321,17 +321,33 @@ pub struct FiguresDto {
     /// The mentees of the pairs formed in the window (a mentee counted once per department ×
     /// site × month cell).
     pub people: Option<i64>,
-    /// Pairs formed in the window, and by their current status.
+    /// Pairs formed in the window.
     pub pairs: Option<i64>,
+    /// Pairs that entered each status in the window (`proposed`: formed in it), each change
+    /// counted in the month it happened (R13: a closed month's figures never change, so two
+    /// reports of it, a day or a year apart, cannot be differenced to follow one pair).
     pub pairs_by_status: BTreeMap<String, Option<i64>>,
+    /// Pairs whose first objective was agreed in the window.
+    pub pairs_with_objectives_agreed: Option<i64>,
+    /// Pairs whose first objective was achieved in the window.
+    pub pairs_with_objectives_achieved: Option<i64>,
     pub meetings_held: Option<i64>,
     pub meetings_cancelled: Option<i64>,
     pub meetings_cancelled_late: Option<i64>,
     pub meetings_missed: Option<i64>,
     /// Median days from a cancellation to the meeting scheduled in its place.
     pub median_reschedule_days: Option<f64>,
+    /// Withdrawn, always `null`: it was the current state of the pairs formed in the window,
+    /// which changed a closed month's figures whenever one pair moved on (R13). Read
+    /// `pairs_with_objectives_agreed` instead.
+    #[schema(deprecated)]
     pub share_with_agreed_objectives: Option<f64>,
+    /// Withdrawn, always `null` (see `share_with_agreed_objectives`); read
+    /// `pairs_with_objectives_achieved`.
+    #[schema(deprecated)]
     pub share_with_achieved_objectives: Option<f64>,
+    /// Share of the pairs formed in the window whose mentor and mentee were in different
+    /// departments (fixed when the pair forms).
     pub share_cross_department: Option<f64>,
     /// Average score per dimension (1–5); `null` when fewer than k people answered it.
     pub feedback: BTreeMap<String, Option<f64>>,
@@ -345,13 +361,15 @@ fn figures(group: Option<String>, f: Figures) -> FiguresDto {
         people: f.people,
         pairs: f.pairs,
         pairs_by_status: f.pairs_by_status,
+        pairs_with_objectives_agreed: f.pairs_with_objectives_agreed,
+        pairs_with_objectives_achieved: f.pairs_with_objectives_achieved,
         meetings_held: f.meetings_held,
         meetings_cancelled: f.meetings_cancelled,
         meetings_cancelled_late: f.meetings_cancelled_late,
         meetings_missed: f.meetings_missed,
         median_reschedule_days: f.median_reschedule_days,
-        share_with_agreed_objectives: f.share_with_agreed_objectives,
-        share_with_achieved_objectives: f.share_with_achieved_objectives,
+        share_with_agreed_objectives: None,
+        share_with_achieved_objectives: None,
         share_cross_department: f.share_cross_department,
         feedback: f.feedback,
     }
@@ -414,8 +432,8 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
             "meetings_cancelled_late",
             "meetings_missed",
             "median_reschedule_days",
-            "share_with_agreed_objectives",
-            "share_with_achieved_objectives",
+            "pairs_with_objectives_agreed",
+            "pairs_with_objectives_achieved",
             "share_cross_department",
         ]
         .map(str::to_owned),
@@ -440,8 +458,8 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
             cell(&f.meetings_cancelled_late),
             cell(&f.meetings_missed),
             cell(&f.median_reschedule_days),
-            cell(&f.share_with_agreed_objectives),
-            cell(&f.share_with_achieved_objectives),
+            cell(&f.pairs_with_objectives_agreed),
+            cell(&f.pairs_with_objectives_achieved),
             cell(&f.share_cross_department),
         ]);
         cells.extend(
@@ -464,10 +482,11 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
 }
 
 /// A program's figures over whole closed months (coordinators, admins, analysts): pairs
-/// formed in the window, by current status; meetings held, missed and cancelled (late or not)
-/// by a member, as recorded in the window; median days to make up for a cancellation, made
-/// up in the window; shares of those pairs with agreed and achieved objectives and across
-/// departments; feedback averages of the answers given in the window.
+/// formed in the window, and the pairs that entered each status or agreed and achieved their
+/// first objective in it (each change in the month it happened); meetings held, missed and
+/// cancelled (late or not) by a member, as recorded in the window; median days to make up for
+/// a cancellation, made up in the window; the share of the pairs formed across departments;
+/// feedback averages of the answers given in the window.
 /// R13: each kind of figure is a sum of department × site × month cells, and a cell of fewer
 /// than k people (`k` in the answer) is left out of every figure, totals included
 /// (`cells_left_out`): no sum or difference of figures of any reports isolates fewer than k
