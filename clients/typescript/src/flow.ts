@@ -340,10 +340,11 @@ async function main(): Promise<void> {
     "not_found",
     "the mentor accepting the charter for the mentee (someone else's enrollment)",
   );
-  for (const [who, client, enrollment] of [
-    ["mentor", mentor, mentorEnrollment],
-    ["mentee", mentee, menteeEnrollment],
-  ] as const) {
+  const members: { who: string; client: Client<paths>; enrollment: Schemas["EnrollmentDto"] }[] = [
+    { who: "mentor", client: mentor, enrollment: mentorEnrollment },
+    { who: "mentee", client: mentee, enrollment: menteeEnrollment },
+  ];
+  for (const { who, client, enrollment } of members) {
     const accepted = ok(
       await client.POST("/api/v1/programs/{id}/enrollments/{enrollment_id}/charter-acceptance", {
         params: { path: { id: program.id, enrollment_id: enrollment.id } },
