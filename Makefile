@@ -1,4 +1,4 @@
-.PHONY: fmt lint test openapi run ci
+.PHONY: fmt lint test openapi clients run ci
 
 fmt:
 	cargo fmt --all
@@ -11,6 +11,9 @@ test:
 
 openapi:
 	cargo run -q -p mentorat -- openapi --output openapi/openapi.json
+
+clients:
+	bash .ci/clients
 
 run:
 	cargo run --release

@@ -137,3 +137,40 @@ fn the_document_is_complete_for_validators_and_generators() {
         serde_json::json!([])
     );
 }
+
+/// A generated client can make the conditional requests the API honours without a cast:
+/// every GET that may answer `304` declares `If-None-Match` (openapi-typescript typed the header
+/// `never` on all seven), and no header parameter is nullable (a header is absent or a string;
+/// `If-Match` was typed `string | null`).
+#[test]
+fn conditional_request_headers_are_declared_as_strings() {
+    let doc = committed();
+    let mut conditional_gets = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let parameters = op["parameters"].as_array().cloned().unwrap_or_default();
+            for p in parameters.iter().filter(|p| p["in"] == "header") {
+                assert_eq!(
+                    p["schema"]["type"], "string",
+                    "{method} {path}: header {} is not a plain string",
+                    p["name"]
+                );
+                assert_ne!(
+                    p["required"], true,
+                    "{method} {path}: header {} required",
+                    p["name"]
+                );
+            }
+            if method == "get" && op["responses"].get("304").is_some() {
+                conditional_gets += 1;
+                assert!(
+                    parameters
+                        .iter()
+                        .any(|p| p["name"] == "If-None-Match" && p["in"] == "header"),
+                    "GET {path} answers 304 but does not declare If-None-Match"
+                );
+            }
+        }
+    }
+    assert!(conditional_gets >= 7, "{conditional_gets} GETs answer 304");
+}

@@ -232,6 +232,49 @@ fn add_idempotency_key(op: &mut Operation) {
     ));
 }
 
+/// The conditional-request headers as a client sends them: `If-None-Match` on every GET that
+/// may answer `304` (the handlers declare the `304`, not the header it answers), and every
+/// header parameter a plain string (a handler's `Option<String>` says "optional", which
+/// utoipa renders as a nullable type: generated clients then type `If-Match` `string | null`).
+fn conditional_headers(method: &str, op: &mut Operation) {
+    use utoipa::openapi::{
+        Required,
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Schema, SchemaType, Type},
+    };
+    let parameters = op.parameters.get_or_insert_with(Vec::new);
+    for parameter in parameters.iter_mut() {
+        if let RefOr::T(p) = parameter
+            && p.parameter_in == ParameterIn::Header
+            && let Some(RefOr::T(Schema::Object(schema))) = p.schema.as_mut()
+        {
+            schema.schema_type = SchemaType::Type(Type::String);
+        }
+    }
+    let conditional = method == "get" && op.responses.responses.contains_key("304");
+    if conditional
+        && !parameters
+            .iter()
+            .any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("If-None-Match")))
+    {
+        parameters.push(RefOr::T(
+            ParameterBuilder::new()
+                .name("If-None-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The `ETag` of the representation the client holds: `304` when it is \
+                     still current",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        ));
+    }
+    if parameters.is_empty() {
+        op.parameters = None;
+    }
+}
+
 /// A summary is plain text (OpenAPI; Swagger UI and generators show it raw): the doc
 /// comment's Markdown code spans lose their backticks there, and the first paragraph keeps
 /// them, rendered, at the head of the description.
@@ -302,6 +345,7 @@ pub fn finish(mut doc: Document) -> Document {
                     add_idempotency_key(op);
                 }
                 add_link_header(op);
+                conditional_headers(method, op);
                 plain_summary(op);
                 for (status, response) in op.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response
