@@ -38,7 +38,17 @@ fn remaining_and_reset(reply: &Reply) -> (u64, u64) {
 }
 
 async fn burst(app: &TestApp, tokens: &[String]) -> Vec<Reply> {
-    join_all(tokens.iter().map(|t| app.get("/api/v1/me", Some(t)))).await
+    join_all(tokens.iter().enumerate().map(|(i, t)| {
+        // Each claims to come from elsewhere: no proxy is trusted, so it does not count.
+        let forwarded = format!("203.0.113.{}", i % 250);
+        app.send(
+            app.client
+                .get(app.url("/api/v1/me"))
+                .bearer_auth(t)
+                .header("x-forwarded-for", forwarded),
+        )
+    }))
+    .await
 }
 
 fn count(replies: &[Reply], status: u16) -> usize {
@@ -166,4 +176,29 @@ async fn a_limit_of_zero_turns_limiting_off() {
     let caller = token("P001", &[]);
     let replies = burst(&app, &vec![caller; 200]).await;
     assert_eq!(count(&replies, 200), 200);
+}
+
+#[tokio::test]
+async fn behind_a_trusted_load_balancer_each_client_address_has_its_bucket() {
+    // The test client connects from 127.0.0.1: here, the balancer.
+    let app = spawn_app_with(
+        Options::default()
+            .var("MENTORAT_RATE_LIMIT", "60/min,burst=3")
+            .var("MENTORAT_TRUSTED_PROXIES", "127.0.0.0/8"),
+    )
+    .await;
+    let from = |client: &str| {
+        app.client
+            .get(app.url("/api/v1/me"))
+            .bearer_auth(forged("X0001"))
+            .header("x-forwarded-for", format!("6.6.6.6, {client}"))
+    };
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.send(from("203.0.113.1")).await.status);
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429, 429]);
+    // Another client behind the same balancer is not affected; what a client wrote to the
+    // left of the balancer's entry is not read (6.6.6.6 above, in both).
+    assert_eq!(app.send(from("203.0.113.2")).await.status, 401);
 }

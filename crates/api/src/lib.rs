@@ -64,6 +64,9 @@ pub struct HttpSettings {
     pub public_url: links::PublicUrl,
     /// Requests per caller (`MENTORAT_RATE_LIMIT`); `None`: not limited.
     pub rate_limit: Option<rate_limit::RateLimit>,
+    /// Load balancers whose `X-Forwarded-For` names the client, for the rate limit only
+    /// (`MENTORAT_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<mentorat_domain::network::Network>,
 }
 
 impl Default for HttpSettings {
@@ -79,6 +82,7 @@ impl Default for HttpSettings {
                 8080,
             ))),
             rate_limit: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -114,7 +118,8 @@ impl AppState {
         let openapi = openapi();
         let routes = RouteTable::from_openapi(&openapi);
         let audit_log = audit::AuditLog::start(db.clone());
-        let limiter = rate_limit::Limiter::new(settings.rate_limit);
+        let limiter =
+            rate_limit::Limiter::new(settings.rate_limit, settings.trusted_proxies.clone());
         Ok(Self {
             limiter,
             db,

@@ -4,6 +4,8 @@
 //! a token that does not verify never picks a bucket, so an attacker who sends a new invalid
 //! token with every request still spends the one bucket of their address. IPv6 addresses
 //! count by their /64 network (one site, one bucket: a host picks any address of its /64).
+//! Behind a load balancer listed in `MENTORAT_TRUSTED_PROXIES`, the client address is the one
+//! the balancer appended to `X-Forwarded-For`; from anyone else that header is ignored.
 //!
 //! The limiter is governor's keyed GCRA: `requests` per window sustained, up to `burst` at
 //! once. An answer that went through the limiter carries the IETF `RateLimit-Policy` and
@@ -42,6 +44,8 @@ use governor::{
     middleware::StateInformationMiddleware,
     state::keyed::DefaultKeyedStateStore,
 };
+
+use mentorat_domain::network::Network;
 
 use crate::{auth, problem::ApiError};
 
@@ -198,6 +202,8 @@ type Keyed =
 
 struct Inner {
     limit: RateLimit,
+    /// Peers whose `X-Forwarded-For` names the client (`MENTORAT_TRUSTED_PROXIES`).
+    trusted_proxies: Vec<Network>,
     keyed: Keyed,
     policy: HeaderValue,
     checks: AtomicU64,
@@ -227,7 +233,7 @@ impl std::fmt::Debug for Limiter {
 impl Limiter {
     /// A limiter for `limit` (`None`: off). Within a Tokio runtime, a task sweeps forgotten
     /// callers every [`SWEEP_PERIOD`] until the limiter is dropped.
-    pub fn new(limit: Option<RateLimit>) -> Self {
+    pub fn new(limit: Option<RateLimit>, trusted_proxies: Vec<Network>) -> Self {
         let Some(limit) = limit else {
             return Self { inner: None };
         };
@@ -235,6 +241,7 @@ impl Limiter {
             .unwrap_or_else(|_| HeaderValue::from_static("\"per-caller\""));
         let inner = Arc::new(Inner {
             limit,
+            trusted_proxies,
             keyed: RateLimiter::keyed(limit.quota())
                 .with_middleware::<StateInformationMiddleware>(),
             policy,
@@ -269,8 +276,49 @@ async fn sweep_until_dropped(inner: Weak<Inner>) {
     }
 }
 
+/// An address as networks see it: IPv4-mapped IPv6 unwrapped.
+fn plain(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy — then the nearest
+/// address of `X-Forwarded-For` (read from the right, where each proxy appends the address it
+/// saw) that is not itself a trusted proxy. Anything a client wrote further left is ignored,
+/// and a malformed entry stops the walk at the last trusted hop.
+fn client_address(req: &ServiceRequest, trusted: &[Network]) -> IpAddr {
+    let peer = plain(
+        req.peer_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip()),
+    );
+    let is_trusted = |ip: IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Ok(ip) = hop.parse::<IpAddr>().map(plain) else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(ip) {
+            break;
+        }
+    }
+    client
+}
+
 /// Who the request is counted against: a verified token's subject, else the address.
-fn caller_of(req: &ServiceRequest) -> Caller {
+fn caller_of(req: &ServiceRequest, trusted: &[Network]) -> Caller {
     let http = req.request();
     let verified = auth::bearer_token(http).and_then(|token| {
         let verifier = http.app_data::<web::Data<Arc<auth::JwtVerifier>>>()?;
@@ -278,10 +326,7 @@ fn caller_of(req: &ServiceRequest) -> Caller {
     });
     match verified {
         Some(caller) => Caller::Subject(caller.subject.as_str().into()),
-        None => Caller::Address(address_key(
-            req.peer_addr()
-                .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip()),
-        )),
+        None => Caller::Address(address_key(client_address(req, trusted))),
     }
 }
 
@@ -310,7 +355,7 @@ pub async fn middleware(
     {
         inner.sweep();
     }
-    let caller = caller_of(&req);
+    let caller = caller_of(&req, &inner.trusted_proxies);
     match inner.keyed.check_key(&caller) {
         Ok(state) => {
             let remaining = state.remaining_burst_capacity();
@@ -410,9 +455,53 @@ mod tests {
         assert_eq!(address_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
     }
 
+    fn client(peer: &str, forwarded: &[&str], trusted: &[&str]) -> IpAddr {
+        let mut req = actix_web::test::TestRequest::default().peer_addr(peer.parse().unwrap());
+        for value in forwarded {
+            req = req.append_header(("x-forwarded-for", *value));
+        }
+        let trusted: Vec<Network> = trusted.iter().map(|n| n.parse().unwrap()).collect();
+        client_address(&req.to_srv_request(), &trusted)
+    }
+
+    #[test]
+    fn x_forwarded_for_is_read_from_trusted_proxies_only() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Not a trusted peer: the header is the client's own words.
+        assert_eq!(
+            client("198.51.100.7:5000", &["203.0.113.1"], &[]),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            client("198.51.100.7:5000", &["203.0.113.1"], &["10.0.0.0/8"]),
+            ip("198.51.100.7")
+        );
+        // A trusted balancer: the address it appended, whatever the client wrote before it.
+        let lb = &["10.0.0.0/8"];
+        assert_eq!(
+            client("10.0.0.2:5000", &["6.6.6.6, 203.0.113.1"], lb),
+            ip("203.0.113.1")
+        );
+        assert_eq!(
+            client("10.0.0.2:5000", &["6.6.6.6", "203.0.113.1"], lb),
+            ip("203.0.113.1")
+        );
+        // Two trusted hops are walked through.
+        assert_eq!(
+            client("10.0.0.2:5000", &["203.0.113.1, 10.0.0.9"], lb),
+            ip("203.0.113.1")
+        );
+        // A malformed entry stops at the last trusted hop; no header: the balancer itself.
+        assert_eq!(
+            client("10.0.0.2:5000", &["junk, 10.0.0.9"], lb),
+            ip("10.0.0.9")
+        );
+        assert_eq!(client("10.0.0.2:5000", &[], lb), ip("10.0.0.2"));
+    }
+
     #[tokio::test]
     async fn forgotten_callers_are_swept() {
-        let limiter = Limiter::new(parse("1000/s,burst=5"));
+        let limiter = Limiter::new(parse("1000/s,burst=5"), Vec::new());
         let inner = limiter.inner.clone().unwrap();
         for i in 0..50u8 {
             let _ = inner

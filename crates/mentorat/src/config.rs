@@ -55,6 +55,9 @@ pub struct Config {
     /// Requests per caller and replica (`MENTORAT_RATE_LIMIT`, default 6000 per minute,
     /// bursts of 100); `None`: off (`0`).
     pub rate_limit: Option<RateLimit>,
+    /// Load balancers whose `X-Forwarded-For` names the client for the rate limit
+    /// (`MENTORAT_TRUSTED_PROXIES`, comma-separated CIDRs; none by default).
+    pub trusted_proxies: Vec<mentorat_domain::network::Network>,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -229,6 +232,21 @@ impl Config {
                 .unwrap_or(mentorat_api::rate_limit::DEFAULT_SETTING),
         )
         .map_err(|why| error("MENTORAT_RATE_LIMIT", why))?;
+        let trusted_proxies = match var("MENTORAT_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::parse::<mentorat_domain::network::Network>)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    error(
+                        "MENTORAT_TRUSTED_PROXIES",
+                        format!("{e}; list the load balancers' networks comma-separated, e.g. 10.0.0.5/32,fd00::/64"),
+                    )
+                })?,
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -260,6 +278,7 @@ impl Config {
             webhook_policy,
             public_url,
             rate_limit,
+            trusted_proxies,
             log_filter,
             log_format,
         })
@@ -331,7 +350,8 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 20] = [
+        let cases: [(&str, &str); 21] = [
+            ("MENTORAT_TRUSTED_PROXIES", "10.0.0.5"),
             ("MENTORAT_RATE_LIMIT", "fast"),
             ("MENTORAT_RATE_LIMIT", "100/s,burst=0"),
             ("MENTORAT_DATABASE_URL", "mysql://x"),
