@@ -21,6 +21,7 @@ pub mod links;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 pub mod telemetry;
 pub mod unit;
@@ -61,6 +62,11 @@ pub struct HttpSettings {
     pub webhook_policy: mentorat_domain::network::TargetPolicy,
     /// The base of the absolute links the service hands out (`MENTORAT_PUBLIC_URL`).
     pub public_url: links::PublicUrl,
+    /// Requests per caller (`MENTORAT_RATE_LIMIT`); `None`: not limited.
+    pub rate_limit: Option<rate_limit::RateLimit>,
+    /// Load balancers whose `X-Forwarded-For` names the client, for the rate limit only
+    /// (`MENTORAT_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<mentorat_domain::network::Network>,
 }
 
 impl Default for HttpSettings {
@@ -75,6 +81,8 @@ impl Default for HttpSettings {
                 [127, 0, 0, 1],
                 8080,
             ))),
+            rate_limit: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -97,6 +105,8 @@ pub struct AppState {
     pub leavers: leavers::Leavers,
     /// Reports computed in the last minute (shared by this replica's workers).
     reports: web::Data<mentorat_service::report::ReportCache>,
+    /// This replica's rate limiter (`MENTORAT_RATE_LIMIT`).
+    pub limiter: rate_limit::Limiter,
 }
 
 impl AppState {
@@ -109,7 +119,10 @@ impl AppState {
         let openapi = openapi();
         let routes = RouteTable::from_openapi(&openapi);
         let audit_log = audit::AuditLog::start(db.clone());
+        let limiter =
+            rate_limit::Limiter::new(settings.rate_limit, settings.trusted_proxies.clone());
         Ok(Self {
+            limiter,
             db,
             verifier: Arc::new(verifier),
             metrics: Metrics::new()?,
@@ -233,6 +246,8 @@ fn cors(settings: &HttpSettings) -> Cors {
             header::RETRY_AFTER,
             header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER),
             header::HeaderName::from_static(idempotency::REPLAYED_HEADER),
+            header::HeaderName::from_static(rate_limit::RATELIMIT),
+            header::HeaderName::from_static(rate_limit::RATELIMIT_POLICY),
         ])
         .max_age(3600);
     for origin in &settings.cors_origins {
@@ -261,6 +276,7 @@ pub fn app(
         .app_data(web::Data::new(state.audit_log.clone()))
         .app_data(web::Data::new(state.inflight.clone()))
         .app_data(web::Data::new(state.leavers.clone()))
+        .app_data(web::Data::new(state.limiter.clone()))
         .app_data(web::Data::new(routes::reports::Anonymity(
             state.settings.k_anonymity,
         )))
@@ -301,6 +317,9 @@ pub fn app(
         .default_service(web::to(fallback::not_routed))
         .wrap(from_fn(unit::middleware))
         .wrap(from_fn(body_timeout::middleware))
+        // Before any work, after CORS (a refused browser call can read `Retry-After`) and
+        // inside telemetry (a 429 is counted, logged and carries its request id).
+        .wrap(from_fn(rate_limit::middleware))
         .wrap(Condition::new(cors_enabled, cors(&state.settings)))
         .wrap(from_fn(telemetry::middleware))
         .wrap(from_fn(inflight::middleware))

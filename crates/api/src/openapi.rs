@@ -314,6 +314,93 @@ fn add_link_header(op: &mut Operation) {
     }
 }
 
+/// The operations the rate limiter counts (`crate::rate_limit`): all but the probes and the
+/// scrapes.
+fn rate_limited(path: &str) -> bool {
+    !matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) as reusable
+/// headers, and the `429 rate_limited` answer with `Retry-After`.
+fn add_rate_limit_components(doc: &mut Document) {
+    use utoipa::openapi::{
+        Header,
+        schema::{ObjectBuilder, Type},
+    };
+    let string_header = |description: &str, example: &str| {
+        let mut h = Header::new(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .examples([serde_json::Value::from(example)]),
+        );
+        h.description = Some(description.to_owned());
+        RefOr::T(h)
+    };
+    let components = doc.components.get_or_insert_with(Components::new);
+    components.headers.insert(
+        "RateLimit-Policy".to_owned(),
+        string_header(
+            "The caller's quota (draft-ietf-httpapi-ratelimit-headers-10): `q` requests in any \
+             `w` seconds are never refused. Counted per caller — the token's subject, or the \
+             client address without a valid token — and per replica (`MENTORAT_RATE_LIMIT`)",
+            "\"per-caller\";q=100;w=1",
+        ),
+    );
+    components.headers.insert(
+        "RateLimit".to_owned(),
+        string_header(
+            "What is left of the quota: `r` requests now, all of it back in `t` seconds",
+            "\"per-caller\";r=99;t=1",
+        ),
+    );
+    let mut retry = Header::new(ObjectBuilder::new().schema_type(Type::Integer));
+    retry.description = Some("Seconds to wait before the next request".to_owned());
+    let response = ResponseBuilder::new()
+        .description(
+            "Too many requests from this caller (`rate_limited`): wait `Retry-After` seconds",
+        )
+        .content(
+            crate::problem::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header("Retry-After", retry)
+        .build();
+    let mut response = response;
+    for name in ["RateLimit-Policy", "RateLimit"] {
+        response.headers.insert(
+            name.to_owned(),
+            RefOr::Ref(Ref::new(format!("#/components/headers/{name}"))),
+        );
+    }
+    components
+        .responses
+        .insert("RateLimited".to_owned(), RefOr::T(response));
+}
+
+/// A limited operation may answer `429`, and its successful answers say what is left.
+fn add_rate_limit(path: &str, op: &mut Operation) {
+    if !rate_limited(path) {
+        return;
+    }
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && status.starts_with('2')
+        {
+            for name in ["RateLimit-Policy", "RateLimit"] {
+                response.headers.entry(name.to_owned()).or_insert_with(|| {
+                    RefOr::Ref(Ref::new(format!("#/components/headers/{name}")))
+                });
+            }
+        }
+    }
+    op.responses
+        .responses
+        .entry("429".to_owned())
+        .or_insert_with(|| RefOr::Ref(Ref::from_response_name("RateLimited")));
+}
+
 /// What a response without a description of its own says: OpenAPI requires one on every
 /// response, and a generator names its types and comments after it.
 fn standard_description(status: &str) -> &'static str {
@@ -346,6 +433,7 @@ pub fn finish(mut doc: Document) -> Document {
                 }
                 add_link_header(op);
                 conditional_headers(method, op);
+                add_rate_limit(path, op);
                 plain_summary(op);
                 for (status, response) in op.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response
@@ -360,6 +448,7 @@ pub fn finish(mut doc: Document) -> Document {
             }
         }
     }
+    add_rate_limit_components(&mut doc);
     if doc.servers.is_none() {
         doc.servers = Some(vec![
             ServerBuilder::new()

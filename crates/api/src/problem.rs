@@ -113,6 +113,11 @@ pub enum ApiError {
     PreconditionFailed,
     #[error("the database is unavailable; retry later")]
     Unavailable,
+    /// Too many requests from this caller (`MENTORAT_RATE_LIMIT`).
+    #[error(
+        "too many requests from this caller: send the next one in {retry_after} s (see RateLimit-Policy)"
+    )]
+    RateLimited { retry_after: u64 },
     #[error(
         "the request met a concurrent one on the same data and nothing was written; send it again"
     )]
@@ -149,6 +154,7 @@ impl ApiError {
             ApiError::Unprocessable(code, _) => code,
             ApiError::PreconditionFailed => "precondition_failed",
             ApiError::Unavailable => "database_unavailable",
+            ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Busy => "database_busy",
             ApiError::Internal(_) => "internal",
         }
@@ -172,6 +178,7 @@ impl ApiError {
             ApiError::Unprocessable(..) => "Refused by a rule",
             ApiError::PreconditionFailed => "Precondition failed",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::RateLimited { .. } => "Too many requests",
             ApiError::Busy => "Busy, retry",
             ApiError::Internal(_) => "Internal error",
         }
@@ -240,6 +247,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -282,6 +290,9 @@ impl ResponseError for ApiError {
             }
             ApiError::Busy => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            }
+            ApiError::RateLimited { retry_after } => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
             }
             _ => {}
         }

@@ -14,7 +14,8 @@ use actix_web::{
 };
 use mentorat_persistence::db::counting_statements;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 use tracing::Instrument;
 use uuid::Uuid;
@@ -72,13 +73,271 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
 }
 
 /// Request counters and latency histograms, registered in a registry of their own so that
-/// several apps in one process (tests) never share figures.
+/// several apps in one process (tests) never share figures; and what an operator watches
+/// besides ([`Operations`]), read when `/metrics` is scraped.
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
     statements: HistogramVec,
+    pub(crate) operations: std::sync::Arc<Operations>,
+}
+
+/// The version this binary was built from, and the commit when the build said it
+/// (`MENTORAT_GIT_COMMIT=$(git rev-parse --short HEAD) cargo build --release`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const GIT_COMMIT: &str = match option_env!("MENTORAT_GIT_COMMIT") {
+    Some(commit) => commit,
+    None => "unknown",
+};
+
+/// How long a scrape waits for the backlog's two statements; past it the last figures stay
+/// and `mentorat_backlog_up` says 0.
+const BACKLOG_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+/// Scrapes closer together than this share one reading of the backlog.
+const BACKLOG_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Gauges of the database pool, the outbox and webhook deliveries, the audit writer's queue
+/// and the rate limiter. Every label has a fixed set of values.
+pub struct Operations {
+    pool_connections: IntGaugeVec,
+    pool_max: IntGauge,
+    pool_acquire_timeouts: IntCounter,
+    outbox_pending: IntGauge,
+    outbox_oldest_age: Gauge,
+    deliveries: IntGaugeVec,
+    deliveries_oldest_age: Gauge,
+    backlog_up: IntGauge,
+    audit_queued: IntGauge,
+    audit_retrying: IntGauge,
+    audit_dropped: IntCounter,
+    rate_limited: IntCounterVec,
+    rate_limit_callers: IntGauge,
+    backlog_read_at: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Operations {
+    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        fn reg<C: prometheus::core::Collector + Clone + 'static>(
+            registry: &Registry,
+            c: C,
+        ) -> Result<C, prometheus::Error> {
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        }
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "mentorat_build_info",
+                "The version and commit this binary was built from (always 1)",
+            ),
+            &["version", "commit"],
+        )?;
+        build.with_label_values(&[VERSION, GIT_COMMIT]).set(1);
+        registry.register(Box::new(build))?;
+        // CPU seconds, resident and virtual memory, open and maximum file descriptors, start
+        // time, threads: read from /proc/self at each scrape.
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "mentorat_rate_limited_total",
+                "Requests answered 429 rate_limited, by what the caller was counted by: a \
+                 verified token's subject, or the client address",
+            ),
+            &["caller"],
+        )?;
+        for caller in ["subject", "address"] {
+            rate_limited.with_label_values(&[caller]);
+        }
+        Ok(Self {
+            rate_limited: reg(registry, rate_limited)?,
+            pool_connections: reg(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "mentorat_db_pool_connections",
+                        "Open database connections of this replica's pool, by state",
+                    ),
+                    &["state"],
+                )?,
+            )?,
+            pool_max: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_db_pool_max_connections",
+                    "The most connections the pool opens",
+                )?,
+            )?,
+            pool_acquire_timeouts: reg(
+                registry,
+                IntCounter::new(
+                    "mentorat_db_pool_acquire_timeouts_total",
+                    "Requests that waited for a pooled connection past the acquire timeout \
+                     (1 s on PostgreSQL, 5 s on SQLite) and were answered 503, since the \
+                     process started",
+                )?,
+            )?,
+            outbox_pending: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_outbox_pending_events",
+                    "Outbox events not yet dispatched to webhook deliveries (every replica)",
+                )?,
+            )?,
+            outbox_oldest_age: reg(
+                registry,
+                Gauge::new(
+                    "mentorat_outbox_oldest_pending_age_seconds",
+                    "Age of the oldest outbox event not yet dispatched (0: none)",
+                )?,
+            )?,
+            deliveries: reg(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "mentorat_webhook_deliveries",
+                        "Webhook deliveries not accepted by their endpoint yet, by state: \
+                         pending (never attempted), retrying (refused, to be attempted \
+                         again), failed (given up after 12 attempts)",
+                    ),
+                    &["state"],
+                )?,
+            )?,
+            deliveries_oldest_age: reg(
+                registry,
+                Gauge::new(
+                    "mentorat_webhook_oldest_pending_age_seconds",
+                    "Age of the oldest webhook delivery still to be attempted (0: none)",
+                )?,
+            )?,
+            backlog_up: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_backlog_up",
+                    "1 when the last reading of the outbox and deliveries succeeded within \
+                     500 ms, 0 when it failed (their gauges then keep the last figures)",
+                )?,
+            )?,
+            audit_queued: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_audit_queue_events",
+                    "Audit events of reads waiting for the next batch of this replica's writer",
+                )?,
+            )?,
+            audit_retrying: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_audit_retry_events",
+                    "Audit events kept for a retry while the database refuses them",
+                )?,
+            )?,
+            audit_dropped: reg(
+                registry,
+                IntCounter::new(
+                    "mentorat_audit_dropped_events_total",
+                    "Audit events dropped: refused by the database beyond the retry bound",
+                )?,
+            )?,
+            rate_limit_callers: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_rate_limit_tracked_callers",
+                    "Callers whose rate-limit state this replica keeps (swept every 10 s)",
+                )?,
+            )?,
+            backlog_read_at: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// A request refused by the rate limiter (`subject` or `address`).
+    pub(crate) fn rate_limited(&self, caller: &'static str) {
+        self.rate_limited.with_label_values(&[caller]).inc();
+    }
+
+    /// Read what the gauges show: the pool, the audit queue and the limiter in memory; the
+    /// backlog in the database, at most once a second and within [`BACKLOG_TIMEOUT`].
+    pub(crate) async fn refresh(
+        &self,
+        db: &mentorat_persistence::Db,
+        audit: &crate::audit::AuditLog,
+        limiter: &crate::rate_limit::Limiter,
+    ) {
+        let pool = db.pool_stats();
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(i64::from(pool.in_use()));
+        self.pool_connections
+            .with_label_values(&["idle"])
+            .set(i64::from(pool.idle));
+        self.pool_max.set(i64::from(pool.max));
+        catch_up(
+            &self.pool_acquire_timeouts,
+            mentorat_persistence::db::acquire_timeouts(),
+        );
+        let stats = audit.stats();
+        self.audit_queued
+            .set(i64::try_from(stats.queued()).unwrap_or(i64::MAX));
+        self.audit_retrying
+            .set(i64::try_from(stats.retrying()).unwrap_or(i64::MAX));
+        catch_up(&self.audit_dropped, stats.dropped());
+        self.rate_limit_callers
+            .set(i64::try_from(limiter.tracked_callers()).unwrap_or(i64::MAX));
+
+        let due = {
+            let Ok(mut at) = self.backlog_read_at.lock() else {
+                return;
+            };
+            let due = at.is_none_or(|t| t.elapsed() >= BACKLOG_EVERY);
+            if due {
+                *at = Some(Instant::now());
+            }
+            due
+        };
+        if !due {
+            return;
+        }
+        let read =
+            mentorat_persistence::backlog::read(db.conn(), mentorat_domain::webhook::MAX_ATTEMPTS);
+        match tokio::time::timeout(BACKLOG_TIMEOUT, read).await {
+            Ok(Ok(b)) => {
+                let now = chrono::Utc::now();
+                let age = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
+                };
+                self.outbox_pending.set(b.outbox_pending);
+                self.outbox_oldest_age.set(age(b.outbox_oldest));
+                for (state, n) in [
+                    ("pending", b.deliveries_pending),
+                    ("retrying", b.deliveries_retrying),
+                    ("failed", b.deliveries_failed),
+                ] {
+                    self.deliveries.with_label_values(&[state]).set(n);
+                }
+                self.deliveries_oldest_age.set(age(b.deliveries_oldest));
+                self.backlog_up.set(1);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %crate::problem::error_chain(&e), "metrics: cannot read the outbox and deliveries");
+                self.backlog_up.set(0);
+            }
+            Err(_) => {
+                tracing::warn!("metrics: the outbox and deliveries were not read within 500 ms");
+                self.backlog_up.set(0);
+            }
+        }
+    }
+}
+
+/// A counter that follows a monotonic count kept elsewhere.
+fn catch_up(counter: &IntCounter, total: u64) {
+    let seen = counter.get();
+    if total > seen {
+        counter.inc_by(total - seen);
+    }
 }
 
 impl Metrics {
@@ -112,7 +371,9 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(statements.clone()))?;
+        let operations = std::sync::Arc::new(Operations::new(&registry)?);
         Ok(Self {
+            operations,
             statements,
             registry,
             requests,

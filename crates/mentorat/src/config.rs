@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use mentorat_api::links::PublicUrl;
+use mentorat_api::{links::PublicUrl, rate_limit::RateLimit};
 use mentorat_domain::network::TargetPolicy;
 use mentorat_persistence::Backend;
 use secrecy::SecretString;
@@ -52,6 +52,12 @@ pub struct Config {
     /// The base of the links the service hands out (`MENTORAT_PUBLIC_URL`); `None`: the
     /// address the server is bound to, over http.
     pub public_url: Option<PublicUrl>,
+    /// Requests per caller and replica (`MENTORAT_RATE_LIMIT`, default 6000 per minute,
+    /// bursts of 100); `None`: off (`0`).
+    pub rate_limit: Option<RateLimit>,
+    /// Load balancers whose `X-Forwarded-For` names the client for the rate limit
+    /// (`MENTORAT_TRUSTED_PROXIES`, comma-separated CIDRs; none by default).
+    pub trusted_proxies: Vec<mentorat_domain::network::Network>,
     pub log_filter: String,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
@@ -220,6 +226,27 @@ impl Config {
             None => None,
             Some(v) => Some(PublicUrl::parse(&v).map_err(|why| error("MENTORAT_PUBLIC_URL", why))?),
         };
+        let rate_limit = RateLimit::parse(
+            var("MENTORAT_RATE_LIMIT")
+                .as_deref()
+                .unwrap_or(mentorat_api::rate_limit::DEFAULT_SETTING),
+        )
+        .map_err(|why| error("MENTORAT_RATE_LIMIT", why))?;
+        let trusted_proxies = match var("MENTORAT_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::parse::<mentorat_domain::network::Network>)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    error(
+                        "MENTORAT_TRUSTED_PROXIES",
+                        format!("{e}; list the load balancers' networks comma-separated, e.g. 10.0.0.5/32,fd00::/64"),
+                    )
+                })?,
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
@@ -250,6 +277,8 @@ impl Config {
             shutdown_grace,
             webhook_policy,
             public_url,
+            rate_limit,
+            trusted_proxies,
             log_filter,
             log_format,
         })
@@ -300,6 +329,15 @@ mod tests {
         );
         assert_eq!(c.sqlite_file(), Some(PathBuf::from("mentorat.db")));
         assert_eq!(c.public_url, None);
+        let limit = c.rate_limit.unwrap();
+        assert_eq!(
+            (limit.requests.get(), limit.window),
+            (6000, Duration::from_secs(60))
+        );
+        assert_eq!(
+            config(&[("MENTORAT_RATE_LIMIT", "0")]).unwrap().rate_limit,
+            None
+        );
         assert_eq!(
             config(&[("MENTORAT_PUBLIC_URL", "https://mentorat.chu.example/")])
                 .unwrap()
@@ -312,7 +350,10 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 18] = [
+        let cases: [(&str, &str); 21] = [
+            ("MENTORAT_TRUSTED_PROXIES", "10.0.0.5"),
+            ("MENTORAT_RATE_LIMIT", "fast"),
+            ("MENTORAT_RATE_LIMIT", "100/s,burst=0"),
             ("MENTORAT_DATABASE_URL", "mysql://x"),
             ("MENTORAT_BIND", "localhost"),
             ("MENTORAT_JWT_SECRET", "short"),

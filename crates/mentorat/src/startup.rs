@@ -168,6 +168,8 @@ impl Application {
                     .public_url
                     .clone()
                     .unwrap_or_else(|| mentorat_api::links::PublicUrl::from_bind(bound)),
+                rate_limit: config.rate_limit,
+                trusted_proxies: config.trusted_proxies.clone(),
             },
             leavers,
         )?;

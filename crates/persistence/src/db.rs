@@ -46,6 +46,36 @@ pub fn acquire_timeout(backend: Backend) -> Duration {
     }
 }
 
+/// Requests that waited for a pooled connection longer than [`acquire_timeout`] and gave up
+/// (answered `503 database_unavailable`), in this process since it started.
+static ACQUIRE_TIMEOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) fn count_acquire_timeout() {
+    ACQUIRE_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many times a connection was not had within [`acquire_timeout`] (process-wide).
+pub fn acquire_timeouts() -> u64 {
+    ACQUIRE_TIMEOUTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The pool's connections right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, in use or idle.
+    pub open: u32,
+    /// Open and waiting for a request.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
+impl PoolStats {
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
 /// A pool of connections; cheap to clone, shared by every worker. A `Db` may also be bound to
 /// one request's unit of work ([`Db::begin_unit`]): every statement then runs in that
 /// transaction, and a use case's own `begin()` is a savepoint inside it.
@@ -297,6 +327,21 @@ impl Db {
             keys: self.keys.clone(),
         };
         Ok((bound, Unit { txn }))
+    }
+
+    /// The pool's connections (`/metrics`).
+    pub fn pool_stats(&self) -> PoolStats {
+        fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolStats {
+            PoolStats {
+                open: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match self.backend() {
+            Backend::Postgres => of(self.pool.get_postgres_connection_pool()),
+            Backend::Sqlite => of(self.pool.get_sqlite_connection_pool()),
+        }
     }
 
     /// Is this `Db` bound to a unit of work?
