@@ -14,6 +14,7 @@ mod errors;
 mod faults;
 mod hot_reads;
 mod idempotency;
+mod jwks;
 mod key_check;
 mod leavers;
 mod matrix;

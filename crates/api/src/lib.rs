@@ -14,6 +14,7 @@ mod fallback;
 pub mod idempotency;
 pub mod inflight;
 pub mod json;
+pub mod jwks;
 mod jwt_hygiene;
 pub mod leavers;
 pub mod links;

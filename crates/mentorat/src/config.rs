@@ -24,6 +24,12 @@ pub struct Config {
     pub bind: SocketAddr,
     pub jwt_secret: Option<SecretString>,
     pub jwt_keys: Option<PathBuf>,
+    /// An identity provider's JWKS endpoint (`MENTORAT_JWT_JWKS_URL`): https, or http on a
+    /// loopback address only (keys sent in clear could be swapped on the way).
+    pub jwt_jwks_url: Option<url::Url>,
+    /// The shortest time between two fetches of the JWKS (`MENTORAT_JWT_JWKS_REFETCH_MS`,
+    /// 100 to 3,600,000 ms; a minute by default).
+    pub jwt_jwks_refetch: Duration,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub jwt_subject_claim: String,
@@ -116,6 +122,22 @@ impl Config {
                 format!("{} is not a readable file", path.display()),
             ));
         }
+        let jwt_jwks_url = match var("MENTORAT_JWT_JWKS_URL") {
+            None => None,
+            Some(v) => Some(jwks_url(v.trim()).map_err(|why| error("MENTORAT_JWT_JWKS_URL", why))?),
+        };
+        let jwt_jwks_refetch = match var("MENTORAT_JWT_JWKS_REFETCH_MS") {
+            None => mentorat_api::jwks::DEFAULT_MIN_REFETCH,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms @ 100..=3_600_000) => Duration::from_millis(ms),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_JWT_JWKS_REFETCH_MS",
+                        "must be a whole number of milliseconds from 100 to 3600000",
+                    ));
+                }
+            },
+        };
         let encryption_key = var("MENTORAT_ENCRYPTION_KEY");
         if let Some(key) = &encryption_key
             && let Err(e) = mentorat_persistence::Keyring::parse(key)
@@ -238,6 +260,8 @@ impl Config {
             bind,
             jwt_secret,
             jwt_keys,
+            jwt_jwks_url,
+            jwt_jwks_refetch,
             jwt_issuer: var("MENTORAT_JWT_ISSUER").unwrap_or_else(|| "mentorat".into()),
             jwt_audience: var("MENTORAT_JWT_AUDIENCE").unwrap_or_else(|| "mentorat-api".into()),
             jwt_subject_claim: var("MENTORAT_JWT_SUBJECT_CLAIM").unwrap_or_else(|| "sub".into()),
@@ -263,6 +287,24 @@ impl Config {
         let path = rest.strip_prefix("//").unwrap_or(rest);
         let path = path.split('?').next().unwrap_or_default();
         (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+    }
+}
+
+/// A JWKS endpoint: an absolute https URL, or http to a loopback address (a sidecar, tests).
+fn jwks_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value)
+        .map_err(|_| "must be an absolute URL such as https://login.example.org/keys".to_owned())?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err("must use https (http only to a loopback address)".to_owned()),
+        _ => Err("must be an https URL such as https://login.example.org/keys".to_owned()),
     }
 }
 
@@ -312,7 +354,11 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 18] = [
+        let cases: [(&str, &str); 22] = [
+            ("MENTORAT_JWT_JWKS_URL", "login.example.org/keys"),
+            ("MENTORAT_JWT_JWKS_URL", "http://login.example.org/keys"),
+            ("MENTORAT_JWT_JWKS_REFETCH_MS", "10"),
+            ("MENTORAT_JWT_JWKS_REFETCH_MS", "1m"),
             ("MENTORAT_DATABASE_URL", "mysql://x"),
             ("MENTORAT_BIND", "localhost"),
             ("MENTORAT_JWT_SECRET", "short"),
@@ -337,6 +383,27 @@ mod tests {
             assert_eq!(err.variable, variable, "{value}");
             assert!(err.to_string().starts_with(variable));
         }
+    }
+
+    #[test]
+    fn a_jwks_url_is_https_or_loopback_http() {
+        let c = config(&[(
+            "MENTORAT_JWT_JWKS_URL",
+            "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.jwt_jwks_url.unwrap().host_str(),
+            Some("login.microsoftonline.com")
+        );
+        assert_eq!(c.jwt_jwks_refetch, Duration::from_secs(60));
+        let local = config(&[
+            ("MENTORAT_JWT_JWKS_URL", "http://127.0.0.1:8081/jwks"),
+            ("MENTORAT_JWT_JWKS_REFETCH_MS", "250"),
+        ])
+        .unwrap();
+        assert!(local.jwt_jwks_url.is_some());
+        assert_eq!(local.jwt_jwks_refetch, Duration::from_millis(250));
     }
 
     #[test]
