@@ -31,6 +31,7 @@ mod review_unit;
 mod second_look;
 mod security;
 mod shutdown_and_logs;
+mod traces;
 mod unit_of_work;
 mod webhooks;
 mod working_life;

@@ -380,6 +380,11 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         // The set has not been read for too long: it may miss a leaver (fail closed).
         return Err(ApiError::Unavailable);
     }
+    // The access log and every later line of the request name the caller.
+    tracing::Span::current().record("subject", caller.subject.as_str());
+    actix_web::HttpMessage::extensions_mut(req).insert(crate::telemetry::CallerSubject(
+        caller.subject.as_str().to_owned(),
+    ));
     if leavers.is_inactive(&caller.subject) {
         tracing::info!(subject = %caller.subject, "a deactivated person's token refused (R11)");
         return Err(ApiError::Unauthorized(

@@ -51,6 +51,9 @@ impl RemoteKeys {
         let client = reqwest::Client::builder()
             .timeout(FETCH_TIMEOUT)
             .redirect(reqwest::redirect::Policy::limited(3))
+            // A fetch a minute at most, from whichever worker met the unknown `kid`: a pooled
+            // connection would belong to the runtime of the worker that opened it.
+            .pool_max_idle_per_host(0)
             .build()?;
         Ok(Self {
             url,

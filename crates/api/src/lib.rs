@@ -23,6 +23,7 @@ pub mod pagination;
 pub mod problem;
 pub mod routes;
 pub mod telemetry;
+pub mod trace_context;
 pub mod unit;
 
 use std::sync::Arc;
@@ -233,6 +234,7 @@ fn cors(settings: &HttpSettings) -> Cors {
             header::RETRY_AFTER,
             header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER),
             header::HeaderName::from_static(idempotency::REPLAYED_HEADER),
+            header::HeaderName::from_static(trace_context::TRACEPARENT),
         ])
         .max_age(3600);
     for origin in &settings.cors_origins {

@@ -59,8 +59,92 @@ pub struct Config {
     /// address the server is bound to, over http.
     pub public_url: Option<PublicUrl>,
     pub log_filter: String,
+    /// Trace export over OTLP/HTTP, when the standard `OTEL_*` variables ask for it.
+    pub otlp: Option<Otlp>,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
+}
+
+/// Where traces go (OpenTelemetry's standard variables): `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+/// as it is, else `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` appended. Neither set,
+/// `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: no export, no exporter built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Otlp {
+    pub traces_endpoint: String,
+    /// `OTEL_SERVICE_NAME` is set (else the service calls itself `mentorat`).
+    pub service_name_set: bool,
+}
+
+fn otlp(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Otlp>, ConfigError> {
+    if var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        return Ok(None);
+    }
+    match var("OTEL_TRACES_EXPORTER").as_deref().map(str::trim) {
+        None | Some("otlp") => {}
+        Some("none") => return Ok(None),
+        Some(_) => {
+            return Err(error(
+                "OTEL_TRACES_EXPORTER",
+                "must be `otlp` or `none` (no other exporter is built in)",
+            ));
+        }
+    }
+    for name in [
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ] {
+        if let Some(protocol) = var(name)
+            && protocol.trim() != "http/protobuf"
+        {
+            return Err(error(
+                if name.contains("TRACES") {
+                    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+                } else {
+                    "OTEL_EXPORTER_OTLP_PROTOCOL"
+                },
+                "must be `http/protobuf` (gRPC is not built in: point the endpoint at the \
+                 collector's OTLP/HTTP port, 4318)",
+            ));
+        }
+    }
+    let (variable, endpoint) = match (
+        var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        var("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ) {
+        (Some(traces), _) => (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            traces.trim().to_owned(),
+        ),
+        (None, Some(base)) => (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("{}/v1/traces", base.trim().trim_end_matches('/')),
+        ),
+        (None, None) => return Ok(None),
+    };
+    let parsed = url::Url::parse(&endpoint).map_err(|_| {
+        error(
+            if variable.contains("TRACES") {
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+            } else {
+                "OTEL_EXPORTER_OTLP_ENDPOINT"
+            },
+            "must be an http(s) URL such as http://otel-collector:4318",
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(error(
+            if variable.contains("TRACES") {
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+            } else {
+                "OTEL_EXPORTER_OTLP_ENDPOINT"
+            },
+            "must be an http(s) URL such as http://otel-collector:4318",
+        ));
+    }
+    Ok(Some(Otlp {
+        traces_endpoint: endpoint,
+        service_name_set: var("OTEL_SERVICE_NAME").is_some(),
+    }))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -248,6 +332,7 @@ impl Config {
             Some("pretty") => Some(LogFormat::Pretty),
             Some(_) => return Err(error("MENTORAT_LOG_FORMAT", "must be `json` or `pretty`")),
         };
+        let otlp = otlp(&var)?;
         let log_filter = var("MENTORAT_LOG").unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(error(
@@ -275,6 +360,7 @@ impl Config {
             webhook_policy,
             public_url,
             log_filter,
+            otlp,
             log_format,
         })
     }
@@ -354,7 +440,14 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 22] = [
+        let cases: [(&str, &str); 26] = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "ftp://collector/v1/traces",
+            ),
+            ("OTEL_TRACES_EXPORTER", "jaeger"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
             ("MENTORAT_JWT_JWKS_URL", "login.example.org/keys"),
             ("MENTORAT_JWT_JWKS_URL", "http://login.example.org/keys"),
             ("MENTORAT_JWT_JWKS_REFETCH_MS", "10"),
@@ -404,6 +497,39 @@ mod tests {
         .unwrap();
         assert!(local.jwt_jwks_url.is_some());
         assert_eq!(local.jwt_jwks_refetch, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn traces_are_exported_only_when_the_otel_variables_say_so() {
+        assert_eq!(config(&[]).unwrap().otlp, None);
+        let base = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
+        assert_eq!(
+            base.otlp.unwrap().traces_endpoint,
+            "http://collector:4318/v1/traces"
+        );
+        let signal = config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "https://traces.example/custom",
+            ),
+            ("OTEL_SERVICE_NAME", "mentorat-eu"),
+        ])
+        .unwrap()
+        .otlp
+        .unwrap();
+        assert_eq!(signal.traces_endpoint, "https://traces.example/custom");
+        assert!(signal.service_name_set);
+        for off in [
+            ("OTEL_SDK_DISABLED", "true"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ] {
+            let c = config(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+                off,
+            ]);
+            assert_eq!(c.unwrap().otlp, None, "{off:?}");
+        }
     }
 
     #[test]
