@@ -83,7 +83,7 @@ pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
     };
     // Without a valid token (or for a deactivated person, R11) there is nobody to scope the
     // key to, and nothing is replayed: the handler answers 401.
-    let Ok(caller) = crate::auth::authenticate(req.request()) else {
+    let Ok(caller) = crate::auth::authenticate(req.request()).await else {
         return Prepared::Plain(req);
     };
     let subject = caller.subject.to_string();

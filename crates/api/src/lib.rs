@@ -15,6 +15,7 @@ mod fallback;
 pub mod idempotency;
 pub mod inflight;
 pub mod json;
+pub mod jwks;
 mod jwt_hygiene;
 pub mod leavers;
 pub mod links;
@@ -24,6 +25,7 @@ pub mod problem;
 pub mod rate_limit;
 pub mod routes;
 pub mod telemetry;
+pub mod trace_context;
 pub mod unit;
 
 use std::sync::Arc;
@@ -248,6 +250,7 @@ fn cors(settings: &HttpSettings) -> Cors {
             header::HeaderName::from_static(idempotency::REPLAYED_HEADER),
             header::HeaderName::from_static(rate_limit::RATELIMIT),
             header::HeaderName::from_static(rate_limit::RATELIMIT_POLICY),
+            header::HeaderName::from_static(trace_context::TRACEPARENT),
         ])
         .max_age(3600);
     for origin in &settings.cors_origins {

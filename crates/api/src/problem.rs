@@ -11,7 +11,7 @@ use mentorat_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::telemetry::current_request_id;
+use crate::telemetry::{current_request_id, current_trace_id};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -29,6 +29,7 @@ pub struct DatabaseUnavailable;
     "detail": "2 fields need fixing",
     "code": "validation_failed",
     "request_id": "01935f4e-8c4d-7e9a-b1d2-3f4a5b6c7d8e",
+    "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
     "errors": [{"pointer": "/cadence_days", "detail": "cadence_days must be between 1 and 365, got 0"}]
 }))]
 pub struct Problem {
@@ -46,6 +47,16 @@ pub struct Problem {
     /// The id of this request, also in the `X-Request-Id` header and in every log line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The W3C trace id of this request (32 lowercase hex digits): the caller's, when it
+    /// sent a valid `traceparent`; also in the `traceparent` response header and every log
+    /// line of the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        pattern = "^[0-9a-f]{32}$",
+        example = "4bf92f3577b34da6a3ce929d0e0e4736"
+    )]
+    pub trace_id: Option<String>,
     /// The fields that failed validation, by JSON pointer into the request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
@@ -218,6 +229,7 @@ pub fn problem(
         detail,
         code: code.to_owned(),
         request_id: current_request_id(),
+        trace_id: current_trace_id(),
         errors,
     }
 }

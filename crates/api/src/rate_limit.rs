@@ -318,14 +318,21 @@ fn client_address(req: &ServiceRequest, trusted: &[Network]) -> IpAddr {
 }
 
 /// Who the request is counted against: a verified token's subject, else the address.
-fn caller_of(req: &ServiceRequest, trusted: &[Network]) -> Caller {
+/// A token verified here is kept on the request ([`auth::Verified`]): the handler's
+/// extractor does not verify it a second time.
+async fn caller_of(req: &ServiceRequest, trusted: &[Network]) -> Caller {
     let http = req.request();
-    let verified = auth::bearer_token(http).and_then(|token| {
-        let verifier = http.app_data::<web::Data<Arc<auth::JwtVerifier>>>()?;
-        verifier.verify(token).ok()
-    });
+    let verifier = http.app_data::<web::Data<Arc<auth::JwtVerifier>>>();
+    let verified = match (auth::bearer_token(http), verifier) {
+        (Some(token), Some(verifier)) => verifier.verify(token).await.ok(),
+        _ => None,
+    };
     match verified {
-        Some(caller) => Caller::Subject(caller.subject.as_str().into()),
+        Some(caller) => {
+            let key = Caller::Subject(caller.subject.as_str().into());
+            actix_web::HttpMessage::extensions_mut(http).insert(auth::Verified(caller));
+            key
+        }
         None => Caller::Address(address_key(client_address(req, trusted))),
     }
 }
@@ -355,7 +362,7 @@ pub async fn middleware(
     {
         inner.sweep();
     }
-    let caller = caller_of(&req, &inner.trusted_proxies);
+    let caller = caller_of(&req, &inner.trusted_proxies).await;
     match inner.keyed.check_key(&caller) {
         Ok(state) => {
             let remaining = state.remaining_burst_capacity();

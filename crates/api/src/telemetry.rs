@@ -13,31 +13,74 @@ use actix_web::{
     web,
 };
 use mentorat_persistence::db::counting_statements;
+use opentelemetry::trace::{SpanId, TraceContextExt, TraceFlags, TraceId};
 use prometheus::{
     Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
 };
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
-use crate::problem::{PROBLEM_JSON, Problem, generic_for, problem, problem_response};
+use crate::{
+    problem::{PROBLEM_JSON, Problem, generic_for, problem, problem_response},
+    trace_context,
+};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The ids of the request being served on a task.
+#[derive(Debug, Clone)]
+struct Ids {
+    request_id: String,
+    trace_id: String,
+}
+
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static IDS: Ids;
 }
 
 /// The id of the request being served on this task, if any.
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    IDS.try_with(|ids| ids.request_id.clone()).ok()
 }
 
-/// The path as logged: a calendar feed's secret is its credential, so it never reaches a log.
-fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/api/v1/calendar/") {
-        Some(_) => std::borrow::Cow::Borrowed("/api/v1/calendar/{token}.ics"),
-        None => std::borrow::Cow::Borrowed(path),
+/// The W3C trace id of the request being served on this task, if any.
+pub fn current_trace_id() -> Option<String> {
+    IDS.try_with(|ids| ids.trace_id.clone()).ok()
+}
+
+/// Who the request's bearer token named, once it verified (for the access log).
+#[derive(Debug, Clone)]
+pub struct CallerSubject(pub String);
+
+/// This request's place in a trace: the caller's trace when it sent a valid `traceparent`
+/// (W3C Trace Context), a fresh one otherwise; this request's own span is OpenTelemetry's
+/// when traces are exported, else an id made here.
+fn trace_of(
+    span: &tracing::Span,
+    incoming: Option<&trace_context::Incoming>,
+) -> (TraceId, SpanId, TraceFlags) {
+    if let Some(incoming) = incoming {
+        // Without an OpenTelemetry layer there is no parent to set: nothing to do.
+        let _ = span.set_parent(incoming.as_parent());
+    }
+    let context = span.context();
+    let otel = context.span().span_context().clone();
+    if otel.is_valid() {
+        return (otel.trace_id(), otel.span_id(), otel.trace_flags());
+    }
+    match incoming {
+        Some(incoming) => (
+            incoming.trace_id,
+            trace_context::fresh_span_id(),
+            incoming.flags,
+        ),
+        None => (
+            trace_context::fresh_trace_id(),
+            trace_context::fresh_span_id(),
+            TraceFlags::default(),
+        ),
     }
 }
 
@@ -408,27 +451,42 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = request_id_of(&req);
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().to_string();
     let method_label = method_label(req.method());
+    let incoming = trace_context::Incoming::from_headers(req.headers());
+    // No path in the span: it would put ids (and a calendar feed's secret) in every line;
+    // the access line names the route pattern instead.
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
-        method = %method,
-        path = %logged_path(req.path()),
+        trace_id = tracing::field::Empty,
+        method = method_label,
+        subject = tracing::field::Empty,
+        otel.name = method_label,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method_label,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
     );
+    let (trace_id, span_id, flags) = trace_of(&span, incoming.as_ref());
+    let trace_id_text = trace_id.to_string();
+    span.record("trace_id", trace_id_text.as_str());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let started = Instant::now();
+    let ids = Ids {
+        request_id: request_id.clone(),
+        trace_id: trace_id_text.clone(),
+    };
 
     // (The request must not be cloned before routing: actix needs it unshared to route it.)
     let (response, statements) = counting_statements(
-        REQUEST_ID
-            .scope(request_id.clone(), async move {
-                match next.call(req).await {
-                    Ok(res) => Ok(ensure_problem(res.map_into_boxed_body()).await),
-                    Err(err) => Err(err),
-                }
-            })
-            .instrument(span.clone()),
+        IDS.scope(ids, async move {
+            match next.call(req).await {
+                Ok(res) => Ok(ensure_problem(res.map_into_boxed_body()).await),
+                Err(err) => Err(err),
+            }
+        })
+        .instrument(span.clone()),
     )
     .await;
     let mut response = match response {
@@ -440,6 +498,7 @@ pub async fn middleware(
             let (code, title, detail) = generic_for(status);
             let problem = Problem {
                 request_id: Some(request_id.clone()),
+                trace_id: Some(trace_id_text.clone()),
                 ..problem(status, code, title, detail.to_owned(), Vec::new())
             };
             if status.is_server_error() {
@@ -453,6 +512,12 @@ pub async fn middleware(
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
+    // This request's own span, so a caller can find it in the trace.
+    if let Ok(v) = HeaderValue::from_str(&trace_context::traceparent(trace_id, span_id, flags)) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(trace_context::TRACEPARENT), v);
+    }
     security_headers(&mut response);
     let status = response.status().as_u16();
     let route = response
@@ -464,12 +529,32 @@ pub async fn middleware(
         metrics.observe(method_label, &route, status, elapsed.as_secs_f64());
         metrics.observe_statements(method_label, &route, statements);
     }
+    let subject = response
+        .request()
+        .extensions()
+        .get::<CallerSubject>()
+        .map(|s| s.0.clone());
+    span.record("http.route", route.as_str());
+    span.record("http.response.status_code", status);
+    // The OpenTelemetry span has begun (its ids were read above): it is renamed directly.
+    span.context()
+        .span()
+        .update_name(format!("{method_label} {route}"));
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
+    // The access line: flat, one per request; the route is the matched pattern (never the
+    // raw path: no ids, no words, no calendar secret).
     span.in_scope(|| {
         tracing::info!(
-            status,
+            request_id = %request_id,
+            trace_id = %trace_id_text,
+            method = method_label,
             route = %route,
-            statements,
+            status,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
+            subject = subject.as_deref(),
+            statements,
             "request served"
         );
     });

@@ -224,6 +224,52 @@ pub async fn counting_statements<F: std::future::Future>(work: F) -> (F::Output,
         .await
 }
 
+/// One OpenTelemetry span per database statement, child of the current request's span, with
+/// the statement's real start and end. It names the operation (`SELECT`, `INSERT`…) and the
+/// database, never the statement's text nor its values (R5: they may hold a pair's words).
+/// Without an exporter the global tracer is a no-op and this costs a clock read.
+fn statement_span(backend: Backend, info: &sea_orm::metric::Info<'_>) {
+    use opentelemetry::{
+        KeyValue,
+        trace::{Span, SpanKind, Status, TraceContextExt, Tracer},
+    };
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    let parent = tracing::Span::current().context();
+    if !parent.span().span_context().is_valid() {
+        // Not inside a traced request (background work, or no exporter): nothing to attach to.
+        return;
+    }
+    let operation = info
+        .statement
+        .sql
+        .split_whitespace()
+        .next()
+        .map(str::to_ascii_uppercase)
+        .filter(|word| word.len() <= 16 && word.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap_or_else(|| "STATEMENT".to_owned());
+    let system = match backend {
+        Backend::Postgres => "postgresql",
+        Backend::Sqlite => "sqlite",
+    };
+    let end = std::time::SystemTime::now();
+    let start = end.checked_sub(info.elapsed).unwrap_or(end);
+    let tracer = opentelemetry::global::tracer("mentorat");
+    let mut span = tracer
+        .span_builder(format!("{operation} {system}"))
+        .with_kind(SpanKind::Client)
+        .with_start_time(start)
+        .with_attributes([
+            KeyValue::new("db.system.name", system),
+            KeyValue::new("db.operation.name", operation),
+        ])
+        .start_with_context(&tracer, &parent);
+    if info.failed {
+        span.set_status(Status::error("the statement failed"));
+    }
+    span.end_with_timestamp(end);
+}
+
 impl Db {
     /// Connect to `url`. An SQLite file is created when missing.
     pub async fn connect(url: &str, keys: crate::crypto::Keyring) -> Result<Self, StoreError> {
@@ -254,9 +300,10 @@ impl Db {
             .test_before_acquire_if_idle_for(Duration::from_secs(1))
             .sqlx_logging(false);
         let mut conn = Database::connect(options).await?;
-        conn.set_metric_callback(|_| {
+        conn.set_metric_callback(move |info| {
             // Outside a counted request (the audit writer, the outbox) there is nothing to do.
             let _ = STATEMENTS.try_with(|n| n.set(n.get().saturating_add(1)));
+            statement_span(backend, info);
         });
         if backend == Backend::Sqlite {
             // Many readers beside one writer, and foreign keys enforced like PostgreSQL does.
