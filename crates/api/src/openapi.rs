@@ -44,7 +44,13 @@ use crate::problem::{FieldProblem, Problem};
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
     // Schemas only query parameters name (utoipa collects those of bodies and responses).
-    components(schemas(Problem, FieldProblem, crate::routes::reports::GroupByDto)),
+    components(schemas(
+        Problem,
+        FieldProblem,
+        crate::routes::reports::GroupByDto,
+        crate::routes::pairs::PairFlagFilter,
+        crate::routes::audit::AuditOutcomeDto
+    )),
     modifiers(&BearerScheme, &StandardProblems),
 )]
 pub struct ApiDoc;
@@ -180,6 +186,16 @@ fn add_problems(path: &str, method: &str, op: &mut Operation) {
         add("403", "Forbidden");
     }
     if path.contains('{') {
+        add("404", "NotFound");
+    }
+    // Every POST reads `Idempotency-Key`: a malformed one is `400 invalid_idempotency_key`,
+    // body or not.
+    if method == "post" {
+        add("400", "BadRequest");
+    }
+    // `/me…` is about the caller as a person: a token whose subject the HRIS has not
+    // recorded (an admin's service account) finds no one there.
+    if secured && path.starts_with("/api/v1/me") {
         add("404", "NotFound");
     }
     // Every POST may carry an Idempotency-Key, whose middleware reads the body too.

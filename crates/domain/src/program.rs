@@ -201,6 +201,17 @@ impl ProgramChanges {
         current: &ProgramSettings,
         status: ProgramStatus,
     ) -> Result<(ProgramSettings, ProgramStatus), DomainError> {
+        // One date changed, the other kept: a refusal comes from the program as it stands,
+        // not from the request alone (both dates in the body are `validate`'s field rule).
+        if self.starts_on.is_some() != self.ends_on.is_some()
+            && let (Some(starts_on), Some(ends_on)) = (
+                self.starts_on.unwrap_or(current.starts_on),
+                self.ends_on.unwrap_or(current.ends_on),
+            )
+            && ends_on < starts_on
+        {
+            return Err(DomainError::ProgramDatesConflict { starts_on, ends_on });
+        }
         let draft = ProgramDraft {
             name: self.name.unwrap_or_else(|| current.name.clone()),
             description: Some(
