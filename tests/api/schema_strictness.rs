@@ -246,7 +246,7 @@ async fn people_import_allows_post_only() {
             .send(
                 app.client
                     .request(method.clone(), app.url("/api/v1/people/import"))
-                    .bearer_auth(app.as_hris()),
+                    .bearer_auth(app.as_coordinator()),
             )
             .await;
         reply.problem(405, "method_not_allowed");
