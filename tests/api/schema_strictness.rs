@@ -336,3 +336,43 @@ async fn one_date_patched_before_the_other_is_a_conflict_with_the_program() {
     .await
     .problem(409, "program_dates_conflict");
 }
+
+#[tokio::test]
+async fn gets_with_an_etag_declare_if_none_match_and_their_304() {
+    let app = spawn_app().await;
+    let doc = served(&app).await;
+    let mut tagged = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(get) = item.get("get") else { continue };
+        if get["responses"]["200"]["headers"].get("ETag").is_none() {
+            continue;
+        }
+        tagged += 1;
+        let declared = get["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "If-None-Match" && p["in"] == "header");
+        assert!(declared, "GET {path} lacks If-None-Match");
+        assert!(
+            get["responses"]["304"]["headers"].get("ETag").is_some(),
+            "GET {path}: 304 without ETag"
+        );
+    }
+    assert!(tagged >= 7, "{tagged}");
+    // And one of them answers as declared.
+    let program = app.create_program("Étiquettes").await;
+    let path = format!("/api/v1/programs/{}", program["id"].as_str().unwrap());
+    let first = app.get(&path, Some(&app.as_coordinator())).await;
+    let tag = first.header("etag").unwrap().to_owned();
+    let again = app
+        .send(
+            app.client
+                .get(app.url(&path))
+                .bearer_auth(app.as_coordinator())
+                .header("if-none-match", &tag),
+        )
+        .await;
+    assert_eq!(again.status, 304);
+    assert_eq!(again.header("etag"), Some(tag.as_str()));
+}

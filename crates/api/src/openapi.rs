@@ -248,6 +248,48 @@ fn add_idempotency_key(op: &mut Operation) {
     ));
 }
 
+/// `If-None-Match` on the GETs whose answer carries an `ETag` (they all honour it with `304`,
+/// `etag::not_modified` / `etag::none_match`), and the `ETag` on that `304`.
+fn add_if_none_match(op: &mut Operation) {
+    use utoipa::openapi::{
+        Header, Required,
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+    };
+    let tagged = matches!(op.responses.responses.get("200"),
+        Some(RefOr::T(ok)) if ok.headers.contains_key("ETag"));
+    if !tagged {
+        return;
+    }
+    let parameters = op.parameters.get_or_insert_with(Vec::new);
+    if !parameters
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("If-None-Match")))
+    {
+        parameters.push(RefOr::T(
+            ParameterBuilder::new()
+                .name("If-None-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The `ETag`s of the copies the client holds (or `*`): `304` without a body \
+                     when one is still current",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        ));
+    }
+    if let Some(RefOr::T(not_modified)) = op.responses.responses.get_mut("304")
+        && !not_modified.headers.contains_key("ETag")
+    {
+        let mut tag = Header::new(ObjectBuilder::new().schema_type(Type::String));
+        tag.description = Some("The current tag, the one the client holds".to_owned());
+        not_modified
+            .headers
+            .insert("ETag".to_owned(), RefOr::T(tag));
+    }
+}
+
 /// A summary is plain text (OpenAPI; Swagger UI and generators show it raw): the doc
 /// comment's Markdown code spans lose their backticks there, and the first paragraph keeps
 /// them, rendered, at the head of the description.
@@ -318,6 +360,9 @@ pub fn finish(mut doc: Document) -> Document {
                     add_idempotency_key(op);
                 }
                 add_link_header(op);
+                if method == "get" {
+                    add_if_none_match(op);
+                }
                 plain_summary(op);
                 for (status, response) in op.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response
