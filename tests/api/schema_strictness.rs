@@ -376,3 +376,27 @@ async fn gets_with_an_etag_declare_if_none_match_and_their_304() {
     assert_eq!(again.status, 304);
     assert_eq!(again.header("etag"), Some(tag.as_str()));
 }
+
+#[test]
+fn every_request_body_has_an_example() {
+    let doc = serde_json::to_value(mentorat_api::openapi()).unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(content) = op["requestBody"]["content"].as_object() else {
+                continue;
+            };
+            for (media, c) in content {
+                let s = &c["schema"];
+                let named = s["$ref"]
+                    .as_str()
+                    .or_else(|| s["items"]["$ref"].as_str())
+                    .or_else(|| s["oneOf"][0]["$ref"].as_str())
+                    .map(|r| &doc["components"]["schemas"][r.rsplit('/').next().unwrap()]);
+                let has = c.get("example").is_some()
+                    || s.get("example").is_some()
+                    || named.is_some_and(|n| n.get("example").is_some());
+                assert!(has, "{method} {path} ({media}) has no example");
+            }
+        }
+    }
+}

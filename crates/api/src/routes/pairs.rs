@@ -265,6 +265,10 @@ async fn render(
 /// A new pair.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "mentor_enrollment_id": "01935c1e-7f2a-7c3e-9a51-0b6f4d2e8a10",
+    "mentee_enrollment_id": "01935c1e-8b3c-7d4e-8f62-1c7a5e3f9b21"
+}))]
 pub struct NewPair {
     pub mentor_enrollment_id: Uuid,
     pub mentee_enrollment_id: Uuid,

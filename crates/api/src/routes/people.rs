@@ -238,7 +238,11 @@ pub async fn upsert_person(
     request_body(
         description = "A JSON array of rows, or CSV with a header row",
         content(
-            (Vec<ImportRowInput> = "application/json"),
+            (Vec<ImportRowInput> = "application/json", example = json!([
+                {"external_id": "E1", "given_name": "Zoé", "family_name": "Lefèvre, née Martin",
+                 "email": "zoe@chu.example", "department": "Cardiologie", "job_title": "Infirmière",
+                 "site": "Nord", "manager_external_id": null, "active": true}
+            ])),
             (String = "text/csv", example = "external_id,given_name,family_name,email,department,job_title,site,manager_external_id,active\nE1,Zoé,\"Lefèvre, née Martin\",zoe@chu.example,Cardiologie,Infirmière,Nord,,true\n"),
         )
     ),
