@@ -337,11 +337,29 @@ mod tests {
         let current = draft().validate().unwrap();
         let err = ProgramChanges {
             starts_on: Some(NaiveDate::from_ymd_opt(2028, 1, 1)),
+            ends_on: Some(NaiveDate::from_ymd_opt(2027, 1, 1)),
             ..Default::default()
         }
         .apply(&current, ProgramStatus::Draft)
         .unwrap_err();
         assert_eq!(pointers(err), ["/ends_on"]);
+    }
+
+    /// One date moved past the one the program keeps: the request alone is well formed, the
+    /// program as it stands refuses it (409 `program_dates_conflict`, not a field error).
+    #[test]
+    fn one_date_moved_past_the_kept_one_conflicts_with_the_program() {
+        let current = draft().validate().unwrap();
+        let err = ProgramChanges {
+            starts_on: Some(NaiveDate::from_ymd_opt(2028, 1, 1)),
+            ..Default::default()
+        }
+        .apply(&current, ProgramStatus::Draft)
+        .unwrap_err();
+        assert!(
+            matches!(err, DomainError::ProgramDatesConflict { .. }),
+            "{err:?}"
+        );
     }
 }
 
