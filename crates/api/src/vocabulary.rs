@@ -78,3 +78,54 @@ pub fn from_json(value: serde_json::Value) -> RefOr<Schema> {
         Err(_) => RefOr::T(Schema::Object(Object::new())),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use utoipa::PartialSchema;
+
+    use super::*;
+
+    /// The JSON literals `from_json` turns into schemas are schemas: none fell back to the
+    /// empty object.
+    #[test]
+    fn json_schemas_parse() {
+        for (name, schema) in [
+            ("NewFeedback", crate::routes::reports::NewFeedback::schema()),
+            (
+                "NewEnrollment",
+                crate::routes::enrollments::NewEnrollment::schema(),
+            ),
+        ] {
+            let value = serde_json::to_value(&schema).unwrap();
+            assert_eq!(
+                value["oneOf"].as_array().map(Vec::len),
+                Some(2),
+                "{name}: {value}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_external_id_pattern_says_what_the_domain_parses() {
+        use mentorat_domain::ExternalId;
+        // `^[!-~]{1,64}$`: printable ASCII without space, 1 to 64 of them.
+        let inside = |s: &str| {
+            !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| (b'!'..=b'~').contains(&b))
+        };
+        assert_eq!(EXTERNAL_ID_PATTERN, "^[!-~]{1,64}$");
+        for s in [
+            "E1",
+            "a",
+            "!~",
+            &"x".repeat(64),
+            "",
+            " ",
+            "a b",
+            "²",
+            &"x".repeat(65),
+            "é",
+        ] {
+            assert_eq!(ExternalId::parse(s).is_ok(), inside(s), "{s:?}");
+        }
+    }
+}
