@@ -30,6 +30,7 @@ mod rate_limit;
 mod replays;
 mod reports;
 mod review_unit;
+mod schema_strictness;
 mod second_look;
 mod security;
 mod shutdown_and_logs;

@@ -16,12 +16,14 @@ pub struct Audited {
 }
 
 fn outcome(status: u16) -> &'static str {
+    use crate::routes::audit::AuditOutcomeDto as Outcome;
     match status {
-        200..=399 => "allowed",
-        401 | 403 | 404 => "denied",
-        400..=499 => "refused",
-        _ => "failed",
+        200..=399 => Outcome::Allowed,
+        401 | 403 | 404 => Outcome::Denied,
+        400..=499 => Outcome::Refused,
+        _ => Outcome::Failed,
     }
+    .as_str()
 }
 
 fn roles(caller: &Caller) -> String {

@@ -27,7 +27,9 @@ pub mod routes;
 pub mod telemetry;
 pub mod trace_context;
 pub mod unit;
+pub mod vocabulary;
 
+use mentorat_domain::ErrorCode;
 use std::sync::Arc;
 
 use actix_cors::Cors;
@@ -296,13 +298,27 @@ pub fn app(
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
             ApiError::BadRequest(
-                "bad_request",
+                ErrorCode::BadRequest,
                 format!("a query parameter is malformed: {err}"),
             )
             .into()
         }))
         .app_data(web::PathConfig::default().error_handler(|_, req| {
-            ApiError::NotFound(format!("{} is not the address of any resource", req.path())).into()
+            // `GET /people/import` reaches `GET /people/{id}` (actix matches the template);
+            // the path is another resource's, written out in full: 405 with its methods.
+            let exact = req
+                .app_data::<web::Data<fallback::RouteTable>>()
+                .and_then(|table| table.exact(req.path()));
+            match exact {
+                Some(allow) => ApiError::MethodNotAllowed {
+                    method: req.method().to_string(),
+                    allow,
+                },
+                None => {
+                    ApiError::NotFound(format!("{} is not the address of any resource", req.path()))
+                }
+            }
+            .into()
         }));
     let (app, _) = registered(base.into_utoipa_app()).split_for_parts();
     let cors_enabled = !state.settings.cors_origins.is_empty();

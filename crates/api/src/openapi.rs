@@ -44,7 +44,13 @@ use crate::problem::{FieldProblem, Problem};
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
     // Schemas only query parameters name (utoipa collects those of bodies and responses).
-    components(schemas(Problem, FieldProblem, crate::routes::reports::GroupByDto)),
+    components(schemas(
+        Problem,
+        FieldProblem,
+        crate::routes::reports::GroupByDto,
+        crate::routes::pairs::PairFlagFilter,
+        crate::routes::audit::AuditOutcomeDto
+    )),
     modifiers(&BearerScheme, &StandardProblems),
 )]
 pub struct ApiDoc;
@@ -182,6 +188,16 @@ fn add_problems(path: &str, method: &str, op: &mut Operation) {
     if path.contains('{') {
         add("404", "NotFound");
     }
+    // Every POST reads `Idempotency-Key`: a malformed one is `400 invalid_idempotency_key`,
+    // body or not.
+    if method == "post" {
+        add("400", "BadRequest");
+    }
+    // `/me…` is about the caller as a person: a token whose subject the HRIS has not
+    // recorded (an admin's service account) finds no one there.
+    if secured && path.starts_with("/api/v1/me") {
+        add("404", "NotFound");
+    }
     // Every POST may carry an Idempotency-Key, whose middleware reads the body too.
     if op.request_body.is_some() || method == "post" {
         add("408", "RequestTimeout");
@@ -272,6 +288,48 @@ fn conditional_headers(method: &str, op: &mut Operation) {
     }
     if parameters.is_empty() {
         op.parameters = None;
+    }
+}
+
+/// `If-None-Match` on the GETs whose answer carries an `ETag` (they all honour it with `304`,
+/// `etag::not_modified` / `etag::none_match`), and the `ETag` on that `304`.
+fn add_if_none_match(op: &mut Operation) {
+    use utoipa::openapi::{
+        Header, Required,
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+    };
+    let tagged = matches!(op.responses.responses.get("200"),
+        Some(RefOr::T(ok)) if ok.headers.contains_key("ETag"));
+    if !tagged {
+        return;
+    }
+    let parameters = op.parameters.get_or_insert_with(Vec::new);
+    if !parameters
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("If-None-Match")))
+    {
+        parameters.push(RefOr::T(
+            ParameterBuilder::new()
+                .name("If-None-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The `ETag`s of the copies the client holds (or `*`): `304` without a body \
+                     when one is still current",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        ));
+    }
+    if let Some(RefOr::T(not_modified)) = op.responses.responses.get_mut("304")
+        && !not_modified.headers.contains_key("ETag")
+    {
+        let mut tag = Header::new(ObjectBuilder::new().schema_type(Type::String));
+        tag.description = Some("The current tag, the one the client holds".to_owned());
+        not_modified
+            .headers
+            .insert("ETag".to_owned(), RefOr::T(tag));
     }
 }
 
@@ -433,6 +491,9 @@ pub fn finish(mut doc: Document) -> Document {
                 }
                 add_link_header(op);
                 conditional_headers(method, op);
+                if method == "get" {
+                    add_if_none_match(op);
+                }
                 add_rate_limit(path, op);
                 plain_summary(op);
                 for (status, response) in op.responses.responses.iter_mut() {
