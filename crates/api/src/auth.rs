@@ -434,5 +434,6 @@ pub mod op {
         ReadMe,
         ExportMe,
         ManageWebhooks,
+        ProvisionUsers,
     );
 }
