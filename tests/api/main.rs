@@ -27,6 +27,7 @@ mod r13;
 mod replays;
 mod reports;
 mod review_unit;
+mod scim;
 mod second_look;
 mod security;
 mod shutdown_and_logs;
