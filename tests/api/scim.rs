@@ -490,10 +490,42 @@ async fn delete_deactivates_and_provisioning_again_reactivates() {
     )
     .await;
     assert_eq!(gone.status, 204, "{}", gone.text);
-    // Deactivated, never erased.
-    let still = get(&app, &path).await.json();
-    assert_eq!(still["active"], false);
-    assert_eq!(still["name"]["givenName"], "Zoé");
+    // Gone for SCIM (RFC 7644 §3.6): every operation on it is 404, lists leave it out.
+    error(&get(&app, &path).await, 404, None);
+    error(
+        &patch(
+            &app,
+            id,
+            json!([{"op": "Replace", "path": "title", "value": "T"}]),
+        )
+        .await,
+        404,
+        None,
+    );
+    error(&put(&app, id, &entra_user("E100")).await, 404, None);
+    let again = scim(
+        &app,
+        reqwest::Method::DELETE,
+        &path,
+        Some(&app.as_hris()),
+        None,
+    )
+    .await;
+    error(&again, 404, None);
+    assert_eq!(get(&app, "/Users").await.json()["totalResults"], 0);
+    assert_eq!(
+        get(&app, "/Users?filter=userName%20eq%20%22E100%22")
+            .await
+            .json()["totalResults"],
+        0
+    );
+    // Deactivated (R11), never erased: the person and their record stay.
+    let person = app
+        .get(&format!("/api/v1/people/{id}"), Some(&app.as_coordinator()))
+        .await;
+    assert_eq!(person.status, 200, "{}", person.text);
+    assert_eq!(person.json()["active"], false);
+    assert_eq!(person.json()["given_name"], "Zoé");
     assert_eq!(app.get("/api/v1/me", Some(&as_("E100"))).await.status, 401);
     // Assigned again in the identity provider: a POST of the same userName reactivates.
     let again = post(&app, &entra_user("E100")).await;

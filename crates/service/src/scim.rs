@@ -2,7 +2,9 @@
 //! [`crate::people::import`], the path of `PUT /people/by-external-id` and of the CSV import,
 //! so the same rules hold: R1 re-checked when a manager link changes, R11 when `active`
 //! turns false (pairs suspended; the API locks the person's tokens out), a manager named
-//! before they are provisioned linked when they arrive. `DELETE` deactivates, never erases.
+//! before they are provisioned linked when they arrive. `DELETE` deactivates, never erases:
+//! the person stays, and SCIM answers `404` for them (RFC 7644 §3.6) until they are
+//! provisioned again.
 
 use std::collections::HashMap;
 
@@ -78,7 +80,14 @@ pub async fn provision(
     let existing = match target {
         Target::Create => {
             let existing = crate::people::by_external_id(db, &draft.external_id).await?;
-            if existing.as_ref().is_some_and(|p| p.record.active) {
+            let deleted = match &existing {
+                Some(p) => store::deprovisioned_among(db.conn(), &[p.id])
+                    .await?
+                    .contains(&p.id),
+                None => false,
+            };
+            // Provisioned again after a deactivation or a SCIM deletion: reactivated.
+            if existing.as_ref().is_some_and(|p| p.record.active) && !deleted {
                 return Err(ServiceError::Conflict(
                     "uniqueness",
                     format!("a user with userName {} exists", draft.external_id),
@@ -87,9 +96,7 @@ pub async fn provision(
             existing
         }
         Target::Replace(id) => {
-            let current = people::find(db.conn(), id)
-                .await?
-                .ok_or(ServiceError::NotFound)?;
+            let current = shown(db, id).await?;
             if current.record.external_id.as_str() != draft.external_id {
                 return Err(ServiceError::Unprocessable(
                     "mutability",
@@ -120,7 +127,7 @@ pub async fn provision(
     let external_id = external_id
         .map(|e| e.trim().to_owned())
         .filter(|e| !e.is_empty());
-    store::set_external_id(db.conn(), person.id, external_id.as_deref()).await?;
+    store::provisioned(db.conn(), person.id, external_id.as_deref()).await?;
     let user = enrich(db, vec![person]).await?.pop().ok_or_else(|| {
         ServiceError::Internal("a provisioned person could not be read back".into())
     })?;
@@ -131,11 +138,28 @@ pub async fn provision(
     })
 }
 
-/// `DELETE /Users/{id}`: the person is deactivated (R11), never erased.
-pub async fn deactivate(db: &Db, caller: &Caller, id: Uuid) -> Result<Provisioned, ServiceError> {
-    let current = people::find(db.conn(), id)
+/// A person SCIM shows: one that exists and was not deleted through SCIM.
+async fn shown(db: &Db, id: Uuid) -> Result<Person, ServiceError> {
+    let person = people::find(db.conn(), id)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    if store::deprovisioned_among(db.conn(), &[id])
+        .await?
+        .contains(&id)
+    {
+        return Err(ServiceError::NotFound);
+    }
+    Ok(person)
+}
+
+/// `DELETE /Users/{id}`: the person is deactivated (R11), never erased; SCIM shows them no
+/// more until they are provisioned again.
+pub async fn deprovision(
+    db: &Db,
+    caller: &Caller,
+    id: Uuid,
+) -> Result<Vec<(ExternalId, bool)>, ServiceError> {
+    let current = shown(db, id).await?;
     let r = current.record;
     let draft = PersonDraft {
         external_id: r.external_id.to_string(),
@@ -148,19 +172,13 @@ pub async fn deactivate(db: &Db, caller: &Caller, id: Uuid) -> Result<Provisione
         manager_external_id: r.manager_external_id.map(|m| m.to_string()),
         active: Some(false),
     };
-    let mut report = import(db, caller, vec![(1, Ok(draft))]).await?;
-    let user = get(db, caller, id).await?;
-    Ok(Provisioned {
-        user,
-        created: false,
-        activity_changes: std::mem::take(&mut report.activity_changes),
-    })
+    let report = import(db, caller, vec![(1, Ok(draft))]).await?;
+    store::deprovisioned(db.conn(), id).await?;
+    Ok(report.activity_changes)
 }
 
 pub async fn get(db: &Db, _caller: &Caller, id: Uuid) -> Result<ScimUser, ServiceError> {
-    let person = people::find(db.conn(), id)
-        .await?
-        .ok_or(ServiceError::NotFound)?;
+    let person = shown(db, id).await?;
     enrich(db, vec![person])
         .await?
         .pop()
@@ -178,7 +196,7 @@ pub async fn list(
     let (total, people) = match filter {
         None => store::page(db.conn(), offset, count).await?,
         Some(filter) => {
-            let all = match filter.attribute {
+            let all: Vec<Person> = match filter.attribute {
                 FilterAttribute::UserName => crate::people::by_external_id(db, &filter.value)
                     .await?
                     .into_iter()
@@ -192,6 +210,12 @@ pub async fn list(
                     store::people(db.conn(), &ids).await?
                 }
             };
+            let ids: Vec<Uuid> = all.iter().map(|p| p.id).collect();
+            let deleted = store::deprovisioned_among(db.conn(), &ids).await?;
+            let all: Vec<Person> = all
+                .into_iter()
+                .filter(|p| !deleted.contains(&p.id))
+                .collect();
             let total = all.len() as u64;
             let start = usize::try_from(offset).unwrap_or(usize::MAX);
             let take = usize::try_from(count).unwrap_or(usize::MAX);
@@ -204,7 +228,7 @@ pub async fn list(
 /// Add each person's `externalId` and their manager's SCIM id.
 async fn enrich(db: &Db, people: Vec<Person>) -> Result<Vec<ScimUser>, ServiceError> {
     let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
-    let mut external_ids = store::external_ids(db.conn(), &ids).await?;
+    let mut states = store::states(db.conn(), &ids).await?;
     let manager_ids: Vec<&str> = people
         .iter()
         .filter_map(|p| {
@@ -228,7 +252,7 @@ async fn enrich(db: &Db, people: Vec<Person>) -> Result<Vec<ScimUser>, ServiceEr
                     .map_or_else(|| m.to_string(), Uuid::to_string)
             });
             ScimUser {
-                external_id: external_ids.remove(&person.id),
+                external_id: states.remove(&person.id).and_then(|s| s.external_id),
                 manager,
                 person,
             }

@@ -1057,7 +1057,9 @@ pub async fn patch_user(
     Ok(user_response(&req, status, &user))
 }
 
-/// Deprovision a user: `204`; the person is deactivated (R11), never erased.
+/// Deprovision a user: `204`. The person is deactivated (R11), never erased (erasure is an
+/// admin's act); SCIM answers `404` for them from then on (RFC 7644 §3.6), until a `POST`
+/// of the same `userName` provisions them again.
 #[utoipa::path(
     tag = "scim",
     security(("bearer" = [])),
@@ -1074,9 +1076,10 @@ pub async fn delete_user(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
-    let mut done = use_case::deactivate(&db, &caller.0, parse_id(&id)?).await?;
+    let changes = use_case::deprovision(&db, &caller.0, parse_id(&id)?).await?;
+    // R11: their tokens are refused from now on, on this replica.
     if let Some(leavers) = req.app_data::<web::Data<Leavers>>() {
-        leavers.written(&req, std::mem::take(&mut done.activity_changes));
+        leavers.written(&req, changes);
     }
     Ok(HttpResponse::NoContent().finish())
 }
