@@ -454,7 +454,8 @@ async fn every_operation_answers_every_actor_as_the_policy_says() {
             // SCIM refuses with its own error documents (RFC 7644 §3.12): no `code`.
             let scim_error = doc.as_ref().is_some_and(|v| {
                 v["schemas"][0] == "urn:ietf:params:scim:api:messages:2.0:Error"
-                    && v["status"] == reply.status.to_string()
+                    && v["status"].as_str().and_then(|s| s.parse::<u16>().ok())
+                        == Some(reply.status)
             });
             let code = match (scim_error, reply.status) {
                 (true, 401) => "unauthorized".to_owned(),
