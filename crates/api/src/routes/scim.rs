@@ -150,6 +150,16 @@ impl From<ServiceError> for ScimError {
     }
 }
 
+/// A path under `/scim/v2` that names nothing (Groups, `/.search`, …): a SCIM `404`.
+pub fn not_found(path: &str) -> HttpResponse {
+    ScimError::new(
+        StatusCode::NOT_FOUND,
+        None,
+        format!("there is no resource at {path}; only Users are offered"),
+    )
+    .error_response()
+}
+
 /// The SCIM connector: authenticated (R11 included) and holding the `hris` role; refusals
 /// are SCIM error documents.
 pub struct ScimCaller(pub Caller);
@@ -209,12 +219,7 @@ fn render(req: &HttpRequest, user: &ScimUser) -> Value {
         json!({
             "givenName": r.given_name,
             "familyName": r.family_name,
-            "formatted": format!("{} {}", r.given_name, r.family_name),
         }),
-    );
-    doc.insert(
-        "displayName".into(),
-        json!(format!("{} {}", r.given_name, r.family_name)),
     );
     doc.insert(
         "emails".into(),
@@ -235,12 +240,13 @@ fn render(req: &HttpRequest, user: &ScimUser) -> Value {
         enterprise.insert("department".into(), json!(d));
     }
     if let Some(m) = &user.manager {
-        enterprise.insert(
-            "manager".into(),
-            json!({"value": m, "$ref": link(req, &format!("/Users/{m}"))}),
-        );
+        enterprise.insert("manager".into(), json!({"value": m}));
     }
-    doc.insert(ENTERPRISE_SCHEMA.into(), Value::Object(enterprise));
+    if enterprise.is_empty() {
+        doc.insert("schemas".into(), json!([USER_SCHEMA]));
+    } else {
+        doc.insert(ENTERPRISE_SCHEMA.into(), Value::Object(enterprise));
+    }
     doc.insert(
         "meta".into(),
         json!({
@@ -450,6 +456,25 @@ impl UserFields {
                 .ok_or_else(|| {
                     ScimError::bad("invalidSyntax", "`op` must be add, replace or remove")
                 })?;
+            let value = lookup(operation, "value");
+            let whole_extension = lookup(operation, "path")
+                .and_then(Value::as_str)
+                .is_some_and(|p| p.trim().eq_ignore_ascii_case(ENTERPRISE_SCHEMA));
+            if whole_extension {
+                match (op, value) {
+                    (PatchOp::Remove, _) => {
+                        self.department = None;
+                        self.manager = None;
+                    }
+                    (_, Some(v)) => self.set_key(ENTERPRISE_SCHEMA, v)?,
+                    (_, None) => {
+                        return Err(ScimError::invalid_value(
+                            "an add or replace needs a `value`",
+                        ));
+                    }
+                }
+                continue;
+            }
             let path = match lookup(operation, "path") {
                 None | Some(Value::Null) => None,
                 Some(Value::String(p)) => Some(
@@ -458,7 +483,6 @@ impl UserFields {
                 ),
                 Some(_) => return Err(ScimError::bad("invalidPath", "`path` must be a string")),
             };
-            let value = lookup(operation, "value");
             match (op, path) {
                 (PatchOp::Remove, None) => {
                     return Err(ScimError::bad("noTarget", "a remove needs a `path`"));
@@ -594,6 +618,106 @@ fn pick(v: &Value, key: &str, any: bool) -> Result<Option<String>, ScimError> {
         Some(v) => text(v, key),
         None => Ok(None),
     }
+}
+
+/// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5), comma-separated, on top-level
+/// attributes and their sub-attributes (`name.givenName`, `urn:…:enterprise:2.0:User:department`).
+/// `id`, `schemas` and `meta` are always returned.
+fn project(doc: &mut Value, attributes: Option<&str>, excluded: Option<&str>) {
+    fn names(list: &str) -> Vec<(String, Option<String>)> {
+        list.split(',')
+            .filter_map(|a| {
+                let a = a.trim();
+                let (prefix, rest) = if a.len() > ENTERPRISE_SCHEMA.len()
+                    && a.is_char_boundary(ENTERPRISE_SCHEMA.len())
+                    && a[..ENTERPRISE_SCHEMA.len()].eq_ignore_ascii_case(ENTERPRISE_SCHEMA)
+                {
+                    (Some(ENTERPRISE_SCHEMA), &a[ENTERPRISE_SCHEMA.len() + 1..])
+                } else if a.len() > USER_SCHEMA.len()
+                    && a.is_char_boundary(USER_SCHEMA.len())
+                    && a[..USER_SCHEMA.len()].eq_ignore_ascii_case(USER_SCHEMA)
+                {
+                    (None, &a[USER_SCHEMA.len() + 1..])
+                } else {
+                    (None, a)
+                };
+                if rest.is_empty() {
+                    return prefix.map(|p| (p.to_owned(), None));
+                }
+                Some(match prefix {
+                    Some(p) => (p.to_owned(), Some(rest.to_owned())),
+                    None => match rest.split_once('.') {
+                        Some((top, sub)) => (top.to_owned(), Some(sub.to_owned())),
+                        None => (rest.to_owned(), None),
+                    },
+                })
+            })
+            .collect()
+    }
+    let Some(obj) = doc.as_object_mut() else {
+        return;
+    };
+    let always = ["id", "schemas", "meta"];
+    if let Some(list) = attributes.filter(|l| !l.trim().is_empty()) {
+        let wanted = names(list);
+        obj.retain(|key, value| {
+            if always.contains(&key.as_str()) {
+                return true;
+            }
+            let subs: Vec<&Option<String>> = wanted
+                .iter()
+                .filter(|(top, _)| top.eq_ignore_ascii_case(key))
+                .map(|(_, sub)| sub)
+                .collect();
+            if subs.is_empty() {
+                return false;
+            }
+            if subs.iter().all(|s| s.is_some())
+                && let Some(inner) = value.as_object_mut()
+            {
+                inner.retain(|k, _| {
+                    subs.iter()
+                        .any(|s| s.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(k)))
+                });
+            }
+            true
+        });
+    }
+    if let Some(list) = excluded {
+        for (top, sub) in names(list) {
+            if always.iter().any(|a| a.eq_ignore_ascii_case(&top)) {
+                continue;
+            }
+            let key = obj.keys().find(|k| k.eq_ignore_ascii_case(&top)).cloned();
+            let Some(key) = key else { continue };
+            match sub {
+                None => {
+                    obj.remove(&key);
+                }
+                Some(sub) => {
+                    if let Some(inner) = obj.get_mut(&key).and_then(Value::as_object_mut) {
+                        inner.retain(|k, _| !k.eq_ignore_ascii_case(&sub));
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Projection {
+    attributes: Option<String>,
+    #[serde(rename = "excludedAttributes")]
+    excluded_attributes: Option<String>,
+}
+
+fn projection(req: &HttpRequest) -> Projection {
+    web::Query::<Projection>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .unwrap_or(Projection {
+            attributes: None,
+            excluded_attributes: None,
+        })
 }
 
 async fn body_json(payload: web::Payload, req: &HttpRequest) -> Result<Value, ScimError> {
@@ -781,15 +905,13 @@ fn schemas_of(req: &HttpRequest) -> Vec<Value> {
         "attributes": [
             attribute("userName", "string", false, true, "immutable", "server", "The person's HRIS id (external_id), what tokens carry as subject", Vec::new()),
             attribute("name", "complex", false, true, "readWrite", "none", "The person's name", vec![
-                simple("givenName", "string", "Given name"),
-                simple("familyName", "string", "Family name"),
-                attribute("formatted", "string", false, false, "readOnly", "none", "Given and family name", Vec::new()),
+                attribute("givenName", "string", false, true, "readWrite", "none", "Given name", Vec::new()),
+                attribute("familyName", "string", false, true, "readWrite", "none", "Family name", Vec::new()),
             ]),
-            simple("displayName", "string", "Read as given and family name when name is not sent"),
             simple("title", "string", "Job title"),
             simple("active", "boolean", "false deactivates the person (R11): their pairs are suspended, their tokens refused"),
             attribute("emails", "complex", true, true, "readWrite", "none", "The primary (else work) address is the person's email", vec![
-                simple("value", "string", "Address"),
+                attribute("value", "string", false, true, "readWrite", "none", "Address", Vec::new()),
                 simple("type", "string", "work"),
                 simple("primary", "boolean", "Primary"),
             ]),
@@ -810,7 +932,6 @@ fn schemas_of(req: &HttpRequest) -> Vec<Value> {
             simple("department", "string", "Department"),
             attribute("manager", "complex", false, false, "readWrite", "none", "The manager; may be provisioned later", vec![
                 simple("value", "string", "The manager's id"),
-                attribute("$ref", "reference", false, false, "readOnly", "none", "The manager's URI", Vec::new()),
             ]),
         ],
         "meta": {"resourceType": "Schema", "location": link(req, &format!("/Schemas/{ENTERPRISE_SCHEMA}"))}
@@ -867,6 +988,12 @@ pub struct ListUsersQuery {
     pub start_index: Option<String>,
     /// Results per page, at most 200 (default 200).
     pub count: Option<String>,
+    /// Only these attributes (comma-separated; `id`, `schemas`, `meta` always).
+    pub attributes: Option<String>,
+    /// All but these attributes (comma-separated).
+    #[serde(rename = "excludedAttributes")]
+    #[param(rename = "excludedAttributes")]
+    pub excluded_attributes: Option<String>,
 }
 
 /// A SCIM integer parameter: out-of-range values are clamped (RFC 7644 §3.4.2.4).
@@ -914,7 +1041,19 @@ pub async fn list_users(
     let offset = u64::try_from(start - 1).unwrap_or(0);
     let count = u64::try_from(count).unwrap_or(0);
     let (total, users) = use_case::list(&db, &caller.0, filter.as_ref(), offset, count).await?;
-    let resources: Vec<Value> = users.iter().map(|u| render(&req, u)).collect();
+    let wanted = projection(&req);
+    let resources: Vec<Value> = users
+        .iter()
+        .map(|u| {
+            let mut doc = render(&req, u);
+            project(
+                &mut doc,
+                wanted.attributes.as_deref(),
+                wanted.excluded_attributes.as_deref(),
+            );
+            doc
+        })
+        .collect();
     Ok(scim(
         StatusCode::OK,
         &json!({
@@ -945,7 +1084,14 @@ pub async fn get_user(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ScimError> {
     let user = use_case::get(&db, &caller.0, parse_id(&id)?).await?;
-    Ok(user_response(&req, StatusCode::OK, &user))
+    let wanted = projection(&req);
+    let mut doc = render(&req, &user);
+    project(
+        &mut doc,
+        wanted.attributes.as_deref(),
+        wanted.excluded_attributes.as_deref(),
+    );
+    Ok(scim(StatusCode::OK, &doc))
 }
 
 async fn write(
@@ -1171,6 +1317,31 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.scim_type, Some(scim_type), "{op}");
         }
+    }
+
+    #[test]
+    fn attributes_and_excluded_attributes_project_the_answer() {
+        let user = json!({"id": "1", "schemas": [USER_SCHEMA], "meta": {}, "userName": "E1",
+            "title": "T", "name": {"givenName": "A", "familyName": "B"},
+            ENTERPRISE_SCHEMA: {"department": "D", "manager": {"value": "2"}}});
+        let mut only = user.clone();
+        project(&mut only, Some("userName,name.givenName"), None);
+        assert_eq!(
+            only,
+            json!({"id": "1", "schemas": [USER_SCHEMA], "meta": {},
+            "userName": "E1", "name": {"givenName": "A"}})
+        );
+        let mut without = user.clone();
+        project(
+            &mut without,
+            None,
+            Some(&format!("title,{ENTERPRISE_SCHEMA}:department,id")),
+        );
+        assert!(without.get("title").is_none() && without.get("id").is_some());
+        assert_eq!(
+            without[ENTERPRISE_SCHEMA],
+            json!({"manager": {"value": "2"}})
+        );
     }
 
     #[test]
