@@ -753,7 +753,11 @@ fn user_response(req: &HttpRequest, status: StatusCode, user: &ScimUser) -> Http
 #[utoipa::path(
     tag = "scim",
     security(("bearer" = [])),
-    responses((status = 200, description = "The service provider's configuration", content_type = "application/scim+json", body = serde_json::Value))
+    responses(
+        (status = 200, description = "The service provider's configuration", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 401, description = "No valid bearer token (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 403, description = "Not the hris role (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+    )
 )]
 #[get("/ServiceProviderConfig")]
 pub async fn service_provider_config(
@@ -811,7 +815,11 @@ fn list_of(resources: Vec<Value>) -> Value {
 #[utoipa::path(
     tag = "scim",
     security(("bearer" = [])),
-    responses((status = 200, description = "A list of resource types", content_type = "application/scim+json", body = serde_json::Value))
+    responses(
+        (status = 200, description = "A list of resource types", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 401, description = "No valid bearer token (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 403, description = "Not the hris role (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+    )
 )]
 #[get("/ResourceTypes")]
 pub async fn resource_types(
@@ -944,7 +952,11 @@ fn schemas_of(req: &HttpRequest) -> Vec<Value> {
 #[utoipa::path(
     tag = "scim",
     security(("bearer" = [])),
-    responses((status = 200, description = "A list of schemas", content_type = "application/scim+json", body = serde_json::Value))
+    responses(
+        (status = 200, description = "A list of schemas", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 401, description = "No valid bearer token (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 403, description = "Not the hris role (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+    )
 )]
 #[get("/Schemas")]
 pub async fn list_schemas(
