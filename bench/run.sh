@@ -12,6 +12,7 @@ export MENTORAT_DATABASE_URL="$url"
 export MENTORAT_BIND="127.0.0.1:$port"
 export MENTORAT_JWT_SECRET="${MENTORAT_JWT_SECRET:-bench-secret-bench-secret-bench-secret}"
 export MENTORAT_LOG="${MENTORAT_LOG:-warn}"
+export MENTORAT_RATE_LIMIT=0 # a load generator is one caller: not limited
 export MENTORAT_ENCRYPTION_KEY="${MENTORAT_ENCRYPTION_KEY:-YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=}"
 "$bin" migrate
 "$bin" serve > /tmp/mentorat-bench-server.log 2>&1 &

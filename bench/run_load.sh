@@ -142,7 +142,7 @@ q -c "DROP DATABASE $pgb_db WITH (FORCE)"
 export MENTORAT_DATABASE_URL="$base/$app_db"
 export MENTORAT_BIND="127.0.0.1:$port"
 export MENTORAT_LOG=warn
-export MENTORAT_RATE_LIMIT=0 # the service's rate limit, where there is one, off for a load benchmark
+export MENTORAT_RATE_LIMIT=0 # a load generator is one caller: the per-caller rate limit is off
 export MENTORAT_JWT_SECRET="${MENTORAT_JWT_SECRET:-bench-secret-bench-secret-bench-secret}"
 export MENTORAT_ENCRYPTION_KEY="${MENTORAT_ENCRYPTION_KEY:-YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=}"
 api="http://127.0.0.1:$port"

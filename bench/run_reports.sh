@@ -7,6 +7,7 @@ here="$(cd "$(dirname "$0")/.." && pwd)"
 bin="${BENCH_BIN:-$here/target/release/mentorat}"
 port="${BENCH_PORT:-8092}"
 export MENTORAT_DATABASE_URL="$url" MENTORAT_BIND="127.0.0.1:$port" MENTORAT_LOG="${MENTORAT_LOG:-warn}"
+export MENTORAT_RATE_LIMIT=0 # a load generator is one caller: not limited
 export MENTORAT_JWT_SECRET="${MENTORAT_JWT_SECRET:-bench-secret-bench-secret-bench-secret}"
 export MENTORAT_ENCRYPTION_KEY="${MENTORAT_ENCRYPTION_KEY:-YmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmVuY2gtYmU=}"
 "$bin" migrate

@@ -106,11 +106,12 @@ async fn log_lines_are_json_and_carry_the_request_id() {
         .collect();
     let of_request: Vec<&Value> = lines
         .iter()
-        .filter(|l| l["span"]["request_id"] == request_id.as_str())
+        .filter(|l| l["request_id"] == request_id.as_str())
         .collect();
+    // Flat lines: the event's fields at the top level.
     let messages: Vec<&str> = of_request
         .iter()
-        .filter_map(|l| l["fields"]["message"].as_str())
+        .filter_map(|l| l["message"].as_str())
         .collect();
     assert!(
         messages.contains(&"program created"),
@@ -126,9 +127,11 @@ async fn log_lines_are_json_and_carry_the_request_id() {
         let in_request = line["span"].is_object();
         if ours && in_request {
             assert!(
-                line["span"]["request_id"]
-                    .as_str()
-                    .is_some_and(|id| !id.is_empty()),
+                line["request_id"].as_str().is_some_and(|id| !id.is_empty()),
+                "{line}"
+            );
+            assert!(
+                line["trace_id"].as_str().is_some_and(|id| id.len() == 32),
                 "{line}"
             );
         }

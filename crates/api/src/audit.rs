@@ -16,12 +16,14 @@ pub struct Audited {
 }
 
 fn outcome(status: u16) -> &'static str {
+    use crate::routes::audit::AuditOutcomeDto as Outcome;
     match status {
-        200..=399 => "allowed",
-        401 | 403 | 404 => "denied",
-        400..=499 => "refused",
-        _ => "failed",
+        200..=399 => Outcome::Allowed,
+        401 | 403 | 404 => Outcome::Denied,
+        400..=499 => Outcome::Refused,
+        _ => Outcome::Failed,
     }
+    .as_str()
 }
 
 fn roles(caller: &Caller) -> String {
@@ -176,28 +178,67 @@ const BATCH: usize = 500;
 #[derive(Clone)]
 pub struct AuditLog {
     jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+    stats: std::sync::Arc<AuditStats>,
+}
+
+/// What `/metrics` shows of the writer: events waiting for their batch, events kept for a
+/// retry while the database refuses them, events dropped beyond the retry bound.
+#[derive(Debug, Default)]
+pub struct AuditStats {
+    queued: std::sync::atomic::AtomicUsize,
+    retrying: std::sync::atomic::AtomicUsize,
+    dropped: std::sync::atomic::AtomicU64,
+}
+
+impl AuditStats {
+    pub fn queued(&self) -> usize {
+        self.queued.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn retrying(&self) -> usize {
+        self.retrying.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(std::sync::atomic::Ordering::Relaxed)
+    }
 }
 
 impl AuditLog {
     /// Start the writer on the current runtime; it stops when the last `AuditLog` is dropped.
     pub fn start(db: mentorat_persistence::Db) -> Self {
         let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
-        tokio::spawn(write(db, queue));
-        Self { jobs }
+        let stats = std::sync::Arc::<AuditStats>::default();
+        tokio::spawn(write(db, queue, stats.clone()));
+        Self { jobs, stats }
+    }
+
+    /// The writer's queue, for `/metrics`.
+    pub fn stats(&self) -> &AuditStats {
+        &self.stats
+    }
+
+    /// Counted before it is sent, so the writer never takes away more than was added.
+    fn send(&self, job: Job) -> Result<(), ()> {
+        use std::sync::atomic::Ordering;
+        let record = usize::from(matches!(job, Job::Record(..)));
+        self.stats.queued.fetch_add(record, Ordering::Relaxed);
+        self.jobs.send(job).map_err(|_| {
+            self.stats.queued.fetch_sub(record, Ordering::Relaxed);
+        })
     }
 
     /// Record `event` and return once it is durable.
     pub async fn record(&self, event: audit::AuditEvent) -> Result<(), NotRecorded> {
         let (done, durable) = tokio::sync::oneshot::channel();
-        self.jobs
-            .send(Job::Record(Box::new(event), Some(done)))
+        self.send(Job::Record(Box::new(event), Some(done)))
             .map_err(|_| NotRecorded::Unavailable)?;
         durable.await.map_err(|_| NotRecorded::Unavailable)?
     }
 
     /// Queue `event` for the next batch; nobody waits for it.
     pub fn enqueue(&self, event: audit::AuditEvent) {
-        if self.jobs.send(Job::Record(Box::new(event), None)).is_err() {
+        if self.send(Job::Record(Box::new(event), None)).is_err() {
             tracing::error!("the audit writer is gone: an audit event was lost");
         }
     }
@@ -206,7 +247,7 @@ impl AuditLog {
     /// the audit log sees what this replica has answered.
     pub async fn flush(&self) {
         let (done, flushed) = tokio::sync::oneshot::channel();
-        if self.jobs.send(Job::Flush(done)).is_ok() {
+        if self.send(Job::Flush(done)).is_ok() {
             let _ = flushed.await;
         }
     }
@@ -216,17 +257,24 @@ impl AuditLog {
 /// dropped (and said so in the log).
 const RETRY_BOUND: usize = 100_000;
 
-async fn write(db: mentorat_persistence::Db, queue: tokio::sync::mpsc::UnboundedReceiver<Job>) {
+async fn write(
+    db: mentorat_persistence::Db,
+    queue: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    stats: std::sync::Arc<AuditStats>,
+) {
     let append = move |events: Vec<audit::AuditEvent>| {
         let db = db.clone();
         async move { audit::append_many(db.conn(), events).await }
     };
-    write_with(append, queue).await;
+    write_with(append, queue, stats).await;
 }
 
 /// The writer's loop, over any way of appending a batch (the database, or a test's).
-async fn write_with<A, F>(append: A, mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>)
-where
+async fn write_with<A, F>(
+    append: A,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Job>,
+    stats: std::sync::Arc<AuditStats>,
+) where
     A: Fn(Vec<audit::AuditEvent>) -> F,
     F: std::future::Future<Output = Result<(), mentorat_persistence::StoreError>>,
 {
@@ -265,6 +313,10 @@ where
         let mut queued = vec![true; events.len()];
         let mut waiting = Vec::new();
         let mut flushed = Vec::new();
+        let drained = jobs.iter().filter(|j| matches!(j, Job::Record(..))).count();
+        stats
+            .queued
+            .fetch_sub(drained, std::sync::atomic::Ordering::Relaxed);
         for job in jobs.drain(..) {
             match job {
                 Job::Record(event, done) => {
@@ -303,6 +355,10 @@ where
                 if retry.len() > RETRY_BOUND {
                     let dropped = retry.len() - RETRY_BOUND;
                     retry.drain(..dropped);
+                    stats.dropped.fetch_add(
+                        u64::try_from(dropped).unwrap_or(u64::MAX),
+                        std::sync::atomic::Ordering::Relaxed,
+                    );
                     tracing::error!(
                         dropped,
                         "audit events dropped: the database refused them for too long"
@@ -314,6 +370,9 @@ where
                 })
             }
         };
+        stats
+            .retrying
+            .store(retry.len(), std::sync::atomic::Ordering::Relaxed);
         for done in waiting {
             let _ = done.send(outcome);
         }
@@ -382,8 +441,12 @@ mod tests {
             }
         };
         let (jobs, queue) = tokio::sync::mpsc::unbounded_channel();
-        let log = AuditLog { jobs };
-        tokio::spawn(write_with(append, queue));
+        let stats = Arc::<AuditStats>::default();
+        let log = AuditLog {
+            jobs,
+            stats: stats.clone(),
+        };
+        tokio::spawn(write_with(append, queue, stats));
         let start = tokio::time::Instant::now();
         log.enqueue(event("queued"));
         log.flush().await;
@@ -394,6 +457,7 @@ mod tests {
         }
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         log.flush().await;
+        assert_eq!((log.stats().queued(), log.stats().retrying()), (0, 0));
         let calls = calls.lock().unwrap();
         let with_retry: Vec<_> = calls
             .iter()

@@ -1,13 +1,15 @@
 //! Bearer JWT authentication (API.md "Auth") and the per-operation authorization extractor.
 //!
 //! Keys: an HS256 shared secret and/or public keys (RS256, ES256, EdDSA) from a JWKS or PEM
-//! file, chosen by the token's `kid`. A token is verified only with a key of the algorithm its
+//! file and/or from an identity provider's JWKS endpoint (`crate::jwks`, refetched when a
+//! `kid` is unknown), chosen by the token's `kid`. A token is verified only with a key of the algorithm its
 //! header names, and a key only verifies its own algorithm — so `alg: none` and algorithm
 //! confusion (an RS256 public key used as an HS256 secret) are refused by construction.
 
 use std::{marker::PhantomData, sync::Arc};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use futures_util::future::LocalBoxFuture;
 use jsonwebtoken::{
     Algorithm, DecodingKey, Validation, decode, decode_header,
     jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm},
@@ -16,7 +18,7 @@ use mentorat_domain::{Caller, ExternalId, Operation, Role, RoleSet, Scope, autho
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
-use crate::problem::ApiError;
+use crate::{jwks::RemoteKeys, problem::ApiError};
 
 /// How long after `exp` (and before `nbf`) a token is still accepted, for clock skew.
 const LEEWAY_SECONDS: u64 = 30;
@@ -77,6 +79,31 @@ impl KeySet {
             return Err(KeyError::Empty);
         }
         Ok(Self { keys })
+    }
+
+    /// Parse the JWKS an identity provider publishes: keys this service cannot verify with
+    /// (encryption keys, `use: "enc"`, as Keycloak lists; other algorithms) are skipped, not
+    /// fatal — the provider's set is not ours to trim. At least one key must be usable.
+    pub fn parse_published(text: &str) -> Result<Self, KeyError> {
+        let document: Value = serde_json::from_str(text).map_err(|_| KeyError::Unrecognised)?;
+        let entries = document
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or(KeyError::Unrecognised)?;
+        let keys: Vec<TrustedKey> = entries
+            .iter()
+            .filter(|entry| entry.get("use").and_then(Value::as_str) != Some("enc"))
+            .filter_map(|entry| serde_json::from_value::<Jwk>(entry.clone()).ok())
+            .filter_map(|jwk| trusted_from_jwk(&jwk).ok())
+            .collect();
+        if keys.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        Ok(Self { keys })
+    }
+
+    fn holds_kid(&self, kid: &str) -> bool {
+        self.keys.iter().any(|k| k.kid.as_deref() == Some(kid))
     }
 
     pub fn len(&self) -> usize {
@@ -159,6 +186,8 @@ fn trusted_from_pem(block: &str) -> Result<TrustedKey, String> {
 pub struct JwtVerifier {
     secret: Option<DecodingKey>,
     keys: KeySet,
+    /// The identity provider's keys (`MENTORAT_JWT_JWKS_URL`), beside the file's.
+    remote: Option<Arc<RemoteKeys>>,
     issuer: String,
     audience: String,
     subject_claim: String,
@@ -175,31 +204,69 @@ impl JwtVerifier {
         Self {
             secret: secret.map(|s| DecodingKey::from_secret(s.expose_secret().as_bytes())),
             keys,
+            remote: None,
             issuer: issuer.into(),
             audience: audience.into(),
             subject_claim: subject_claim.into(),
         }
     }
 
+    /// Also trust the keys an identity provider publishes.
+    pub fn with_remote_keys(mut self, remote: Arc<RemoteKeys>) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
     /// Verify a token: signature, `exp`, `nbf`, `iss`, `aud`; then read the subject and roles.
-    pub fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+    /// A token whose `kid` no key known holds makes the identity provider's set be fetched
+    /// again first (at most once per interval, see `jwks`): its keys may have rotated.
+    pub async fn verify(&self, token: &str) -> Result<Caller, ApiError> {
+        let remote_keys = self.remote.as_ref().map(|r| r.current());
+        if let Some(remote) = &self.remote
+            && let Ok(header) = decode_header(token)
+            && matches!(
+                header.alg,
+                Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA
+            )
+            && let Some(kid) = &header.kid
+            && !self.keys.holds_kid(kid)
+            && !remote_keys.as_ref().is_some_and(|k| k.holds_kid(kid))
+        {
+            remote.refetch_if_due().await;
+            let refreshed = remote.current();
+            let verified = self.verify_with(token, Some(&refreshed));
+            if verified.is_err() && refreshed.is_empty() {
+                return Err(ApiError::Unauthorized(
+                    "the identity provider's signing keys could not be fetched yet; retry later"
+                        .to_owned(),
+                ));
+            }
+            return verified;
+        }
+        self.verify_with(token, remote_keys.as_deref())
+    }
+
+    fn verify_with(&self, token: &str, remote: Option<&KeySet>) -> Result<Caller, ApiError> {
         let unauthorized = |why: &str| ApiError::Unauthorized(why.to_owned());
         let header = decode_header(token)
             .map_err(|_| unauthorized("the bearer token is not a well-formed JWT"))?;
+        let known = || {
+            self.keys
+                .keys
+                .iter()
+                .chain(remote.into_iter().flat_map(|r| r.keys.iter()))
+        };
         let candidates: Vec<&DecodingKey> = match header.alg {
             Algorithm::HS256 => self.secret.iter().collect(),
             Algorithm::RS256 | Algorithm::ES256 | Algorithm::EdDSA => {
                 let by_kid: Vec<&TrustedKey> = match &header.kid {
-                    Some(kid) => self
-                        .keys
-                        .keys
-                        .iter()
+                    Some(kid) => known()
                         .filter(|k| k.kid.as_deref() == Some(kid.as_str()))
                         .collect(),
                     None => Vec::new(),
                 };
                 let pool = if by_kid.is_empty() {
-                    self.keys.keys.iter().filter(|k| k.kid.is_none()).collect()
+                    known().filter(|k| k.kid.is_none()).collect()
                 } else {
                     by_kid
                 };
@@ -290,6 +357,11 @@ fn refuse_unhygienic(token: &str) -> Result<(), ApiError> {
     })
 }
 
+/// The caller of this request's token, verified earlier in the request (by the rate limiter):
+/// the same token is not verified twice. Deactivation (R11) is still checked after it.
+#[derive(Clone)]
+pub struct Verified(pub Caller);
+
 /// The bearer token of a request, if it has one.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
@@ -299,7 +371,7 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 /// The caller a request's bearer token names — refused, whatever the token, once the HRIS
 /// has deactivated them (R11): this replica's set of leavers, in memory (`crate::leavers`).
-pub fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
+pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
     let verifier = req
         .app_data::<web::Data<Arc<JwtVerifier>>>()
         .ok_or_else(|| ApiError::Internal("no JwtVerifier in app data".into()))?;
@@ -308,11 +380,22 @@ pub fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
         .ok_or_else(|| ApiError::Internal("no set of leavers in app data".into()))?;
     let token = bearer_token(req)
         .ok_or_else(|| ApiError::Unauthorized("send `Authorization: Bearer <token>`".to_owned()))?;
-    let caller = verifier.verify(token)?;
+    let known = actix_web::HttpMessage::extensions(req)
+        .get::<Verified>()
+        .map(|v| v.0.clone());
+    let caller = match known {
+        Some(caller) => caller,
+        None => verifier.verify(token).await?,
+    };
     if leavers.is_stale() {
         // The set has not been read for too long: it may miss a leaver (fail closed).
         return Err(ApiError::Unavailable);
     }
+    // The access log and every later line of the request name the caller.
+    tracing::Span::current().record("subject", caller.subject.as_str());
+    actix_web::HttpMessage::extensions_mut(req).insert(crate::telemetry::CallerSubject(
+        caller.subject.as_str().to_owned(),
+    ));
     if leavers.is_inactive(&caller.subject) {
         tracing::info!(subject = %caller.subject, "a deactivated person's token refused (R11)");
         return Err(ApiError::Unauthorized(
@@ -327,10 +410,11 @@ pub struct Authenticated(pub Caller);
 
 impl FromRequest for Authenticated {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(authenticate(req).map(Authenticated))
+        let req = req.clone();
+        Box::pin(async move { authenticate(&req).await.map(Authenticated) })
     }
 }
 
@@ -349,12 +433,14 @@ pub struct Authorized<O: Op> {
 
 impl<O: Op> FromRequest for Authorized<O> {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = authenticate(req).and_then(|caller| {
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = authenticate(&req).await?;
             // What the audit log records once the answer is known.
-            actix_web::HttpMessage::extensions_mut(req).insert(crate::audit::Audited {
+            actix_web::HttpMessage::extensions_mut(&req).insert(crate::audit::Audited {
                 operation: O::OPERATION,
                 caller: caller.clone(),
             });
@@ -367,8 +453,7 @@ impl<O: Op> FromRequest for Authorized<O> {
                 scope,
                 _op: PhantomData,
             })
-        });
-        std::future::ready(result)
+        })
     }
 }
 

@@ -34,11 +34,31 @@ impl RouteTable {
         Self { routes }
     }
 
+    /// The methods of the resource whose path is written out in full as `path`
+    /// (`/people/import`), if there is one.
+    pub fn exact(&self, path: &str) -> Option<Vec<String>> {
+        self.routes
+            .iter()
+            .find(|(def, _)| !def.is_prefix() && def.pattern() == Some(path))
+            .map(|(_, methods)| methods.clone())
+    }
+
     fn allowed(&self, path: &str) -> Option<Vec<String>> {
-        let mut allow: Vec<String> = self
+        let matching: Vec<&(ResourceDef, Vec<String>)> = self
             .routes
             .iter()
             .filter(|(def, _)| def.is_match(path))
+            .collect();
+        // A path written out in full (`/people/import`) is that resource, not an instance of
+        // a template it also fits (`/people/{id}`): its methods only.
+        let exact: Vec<_> = matching
+            .iter()
+            .copied()
+            .filter(|(def, _)| !def.is_prefix() && def.pattern() == Some(path))
+            .collect();
+        let chosen = if exact.is_empty() { matching } else { exact };
+        let mut allow: Vec<String> = chosen
+            .into_iter()
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
         if allow.is_empty() {

@@ -27,6 +27,7 @@ use actix_web::{
 };
 use bytes::Bytes;
 use chrono::{Duration, Utc};
+use mentorat_domain::ErrorCode;
 use mentorat_persistence::{
     Aad, ConnectionTrait, Db,
     idempotency::{self, Claim, Reservation, StoredResponse},
@@ -76,14 +77,14 @@ pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
         }
         _ => {
             return Prepared::Answered(req.error_response(ApiError::BadRequest(
-                "invalid_idempotency_key",
+                ErrorCode::InvalidIdempotencyKey,
                 "Idempotency-Key must be 1 to 255 printable ASCII characters".into(),
             )));
         }
     };
     // Without a valid token (or for a deactivated person, R11) there is nobody to scope the
     // key to, and nothing is replayed: the handler answers 401.
-    let Ok(caller) = crate::auth::authenticate(req.request()) else {
+    let Ok(caller) = crate::auth::authenticate(req.request()).await else {
         return Prepared::Plain(req);
     };
     let subject = caller.subject.to_string();
@@ -111,13 +112,13 @@ pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
     match reservation {
         Err(err) => Prepared::Answered(req.error_response(ApiError::from(err))),
         Ok(Reservation::Mismatch) => Prepared::Answered(req.error_response(ApiError::Conflict(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key was already used with another request; use a new key".into(),
         ))),
         Ok(Reservation::InProgress) => Prepared::Answered(req.error_response(in_progress())),
         // Done before, its answer not kept: words deleted since, or a secret kept nowhere.
         Ok(Reservation::Withheld) => Prepared::Answered(req.error_response(ApiError::Conflict(
-            "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyReused,
             "this Idempotency-Key's request was done, and its answer is not kept (it named words \
              deleted since, or a secret); it is not done again: read the resource, or send a new key"
                 .into(),
@@ -158,7 +159,7 @@ pub async fn prepare(mut req: ServiceRequest, db: &Db) -> Prepared {
 
 pub fn in_progress() -> ApiError {
     ApiError::Conflict(
-        "idempotency_request_in_progress",
+        ErrorCode::IdempotencyRequestInProgress,
         "the first request with this Idempotency-Key is still being served; retry shortly".into(),
     )
 }

@@ -5,6 +5,7 @@
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload};
 use bytes::BytesMut;
 use futures_util::StreamExt;
+use mentorat_domain::ErrorCode;
 use serde::de::DeserializeOwned;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
@@ -45,6 +46,11 @@ where
             return Err(ApiError::UnsupportedMediaType(
                 "send the body as `Content-Type: application/json`".into(),
             ));
+        }
+        // An optional body may also be sent as JSON `null` (what its schema, `T | null`,
+        // says): the same as no body.
+        if allow_empty && body.trim_ascii() == b"null" {
+            return Ok(None);
         }
         let value = parse::<T>(&body)?;
         value
@@ -122,7 +128,10 @@ pub fn body_error(err: actix_web::error::PayloadError) -> ApiError {
     if crate::body_timeout::is_stalled(&err) {
         ApiError::RequestTimeout
     } else {
-        ApiError::BadRequest("incomplete_body", "the request body was cut short".into())
+        ApiError::BadRequest(
+            ErrorCode::IncompleteBody,
+            "the request body was cut short".into(),
+        )
     }
 }
 

@@ -15,16 +15,21 @@ mod fallback;
 pub mod idempotency;
 pub mod inflight;
 pub mod json;
+pub mod jwks;
 mod jwt_hygiene;
 pub mod leavers;
 pub mod links;
 pub mod openapi;
 pub mod pagination;
 pub mod problem;
+pub mod rate_limit;
 pub mod routes;
 pub mod telemetry;
+pub mod trace_context;
 pub mod unit;
+pub mod vocabulary;
 
+use mentorat_domain::ErrorCode;
 use std::sync::Arc;
 
 use actix_cors::Cors;
@@ -61,6 +66,11 @@ pub struct HttpSettings {
     pub webhook_policy: mentorat_domain::network::TargetPolicy,
     /// The base of the absolute links the service hands out (`MENTORAT_PUBLIC_URL`).
     pub public_url: links::PublicUrl,
+    /// Requests per caller (`MENTORAT_RATE_LIMIT`); `None`: not limited.
+    pub rate_limit: Option<rate_limit::RateLimit>,
+    /// Load balancers whose `X-Forwarded-For` names the client, for the rate limit only
+    /// (`MENTORAT_TRUSTED_PROXIES`).
+    pub trusted_proxies: Vec<mentorat_domain::network::Network>,
 }
 
 impl Default for HttpSettings {
@@ -75,6 +85,8 @@ impl Default for HttpSettings {
                 [127, 0, 0, 1],
                 8080,
             ))),
+            rate_limit: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -97,6 +109,8 @@ pub struct AppState {
     pub leavers: leavers::Leavers,
     /// Reports computed in the last minute (shared by this replica's workers).
     reports: web::Data<mentorat_service::report::ReportCache>,
+    /// This replica's rate limiter (`MENTORAT_RATE_LIMIT`).
+    pub limiter: rate_limit::Limiter,
 }
 
 impl AppState {
@@ -109,7 +123,10 @@ impl AppState {
         let openapi = openapi();
         let routes = RouteTable::from_openapi(&openapi);
         let audit_log = audit::AuditLog::start(db.clone());
+        let limiter =
+            rate_limit::Limiter::new(settings.rate_limit, settings.trusted_proxies.clone());
         Ok(Self {
+            limiter,
             db,
             verifier: Arc::new(verifier),
             metrics: Metrics::new()?,
@@ -234,6 +251,9 @@ fn cors(settings: &HttpSettings) -> Cors {
             header::RETRY_AFTER,
             header::HeaderName::from_static(telemetry::REQUEST_ID_HEADER),
             header::HeaderName::from_static(idempotency::REPLAYED_HEADER),
+            header::HeaderName::from_static(rate_limit::RATELIMIT),
+            header::HeaderName::from_static(rate_limit::RATELIMIT_POLICY),
+            header::HeaderName::from_static(trace_context::TRACEPARENT),
         ])
         .max_age(3600);
     for origin in &settings.cors_origins {
@@ -262,6 +282,7 @@ pub fn app(
         .app_data(web::Data::new(state.audit_log.clone()))
         .app_data(web::Data::new(state.inflight.clone()))
         .app_data(web::Data::new(state.leavers.clone()))
+        .app_data(web::Data::new(state.limiter.clone()))
         .app_data(web::Data::new(routes::reports::Anonymity(
             state.settings.k_anonymity,
         )))
@@ -278,13 +299,27 @@ pub fn app(
         .app_data(web::PayloadConfig::new(json::BODY_LIMIT))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
             ApiError::BadRequest(
-                "bad_request",
+                ErrorCode::BadRequest,
                 format!("a query parameter is malformed: {err}"),
             )
             .into()
         }))
         .app_data(web::PathConfig::default().error_handler(|_, req| {
-            ApiError::NotFound(format!("{} is not the address of any resource", req.path())).into()
+            // `GET /people/import` reaches `GET /people/{id}` (actix matches the template);
+            // the path is another resource's, written out in full: 405 with its methods.
+            let exact = req
+                .app_data::<web::Data<fallback::RouteTable>>()
+                .and_then(|table| table.exact(req.path()));
+            match exact {
+                Some(allow) => ApiError::MethodNotAllowed {
+                    method: req.method().to_string(),
+                    allow,
+                },
+                None => {
+                    ApiError::NotFound(format!("{} is not the address of any resource", req.path()))
+                }
+            }
+            .into()
         }));
     let (app, _) = registered(base.into_utoipa_app()).split_for_parts();
     let cors_enabled = !state.settings.cors_origins.is_empty();
@@ -302,6 +337,9 @@ pub fn app(
         .default_service(web::to(fallback::not_routed))
         .wrap(from_fn(unit::middleware))
         .wrap(from_fn(body_timeout::middleware))
+        // Before any work, after CORS (a refused browser call can read `Retry-After`) and
+        // inside telemetry (a 429 is counted, logged and carries its request id).
+        .wrap(from_fn(rate_limit::middleware))
         .wrap(Condition::new(cors_enabled, cors(&state.settings)))
         .wrap(from_fn(telemetry::middleware))
         .wrap(from_fn(inflight::middleware))

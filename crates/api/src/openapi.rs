@@ -45,7 +45,13 @@ use crate::problem::{FieldProblem, Problem};
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
     // Schemas only query parameters name (utoipa collects those of bodies and responses).
-    components(schemas(Problem, FieldProblem, crate::routes::reports::GroupByDto)),
+    components(schemas(
+        Problem,
+        FieldProblem,
+        crate::routes::reports::GroupByDto,
+        crate::routes::pairs::PairFlagFilter,
+        crate::routes::audit::AuditOutcomeDto
+    )),
     modifiers(&BearerScheme, &StandardProblems),
 )]
 pub struct ApiDoc;
@@ -183,6 +189,16 @@ fn add_problems(path: &str, method: &str, op: &mut Operation) {
     if path.contains('{') {
         add("404", "NotFound");
     }
+    // Every POST reads `Idempotency-Key`: a malformed one is `400 invalid_idempotency_key`,
+    // body or not.
+    if method == "post" {
+        add("400", "BadRequest");
+    }
+    // `/me…` is about the caller as a person: a token whose subject the HRIS has not
+    // recorded (an admin's service account) finds no one there.
+    if secured && path.starts_with("/api/v1/me") {
+        add("404", "NotFound");
+    }
     // Every POST may carry an Idempotency-Key, whose middleware reads the body too.
     if op.request_body.is_some() || method == "post" {
         add("408", "RequestTimeout");
@@ -276,6 +292,48 @@ fn conditional_headers(method: &str, op: &mut Operation) {
     }
 }
 
+/// `If-None-Match` on the GETs whose answer carries an `ETag` (they all honour it with `304`,
+/// `etag::not_modified` / `etag::none_match`), and the `ETag` on that `304`.
+fn add_if_none_match(op: &mut Operation) {
+    use utoipa::openapi::{
+        Header, Required,
+        path::{ParameterBuilder, ParameterIn},
+        schema::{ObjectBuilder, Type},
+    };
+    let tagged = matches!(op.responses.responses.get("200"),
+        Some(RefOr::T(ok)) if ok.headers.contains_key("ETag"));
+    if !tagged {
+        return;
+    }
+    let parameters = op.parameters.get_or_insert_with(Vec::new);
+    if !parameters
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.name.eq_ignore_ascii_case("If-None-Match")))
+    {
+        parameters.push(RefOr::T(
+            ParameterBuilder::new()
+                .name("If-None-Match")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "The `ETag`s of the copies the client holds (or `*`): `304` without a body \
+                     when one is still current",
+                ))
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build(),
+        ));
+    }
+    if let Some(RefOr::T(not_modified)) = op.responses.responses.get_mut("304")
+        && !not_modified.headers.contains_key("ETag")
+    {
+        let mut tag = Header::new(ObjectBuilder::new().schema_type(Type::String));
+        tag.description = Some("The current tag, the one the client holds".to_owned());
+        not_modified
+            .headers
+            .insert("ETag".to_owned(), RefOr::T(tag));
+    }
+}
+
 /// A summary is plain text (OpenAPI; Swagger UI and generators show it raw): the doc
 /// comment's Markdown code spans lose their backticks there, and the first paragraph keeps
 /// them, rendered, at the head of the description.
@@ -315,6 +373,93 @@ fn add_link_header(op: &mut Operation) {
     }
 }
 
+/// The operations the rate limiter counts (`crate::rate_limit`): all but the probes and the
+/// scrapes.
+fn rate_limited(path: &str) -> bool {
+    !matches!(path, "/healthz" | "/readyz" | "/metrics")
+}
+
+/// `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers-10) as reusable
+/// headers, and the `429 rate_limited` answer with `Retry-After`.
+fn add_rate_limit_components(doc: &mut Document) {
+    use utoipa::openapi::{
+        Header,
+        schema::{ObjectBuilder, Type},
+    };
+    let string_header = |description: &str, example: &str| {
+        let mut h = Header::new(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .examples([serde_json::Value::from(example)]),
+        );
+        h.description = Some(description.to_owned());
+        RefOr::T(h)
+    };
+    let components = doc.components.get_or_insert_with(Components::new);
+    components.headers.insert(
+        "RateLimit-Policy".to_owned(),
+        string_header(
+            "The caller's quota (draft-ietf-httpapi-ratelimit-headers-10): `q` requests in any \
+             `w` seconds are never refused. Counted per caller — the token's subject, or the \
+             client address without a valid token — and per replica (`MENTORAT_RATE_LIMIT`)",
+            "\"per-caller\";q=100;w=1",
+        ),
+    );
+    components.headers.insert(
+        "RateLimit".to_owned(),
+        string_header(
+            "What is left of the quota: `r` requests now, all of it back in `t` seconds",
+            "\"per-caller\";r=99;t=1",
+        ),
+    );
+    let mut retry = Header::new(ObjectBuilder::new().schema_type(Type::Integer));
+    retry.description = Some("Seconds to wait before the next request".to_owned());
+    let response = ResponseBuilder::new()
+        .description(
+            "Too many requests from this caller (`rate_limited`): wait `Retry-After` seconds",
+        )
+        .content(
+            crate::problem::PROBLEM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        )
+        .header("Retry-After", retry)
+        .build();
+    let mut response = response;
+    for name in ["RateLimit-Policy", "RateLimit"] {
+        response.headers.insert(
+            name.to_owned(),
+            RefOr::Ref(Ref::new(format!("#/components/headers/{name}"))),
+        );
+    }
+    components
+        .responses
+        .insert("RateLimited".to_owned(), RefOr::T(response));
+}
+
+/// A limited operation may answer `429`, and its successful answers say what is left.
+fn add_rate_limit(path: &str, op: &mut Operation) {
+    if !rate_limited(path) {
+        return;
+    }
+    for (status, response) in op.responses.responses.iter_mut() {
+        if let RefOr::T(response) = response
+            && status.starts_with('2')
+        {
+            for name in ["RateLimit-Policy", "RateLimit"] {
+                response.headers.entry(name.to_owned()).or_insert_with(|| {
+                    RefOr::Ref(Ref::new(format!("#/components/headers/{name}")))
+                });
+            }
+        }
+    }
+    op.responses
+        .responses
+        .entry("429".to_owned())
+        .or_insert_with(|| RefOr::Ref(Ref::from_response_name("RateLimited")));
+}
+
 /// What a response without a description of its own says: OpenAPI requires one on every
 /// response, and a generator names its types and comments after it.
 fn standard_description(status: &str) -> &'static str {
@@ -347,6 +492,10 @@ pub fn finish(mut doc: Document) -> Document {
                 }
                 add_link_header(op);
                 conditional_headers(method, op);
+                if method == "get" {
+                    add_if_none_match(op);
+                }
+                add_rate_limit(path, op);
                 plain_summary(op);
                 for (status, response) in op.responses.responses.iter_mut() {
                     if let RefOr::T(response) = response
@@ -361,6 +510,7 @@ pub fn finish(mut doc: Document) -> Document {
             }
         }
     }
+    add_rate_limit_components(&mut doc);
     if doc.servers.is_none() {
         doc.servers = Some(vec![
             ServerBuilder::new()

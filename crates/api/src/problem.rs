@@ -5,13 +5,13 @@ use actix_web::{
     HttpResponse, ResponseError,
     http::{StatusCode, header},
 };
-use mentorat_domain::{Denied, DomainError, FieldError};
+use mentorat_domain::{Denied, DomainError, ErrorCode, FieldError};
 use mentorat_persistence::StoreError;
 use mentorat_service::ServiceError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::telemetry::current_request_id;
+use crate::telemetry::{current_request_id, current_trace_id};
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
@@ -29,6 +29,7 @@ pub struct DatabaseUnavailable;
     "detail": "2 fields need fixing",
     "code": "validation_failed",
     "request_id": "01935f4e-8c4d-7e9a-b1d2-3f4a5b6c7d8e",
+    "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
     "errors": [{"pointer": "/cadence_days", "detail": "cadence_days must be between 1 and 365, got 0"}]
 }))]
 pub struct Problem {
@@ -41,14 +42,32 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request, and what to fix.
     pub detail: String,
-    /// Stable machine-readable code; clients branch on this.
+    /// Stable machine-readable code; clients branch on this (`ErrorCode`).
+    #[schema(schema_with = error_code_schema)]
     pub code: String,
     /// The id of this request, also in the `X-Request-Id` header and in every log line.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// The W3C trace id of this request (32 lowercase hex digits): the caller's, when it
+    /// sent a valid `traceparent`; also in the `traceparent` response header and every log
+    /// line of the request.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(
+        nullable = false,
+        pattern = "^[0-9a-f]{32}$",
+        example = "4bf92f3577b34da6a3ce929d0e0e4736"
+    )]
+    pub trace_id: Option<String>,
     /// The fields that failed validation, by JSON pointer into the request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+}
+
+/// The `code` enum: every value of [`ErrorCode`], and nothing else.
+fn error_code_schema() -> utoipa::openapi::Object {
+    crate::vocabulary::string_enum(ErrorCode::ALL.iter().map(|c| c.as_str()))
+        .description(Some("Stable machine-readable code; clients branch on this"))
+        .build()
 }
 
 /// One invalid field.
@@ -78,7 +97,7 @@ pub enum ApiError {
     #[error("{0}")]
     MalformedJson(String),
     #[error("{1}")]
-    BadRequest(&'static str, String),
+    BadRequest(ErrorCode, String),
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("the request body is larger than {limit} bytes")]
@@ -99,20 +118,25 @@ pub enum ApiError {
     Forbidden,
     /// A refusal of the rules, not of the caller's roles (`403` with its own code).
     #[error("{1}")]
-    ForbiddenBecause(&'static str, String),
+    ForbiddenBecause(ErrorCode, String),
     /// R5: a coordinator or admin asking for a pair's content.
     #[error(
         "what a pair says to each other is confidential (R5): coordinators see a pair's metadata and flags, never its content"
     )]
     Confidential,
     #[error("{1}")]
-    Conflict(&'static str, String),
+    Conflict(ErrorCode, String),
     #[error("{1}")]
-    Unprocessable(&'static str, String),
+    Unprocessable(ErrorCode, String),
     #[error("the resource changed since you read it: fetch it again and retry with its new ETag")]
     PreconditionFailed,
     #[error("the database is unavailable; retry later")]
     Unavailable,
+    /// Too many requests from this caller (`MENTORAT_RATE_LIMIT`).
+    #[error(
+        "too many requests from this caller: send the next one in {retry_after} s (see RateLimit-Policy)"
+    )]
+    RateLimited { retry_after: u64 },
     #[error(
         "the request met a concurrent one on the same data and nothing was written; send it again"
     )]
@@ -131,26 +155,28 @@ impl ApiError {
         ApiError::Validation { detail, errors }
     }
 
-    fn code(&self) -> &'static str {
+    /// The one mapping of an error to its stable code.
+    pub fn code(&self) -> ErrorCode {
         match self {
-            ApiError::NotFound(_) => "not_found",
-            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
-            ApiError::MalformedJson(_) => "malformed_json",
-            ApiError::BadRequest(code, _) => code,
-            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::PayloadTooLarge { .. } => "payload_too_large",
-            ApiError::RequestTimeout => "request_timeout",
-            ApiError::Validation { .. } => "validation_failed",
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::Forbidden => "forbidden",
-            ApiError::Confidential => "confidential",
-            ApiError::ForbiddenBecause(code, _) => code,
-            ApiError::Conflict(code, _) => code,
-            ApiError::Unprocessable(code, _) => code,
-            ApiError::PreconditionFailed => "precondition_failed",
-            ApiError::Unavailable => "database_unavailable",
-            ApiError::Busy => "database_busy",
-            ApiError::Internal(_) => "internal",
+            ApiError::NotFound(_) => ErrorCode::NotFound,
+            ApiError::MethodNotAllowed { .. } => ErrorCode::MethodNotAllowed,
+            ApiError::MalformedJson(_) => ErrorCode::MalformedJson,
+            ApiError::BadRequest(code, _) => *code,
+            ApiError::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+            ApiError::PayloadTooLarge { .. } => ErrorCode::PayloadTooLarge,
+            ApiError::RequestTimeout => ErrorCode::RequestTimeout,
+            ApiError::Validation { .. } => ErrorCode::ValidationFailed,
+            ApiError::Unauthorized(_) => ErrorCode::Unauthorized,
+            ApiError::Forbidden => ErrorCode::Forbidden,
+            ApiError::Confidential => ErrorCode::Confidential,
+            ApiError::ForbiddenBecause(code, _) => *code,
+            ApiError::Conflict(code, _) => *code,
+            ApiError::Unprocessable(code, _) => *code,
+            ApiError::PreconditionFailed => ErrorCode::PreconditionFailed,
+            ApiError::Unavailable => ErrorCode::DatabaseUnavailable,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
+            ApiError::Busy => ErrorCode::DatabaseBusy,
+            ApiError::Internal(_) => ErrorCode::Internal,
         }
     }
 
@@ -172,6 +198,7 @@ impl ApiError {
             ApiError::Unprocessable(..) => "Refused by a rule",
             ApiError::PreconditionFailed => "Precondition failed",
             ApiError::Unavailable => "Service unavailable",
+            ApiError::RateLimited { .. } => "Too many requests",
             ApiError::Busy => "Busy, retry",
             ApiError::Internal(_) => "Internal error",
         }
@@ -199,18 +226,19 @@ impl ApiError {
 /// Build a problem document for the current request.
 pub fn problem(
     status: StatusCode,
-    code: &str,
+    code: ErrorCode,
     title: &str,
     detail: String,
     errors: Vec<FieldProblem>,
 ) -> Problem {
     Problem {
-        kind: format!("https://mentorat.dev/problems/{code}"),
+        kind: format!("https://mentorat.dev/problems/{}", code.as_str()),
         title: title.to_owned(),
         status: status.as_u16(),
         detail,
-        code: code.to_owned(),
+        code: code.as_str().to_owned(),
         request_id: current_request_id(),
+        trace_id: current_trace_id(),
         errors,
     }
 }
@@ -240,6 +268,7 @@ impl ResponseError for ApiError {
             ApiError::Conflict(..) => StatusCode::CONFLICT,
             ApiError::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             ApiError::Unavailable | ApiError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -283,6 +312,9 @@ impl ResponseError for ApiError {
             ApiError::Busy => {
                 headers.insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
             }
+            ApiError::RateLimited { retry_after } => {
+                headers.insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after));
+            }
             _ => {}
         }
         response
@@ -296,68 +328,81 @@ impl From<DomainError> for ApiError {
                 ApiError::validation(fields.into_iter().map(Into::into).collect())
             }
             DomainError::IllegalProgramTransition { .. } => {
-                ApiError::Conflict("illegal_status_transition", err.to_string())
+                ApiError::Conflict(ErrorCode::IllegalStatusTransition, err.to_string())
             }
             DomainError::CharterVersionOutdated { .. } => {
-                ApiError::Conflict("charter_version_outdated", err.to_string())
+                ApiError::Conflict(ErrorCode::CharterVersionOutdated, err.to_string())
             }
-            DomainError::NoCharter => ApiError::Conflict("no_charter", err.to_string()),
+            DomainError::NoCharter => ApiError::Conflict(ErrorCode::NoCharter, err.to_string()),
             DomainError::PersonInactive => {
-                ApiError::Unprocessable("person_inactive", err.to_string())
+                ApiError::Unprocessable(ErrorCode::PersonInactive, err.to_string())
             }
-            DomainError::ProgramClosed => ApiError::Conflict("program_closed", err.to_string()),
+            DomainError::ProgramClosed => {
+                ApiError::Conflict(ErrorCode::ProgramClosed, err.to_string())
+            }
             DomainError::HierarchicalPair => {
-                ApiError::Unprocessable("hierarchical_pair", err.to_string())
+                ApiError::Unprocessable(ErrorCode::HierarchicalPair, err.to_string())
             }
             DomainError::MentorAtCapacity { .. } => {
-                ApiError::Conflict("mentor_at_capacity", err.to_string())
+                ApiError::Conflict(ErrorCode::MentorAtCapacity, err.to_string())
             }
-            DomainError::PairExists => ApiError::Conflict("pair_exists", err.to_string()),
-            DomainError::RoleMismatch => ApiError::Unprocessable("role_mismatch", err.to_string()),
+            DomainError::PairExists => ApiError::Conflict(ErrorCode::PairExists, err.to_string()),
+            DomainError::RoleMismatch => {
+                ApiError::Unprocessable(ErrorCode::RoleMismatch, err.to_string())
+            }
             DomainError::CharterNotAccepted => {
-                ApiError::Conflict("charter_not_accepted", err.to_string())
+                ApiError::Conflict(ErrorCode::CharterNotAccepted, err.to_string())
             }
             DomainError::PairNotProposed { .. } => {
-                ApiError::Conflict("pair_not_proposed", err.to_string())
+                ApiError::Conflict(ErrorCode::PairNotProposed, err.to_string())
             }
-            DomainError::PairNotOpen { .. } => ApiError::Conflict("pair_not_open", err.to_string()),
+            DomainError::PairNotOpen { .. } => {
+                ApiError::Conflict(ErrorCode::PairNotOpen, err.to_string())
+            }
             DomainError::PairNotActive { .. } => {
-                ApiError::Conflict("pair_not_active", err.to_string())
+                ApiError::Conflict(ErrorCode::PairNotActive, err.to_string())
             }
             DomainError::CannotAgreeOwnObjective => {
-                ApiError::Conflict("cannot_agree_own_objective", err.to_string())
+                ApiError::Conflict(ErrorCode::CannotAgreeOwnObjective, err.to_string())
             }
             DomainError::ObjectiveNotProposed { .. } => {
-                ApiError::Conflict("objective_not_proposed", err.to_string())
+                ApiError::Conflict(ErrorCode::ObjectiveNotProposed, err.to_string())
             }
             DomainError::IllegalObjectiveTransition { .. } => {
-                ApiError::Conflict("illegal_status_transition", err.to_string())
+                ApiError::Conflict(ErrorCode::IllegalStatusTransition, err.to_string())
             }
             DomainError::LocationRequired => {
-                ApiError::Unprocessable("location_required", err.to_string())
+                ApiError::Unprocessable(ErrorCode::LocationRequired, err.to_string())
             }
             DomainError::PrivateLocation => {
-                ApiError::Unprocessable("private_location", err.to_string())
+                ApiError::Unprocessable(ErrorCode::PrivateLocation, err.to_string())
             }
             DomainError::MeetingOverlap { .. } => {
-                ApiError::Conflict("meeting_overlap", err.to_string())
+                ApiError::Conflict(ErrorCode::MeetingOverlap, err.to_string())
             }
             DomainError::MeetingNotScheduled { .. } => {
-                ApiError::Conflict("meeting_not_scheduled", err.to_string())
+                ApiError::Conflict(ErrorCode::MeetingNotScheduled, err.to_string())
             }
             DomainError::MeetingNotStarted { .. } => {
-                ApiError::Conflict("meeting_not_started", err.to_string())
+                ApiError::Conflict(ErrorCode::MeetingNotStarted, err.to_string())
             }
-            DomainError::MeetingStarted => ApiError::Conflict("meeting_started", err.to_string()),
-            DomainError::NotAuthor => ApiError::ForbiddenBecause("not_author", err.to_string()),
+            DomainError::MeetingStarted => {
+                ApiError::Conflict(ErrorCode::MeetingStarted, err.to_string())
+            }
+            DomainError::NotAuthor => {
+                ApiError::ForbiddenBecause(ErrorCode::NotAuthor, err.to_string())
+            }
             DomainError::MeetingNotHeld { .. } => {
-                ApiError::Conflict("meeting_not_held", err.to_string())
+                ApiError::Conflict(ErrorCode::MeetingNotHeld, err.to_string())
             }
             DomainError::WebhookTargetForbidden(_) => {
-                ApiError::Unprocessable("webhook_target_forbidden", err.to_string())
+                ApiError::Unprocessable(ErrorCode::WebhookTargetForbidden, err.to_string())
+            }
+            DomainError::ProgramDatesConflict { .. } => {
+                ApiError::Conflict(ErrorCode::ProgramDatesConflict, err.to_string())
             }
             DomainError::PairNotFinished { .. } => {
-                ApiError::Conflict("pair_not_finished", err.to_string())
+                ApiError::Conflict(ErrorCode::PairNotFinished, err.to_string())
             }
         }
     }
@@ -369,9 +414,10 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(_) => ApiError::Unavailable,
             StoreError::Contention(_) => ApiError::Busy,
             StoreError::StaleRevision => ApiError::PreconditionFailed,
-            StoreError::Duplicate => {
-                ApiError::Conflict("conflict", "a resource with the same key exists".into())
-            }
+            StoreError::Duplicate => ApiError::Conflict(
+                ErrorCode::Conflict,
+                "a resource with the same key exists".into(),
+            ),
             other => ApiError::Internal(error_chain(&other)),
         }
     }
@@ -415,56 +461,68 @@ pub fn error_chain(err: &dyn std::error::Error) -> String {
 
 /// The code and title a bare status gets when something below us answered it without a
 /// problem document (see `telemetry::ensure_problem`).
-pub fn generic_for(status: StatusCode) -> (&'static str, &'static str, &'static str) {
+pub fn generic_for(status: StatusCode) -> (ErrorCode, &'static str, &'static str) {
     match status.as_u16() {
         400 => (
-            "bad_request",
+            ErrorCode::BadRequest,
             "Bad request",
             "the request could not be understood",
         ),
         401 => (
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "Unauthorized",
             "a valid bearer token is required",
         ),
-        403 => ("forbidden", "Forbidden", "this request is not allowed"),
-        404 => ("not_found", "Not found", "no such resource"),
+        403 => (
+            ErrorCode::Forbidden,
+            "Forbidden",
+            "this request is not allowed",
+        ),
+        404 => (ErrorCode::NotFound, "Not found", "no such resource"),
         405 => (
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "Method not allowed",
             "this method is not allowed here",
         ),
         406 => (
-            "not_acceptable",
+            ErrorCode::NotAcceptable,
             "Not acceptable",
             "no representation matches the Accept header",
         ),
         408 => (
-            "request_timeout",
+            ErrorCode::RequestTimeout,
             "Request timeout",
             "the request did not arrive in time; send it again",
         ),
         431 => (
-            "request_header_fields_too_large",
+            ErrorCode::RequestHeaderFieldsTooLarge,
             "Request header fields too large",
             "the request's headers are too large",
         ),
         413 => (
-            "payload_too_large",
+            ErrorCode::PayloadTooLarge,
             "Payload too large",
             "the request body is too large",
         ),
         415 => (
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Unsupported media type",
             "send application/json",
         ),
-        503 => ("database_unavailable", "Service unavailable", "retry later"),
+        503 => (
+            ErrorCode::DatabaseUnavailable,
+            "Service unavailable",
+            "retry later",
+        ),
         s if s >= 500 => (
-            "internal",
+            ErrorCode::Internal,
             "Internal error",
             "something went wrong on our side; quote the request id when reporting it",
         ),
-        _ => ("bad_request", "Bad request", "the request was refused"),
+        _ => (
+            ErrorCode::BadRequest,
+            "Bad request",
+            "the request was refused",
+        ),
     }
 }

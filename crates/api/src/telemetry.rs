@@ -13,30 +13,74 @@ use actix_web::{
     web,
 };
 use mentorat_persistence::db::counting_statements;
+use opentelemetry::trace::{SpanId, TraceContextExt, TraceFlags, TraceId};
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 use tracing::Instrument;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use uuid::Uuid;
 
-use crate::problem::{PROBLEM_JSON, Problem, generic_for, problem, problem_response};
+use crate::{
+    problem::{PROBLEM_JSON, Problem, generic_for, problem, problem_response},
+    trace_context,
+};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
+/// The ids of the request being served on a task.
+#[derive(Debug, Clone)]
+struct Ids {
+    request_id: String,
+    trace_id: String,
+}
+
 tokio::task_local! {
-    static REQUEST_ID: String;
+    static IDS: Ids;
 }
 
 /// The id of the request being served on this task, if any.
 pub fn current_request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
+    IDS.try_with(|ids| ids.request_id.clone()).ok()
 }
 
-/// The path as logged: a calendar feed's secret is its credential, so it never reaches a log.
-fn logged_path(path: &str) -> std::borrow::Cow<'_, str> {
-    match path.strip_prefix("/api/v1/calendar/") {
-        Some(_) => std::borrow::Cow::Borrowed("/api/v1/calendar/{token}.ics"),
-        None => std::borrow::Cow::Borrowed(path),
+/// The W3C trace id of the request being served on this task, if any.
+pub fn current_trace_id() -> Option<String> {
+    IDS.try_with(|ids| ids.trace_id.clone()).ok()
+}
+
+/// Who the request's bearer token named, once it verified (for the access log).
+#[derive(Debug, Clone)]
+pub struct CallerSubject(pub String);
+
+/// This request's place in a trace: the caller's trace when it sent a valid `traceparent`
+/// (W3C Trace Context), a fresh one otherwise; this request's own span is OpenTelemetry's
+/// when traces are exported, else an id made here.
+fn trace_of(
+    span: &tracing::Span,
+    incoming: Option<&trace_context::Incoming>,
+) -> (TraceId, SpanId, TraceFlags) {
+    if let Some(incoming) = incoming {
+        // Without an OpenTelemetry layer there is no parent to set: nothing to do.
+        let _ = span.set_parent(incoming.as_parent());
+    }
+    let context = span.context();
+    let otel = context.span().span_context().clone();
+    if otel.is_valid() {
+        return (otel.trace_id(), otel.span_id(), otel.trace_flags());
+    }
+    match incoming {
+        Some(incoming) => (
+            incoming.trace_id,
+            trace_context::fresh_span_id(),
+            incoming.flags,
+        ),
+        None => (
+            trace_context::fresh_trace_id(),
+            trace_context::fresh_span_id(),
+            TraceFlags::default(),
+        ),
     }
 }
 
@@ -72,13 +116,271 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
 }
 
 /// Request counters and latency histograms, registered in a registry of their own so that
-/// several apps in one process (tests) never share figures.
+/// several apps in one process (tests) never share figures; and what an operator watches
+/// besides ([`Operations`]), read when `/metrics` is scraped.
 #[derive(Clone)]
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     latency: HistogramVec,
     statements: HistogramVec,
+    pub(crate) operations: std::sync::Arc<Operations>,
+}
+
+/// The version this binary was built from, and the commit when the build said it
+/// (`MENTORAT_GIT_COMMIT=$(git rev-parse --short HEAD) cargo build --release`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const GIT_COMMIT: &str = match option_env!("MENTORAT_GIT_COMMIT") {
+    Some(commit) => commit,
+    None => "unknown",
+};
+
+/// How long a scrape waits for the backlog's two statements; past it the last figures stay
+/// and `mentorat_backlog_up` says 0.
+const BACKLOG_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
+/// Scrapes closer together than this share one reading of the backlog.
+const BACKLOG_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Gauges of the database pool, the outbox and webhook deliveries, the audit writer's queue
+/// and the rate limiter. Every label has a fixed set of values.
+pub struct Operations {
+    pool_connections: IntGaugeVec,
+    pool_max: IntGauge,
+    pool_acquire_timeouts: IntCounter,
+    outbox_pending: IntGauge,
+    outbox_oldest_age: Gauge,
+    deliveries: IntGaugeVec,
+    deliveries_oldest_age: Gauge,
+    backlog_up: IntGauge,
+    audit_queued: IntGauge,
+    audit_retrying: IntGauge,
+    audit_dropped: IntCounter,
+    rate_limited: IntCounterVec,
+    rate_limit_callers: IntGauge,
+    backlog_read_at: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Operations {
+    fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
+        fn reg<C: prometheus::core::Collector + Clone + 'static>(
+            registry: &Registry,
+            c: C,
+        ) -> Result<C, prometheus::Error> {
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        }
+        let build = IntGaugeVec::new(
+            Opts::new(
+                "mentorat_build_info",
+                "The version and commit this binary was built from (always 1)",
+            ),
+            &["version", "commit"],
+        )?;
+        build.with_label_values(&[VERSION, GIT_COMMIT]).set(1);
+        registry.register(Box::new(build))?;
+        // CPU seconds, resident and virtual memory, open and maximum file descriptors, start
+        // time, threads: read from /proc/self at each scrape.
+        #[cfg(target_os = "linux")]
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
+        let rate_limited = IntCounterVec::new(
+            Opts::new(
+                "mentorat_rate_limited_total",
+                "Requests answered 429 rate_limited, by what the caller was counted by: a \
+                 verified token's subject, or the client address",
+            ),
+            &["caller"],
+        )?;
+        for caller in ["subject", "address"] {
+            rate_limited.with_label_values(&[caller]);
+        }
+        Ok(Self {
+            rate_limited: reg(registry, rate_limited)?,
+            pool_connections: reg(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "mentorat_db_pool_connections",
+                        "Open database connections of this replica's pool, by state",
+                    ),
+                    &["state"],
+                )?,
+            )?,
+            pool_max: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_db_pool_max_connections",
+                    "The most connections the pool opens",
+                )?,
+            )?,
+            pool_acquire_timeouts: reg(
+                registry,
+                IntCounter::new(
+                    "mentorat_db_pool_acquire_timeouts_total",
+                    "Requests that waited for a pooled connection past the acquire timeout \
+                     (1 s on PostgreSQL, 5 s on SQLite) and were answered 503, since the \
+                     process started",
+                )?,
+            )?,
+            outbox_pending: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_outbox_pending_events",
+                    "Outbox events not yet dispatched to webhook deliveries (every replica)",
+                )?,
+            )?,
+            outbox_oldest_age: reg(
+                registry,
+                Gauge::new(
+                    "mentorat_outbox_oldest_pending_age_seconds",
+                    "Age of the oldest outbox event not yet dispatched (0: none)",
+                )?,
+            )?,
+            deliveries: reg(
+                registry,
+                IntGaugeVec::new(
+                    Opts::new(
+                        "mentorat_webhook_deliveries",
+                        "Webhook deliveries not accepted by their endpoint yet, by state: \
+                         pending (never attempted), retrying (refused, to be attempted \
+                         again), failed (given up after 12 attempts)",
+                    ),
+                    &["state"],
+                )?,
+            )?,
+            deliveries_oldest_age: reg(
+                registry,
+                Gauge::new(
+                    "mentorat_webhook_oldest_pending_age_seconds",
+                    "Age of the oldest webhook delivery still to be attempted (0: none)",
+                )?,
+            )?,
+            backlog_up: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_backlog_up",
+                    "1 when the last reading of the outbox and deliveries succeeded within \
+                     500 ms, 0 when it failed (their gauges then keep the last figures)",
+                )?,
+            )?,
+            audit_queued: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_audit_queue_events",
+                    "Audit events of reads waiting for the next batch of this replica's writer",
+                )?,
+            )?,
+            audit_retrying: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_audit_retry_events",
+                    "Audit events kept for a retry while the database refuses them",
+                )?,
+            )?,
+            audit_dropped: reg(
+                registry,
+                IntCounter::new(
+                    "mentorat_audit_dropped_events_total",
+                    "Audit events dropped: refused by the database beyond the retry bound",
+                )?,
+            )?,
+            rate_limit_callers: reg(
+                registry,
+                IntGauge::new(
+                    "mentorat_rate_limit_tracked_callers",
+                    "Callers whose rate-limit state this replica keeps (swept every 10 s)",
+                )?,
+            )?,
+            backlog_read_at: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// A request refused by the rate limiter (`subject` or `address`).
+    pub(crate) fn rate_limited(&self, caller: &'static str) {
+        self.rate_limited.with_label_values(&[caller]).inc();
+    }
+
+    /// Read what the gauges show: the pool, the audit queue and the limiter in memory; the
+    /// backlog in the database, at most once a second and within [`BACKLOG_TIMEOUT`].
+    pub(crate) async fn refresh(
+        &self,
+        db: &mentorat_persistence::Db,
+        audit: &crate::audit::AuditLog,
+        limiter: &crate::rate_limit::Limiter,
+    ) {
+        let pool = db.pool_stats();
+        self.pool_connections
+            .with_label_values(&["in_use"])
+            .set(i64::from(pool.in_use()));
+        self.pool_connections
+            .with_label_values(&["idle"])
+            .set(i64::from(pool.idle));
+        self.pool_max.set(i64::from(pool.max));
+        catch_up(
+            &self.pool_acquire_timeouts,
+            mentorat_persistence::db::acquire_timeouts(),
+        );
+        let stats = audit.stats();
+        self.audit_queued
+            .set(i64::try_from(stats.queued()).unwrap_or(i64::MAX));
+        self.audit_retrying
+            .set(i64::try_from(stats.retrying()).unwrap_or(i64::MAX));
+        catch_up(&self.audit_dropped, stats.dropped());
+        self.rate_limit_callers
+            .set(i64::try_from(limiter.tracked_callers()).unwrap_or(i64::MAX));
+
+        let due = {
+            let Ok(mut at) = self.backlog_read_at.lock() else {
+                return;
+            };
+            let due = at.is_none_or(|t| t.elapsed() >= BACKLOG_EVERY);
+            if due {
+                *at = Some(Instant::now());
+            }
+            due
+        };
+        if !due {
+            return;
+        }
+        let read =
+            mentorat_persistence::backlog::read(db.conn(), mentorat_domain::webhook::MAX_ATTEMPTS);
+        match tokio::time::timeout(BACKLOG_TIMEOUT, read).await {
+            Ok(Ok(b)) => {
+                let now = chrono::Utc::now();
+                let age = |t: Option<chrono::DateTime<chrono::Utc>>| {
+                    t.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
+                };
+                self.outbox_pending.set(b.outbox_pending);
+                self.outbox_oldest_age.set(age(b.outbox_oldest));
+                for (state, n) in [
+                    ("pending", b.deliveries_pending),
+                    ("retrying", b.deliveries_retrying),
+                    ("failed", b.deliveries_failed),
+                ] {
+                    self.deliveries.with_label_values(&[state]).set(n);
+                }
+                self.deliveries_oldest_age.set(age(b.deliveries_oldest));
+                self.backlog_up.set(1);
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(error = %crate::problem::error_chain(&e), "metrics: cannot read the outbox and deliveries");
+                self.backlog_up.set(0);
+            }
+            Err(_) => {
+                tracing::warn!("metrics: the outbox and deliveries were not read within 500 ms");
+                self.backlog_up.set(0);
+            }
+        }
+    }
+}
+
+/// A counter that follows a monotonic count kept elsewhere.
+fn catch_up(counter: &IntCounter, total: u64) {
+    let seen = counter.get();
+    if total > seen {
+        counter.inc_by(total - seen);
+    }
 }
 
 impl Metrics {
@@ -112,7 +414,9 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(statements.clone()))?;
+        let operations = std::sync::Arc::new(Operations::new(&registry)?);
         Ok(Self {
+            operations,
             statements,
             registry,
             requests,
@@ -147,27 +451,42 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let request_id = request_id_of(&req);
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
-    let method = req.method().to_string();
     let method_label = method_label(req.method());
+    let incoming = trace_context::Incoming::from_headers(req.headers());
+    // No path in the span: it would put ids (and a calendar feed's secret) in every line;
+    // the access line names the route pattern instead.
     let span = tracing::info_span!(
         "request",
         request_id = %request_id,
-        method = %method,
-        path = %logged_path(req.path()),
+        trace_id = tracing::field::Empty,
+        method = method_label,
+        subject = tracing::field::Empty,
+        otel.name = method_label,
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        http.request.method = method_label,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
     );
+    let (trace_id, span_id, flags) = trace_of(&span, incoming.as_ref());
+    let trace_id_text = trace_id.to_string();
+    span.record("trace_id", trace_id_text.as_str());
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let started = Instant::now();
+    let ids = Ids {
+        request_id: request_id.clone(),
+        trace_id: trace_id_text.clone(),
+    };
 
     // (The request must not be cloned before routing: actix needs it unshared to route it.)
     let (response, statements) = counting_statements(
-        REQUEST_ID
-            .scope(request_id.clone(), async move {
-                match next.call(req).await {
-                    Ok(res) => Ok(ensure_problem(res.map_into_boxed_body()).await),
-                    Err(err) => Err(err),
-                }
-            })
-            .instrument(span.clone()),
+        IDS.scope(ids, async move {
+            match next.call(req).await {
+                Ok(res) => Ok(ensure_problem(res.map_into_boxed_body()).await),
+                Err(err) => Err(err),
+            }
+        })
+        .instrument(span.clone()),
     )
     .await;
     let mut response = match response {
@@ -179,6 +498,7 @@ pub async fn middleware(
             let (code, title, detail) = generic_for(status);
             let problem = Problem {
                 request_id: Some(request_id.clone()),
+                trace_id: Some(trace_id_text.clone()),
                 ..problem(status, code, title, detail.to_owned(), Vec::new())
             };
             if status.is_server_error() {
@@ -192,6 +512,12 @@ pub async fn middleware(
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID_HEADER), v);
     }
+    // This request's own span, so a caller can find it in the trace.
+    if let Ok(v) = HeaderValue::from_str(&trace_context::traceparent(trace_id, span_id, flags)) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(trace_context::TRACEPARENT), v);
+    }
     security_headers(&mut response);
     let status = response.status().as_u16();
     let route = response
@@ -203,12 +529,32 @@ pub async fn middleware(
         metrics.observe(method_label, &route, status, elapsed.as_secs_f64());
         metrics.observe_statements(method_label, &route, statements);
     }
+    let subject = response
+        .request()
+        .extensions()
+        .get::<CallerSubject>()
+        .map(|s| s.0.clone());
+    span.record("http.route", route.as_str());
+    span.record("http.response.status_code", status);
+    // The OpenTelemetry span has begun (its ids were read above): it is renamed directly.
+    span.context()
+        .span()
+        .update_name(format!("{method_label} {route}"));
+    if status >= 500 {
+        span.record("otel.status_code", "error");
+    }
+    // The access line: flat, one per request; the route is the matched pattern (never the
+    // raw path: no ids, no words, no calendar secret).
     span.in_scope(|| {
         tracing::info!(
-            status,
+            request_id = %request_id,
+            trace_id = %trace_id_text,
+            method = method_label,
             route = %route,
-            statements,
+            status,
             latency_ms = elapsed.as_secs_f64() * 1000.0,
+            subject = subject.as_deref(),
+            statements,
             "request served"
         );
     });

@@ -124,7 +124,183 @@ pub enum DomainError {
     /// (unless the operator allowed the network), nor an address with control characters.
     #[error("this webhook address may not be called: {0}")]
     WebhookTargetForbidden(&'static str),
+    /// A `PATCH` of one date would put a program's end before its start, the other date being
+    /// the one the program already has.
+    #[error(
+        "the program would end ({ends_on}) before it starts ({starts_on}); change both dates together"
+    )]
+    ProgramDatesConflict {
+        starts_on: chrono::NaiveDate,
+        ends_on: chrono::NaiveDate,
+    },
     /// The final evaluation comes when the pair has ended or completed.
     #[error("the pair is {status}; the final evaluation comes once it has ended or completed")]
     PairNotFinished { status: crate::pair::PairStatus },
+}
+
+/// Declares [`ErrorCode`]: each variant with its wire name and what it means, `ALL`,
+/// `as_str` and `parse` from one list.
+macro_rules! error_codes {
+    ($($(#[doc = $doc:literal])* $variant:ident = $name:literal,)+) => {
+        /// Every stable `code` a problem document can carry: the one vocabulary of refusals
+        /// (STYLE.md "One vocabulary"). The API maps errors to these and to nothing else; the
+        /// OpenAPI document lists them as the `code` enum.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum ErrorCode {
+            $($(#[doc = $doc])* $variant,)+
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $name,)+
+                }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|c| c.as_str() == raw)
+            }
+        }
+    };
+}
+
+error_codes! {
+    // The request itself.
+    /// The JSON body is not JSON.
+    MalformedJson = "malformed_json",
+    /// A query parameter, path or header is malformed.
+    BadRequest = "bad_request",
+    /// The body was cut short.
+    IncompleteBody = "incomplete_body",
+    /// `Idempotency-Key` is not 1 to 255 printable ASCII characters.
+    InvalidIdempotencyKey = "invalid_idempotency_key",
+    /// Fields break a rule; `errors[]` names each.
+    ValidationFailed = "validation_failed",
+    /// The body is not `application/json` (or `text/csv` where accepted).
+    UnsupportedMediaType = "unsupported_media_type",
+    /// No representation matches `Accept`.
+    NotAcceptable = "not_acceptable",
+    /// The body is over the limit.
+    PayloadTooLarge = "payload_too_large",
+    /// The head or the body did not arrive in time.
+    RequestTimeout = "request_timeout",
+    /// The request's headers are too large.
+    RequestHeaderFieldsTooLarge = "request_header_fields_too_large",
+    /// No such resource, or not one the caller may see.
+    NotFound = "not_found",
+    /// The path exists, not with this method.
+    MethodNotAllowed = "method_not_allowed",
+    // Who is calling.
+    /// Missing or invalid token, or a deactivated person's (R11).
+    Unauthorized = "unauthorized",
+    /// The caller's roles do not allow the operation.
+    Forbidden = "forbidden",
+    /// R5: a pair's content, asked for by a coordinator or an admin.
+    Confidential = "confidential",
+    /// R6: only its author changes or deletes a note.
+    NotAuthor = "not_author",
+    // The state of things.
+    /// `If-Match` names a stale version.
+    PreconditionFailed = "precondition_failed",
+    /// A resource with the same key exists.
+    Conflict = "conflict",
+    /// An `Idempotency-Key` used with another request, or whose answer is not kept.
+    IdempotencyKeyReused = "idempotency_key_reused",
+    /// The first request with this `Idempotency-Key` is still being served.
+    IdempotencyRequestInProgress = "idempotency_request_in_progress",
+    /// A program's or an objective's lifecycle does not allow this step.
+    IllegalStatusTransition = "illegal_status_transition",
+    /// A `PATCH` of one date would put a program's end before its start.
+    ProgramDatesConflict = "program_dates_conflict",
+    /// R3: only the current charter version can be accepted.
+    CharterVersionOutdated = "charter_version_outdated",
+    /// R3: the program has no charter yet.
+    NoCharter = "no_charter",
+    /// A closed program takes no new enrollments.
+    ProgramClosed = "program_closed",
+    /// The person is already enrolled in the program.
+    AlreadyEnrolled = "already_enrolled",
+    /// R10: the mentor has no place left.
+    MentorAtCapacity = "mentor_at_capacity",
+    /// The two people already form a pair in the program.
+    PairExists = "pair_exists",
+    /// R3: both members must hold the current charter.
+    CharterNotAccepted = "charter_not_accepted",
+    /// Only a proposed pair can be accepted.
+    PairNotProposed = "pair_not_proposed",
+    /// Only an open pair can end.
+    PairNotOpen = "pair_not_open",
+    /// Objectives and meetings need an active pair.
+    PairNotActive = "pair_not_active",
+    /// The final evaluation comes once the pair has ended or completed.
+    PairNotFinished = "pair_not_finished",
+    /// R4: the other member agrees to an objective.
+    CannotAgreeOwnObjective = "cannot_agree_own_objective",
+    /// R4: only a proposed objective can be agreed.
+    ObjectiveNotProposed = "objective_not_proposed",
+    /// Two meetings of a pair may not overlap.
+    MeetingOverlap = "meeting_overlap",
+    /// Only a scheduled meeting is cancelled, held, missed or changed.
+    MeetingNotScheduled = "meeting_not_scheduled",
+    /// A meeting is held or missed from its start on.
+    MeetingNotStarted = "meeting_not_started",
+    /// A meeting that has started is held or missed, not cancelled.
+    MeetingStarted = "meeting_started",
+    /// A cancelled meeting was rescheduled by a concurrent request.
+    MeetingAlreadyRescheduled = "meeting_already_rescheduled",
+    /// A check-in follows a held meeting.
+    MeetingNotHeld = "meeting_not_held",
+    /// One check-in per meeting, one final evaluation per member.
+    FeedbackExists = "feedback_exists",
+    // Domain rules that refuse well-formed input (422).
+    /// An enrollment names no person.
+    UnknownPerson = "unknown_person",
+    /// A pair names enrollments that are not the program's.
+    UnknownEnrollment = "unknown_enrollment",
+    /// A pair is a mentor's and a mentee's enrollment.
+    RoleMismatch = "role_mismatch",
+    /// R1: mentoring is non-hierarchical.
+    HierarchicalPair = "hierarchical_pair",
+    /// Only an active person takes part.
+    PersonInactive = "person_inactive",
+    /// R2: an in-person meeting needs a place.
+    LocationRequired = "location_required",
+    /// R2: never at a private residence.
+    PrivateLocation = "private_location",
+    /// A manager chain may not loop.
+    ManagerCycle = "manager_cycle",
+    /// R13: the report's window is out of range.
+    ReportWindowOpen = "report_window_open",
+    /// A webhook may not call this address.
+    WebhookTargetForbidden = "webhook_target_forbidden",
+    // The service.
+    /// The database is unreachable.
+    DatabaseUnavailable = "database_unavailable",
+    /// Given up for a concurrent request on the same data; nothing was written.
+    DatabaseBusy = "database_busy",
+    /// The caller sent more than its rate (`MENTORAT_RATE_LIMIT`); wait `Retry-After`.
+    RateLimited = "rate_limited",
+    /// Something failed on our side.
+    Internal = "internal",
+}
+
+#[cfg(test)]
+mod error_code_tests {
+    use super::ErrorCode;
+
+    #[test]
+    fn codes_are_unique_snake_case_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for code in ErrorCode::ALL {
+            let s = code.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+            assert_eq!(ErrorCode::parse(s), Some(*code));
+        }
+    }
 }

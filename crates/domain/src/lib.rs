@@ -25,5 +25,5 @@ pub mod webhook;
 pub use access::{Denied, Operation, Scope, authorize};
 pub use caller::{Caller, ExternalId, Role, RoleSet};
 pub use content::Content;
-pub use error::{DomainError, FieldError};
+pub use error::{DomainError, ErrorCode, FieldError};
 pub use page::PageLimit;

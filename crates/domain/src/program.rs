@@ -201,6 +201,17 @@ impl ProgramChanges {
         current: &ProgramSettings,
         status: ProgramStatus,
     ) -> Result<(ProgramSettings, ProgramStatus), DomainError> {
+        // One date changed, the other kept: a refusal comes from the program as it stands,
+        // not from the request alone (both dates in the body are `validate`'s field rule).
+        if self.starts_on.is_some() != self.ends_on.is_some()
+            && let (Some(starts_on), Some(ends_on)) = (
+                self.starts_on.unwrap_or(current.starts_on),
+                self.ends_on.unwrap_or(current.ends_on),
+            )
+            && ends_on < starts_on
+        {
+            return Err(DomainError::ProgramDatesConflict { starts_on, ends_on });
+        }
         let draft = ProgramDraft {
             name: self.name.unwrap_or_else(|| current.name.clone()),
             description: Some(
@@ -326,11 +337,29 @@ mod tests {
         let current = draft().validate().unwrap();
         let err = ProgramChanges {
             starts_on: Some(NaiveDate::from_ymd_opt(2028, 1, 1)),
+            ends_on: Some(NaiveDate::from_ymd_opt(2027, 1, 1)),
             ..Default::default()
         }
         .apply(&current, ProgramStatus::Draft)
         .unwrap_err();
         assert_eq!(pointers(err), ["/ends_on"]);
+    }
+
+    /// One date moved past the one the program keeps: the request alone is well formed, the
+    /// program as it stands refuses it (409 `program_dates_conflict`, not a field error).
+    #[test]
+    fn one_date_moved_past_the_kept_one_conflicts_with_the_program() {
+        let current = draft().validate().unwrap();
+        let err = ProgramChanges {
+            starts_on: Some(NaiveDate::from_ymd_opt(2028, 1, 1)),
+            ..Default::default()
+        }
+        .apply(&current, ProgramStatus::Draft)
+        .unwrap_err();
+        assert!(
+            matches!(err, DomainError::ProgramDatesConflict { .. }),
+            "{err:?}"
+        );
     }
 }
 

@@ -98,8 +98,8 @@ struct RequestsCut(usize);
 fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve => {
-            telemetry::init(&config);
-            actix_web::rt::System::new().block_on(async {
+            let telemetry = telemetry::init(&config);
+            let served = actix_web::rt::System::new().block_on(async {
                 let app = Application::build(&config, None).await?;
                 tracing::info!(bind = %config.bind, port = app.port(), "mentorat is serving; docs at /docs/");
                 let stopped = app.run_until_stopped().await?;
@@ -109,7 +109,10 @@ fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 }
                 tracing::info!("mentorat stopped");
                 Ok(())
-            })
+            });
+            // The last spans leave before the process does.
+            telemetry.shutdown();
+            served
         }
         Command::Migrate => {
             telemetry::init(&config);

@@ -3,7 +3,7 @@
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use mentorat_api::links::PublicUrl;
+use mentorat_api::{links::PublicUrl, rate_limit::RateLimit};
 use mentorat_domain::network::TargetPolicy;
 use mentorat_persistence::Backend;
 use secrecy::SecretString;
@@ -24,6 +24,12 @@ pub struct Config {
     pub bind: SocketAddr,
     pub jwt_secret: Option<SecretString>,
     pub jwt_keys: Option<PathBuf>,
+    /// An identity provider's JWKS endpoint (`MENTORAT_JWT_JWKS_URL`): https, or http on a
+    /// loopback address only (keys sent in clear could be swapped on the way).
+    pub jwt_jwks_url: Option<url::Url>,
+    /// The shortest time between two fetches of the JWKS (`MENTORAT_JWT_JWKS_REFETCH_MS`,
+    /// 100 to 3,600,000 ms; a minute by default).
+    pub jwt_jwks_refetch: Duration,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub jwt_subject_claim: String,
@@ -52,9 +58,99 @@ pub struct Config {
     /// The base of the links the service hands out (`MENTORAT_PUBLIC_URL`); `None`: the
     /// address the server is bound to, over http.
     pub public_url: Option<PublicUrl>,
+    /// Requests per caller and replica (`MENTORAT_RATE_LIMIT`, default 6000 per minute,
+    /// bursts of 100); `None`: off (`0`).
+    pub rate_limit: Option<RateLimit>,
+    /// Load balancers whose `X-Forwarded-For` names the client for the rate limit
+    /// (`MENTORAT_TRUSTED_PROXIES`, comma-separated CIDRs; none by default).
+    pub trusted_proxies: Vec<mentorat_domain::network::Network>,
     pub log_filter: String,
+    /// Trace export over OTLP/HTTP, when the standard `OTEL_*` variables ask for it.
+    pub otlp: Option<Otlp>,
     /// `None`: pretty on a terminal, JSON otherwise.
     pub log_format: Option<LogFormat>,
+}
+
+/// Where traces go (OpenTelemetry's standard variables): `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+/// as it is, else `OTEL_EXPORTER_OTLP_ENDPOINT` with `/v1/traces` appended. Neither set,
+/// `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`: no export, no exporter built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Otlp {
+    pub traces_endpoint: String,
+    /// `OTEL_SERVICE_NAME` is set (else the service calls itself `mentorat`).
+    pub service_name_set: bool,
+}
+
+fn otlp(var: &impl Fn(&str) -> Option<String>) -> Result<Option<Otlp>, ConfigError> {
+    if var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        return Ok(None);
+    }
+    match var("OTEL_TRACES_EXPORTER").as_deref().map(str::trim) {
+        None | Some("otlp") => {}
+        Some("none") => return Ok(None),
+        Some(_) => {
+            return Err(error(
+                "OTEL_TRACES_EXPORTER",
+                "must be `otlp` or `none` (no other exporter is built in)",
+            ));
+        }
+    }
+    for name in [
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ] {
+        if let Some(protocol) = var(name)
+            && protocol.trim() != "http/protobuf"
+        {
+            return Err(error(
+                if name.contains("TRACES") {
+                    "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+                } else {
+                    "OTEL_EXPORTER_OTLP_PROTOCOL"
+                },
+                "must be `http/protobuf` (gRPC is not built in: point the endpoint at the \
+                 collector's OTLP/HTTP port, 4318)",
+            ));
+        }
+    }
+    let (variable, endpoint) = match (
+        var("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        var("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    ) {
+        (Some(traces), _) => (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            traces.trim().to_owned(),
+        ),
+        (None, Some(base)) => (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("{}/v1/traces", base.trim().trim_end_matches('/')),
+        ),
+        (None, None) => return Ok(None),
+    };
+    let parsed = url::Url::parse(&endpoint).map_err(|_| {
+        error(
+            if variable.contains("TRACES") {
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+            } else {
+                "OTEL_EXPORTER_OTLP_ENDPOINT"
+            },
+            "must be an http(s) URL such as http://otel-collector:4318",
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(error(
+            if variable.contains("TRACES") {
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+            } else {
+                "OTEL_EXPORTER_OTLP_ENDPOINT"
+            },
+            "must be an http(s) URL such as http://otel-collector:4318",
+        ));
+    }
+    Ok(Some(Otlp {
+        traces_endpoint: endpoint,
+        service_name_set: var("OTEL_SERVICE_NAME").is_some(),
+    }))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -116,6 +212,22 @@ impl Config {
                 format!("{} is not a readable file", path.display()),
             ));
         }
+        let jwt_jwks_url = match var("MENTORAT_JWT_JWKS_URL") {
+            None => None,
+            Some(v) => Some(jwks_url(v.trim()).map_err(|why| error("MENTORAT_JWT_JWKS_URL", why))?),
+        };
+        let jwt_jwks_refetch = match var("MENTORAT_JWT_JWKS_REFETCH_MS") {
+            None => mentorat_api::jwks::DEFAULT_MIN_REFETCH,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms @ 100..=3_600_000) => Duration::from_millis(ms),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_JWT_JWKS_REFETCH_MS",
+                        "must be a whole number of milliseconds from 100 to 3600000",
+                    ));
+                }
+            },
+        };
         let encryption_key = var("MENTORAT_ENCRYPTION_KEY");
         if let Some(key) = &encryption_key
             && let Err(e) = mentorat_persistence::Keyring::parse(key)
@@ -220,12 +332,34 @@ impl Config {
             None => None,
             Some(v) => Some(PublicUrl::parse(&v).map_err(|why| error("MENTORAT_PUBLIC_URL", why))?),
         };
+        let rate_limit = RateLimit::parse(
+            var("MENTORAT_RATE_LIMIT")
+                .as_deref()
+                .unwrap_or(mentorat_api::rate_limit::DEFAULT_SETTING),
+        )
+        .map_err(|why| error("MENTORAT_RATE_LIMIT", why))?;
+        let trusted_proxies = match var("MENTORAT_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(v) => v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::parse::<mentorat_domain::network::Network>)
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    error(
+                        "MENTORAT_TRUSTED_PROXIES",
+                        format!("{e}; list the load balancers' networks comma-separated, e.g. 10.0.0.5/32,fd00::/64"),
+                    )
+                })?,
+        };
         let log_format = match var("MENTORAT_LOG_FORMAT").as_deref() {
             None => None,
             Some("json") => Some(LogFormat::Json),
             Some("pretty") => Some(LogFormat::Pretty),
             Some(_) => return Err(error("MENTORAT_LOG_FORMAT", "must be `json` or `pretty`")),
         };
+        let otlp = otlp(&var)?;
         let log_filter = var("MENTORAT_LOG").unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_filter).is_err() {
             return Err(error(
@@ -238,6 +372,8 @@ impl Config {
             bind,
             jwt_secret,
             jwt_keys,
+            jwt_jwks_url,
+            jwt_jwks_refetch,
             jwt_issuer: var("MENTORAT_JWT_ISSUER").unwrap_or_else(|| "mentorat".into()),
             jwt_audience: var("MENTORAT_JWT_AUDIENCE").unwrap_or_else(|| "mentorat-api".into()),
             jwt_subject_claim: var("MENTORAT_JWT_SUBJECT_CLAIM").unwrap_or_else(|| "sub".into()),
@@ -250,7 +386,10 @@ impl Config {
             shutdown_grace,
             webhook_policy,
             public_url,
+            rate_limit,
+            trusted_proxies,
             log_filter,
+            otlp,
             log_format,
         })
     }
@@ -263,6 +402,24 @@ impl Config {
         let path = rest.strip_prefix("//").unwrap_or(rest);
         let path = path.split('?').next().unwrap_or_default();
         (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+    }
+}
+
+/// A JWKS endpoint: an absolute https URL, or http to a loopback address (a sidecar, tests).
+fn jwks_url(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value)
+        .map_err(|_| "must be an absolute URL such as https://login.example.org/keys".to_owned())?;
+    let loopback = match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        None => false,
+    };
+    match url.scheme() {
+        "https" if url.host().is_some() => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => Err("must use https (http only to a loopback address)".to_owned()),
+        _ => Err("must be an https URL such as https://login.example.org/keys".to_owned()),
     }
 }
 
@@ -300,6 +457,15 @@ mod tests {
         );
         assert_eq!(c.sqlite_file(), Some(PathBuf::from("mentorat.db")));
         assert_eq!(c.public_url, None);
+        let limit = c.rate_limit.unwrap();
+        assert_eq!(
+            (limit.requests.get(), limit.window),
+            (6000, Duration::from_secs(60))
+        );
+        assert_eq!(
+            config(&[("MENTORAT_RATE_LIMIT", "0")]).unwrap().rate_limit,
+            None
+        );
         assert_eq!(
             config(&[("MENTORAT_PUBLIC_URL", "https://mentorat.chu.example/")])
                 .unwrap()
@@ -312,7 +478,21 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 18] = [
+        let cases: [(&str, &str); 29] = [
+            ("MENTORAT_TRUSTED_PROXIES", "10.0.0.5"),
+            ("MENTORAT_RATE_LIMIT", "fast"),
+            ("MENTORAT_RATE_LIMIT", "100/s,burst=0"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "ftp://collector/v1/traces",
+            ),
+            ("OTEL_TRACES_EXPORTER", "jaeger"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("MENTORAT_JWT_JWKS_URL", "login.example.org/keys"),
+            ("MENTORAT_JWT_JWKS_URL", "http://login.example.org/keys"),
+            ("MENTORAT_JWT_JWKS_REFETCH_MS", "10"),
+            ("MENTORAT_JWT_JWKS_REFETCH_MS", "1m"),
             ("MENTORAT_DATABASE_URL", "mysql://x"),
             ("MENTORAT_BIND", "localhost"),
             ("MENTORAT_JWT_SECRET", "short"),
@@ -336,6 +516,60 @@ mod tests {
             let err = config(&[(variable, value)]).unwrap_err();
             assert_eq!(err.variable, variable, "{value}");
             assert!(err.to_string().starts_with(variable));
+        }
+    }
+
+    #[test]
+    fn a_jwks_url_is_https_or_loopback_http() {
+        let c = config(&[(
+            "MENTORAT_JWT_JWKS_URL",
+            "https://login.microsoftonline.com/common/discovery/v2.0/keys",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.jwt_jwks_url.unwrap().host_str(),
+            Some("login.microsoftonline.com")
+        );
+        assert_eq!(c.jwt_jwks_refetch, Duration::from_secs(60));
+        let local = config(&[
+            ("MENTORAT_JWT_JWKS_URL", "http://127.0.0.1:8081/jwks"),
+            ("MENTORAT_JWT_JWKS_REFETCH_MS", "250"),
+        ])
+        .unwrap();
+        assert!(local.jwt_jwks_url.is_some());
+        assert_eq!(local.jwt_jwks_refetch, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn traces_are_exported_only_when_the_otel_variables_say_so() {
+        assert_eq!(config(&[]).unwrap().otlp, None);
+        let base = config(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
+        assert_eq!(
+            base.otlp.unwrap().traces_endpoint,
+            "http://collector:4318/v1/traces"
+        );
+        let signal = config(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "https://traces.example/custom",
+            ),
+            ("OTEL_SERVICE_NAME", "mentorat-eu"),
+        ])
+        .unwrap()
+        .otlp
+        .unwrap();
+        assert_eq!(signal.traces_endpoint, "https://traces.example/custom");
+        assert!(signal.service_name_set);
+        for off in [
+            ("OTEL_SDK_DISABLED", "true"),
+            ("OTEL_TRACES_EXPORTER", "none"),
+        ] {
+            let c = config(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+                off,
+            ]);
+            assert_eq!(c.unwrap().otlp, None, "{off:?}");
         }
     }
 

@@ -18,7 +18,7 @@ use crate::config::Config;
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error(
-        "MENTORAT_JWT_SECRET or MENTORAT_JWT_KEYS: one of them must be set when the database is PostgreSQL"
+        "MENTORAT_JWT_SECRET, MENTORAT_JWT_KEYS or MENTORAT_JWT_JWKS_URL: one of them must be set when the database is PostgreSQL"
     )]
     NoKeys,
     #[error(
@@ -46,7 +46,7 @@ pub fn jwt_secret(config: &Config) -> Result<Option<SecretString>, SecretError> 
     if let Some(secret) = &config.jwt_secret {
         return Ok(Some(secret.clone()));
     }
-    if config.jwt_keys.is_some() {
+    if config.jwt_keys.is_some() || config.jwt_jwks_url.is_some() {
         return Ok(None);
     }
     let Some(db_file) = config.sqlite_file() else {

@@ -4,7 +4,7 @@ use std::{net::TcpListener, time::Duration};
 
 use actix_web::dev::Server;
 use anyhow::Context;
-use mentorat_api::{AppState, HttpSettings, JwtVerifier, KeySet};
+use mentorat_api::{AppState, HttpSettings, JwtVerifier, KeySet, jwks::RemoteKeys};
 use mentorat_persistence::{
     Db,
     key_check::{self, KeyCheck, KeyCheckError},
@@ -45,8 +45,12 @@ impl Stopper {
     }
 }
 
-/// The JWT verifier the configuration describes.
-pub fn verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
+/// The JWT verifier the configuration describes. An identity provider's JWKS is fetched now;
+/// when it cannot be, the server starts anyway (an identity provider's outage must not keep
+/// every replica down, nor stop the HS256 and file keys from working) and says so: tokens
+/// signed by the provider are then `401` until a later fetch — made on the first token with
+/// an unknown `kid`, at most once per `MENTORAT_JWT_JWKS_REFETCH_MS` — succeeds.
+pub async fn verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
     let secret = secrets::jwt_secret(config)?;
     let keys = match &config.jwt_keys {
         Some(path) => {
@@ -58,13 +62,27 @@ pub fn verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
         }
         None => KeySet::default(),
     };
-    Ok(JwtVerifier::new(
+    let verifier = JwtVerifier::new(
         secret.as_ref(),
         keys,
         config.jwt_issuer.clone(),
         config.jwt_audience.clone(),
         config.jwt_subject_claim.clone(),
-    ))
+    );
+    let Some(url) = &config.jwt_jwks_url else {
+        return Ok(verifier);
+    };
+    let remote = RemoteKeys::new(url.clone(), config.jwt_jwks_refetch)
+        .context("MENTORAT_JWT_JWKS_URL: cannot build an HTTP client")?;
+    if let Err(e) = remote.fetch_now().await {
+        tracing::error!(
+            error = %e,
+            url = %url,
+            "MENTORAT_JWT_JWKS_URL: the identity provider's keys could not be fetched at start; \
+             its tokens are refused (401) until a later fetch succeeds"
+        );
+    }
+    Ok(verifier.with_remote_keys(std::sync::Arc::new(remote)))
 }
 
 /// Connect, migrate, and check the content keys against the database (issue 11): a key that
@@ -132,7 +150,7 @@ pub async fn open_database(config: &Config) -> anyhow::Result<Db> {
 impl Application {
     /// Connect, migrate, check the keys, bind. `config.bind` with port 0 picks a free port (tests).
     pub async fn build(config: &Config, workers: Option<usize>) -> anyhow::Result<Self> {
-        let verifier = verifier(config)?;
+        let verifier = verifier(config).await?;
         let db = open_database(config).await?;
         // `serve` opens only the current sealed format: values an older version wrote are
         // re-sealed by `mentorat migrate` first, rather than answered 500 one by one.
@@ -168,6 +186,8 @@ impl Application {
                     .public_url
                     .clone()
                     .unwrap_or_else(|| mentorat_api::links::PublicUrl::from_bind(bound)),
+                rate_limit: config.rate_limit,
+                trusted_proxies: config.trusted_proxies.clone(),
             },
             leavers,
         )?;

@@ -46,6 +46,36 @@ pub fn acquire_timeout(backend: Backend) -> Duration {
     }
 }
 
+/// Requests that waited for a pooled connection longer than [`acquire_timeout`] and gave up
+/// (answered `503 database_unavailable`), in this process since it started.
+static ACQUIRE_TIMEOUTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+pub(crate) fn count_acquire_timeout() {
+    ACQUIRE_TIMEOUTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// How many times a connection was not had within [`acquire_timeout`] (process-wide).
+pub fn acquire_timeouts() -> u64 {
+    ACQUIRE_TIMEOUTS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The pool's connections right now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections, in use or idle.
+    pub open: u32,
+    /// Open and waiting for a request.
+    pub idle: u32,
+    /// The most the pool opens.
+    pub max: u32,
+}
+
+impl PoolStats {
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
 /// A pool of connections; cheap to clone, shared by every worker. A `Db` may also be bound to
 /// one request's unit of work ([`Db::begin_unit`]): every statement then runs in that
 /// transaction, and a use case's own `begin()` is a savepoint inside it.
@@ -194,6 +224,52 @@ pub async fn counting_statements<F: std::future::Future>(work: F) -> (F::Output,
         .await
 }
 
+/// One OpenTelemetry span per database statement, child of the current request's span, with
+/// the statement's real start and end. It names the operation (`SELECT`, `INSERT`…) and the
+/// database, never the statement's text nor its values (R5: they may hold a pair's words).
+/// Without an exporter the global tracer is a no-op and this costs a clock read.
+fn statement_span(backend: Backend, info: &sea_orm::metric::Info<'_>) {
+    use opentelemetry::{
+        KeyValue,
+        trace::{Span, SpanKind, Status, TraceContextExt, Tracer},
+    };
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    let parent = tracing::Span::current().context();
+    if !parent.span().span_context().is_valid() {
+        // Not inside a traced request (background work, or no exporter): nothing to attach to.
+        return;
+    }
+    let operation = info
+        .statement
+        .sql
+        .split_whitespace()
+        .next()
+        .map(str::to_ascii_uppercase)
+        .filter(|word| word.len() <= 16 && word.bytes().all(|b| b.is_ascii_alphabetic()))
+        .unwrap_or_else(|| "STATEMENT".to_owned());
+    let system = match backend {
+        Backend::Postgres => "postgresql",
+        Backend::Sqlite => "sqlite",
+    };
+    let end = std::time::SystemTime::now();
+    let start = end.checked_sub(info.elapsed).unwrap_or(end);
+    let tracer = opentelemetry::global::tracer("mentorat");
+    let mut span = tracer
+        .span_builder(format!("{operation} {system}"))
+        .with_kind(SpanKind::Client)
+        .with_start_time(start)
+        .with_attributes([
+            KeyValue::new("db.system.name", system),
+            KeyValue::new("db.operation.name", operation),
+        ])
+        .start_with_context(&tracer, &parent);
+    if info.failed {
+        span.set_status(Status::error("the statement failed"));
+    }
+    span.end_with_timestamp(end);
+}
+
 impl Db {
     /// Connect to `url`. An SQLite file is created when missing.
     pub async fn connect(url: &str, keys: crate::crypto::Keyring) -> Result<Self, StoreError> {
@@ -224,9 +300,10 @@ impl Db {
             .test_before_acquire_if_idle_for(Duration::from_secs(1))
             .sqlx_logging(false);
         let mut conn = Database::connect(options).await?;
-        conn.set_metric_callback(|_| {
+        conn.set_metric_callback(move |info| {
             // Outside a counted request (the audit writer, the outbox) there is nothing to do.
             let _ = STATEMENTS.try_with(|n| n.set(n.get().saturating_add(1)));
+            statement_span(backend, info);
         });
         if backend == Backend::Sqlite {
             // Many readers beside one writer, and foreign keys enforced like PostgreSQL does.
@@ -297,6 +374,21 @@ impl Db {
             keys: self.keys.clone(),
         };
         Ok((bound, Unit { txn }))
+    }
+
+    /// The pool's connections (`/metrics`).
+    pub fn pool_stats(&self) -> PoolStats {
+        fn of<DB: sea_orm::sqlx::Database>(pool: &sea_orm::sqlx::Pool<DB>) -> PoolStats {
+            PoolStats {
+                open: pool.size(),
+                idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+                max: pool.options().get_max_connections(),
+            }
+        }
+        match self.backend() {
+            Backend::Postgres => of(self.pool.get_postgres_connection_pool()),
+            Backend::Sqlite => of(self.pool.get_sqlite_connection_pool()),
+        }
     }
 
     /// Is this `Db` bound to a unit of work?

@@ -33,6 +33,13 @@ pub enum StoreError {
 
 impl From<DbErr> for StoreError {
     fn from(err: DbErr) -> Self {
+        if matches!(
+            err,
+            DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout)
+        ) || matches!(sqlx_error(&err), Some(sea_orm::sqlx::Error::PoolTimedOut))
+        {
+            crate::db::count_acquire_timeout();
+        }
         match &err {
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => StoreError::Unavailable(err),
             _ if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {

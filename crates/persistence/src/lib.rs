@@ -3,6 +3,7 @@
 //! take `&impl ConnectionTrait` so a use case can run several of them in one transaction.
 
 pub mod audit;
+pub mod backlog;
 pub mod calendar_feeds;
 pub mod charters;
 pub mod concerns;
@@ -31,7 +32,7 @@ pub mod tallies;
 pub mod webhooks;
 
 pub use crypto::{Aad, Keyring};
-pub use db::{Backend, Conn, Db, Unit};
+pub use db::{Backend, Conn, Db, PoolStats, Unit};
 pub use error::StoreError;
 pub use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait,

@@ -2,6 +2,7 @@
 //! the enrolled person accepts the current charter themself.
 
 use chrono::Utc;
+use mentorat_domain::ErrorCode;
 use mentorat_domain::{
     Caller, PageLimit, Scope,
     enrollment::{
@@ -91,7 +92,10 @@ pub async fn enroll(
         .await?
         .ok_or(ServiceError::NotFound)?;
     let person = people::find(db.conn(), person_id).await?.ok_or_else(|| {
-        ServiceError::Unprocessable("unknown_person", format!("no person has id {person_id}"))
+        ServiceError::Unprocessable(
+            ErrorCode::UnknownPerson,
+            format!("no person has id {person_id}"),
+        )
     })?;
     check_enrollable(
         person.record.active,
@@ -108,7 +112,7 @@ pub async fn enroll(
     .await
     .map_err(|e| match e {
         StoreError::Duplicate => ServiceError::Conflict(
-            "already_enrolled",
+            ErrorCode::AlreadyEnrolled,
             "this person is already enrolled in this program".into(),
         ),
         other => other.into(),

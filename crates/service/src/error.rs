@@ -20,10 +20,10 @@ pub enum ServiceError {
     PreconditionFailed,
     /// The state of things refuses the request (`409`, with a stable code).
     #[error("{1}")]
-    Conflict(&'static str, String),
+    Conflict(mentorat_domain::ErrorCode, String),
     /// A reference in the request names nothing usable (`422`, with a stable code).
     #[error("{1}")]
-    Unprocessable(&'static str, String),
+    Unprocessable(mentorat_domain::ErrorCode, String),
     #[error(transparent)]
     Store(StoreError),
     /// A failure of ours outside the database (the operating system's randomness…): logged,

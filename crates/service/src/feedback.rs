@@ -3,6 +3,7 @@
 //! coordinators and analysts only ever see averages over at least k people (R13).
 
 use chrono::Utc;
+use mentorat_domain::ErrorCode;
 use mentorat_domain::{
     Caller, DomainError, FieldError,
     feedback::{self, FeedbackDraft, FeedbackKind},
@@ -44,7 +45,7 @@ pub async fn give(
         .await
         .map_err(|e| match e {
             StoreError::Duplicate => ServiceError::Conflict(
-                "feedback_exists",
+                ErrorCode::FeedbackExists,
                 match valid.kind {
                     FeedbackKind::CheckIn => {
                         "you already checked in for this meeting: one check-in per meeting".into()

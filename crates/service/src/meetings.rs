@@ -4,6 +4,7 @@
 //! other member in the same transaction.
 
 use chrono::{DateTime, Utc};
+use mentorat_domain::ErrorCode;
 use mentorat_domain::{
     Caller, DomainError, PageLimit,
     meeting::{self, Meeting, MeetingDraft, MeetingStatus},
@@ -107,7 +108,7 @@ pub async fn schedule(
     .await
     .map_err(|e| match e {
         StoreError::Duplicate => ServiceError::Conflict(
-            "conflict",
+            ErrorCode::MeetingAlreadyRescheduled,
             "that cancelled meeting was rescheduled at the same moment; reload the meetings".into(),
         ),
         other => other.into(),

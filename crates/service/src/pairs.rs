@@ -1,6 +1,7 @@
 //! Matching and the pair lifecycle (R1, R3, R9, R10, R11): suggestions, proposal, each
 //! member's acceptance, the end, and what the HRIS changes do to open pairs.
 
+use mentorat_domain::ErrorCode;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
@@ -117,7 +118,7 @@ pub async fn propose(
     }
     let unknown = |which: &str, id: Uuid| {
         ServiceError::Unprocessable(
-            "unknown_enrollment",
+            ErrorCode::UnknownEnrollment,
             format!("{which} {id} is not an enrollment of this program"),
         )
     };

@@ -2,6 +2,7 @@
 //! program's figures for coordinators and dashboards, none computed over fewer than k people
 //! (R13).
 
+use mentorat_domain::ErrorCode;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::AddAssign;
 
@@ -341,7 +342,7 @@ pub async fn report(
             .and_then(|d| d.and_hms_opt(0, 0, 0))
             .map(|t| t.and_utc())
             .ok_or(ServiceError::Unprocessable(
-                "report_window_open",
+                ErrorCode::ReportWindowOpen,
                 "the window is out of range".into(),
             ))
     };

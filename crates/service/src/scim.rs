@@ -33,6 +33,28 @@ pub struct ScimUser {
     pub manager: Option<String>,
 }
 
+/// Why SCIM refuses a write, beyond the refusals every use case has.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// An active user has this `userName` (`409 uniqueness`).
+    #[error("{0}")]
+    Uniqueness(String),
+    /// `userName` is the person's HRIS id and cannot change (`400 mutability`).
+    #[error("{0}")]
+    Mutability(String),
+    /// A manager link that would make someone manage themself (`400 invalidValue`).
+    #[error("{0}")]
+    ManagerCycle(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+}
+
+impl From<mentorat_persistence::StoreError> for Refusal {
+    fn from(err: mentorat_persistence::StoreError) -> Self {
+        Self::Service(err.into())
+    }
+}
+
 /// What a write is meant to do.
 #[derive(Debug, Clone, Copy)]
 pub enum Target {
@@ -75,7 +97,7 @@ pub async fn provision(
     target: Target,
     mut draft: PersonDraft,
     external_id: Option<String>,
-) -> Result<Provisioned, ServiceError> {
+) -> Result<Provisioned, Refusal> {
     draft.external_id = draft.external_id.trim().to_owned();
     let existing = match target {
         Target::Create => {
@@ -88,23 +110,20 @@ pub async fn provision(
             };
             // Provisioned again after a deactivation or a SCIM deletion: reactivated.
             if existing.as_ref().is_some_and(|p| p.record.active) && !deleted {
-                return Err(ServiceError::Conflict(
-                    "uniqueness",
-                    format!("a user with userName {} exists", draft.external_id),
-                ));
+                return Err(Refusal::Uniqueness(format!(
+                    "a user with userName {} exists",
+                    draft.external_id
+                )));
             }
             existing
         }
         Target::Replace(id) => {
             let current = shown(db, id).await?;
             if current.record.external_id.as_str() != draft.external_id {
-                return Err(ServiceError::Unprocessable(
-                    "mutability",
-                    format!(
-                        "userName is the person's HRIS id ({}) and cannot change",
-                        current.record.external_id
-                    ),
-                ));
+                return Err(Refusal::Mutability(format!(
+                    "userName is the person's HRIS id ({}) and cannot change",
+                    current.record.external_id
+                )));
             }
             Some(current)
         }
@@ -113,12 +132,14 @@ pub async fn provision(
     let mut report = import(db, caller, vec![(1, Ok(draft.clone()))]).await?;
     if let Some(problem) = report.errors.into_iter().next() {
         return Err(match problem.code {
-            "manager_cycle" => ServiceError::Unprocessable("manager_cycle", problem.detail),
-            _ => ServiceError::Domain(DomainError::Invalid(if problem.fields.is_empty() {
-                vec![FieldError::new("", problem.detail)]
-            } else {
-                problem.fields
-            })),
+            "manager_cycle" => Refusal::ManagerCycle(problem.detail),
+            _ => Refusal::Service(ServiceError::Domain(DomainError::Invalid(
+                if problem.fields.is_empty() {
+                    vec![FieldError::new("", problem.detail)]
+                } else {
+                    problem.fields
+                },
+            ))),
         });
     }
     let person = crate::people::by_external_id(db, &draft.external_id)

@@ -22,6 +22,7 @@ pub struct AuditEventDto {
     /// The caller's subject (external id).
     pub actor: String,
     /// The caller's roles.
+    #[schema(schema_with = crate::vocabulary::roles)]
     pub roles: Vec<String>,
     /// The operation: `read_objective`, `propose_pair`, …
     pub action: String,
@@ -33,6 +34,7 @@ pub struct AuditEventDto {
     pub pair_id: Option<Uuid>,
     pub status: i16,
     /// `allowed`, `denied` (401, 403, 404), `refused` (another 4xx) or `failed` (5xx).
+    #[schema(value_type = AuditOutcomeDto)]
     pub outcome: String,
     pub request_id: Option<String>,
 }
@@ -74,8 +76,35 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     pub resource_id: Option<Uuid>,
     pub pair_id: Option<Uuid>,
-    /// `allowed`, `denied`, `refused` or `failed`.
-    pub outcome: Option<String>,
+    pub outcome: Option<AuditOutcomeDto>,
+}
+
+/// How a request went, as the audit log records it (`crate::audit::outcome`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditOutcomeDto {
+    /// 2xx or 3xx.
+    Allowed,
+    /// 401, 403 or 404.
+    Denied,
+    /// Another 4xx.
+    Refused,
+    /// 5xx.
+    Failed,
+}
+
+impl AuditOutcomeDto {
+    pub const ALL: [AuditOutcomeDto; 4] =
+        [Self::Allowed, Self::Denied, Self::Refused, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Denied => "denied",
+            Self::Refused => "refused",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// The audit log, newest first (admins): every read or write of a pair's content, every
@@ -102,7 +131,7 @@ pub async fn list_audit_events(
         actor: query.actor,
         resource_id: query.resource_id,
         pair_id: query.pair_id,
-        outcome: query.outcome,
+        outcome: query.outcome.map(|o| o.as_str().to_owned()),
     };
     let page = audit::list(db.conn(), &filter, before, limit.get())
         .await

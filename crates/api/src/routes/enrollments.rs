@@ -8,6 +8,7 @@ use mentorat_domain::enrollment::{
 };
 use mentorat_service::enrollments as use_case;
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -141,33 +142,82 @@ pub(crate) fn dto(e: Enrollment, current: Option<i32>) -> EnrollmentDto {
 }
 
 /// Enroll a person as mentor or mentee.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[derive(Debug, Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({"person_id": "0193a5c2-7e1f-7c3a-9b2d-4e5f6a7b8c9d", "role": "mentor",
-    "capacity": 3, "topics": ["management", "éthique du soin"], "languages": ["fr", "en"]}))]
 pub struct NewEnrollment {
     pub person_id: Uuid,
     pub role: RoleDto,
     /// Mentors only, 1 to 50.
     #[validate(range(min = 1, max = 50))]
-    #[schema(minimum = 1, maximum = 50)]
     #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub capacity: Option<i32>,
     /// Up to 20, each 1 to 100 characters.
     #[serde(default)]
     #[validate(length(max = 20))]
-    #[schema(max_items = 20)]
     pub topics: Vec<String>,
     /// Up to 10 (e.g. `fr`, `en`).
     #[serde(default)]
     #[validate(length(max = 10))]
-    #[schema(max_items = 10)]
     pub languages: Vec<String>,
     /// Mentees only, up to 2,000 characters.
     #[validate(length(max = 2000))]
-    #[schema(max_length = 2000)]
     pub goals: Option<String>,
 }
+
+/// The body's rules depend on its `role` (`EnrollmentDraft::validate`): a mentor has a
+/// capacity and no goals, a mentee goals and no capacity; one object schema per role.
+impl utoipa::PartialSchema for NewEnrollment {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use mentorat_domain::enrollment::bounds;
+        // Each label is trimmed, then 1 to N characters; duplicates (any case) count once.
+        let labels = |max_items: usize, max_chars: usize, what: &str| {
+            json!({
+                "type": "array",
+                "maxItems": max_items,
+                "description": what,
+                "items": {"type": "string", "minLength": 1, "maxLength": max_chars, "pattern": crate::vocabulary::NOT_BLANK},
+            })
+        };
+        let variant = |role: &str| {
+            let (capacity, goals) = if role == "mentor" {
+                (
+                    json!({"type": ["integer", "null"], "minimum": bounds::CAPACITY.0, "maximum": bounds::CAPACITY.1,
+                        "description": "How many pairs at once (default: the program's)"}),
+                    json!({"type": ["string", "null"], "pattern": "^\\s*$", "maxLength": bounds::GOALS_MAX_CHARS,
+                        "description": "Goals are a mentee's: none (a mentor offers topics)"}),
+                )
+            } else {
+                (
+                    json!({"type": "null", "description": "Only mentors have a capacity"}),
+                    json!({"type": ["string", "null"], "maxLength": bounds::GOALS_MAX_CHARS,
+                        "description": "What the mentee hopes to work on"}),
+                )
+            };
+            json!({
+                "title": role,
+                "type": "object",
+                "additionalProperties": false,
+                "required": ["person_id", "role"],
+                "properties": {
+                    "person_id": {"type": "string", "format": "uuid"},
+                    "role": {"type": "string", "enum": [role]},
+                    "capacity": capacity,
+                    "topics": labels(bounds::TOPICS_MAX, bounds::TOPIC_MAX_CHARS, "Up to 20, each 1 to 100 characters"),
+                    "languages": labels(bounds::LANGUAGES_MAX, bounds::LANGUAGE_MAX_CHARS, "Up to 10 (e.g. `fr`, `en`)"),
+                    "goals": goals,
+                },
+            })
+        };
+        crate::vocabulary::from_json(json!({
+            "description": "Enroll a person as mentor or mentee",
+            "oneOf": [variant("mentor"), variant("mentee")],
+            "example": {"person_id": "0193a5c2-7e1f-7c3a-9b2d-4e5f6a7b8c9d", "role": "mentor",
+                "capacity": 3, "topics": ["management", "éthique du soin"], "languages": ["fr", "en"]},
+        }))
+    }
+}
+
+impl utoipa::ToSchema for NewEnrollment {}
 
 /// The charter version being accepted: it must be the current one.
 #[derive(Debug, Deserialize, Validate, ToSchema)]

@@ -100,6 +100,7 @@ pub async fn read_notification(
 pub struct MeDto {
     /// The token's subject.
     pub subject: String,
+    #[schema(schema_with = crate::vocabulary::roles)]
     pub roles: Vec<String>,
     pub person: Option<crate::routes::people::PersonDto>,
     pub enrollments: Vec<crate::routes::enrollments::EnrollmentDto>,

@@ -398,7 +398,7 @@ pub async fn cancel_meeting(
     tag = "meetings",
     security(("bearer" = [])),
     params(("id" = Uuid, Path, description = "Pair id"), ("meeting_id" = Uuid, Path, description = "Meeting id")),
-    request_body(content = Option<HeldMeeting>, description = "Optional"),
+    request_body(content = Option<HeldMeeting>, description = "Optional: no body, or `null`, is a meeting held without a summary"),
     responses((status = 200, body = MeetingDto, headers(("ETag" = String))))
 )]
 #[post("/pairs/{id}/meetings/{meeting_id}/held")]

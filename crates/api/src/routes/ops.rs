@@ -59,14 +59,21 @@ pub async fn readyz(db: RequestDb) -> Result<HttpResponse, ApiError> {
     }
 }
 
-/// Prometheus metrics: `mentorat_http_requests_total` and
-/// `mentorat_http_request_duration_seconds`, by method, route and status.
+/// Prometheus metrics: requests by method, route and status, their latency and statements;
+/// the process (CPU, memory, file descriptors), the database pool, the outbox and webhook
+/// deliveries, the audit writer's queue, the rate limiter and the build.
 #[utoipa::path(
     tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", body = String, content_type = "text/plain; version=0.0.4"))
 )]
 #[get("/metrics")]
-pub async fn metrics(metrics: web::Data<Metrics>) -> Result<HttpResponse, ApiError> {
+pub async fn metrics(
+    metrics: web::Data<Metrics>,
+    db: RequestDb,
+    audit: web::Data<crate::audit::AuditLog>,
+    limiter: web::Data<crate::rate_limit::Limiter>,
+) -> Result<HttpResponse, ApiError> {
+    metrics.operations.refresh(&db, &audit, &limiter).await;
     let text = metrics
         .render()
         .map_err(|e| ApiError::Internal(format!("metrics: {e}")))?;

@@ -265,6 +265,10 @@ async fn render(
 /// A new pair.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "mentor_enrollment_id": "01935c1e-7f2a-7c3e-9a51-0b6f4d2e8a10",
+    "mentee_enrollment_id": "01935c1e-8b3c-7d4e-8f62-1c7a5e3f9b21"
+}))]
 pub struct NewPair {
     pub mentor_enrollment_id: Uuid,
     pub mentee_enrollment_id: Uuid,
@@ -326,8 +330,19 @@ pub struct ListPairsQuery {
     pub cursor: Option<String>,
     pub program_id: Option<Uuid>,
     pub status: Option<PairStatusDto>,
-    /// `hierarchy_conflict` or `suspended`.
-    pub flag: Option<PairFlag>,
+    /// Only the pairs showing this flag (the other flags show on each pair, and are filtered
+    /// by the program's pair health).
+    pub flag: Option<PairFlagFilter>,
+}
+
+/// The flags `GET /pairs` filters by.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PairFlagFilter {
+    /// R1 over time: an HRIS change put one member in the other's management chain.
+    HierarchyConflict,
+    /// R11: a member was deactivated.
+    Suspended,
 }
 
 /// Pairs: all of them for coordinators and admins (filters `program_id`, `status`, `flag`);
@@ -353,20 +368,8 @@ pub async fn list_pairs(
         ..Default::default()
     };
     match query.flag {
-        Some(PairFlag::HierarchyConflict) => filter.hierarchy_conflict = Some(true),
-        Some(PairFlag::Suspended) => filter.status = Some(PairStatus::Suspended),
-        Some(other) => {
-            return Err(ApiError::validation(vec![crate::problem::FieldProblem {
-                pointer: "/flag".into(),
-                detail: format!(
-                    "filter by hierarchy_conflict or suspended; {} shows on each pair",
-                    serde_json::to_value(other)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default()
-                ),
-            }]));
-        }
+        Some(PairFlagFilter::HierarchyConflict) => filter.hierarchy_conflict = Some(true),
+        Some(PairFlagFilter::Suspended) => filter.status = Some(PairStatus::Suspended),
         None => {}
     }
     let (page, ctx) = use_case::list(&db, &auth.caller, auth.scope, filter, after, limit).await?;

@@ -3,6 +3,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, put, web};
 use chrono::{DateTime, Utc};
+use mentorat_domain::ErrorCode;
 use mentorat_domain::person::{Person, PersonDraft};
 use mentorat_persistence::people::PersonFilter;
 use mentorat_service::people::{self as use_case, RowOutcome, RowProblem};
@@ -74,11 +75,13 @@ impl From<Person> for PersonDto {
     "manager_external_id": "E00042", "active": true
 }))]
 pub struct PersonInput {
+    /// Trimmed, then 1 to 100 characters.
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = crate::vocabulary::name_part)]
     pub given_name: String,
+    /// Trimmed, then 1 to 100 characters.
     #[validate(length(min = 1, max = 100))]
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(schema_with = crate::vocabulary::name_part)]
     pub family_name: String,
     #[validate(email, length(max = 254))]
     #[schema(format = "email", max_length = 254)]
@@ -93,7 +96,7 @@ pub struct PersonInput {
     #[schema(max_length = 100)]
     pub site: Option<String>,
     #[validate(length(max = 64))]
-    #[schema(max_length = 64)]
+    #[schema(schema_with = crate::vocabulary::optional_external_id)]
     pub manager_external_id: Option<String>,
     /// Default `true`.
     pub active: Option<bool>,
@@ -163,7 +166,7 @@ fn to_problem(p: RowProblem) -> ImportRowError {
 #[utoipa::path(
     tag = "people",
     security(("bearer" = [])),
-    params(("external_id" = String, Path, max_length = 64, description = "The person's HRIS id")),
+    params(("external_id" = String, Path, max_length = 64, pattern = "^[!-~]{1,64}$", description = "The person's HRIS id: 1 to 64 printable ASCII characters, no spaces")),
     request_body = PersonInput,
     responses(
         (status = 201, description = "Created", body = PersonDto, headers(("Location" = String), ("ETag" = String))),
@@ -196,7 +199,7 @@ pub async fn upsert_person(
     leavers.written(&req, std::mem::take(&mut report.activity_changes));
     if let Some(problem) = report.errors.into_iter().next() {
         return Err(match problem.code {
-            "manager_cycle" => ApiError::Unprocessable("manager_cycle", problem.detail),
+            "manager_cycle" => ApiError::Unprocessable(ErrorCode::ManagerCycle, problem.detail),
             _ => ApiError::validation(problem.fields.into_iter().map(Into::into).collect()),
         });
     }
@@ -235,7 +238,11 @@ pub async fn upsert_person(
     request_body(
         description = "A JSON array of rows, or CSV with a header row",
         content(
-            (Vec<ImportRowInput> = "application/json"),
+            (Vec<ImportRowInput> = "application/json", example = json!([
+                {"external_id": "E1", "given_name": "Zoé", "family_name": "Lefèvre, née Martin",
+                 "email": "zoe@chu.example", "department": "Cardiologie", "job_title": "Infirmière",
+                 "site": "Nord", "manager_external_id": null, "active": true}
+            ])),
             (String = "text/csv", example = "external_id,given_name,family_name,email,department,job_title,site,manager_external_id,active\nE1,Zoé,\"Lefèvre, née Martin\",zoe@chu.example,Cardiologie,Infirmière,Nord,,true\n"),
         )
     ),

@@ -1,6 +1,7 @@
 //! Feedback (a member's own), pair health (coordinators) and program reports (coordinators
 //! and analysts, R13).
 
+use mentorat_domain::ErrorCode;
 use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
@@ -17,6 +18,7 @@ use mentorat_service::{
     report::{self as use_case, Figures, Report},
 };
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 use validator::Validate;
@@ -63,23 +65,81 @@ impl From<FeedbackKind> for FeedbackKindDto {
 /// an ended pair (`valued`, `regular_space`, `autonomy`, `communication`,
 /// `management_insight`, `solidarity`, `collective_intelligence`, `open_environment`),
 /// each scored 1 to 5.
-#[derive(Deserialize, Validate, ToSchema)]
+#[derive(Deserialize, Validate)]
 #[serde(deny_unknown_fields)]
-#[schema(example = json!({
-    "kind": "check_in",
-    "meeting_id": "01935c1e-7f2a-7c3e-9a51-0b6f4d2e8a10",
-    "scores": {"usefulness": 4, "atmosphere": 5},
-    "comment": "Un échange qui m'a aidé"
-}))]
 pub struct NewFeedback {
     pub kind: FeedbackKindDto,
     pub meeting_id: Option<Uuid>,
-    #[schema(value_type = BTreeMap<String, i64>)]
     pub scores: BTreeMap<String, serde_json::Number>,
     #[validate(length(max = 5000))]
-    #[schema(max_length = 5000)]
     pub comment: Option<String>,
 }
+
+/// The body's rules depend on its `kind` (`FeedbackDraft::validate`): one object schema per
+/// kind, its dimensions (`FeedbackKind::dimensions`) each required and scored 1 to 5, nothing
+/// else; a check-in names its meeting, a final evaluation does not.
+impl utoipa::PartialSchema for NewFeedback {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let variant = |kind: FeedbackKind| {
+            let dims = kind.dimensions();
+            let scores: serde_json::Map<String, serde_json::Value> = dims
+                .iter()
+                .map(|d| {
+                    (
+                        (*d).to_owned(),
+                        json!({"type": "integer", "minimum": 1, "maximum": 5}),
+                    )
+                })
+                .collect();
+            let meeting_id = match kind {
+                FeedbackKind::CheckIn => {
+                    json!({"type": "string", "format": "uuid", "description": "The held meeting it is about"})
+                }
+                FeedbackKind::Final => {
+                    json!({"type": "null", "description": "A final evaluation is about the whole pair"})
+                }
+            };
+            let mut required = vec!["kind", "scores"];
+            if kind == FeedbackKind::CheckIn {
+                required.push("meeting_id");
+            }
+            json!({
+                "title": kind.as_str(),
+                "type": "object",
+                "additionalProperties": false,
+                "required": required,
+                "properties": {
+                    "kind": {"type": "string", "enum": [kind.as_str()]},
+                    "meeting_id": meeting_id,
+                    "scores": {
+                        "type": "object",
+                        "description": "Every dimension of the kind, a whole number 1 to 5",
+                        "additionalProperties": false,
+                        "required": dims,
+                        "properties": scores,
+                    },
+                    "comment": {
+                        "type": ["string", "null"],
+                        "maxLength": mentorat_domain::feedback::COMMENT_MAX_CHARS,
+                        "description": "Its author's only (R5)",
+                    },
+                },
+            })
+        };
+        crate::vocabulary::from_json(json!({
+            "description": "A check-in after a held meeting or the final evaluation of an ended pair, each dimension scored 1 to 5",
+            "oneOf": [variant(FeedbackKind::CheckIn), variant(FeedbackKind::Final)],
+            "example": {
+                "kind": "check_in",
+                "meeting_id": "01935c1e-7f2a-7c3e-9a51-0b6f4d2e8a10",
+                "scores": {"usefulness": 4, "atmosphere": 5},
+                "comment": "Un échange qui m'a aidé"
+            },
+        }))
+    }
+}
+
+impl utoipa::ToSchema for NewFeedback {}
 
 /// A member's own feedback (nobody else reads the answers: coordinators and analysts see
 /// averages over at least k people).
@@ -291,12 +351,17 @@ pub enum GroupByDto {
 #[into_params(parameter_in = Query)]
 pub struct ReportQuery {
     /// First day counted, widened to the first day of its month (default: 12 months before
-    /// `to`). The answer's `from` is the window actually covered.
+    /// `to`). The answer's `from` is the window actually covered. When both are given,
+    /// `from` comes before `to` (`from < to`, else `422 validation_failed` at `/from`); a
+    /// year from 1970 to 9999.
+    #[param(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub from: Option<NaiveDate>,
     /// Day after the last one counted, widened to the first day of the next month unless it
     /// is a first already, and cut at the first day of the running month: a month is shown
     /// once it has closed (default: the first day of the running month). The answer's `to` is
-    /// the window actually covered.
+    /// the window actually covered. After `from` when both are given; a year from 1970 to
+    /// 9999.
+    #[param(pattern = "^(19[7-9][0-9]|[2-9][0-9]{3})-")]
     pub to: Option<NaiveDate>,
     /// Group by the mentee's department or site when the pair was formed (a later move
     /// does not carry a pair's history to another group).
@@ -386,7 +451,8 @@ pub struct ReportDto {
     /// First instant not covered: the first day of a month, never after the first day of the
     /// running month.
     pub to: DateTime<Utc>,
-    #[schema(value_type = Option<String>, example = "department")]
+    /// The grouping asked for, if any.
+    #[schema(value_type = Option<GroupByDto>, example = "department")]
     pub group_by: Option<String>,
     /// No figure, nor any sum or difference of figures of any reports, is about fewer than k
     /// people.
@@ -533,7 +599,7 @@ pub async fn program_report(
         }]));
     }
     let window = anonymity::closed_window(query.from, query.to, Utc::now().date_naive())
-        .map_err(|e| ApiError::Unprocessable("report_window_open", e.to_string()))?;
+        .map_err(|e| ApiError::Unprocessable(ErrorCode::ReportWindowOpen, e.to_string()))?;
     let group_by = query.group_by.map(|g| match g {
         GroupByDto::Department => GroupBy::Department,
         GroupByDto::Site => GroupBy::Site,

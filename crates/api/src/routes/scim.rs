@@ -31,7 +31,7 @@ use mentorat_domain::{
 };
 use mentorat_service::{
     ServiceError,
-    scim::{self as use_case, ScimUser, Target},
+    scim::{self as use_case, Refusal, ScimUser, Target},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -140,12 +140,20 @@ impl From<ServiceError> for ScimError {
     fn from(err: ServiceError) -> Self {
         match err {
             ServiceError::NotFound => Self::new(StatusCode::NOT_FOUND, None, "no such user"),
-            ServiceError::Conflict("uniqueness", detail) => {
+            other => ApiError::from(other).into(),
+        }
+    }
+}
+
+impl From<Refusal> for ScimError {
+    fn from(err: Refusal) -> Self {
+        match err {
+            Refusal::Uniqueness(detail) => {
                 Self::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
             }
-            ServiceError::Unprocessable("mutability", detail) => Self::bad("mutability", detail),
-            ServiceError::Unprocessable(_, detail) => Self::invalid_value(detail),
-            other => ApiError::from(other).into(),
+            Refusal::Mutability(detail) => Self::bad("mutability", detail),
+            Refusal::ManagerCycle(detail) => Self::invalid_value(detail),
+            Refusal::Service(err) => err.into(),
         }
     }
 }
@@ -166,27 +174,26 @@ pub struct ScimCaller(pub Caller);
 
 impl FromRequest for ScimCaller {
     type Error = ScimError;
-    type Future = std::future::Ready<Result<Self, ScimError>>;
+    type Future = futures_util::future::LocalBoxFuture<'static, Result<Self, ScimError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = crate::auth::authenticate(req)
-            .map_err(ScimError::from)
-            .and_then(|caller| {
-                req.extensions_mut().insert(crate::audit::Audited {
-                    operation: Operation::ProvisionUsers,
-                    caller: caller.clone(),
-                });
-                authorize(&caller, Operation::ProvisionUsers).map_err(|_| {
-                    tracing::info!(subject = %caller.subject, "SCIM access denied");
-                    ScimError::new(
-                        StatusCode::FORBIDDEN,
-                        None,
-                        "SCIM provisioning is for the `hris` role",
-                    )
-                })?;
-                Ok(ScimCaller(caller))
+        let req = req.clone();
+        Box::pin(async move {
+            let caller = crate::auth::authenticate(&req).await?;
+            req.extensions_mut().insert(crate::audit::Audited {
+                operation: Operation::ProvisionUsers,
+                caller: caller.clone(),
             });
-        std::future::ready(result)
+            authorize(&caller, Operation::ProvisionUsers).map_err(|_| {
+                tracing::info!(subject = %caller.subject, "SCIM access denied");
+                ScimError::new(
+                    StatusCode::FORBIDDEN,
+                    None,
+                    "SCIM provisioning is for the `hris` role",
+                )
+            })?;
+            Ok(ScimCaller(caller))
+        })
     }
 }
 
@@ -1132,7 +1139,7 @@ async fn write(
 #[utoipa::path(
     tag = "scim",
     security(("bearer" = [])),
-    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A User resource"),
+    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A User resource", example = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], "userName": "E12345", "externalId": "aad-7f3c", "active": true, "name": {"givenName": "Zoé", "familyName": "Lefèvre"}, "emails": [{"value": "zoe.lefevre@chu.example", "type": "work", "primary": true}], "title": "Infirmière", "addresses": [{"type": "work", "formatted": "Hôpital Nord"}], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Cardiologie", "manager": {"value": "E00042"}}})),
     responses(
         (status = 201, description = "Created", content_type = "application/scim+json", body = serde_json::Value, headers(("Location" = String))),
         (status = 400, description = "invalidValue, invalidSyntax", content_type = "application/scim+json", body = serde_json::Value),
@@ -1158,7 +1165,7 @@ pub async fn create_user(
     tag = "scim",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The user's id")),
-    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A User resource"),
+    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A User resource", example = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], "userName": "E12345", "externalId": "aad-7f3c", "active": true, "name": {"givenName": "Zoé", "familyName": "Lefèvre"}, "emails": [{"value": "zoe.lefevre@chu.example", "type": "work", "primary": true}], "title": "Infirmière", "addresses": [{"type": "work", "formatted": "Hôpital Nord"}], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Cardiologie", "manager": {"value": "E00042"}}})),
     responses(
         (status = 200, description = "Replaced", content_type = "application/scim+json", body = serde_json::Value),
         (status = 400, description = "invalidValue, mutability", content_type = "application/scim+json", body = serde_json::Value),
@@ -1191,7 +1198,7 @@ pub async fn replace_user(
     tag = "scim",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The user's id")),
-    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A PatchOp message"),
+    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A PatchOp message", example = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Replace", "path": "active", "value": "False"}, {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "zoe.l@chu.example"}]})),
     responses(
         (status = 200, description = "Modified", content_type = "application/scim+json", body = serde_json::Value),
         (status = 400, description = "invalidPath, invalidValue, mutability, noTarget, invalidSyntax", content_type = "application/scim+json", body = serde_json::Value),

@@ -36,6 +36,7 @@ pub struct NewWebhook {
     /// `meeting.scheduled`, `meeting.cancelled`, `meeting.rescheduled`, `objective.agreed`,
     /// `concern.raised`.
     #[serde(default)]
+    #[schema(schema_with = crate::vocabulary::event_kinds)]
     pub events: Vec<String>,
 }
 
@@ -69,7 +70,7 @@ impl From<DeliveryOutcome> for DeliveryOutcomeDto {
 pub struct DeliveryDto {
     pub id: Uuid,
     pub event_id: Uuid,
-    #[schema(example = "pair.activated")]
+    #[schema(schema_with = crate::vocabulary::event_kind)]
     pub kind: String,
     pub attempts: i32,
     /// The class of the endpoint's last HTTP status (`200`, `300`, `400`, `500`), if it
@@ -126,6 +127,8 @@ fn outcome(d: &DeliveryState) -> Option<DeliveryOutcome> {
 pub struct WebhookDto {
     pub id: Uuid,
     pub url: String,
+    /// The event kinds it receives.
+    #[schema(schema_with = crate::vocabulary::event_kinds)]
     pub events: Vec<String>,
     /// Only in the answer that creates it: verify each request's `webhook-signature` with it.
     #[serde(skip_serializing_if = "Option::is_none")]
