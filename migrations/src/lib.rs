@@ -22,6 +22,7 @@ mod m20261203_000015_people_inactive;
 mod m20261203_000016_idempotency_resource;
 mod m20261203_000017_report_cells;
 mod m20261203_000018_report_pair_events;
+mod m20261203_000019_scim_users;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000016_idempotency_resource::Migration),
             Box::new(m20261203_000017_report_cells::Migration),
             Box::new(m20261203_000018_report_pair_events::Migration),
+            Box::new(m20261203_000019_scim_users::Migration),
         ]
     }
 }

@@ -31,6 +31,7 @@ mod replays;
 mod reports;
 mod review_unit;
 mod schema_strictness;
+mod scim;
 mod second_look;
 mod security;
 mod shutdown_and_logs;

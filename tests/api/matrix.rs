@@ -54,6 +54,7 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
     let own_enrollment = [U, F, F, N, A, A, N, A];
     let member_only = [U, F, F, N, N, N, A, A];
     let pair_metadata = [U, F, F, N, A, A, A, A];
+    let scim = [U, A, F, F, F, F, F, F];
     vec![
         ("GET", "/healthz", public),
         ("GET", "/readyz", public),
@@ -189,6 +190,19 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
             [U, N, N, N, C, C, T, A],
         ),
         ("POST", "/api/v1/pairs/{id}/end", member_only),
+        // SCIM provisioning: the hris role only (its refusals are SCIM error documents). Last:
+        // its DELETE deactivates the spare person.
+        ("GET", "/scim/v2/ServiceProviderConfig", scim),
+        ("GET", "/scim/v2/ResourceTypes", scim),
+        ("GET", "/scim/v2/ResourceTypes/{id}", scim),
+        ("GET", "/scim/v2/Schemas", scim),
+        ("GET", "/scim/v2/Schemas/{id}", scim),
+        ("GET", "/scim/v2/Users", scim),
+        ("POST", "/scim/v2/Users", scim),
+        ("GET", "/scim/v2/Users/{id}", scim),
+        ("PUT", "/scim/v2/Users/{id}", scim),
+        ("PATCH", "/scim/v2/Users/{id}", scim),
+        ("DELETE", "/scim/v2/Users/{id}", scim),
     ]
 }
 
@@ -304,6 +318,14 @@ async fn seed(app: &TestApp) -> Seed {
 }
 
 fn concrete(path: &str, s: &Seed) -> String {
+    if let Some(rest) = path.strip_prefix("/scim/v2/") {
+        let id = match rest {
+            "ResourceTypes/{id}" => "User",
+            "Schemas/{id}" => "urn:ietf:params:scim:schemas:core:2.0:User",
+            _ => &s.spare_person,
+        };
+        return path.replace("{id}", id);
+    }
     let id = if path.starts_with("/api/v1/pairs/") {
         &s.pair
     } else if path.starts_with("/api/v1/programs/") {
@@ -424,10 +446,23 @@ async fn every_operation_answers_every_actor_as_the_policy_says() {
                 request = request.json(&b);
             }
             let reply = app.send(request).await;
-            let code = serde_json::from_str::<Value>(&reply.text)
-                .ok()
+            let doc = serde_json::from_str::<Value>(&reply.text).ok();
+            let code = doc
+                .as_ref()
                 .and_then(|v| v["code"].as_str().map(str::to_owned))
                 .unwrap_or_default();
+            // SCIM refuses with its own error documents (RFC 7644 §3.12): no `code`.
+            let scim_error = doc.as_ref().is_some_and(|v| {
+                v["schemas"][0] == "urn:ietf:params:scim:api:messages:2.0:Error"
+                    && v["status"].as_str().and_then(|s| s.parse::<u16>().ok())
+                        == Some(reply.status)
+            });
+            let code = match (scim_error, reply.status) {
+                (true, 401) => "unauthorized".to_owned(),
+                (true, 403) => "forbidden".to_owned(),
+                (true, 404) => "not_found".to_owned(),
+                _ => code,
+            };
             let ok = match expect {
                 A => ![401, 403, 404].contains(&reply.status) && reply.status < 500,
                 U => reply.status == 401 && code == "unauthorized",

@@ -519,5 +519,6 @@ pub mod op {
         ReadMe,
         ExportMe,
         ManageWebhooks,
+        ProvisionUsers,
     );
 }

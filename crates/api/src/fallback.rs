@@ -75,6 +75,10 @@ pub async fn not_routed(
     table: web::Data<RouteTable>,
 ) -> Result<HttpResponse, ApiError> {
     let path = req.path();
+    if path.starts_with("/scim/v2/") && table.allowed(path).is_none() {
+        // SCIM clients read SCIM error documents (RFC 7644 §3.12), Groups and /.search included.
+        return Ok(crate::routes::scim::not_found(path));
+    }
     let docs = path == "/openapi.json" || path.starts_with("/docs/");
     Err(match table.allowed(path) {
         Some(allow) => ApiError::MethodNotAllowed {

@@ -214,6 +214,7 @@ where
     app.openapi(openapi::ApiDoc::openapi())
         .configure(operations)
         .service(scope("/api/v1").configure(api_v1))
+        .service(scope("/scim/v2").configure(routes::scim::configure))
 }
 
 /// The OpenAPI document of the whole API, exactly as `GET /openapi.json` serves it.

@@ -41,6 +41,7 @@ use crate::problem::{FieldProblem, Problem};
         (name = "feedback", description = "A member's check-ins and final evaluation; the answers are the author's"),
         (name = "integrations", description = "Webhooks (admins): events signed after the Standard Webhooks scheme, ids and metadata only"),
         (name = "reports", description = "Pair health (coordinators) and anonymous program reports (coordinators, analysts; R13)"),
+        (name = "scim", description = "SCIM 2.0 provisioning (RFC 7643, RFC 7644) at /scim/v2 for the hris role: Users only, as Microsoft Entra ID and Okta send them; answers and errors are application/scim+json"),
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
     // Schemas only query parameters name (utoipa collects those of bodies and responses).

@@ -595,7 +595,11 @@ async fn ensure_problem(response: ServiceResponse<BoxBody>) -> ServiceResponse<B
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+        .is_some_and(|v| {
+            // SCIM answers its errors with its own documents (RFC 7644 §3.12).
+            v.as_bytes().starts_with(PROBLEM_JSON.as_bytes())
+                || v.as_bytes() == crate::routes::scim::SCIM_JSON.as_bytes()
+        });
     if !(status.is_client_error() || status.is_server_error()) || is_problem {
         return response;
     }

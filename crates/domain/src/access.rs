@@ -59,6 +59,8 @@ pub enum Operation {
     ReadMe,
     ExportMe,
     ManageWebhooks,
+    /// SCIM 2.0 provisioning of people (`/scim/v2`): the HRIS connector only.
+    ProvisionUsers,
 }
 
 impl Operation {
@@ -113,7 +115,7 @@ impl Operation {
         )
     }
 
-    pub const ALL: [Operation; 48] = [
+    pub const ALL: [Operation; 49] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -162,6 +164,7 @@ impl Operation {
         Operation::ReadMe,
         Operation::ExportMe,
         Operation::ManageWebhooks,
+        Operation::ProvisionUsers,
     ];
 }
 
@@ -206,6 +209,8 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         | ProposePair => all_if(runs_programs),
         // The HRIS connector creates, updates and deactivates people; nothing else.
         UpsertPerson | ImportPeople => all_if(runs_programs || caller.has(Role::Hris)),
+        // SCIM is the identity provider's protocol: its connector holds the `hris` role.
+        ProvisionUsers => all_if(caller.has(Role::Hris)),
         // Participants read the programs they are enrolled in, and their own enrollment.
         // ...and a mentee the suggestions for their own enrollment; a member their own pairs.
         ListPrograms | ReadProgram | ReadCurrentCharter | ListEnrollments | ReadEnrollment
@@ -331,6 +336,7 @@ mod tests {
             (ReadMe, OWN, OWN, OWN, OWN, OWN),
             (ExportMe, OWN, OWN, OWN, OWN, OWN),
             (ManageWebhooks, F, F, ALL, F, F),
+            (ProvisionUsers, F, F, F, ALL, F),
         ];
         assert_eq!(
             table.len(),

@@ -19,6 +19,7 @@ pub mod page;
 pub mod pair;
 pub mod person;
 pub mod program;
+pub mod scim;
 pub mod webhook;
 
 pub use access::{Denied, Operation, Scope, authorize};

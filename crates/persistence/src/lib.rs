@@ -26,6 +26,7 @@ pub mod people;
 pub mod programs;
 pub mod report;
 pub mod rotation;
+pub mod scim;
 mod sql;
 pub mod tallies;
 pub mod webhooks;

@@ -16,6 +16,7 @@ pub mod pairs;
 pub mod people;
 pub mod programs;
 pub mod report;
+pub mod scim;
 pub mod webhooks;
 pub mod working_life;
 

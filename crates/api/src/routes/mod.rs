@@ -10,4 +10,5 @@ pub mod pairs;
 pub mod people;
 pub mod programs;
 pub mod reports;
+pub mod scim;
 pub mod webhooks;

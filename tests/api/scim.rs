@@ -1,0 +1,666 @@
+//! SCIM 2.0 provisioning (`/scim/v2`, RFC 7643/7644) as Microsoft Entra ID and Okta use it:
+//! a SCIM User is a person, and every rule of the people API holds through it (R1, R11,
+//! deactivation instead of erasure).
+
+use mentorat_tests::{Reply, TestApp, spawn_app, token};
+use serde_json::{Value, json};
+
+use crate::working_life::{active_pair, as_};
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const PATCH: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+async fn scim(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> Reply {
+    let mut request = app
+        .client
+        .request(method, app.url(&format!("/scim/v2{path}")))
+        .header("accept", "application/scim+json");
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        request = request
+            .header("content-type", "application/scim+json")
+            .body(b.to_string());
+    }
+    let reply = app.send(request).await;
+    if reply.status != 204 {
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/scim+json"),
+            "{path}: {}",
+            reply.text
+        );
+    }
+    reply
+}
+
+async fn get(app: &TestApp, path: &str) -> Reply {
+    scim(app, reqwest::Method::GET, path, Some(&app.as_hris()), None).await
+}
+
+async fn post(app: &TestApp, body: &Value) -> Reply {
+    scim(
+        app,
+        reqwest::Method::POST,
+        "/Users",
+        Some(&app.as_hris()),
+        Some(body),
+    )
+    .await
+}
+
+async fn put(app: &TestApp, id: &str, body: &Value) -> Reply {
+    let path = format!("/Users/{id}");
+    scim(
+        app,
+        reqwest::Method::PUT,
+        &path,
+        Some(&app.as_hris()),
+        Some(body),
+    )
+    .await
+}
+
+async fn patch(app: &TestApp, id: &str, operations: Value) -> Reply {
+    let path = format!("/Users/{id}");
+    let body = json!({"schemas": [PATCH], "Operations": operations});
+    scim(
+        app,
+        reqwest::Method::PATCH,
+        &path,
+        Some(&app.as_hris()),
+        Some(&body),
+    )
+    .await
+}
+
+/// A SCIM error document with this status and `scimType`.
+fn error(reply: &Reply, status: u16, scim_type: Option<&str>) -> Value {
+    assert_eq!(reply.status, status, "{}", reply.text);
+    let doc = reply.json();
+    assert_eq!(
+        doc["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:Error"])
+    );
+    assert_eq!(doc["status"], status.to_string());
+    assert_eq!(doc["scimType"].as_str(), scim_type, "{doc}");
+    assert!(doc["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    doc
+}
+
+/// A user as Entra ID's default mapping sends it.
+fn entra_user(user_name: &str) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "externalId": format!("aad-{user_name}"),
+        "userName": user_name,
+        "active": true,
+        "displayName": "Zoé Lefèvre",
+        "name": {"givenName": "Zoé", "familyName": "Lefèvre", "formatted": "Zoé Lefèvre"},
+        "emails": [{"primary": true, "type": "work", "value": format!("{}@chu.example", user_name.to_lowercase())}],
+        "title": "Infirmière",
+        "addresses": [{"type": "work", "formatted": "Hôpital Nord"}],
+        "preferredLanguage": "fr-FR",
+        ENTERPRISE: {"department": "Cardiologie"}
+    })
+}
+
+async fn create(app: &TestApp, user_name: &str) -> Value {
+    let reply = post(app, &entra_user(user_name)).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.json()
+}
+
+async fn id_of(app: &TestApp, user_name: &str) -> String {
+    let list = get(
+        app,
+        &format!("/Users?filter=userName%20eq%20%22{user_name}%22"),
+    )
+    .await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    list.json()["Resources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn the_service_provider_config_says_what_is_supported() {
+    let app = spawn_app().await;
+    let config = get(&app, "/ServiceProviderConfig").await;
+    assert_eq!(config.status, 200);
+    let config = config.json();
+    assert_eq!(config["patch"]["supported"], true);
+    assert_eq!(config["bulk"]["supported"], false);
+    assert_eq!(config["sort"]["supported"], false);
+    assert_eq!(config["etag"]["supported"], false);
+    assert_eq!(config["changePassword"]["supported"], false);
+    assert_eq!(config["filter"]["supported"], true);
+    assert_eq!(config["filter"]["maxResults"], 200);
+    assert_eq!(
+        config["authenticationSchemes"][0]["type"],
+        "oauthbearertoken"
+    );
+
+    let types = get(&app, "/ResourceTypes").await.json();
+    assert_eq!(types["totalResults"], 1, "Users only, no Groups");
+    assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+    assert_eq!(
+        types["Resources"][0]["schemaExtensions"][0]["schema"],
+        ENTERPRISE
+    );
+    assert_eq!(get(&app, "/ResourceTypes/User").await.status, 200);
+    error(&get(&app, "/ResourceTypes/Group").await, 404, None);
+
+    let schemas = get(&app, "/Schemas").await.json();
+    let ids: Vec<&str> = schemas["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE]
+    );
+    let user = get(&app, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User").await;
+    assert_eq!(user.status, 200);
+    let user_name = user.json()["attributes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "userName")
+        .cloned()
+        .unwrap();
+    assert_eq!(user_name["uniqueness"], "server");
+    assert_eq!(user_name["mutability"], "immutable");
+}
+
+#[tokio::test]
+async fn a_user_is_a_person_with_every_attribute_mapped() {
+    let app = spawn_app().await;
+    let manager = create(&app, "E001").await;
+    let mut body = entra_user("E100");
+    body[ENTERPRISE]["manager"] = json!({"value": manager["id"]});
+    let reply = post(&app, &body).await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let user = reply.json();
+    let id = user["id"].as_str().unwrap();
+    assert!(
+        reply
+            .header("location")
+            .unwrap()
+            .ends_with(&format!("/scim/v2/Users/{id}"))
+    );
+    assert_eq!(user["userName"], "E100");
+    assert_eq!(user["externalId"], "aad-E100");
+    assert_eq!(user["name"]["givenName"], "Zoé");
+    assert_eq!(user["emails"][0]["value"], "e100@chu.example");
+    assert_eq!(user["title"], "Infirmière");
+    assert_eq!(user["active"], true);
+    assert_eq!(user["addresses"][0]["formatted"], "Hôpital Nord");
+    assert_eq!(user[ENTERPRISE]["department"], "Cardiologie");
+    assert_eq!(user[ENTERPRISE]["manager"]["value"], manager["id"]);
+    assert_eq!(user["meta"]["resourceType"], "User");
+    assert!(user["meta"]["created"].is_string());
+    assert!(user["meta"]["lastModified"].is_string());
+    assert_eq!(user["meta"]["location"], reply.header("location").unwrap());
+    // The same person through the people API.
+    let person = app
+        .get(&format!("/api/v1/people/{id}"), Some(&app.as_coordinator()))
+        .await
+        .json();
+    assert_eq!(person["external_id"], "E100");
+    assert_eq!(person["job_title"], "Infirmière");
+    assert_eq!(person["site"], "Hôpital Nord");
+    assert_eq!(person["department"], "Cardiologie");
+    assert_eq!(person["manager_external_id"], "E001");
+    // Read back by id.
+    let again = get(&app, &format!("/Users/{id}")).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json()["userName"], "E100");
+    error(
+        &get(&app, "/Users/0193a000-0000-7000-8000-000000000000").await,
+        404,
+        None,
+    );
+    error(&get(&app, "/Users/not-a-uuid").await, 404, None);
+}
+
+#[tokio::test]
+async fn lists_filter_on_user_name_and_external_id_and_page() {
+    let app = spawn_app().await;
+    for n in 1..=5 {
+        create(&app, &format!("E{n}")).await;
+    }
+    let all = get(&app, "/Users").await.json();
+    assert_eq!(all["totalResults"], 5);
+    assert_eq!(all["itemsPerPage"], 5);
+    assert_eq!(all["startIndex"], 1);
+    assert_eq!(
+        all["schemas"],
+        json!(["urn:ietf:params:scim:api:messages:2.0:ListResponse"])
+    );
+    let page = get(&app, "/Users?startIndex=2&count=2").await.json();
+    assert_eq!(page["totalResults"], 5);
+    assert_eq!(page["itemsPerPage"], 2);
+    assert_eq!(page["startIndex"], 2);
+    assert_eq!(
+        page["Resources"][0]["userName"],
+        all["Resources"][1]["userName"]
+    );
+    let none = get(&app, "/Users?count=0").await.json();
+    assert_eq!(
+        (none["totalResults"].as_i64(), none["itemsPerPage"].as_i64()),
+        (Some(5), Some(0))
+    );
+
+    let by_name = get(&app, "/Users?filter=userName%20eq%20%22E3%22")
+        .await
+        .json();
+    assert_eq!(by_name["totalResults"], 1);
+    assert_eq!(by_name["Resources"][0]["userName"], "E3");
+    let by_external = get(&app, "/Users?filter=externalId%20eq%20%22aad-E4%22")
+        .await
+        .json();
+    assert_eq!(by_external["totalResults"], 1);
+    assert_eq!(by_external["Resources"][0]["userName"], "E4");
+    let nobody = get(&app, "/Users?filter=userName%20eq%20%22E9%22")
+        .await
+        .json();
+    assert_eq!(nobody["totalResults"], 0);
+    assert_eq!(nobody["Resources"], json!([]));
+
+    for bad in [
+        "userName%20co%20%22E%22",
+        "title%20eq%20%22x%22",
+        "userName%20eq%20E1",
+        "userName%20eq%20%22E1%22%20or%20userName%20eq%20%22E2%22",
+    ] {
+        error(
+            &get(&app, &format!("/Users?filter={bad}")).await,
+            400,
+            Some("invalidFilter"),
+        );
+    }
+    error(
+        &get(&app, "/Users?count=many").await,
+        400,
+        Some("invalidValue"),
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_user_name_is_a_uniqueness_conflict() {
+    let app = spawn_app().await;
+    create(&app, "E1").await;
+    error(
+        &post(&app, &entra_user("E1")).await,
+        409,
+        Some("uniqueness"),
+    );
+}
+
+#[tokio::test]
+async fn entra_patches_apply_as_entra_sends_them() {
+    let app = spawn_app().await;
+    let manager = create(&app, "E001").await;
+    let user = create(&app, "E100").await;
+    let id = user["id"].as_str().unwrap();
+    let reply = patch(
+        &app,
+        id,
+        json!([
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "zoe.l@chu.example"},
+            {"op": "Replace", "path": "name.givenName", "value": "Zoë"},
+            {"op": "Add", "path": "title", "value": "Cadre de santé"},
+            {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Pédiatrie"},
+            {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": manager["id"]},
+            {"op": "Replace", "path": "addresses[type eq \"work\"].formatted", "value": "Hôpital Sud"},
+            {"op": "Replace", "value": {"active": "True", "name.familyName": "Martin", "nickName": "zoé"}},
+            {"op": "Add", "path": "phoneNumbers[type eq \"work\"].value", "value": "+33 1 23"},
+        ]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let user = reply.json();
+    assert_eq!(user["emails"][0]["value"], "zoe.l@chu.example");
+    assert_eq!(user["name"]["givenName"], "Zoë");
+    assert_eq!(user["name"]["familyName"], "Martin");
+    assert_eq!(user["title"], "Cadre de santé");
+    assert_eq!(user[ENTERPRISE]["department"], "Pédiatrie");
+    assert_eq!(user[ENTERPRISE]["manager"]["value"], manager["id"]);
+    assert_eq!(user["addresses"][0]["formatted"], "Hôpital Sud");
+    assert_eq!(user["active"], true);
+    assert!(user.get("phoneNumbers").is_none(), "not kept, ignored");
+    // Entra ID removes a manager with a path and no value.
+    let reply = patch(
+        &app,
+        id,
+        json!([{"op": "Remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert!(reply.json()[ENTERPRISE].get("manager").is_none());
+    let person = app
+        .get(&format!("/api/v1/people/{id}"), Some(&app.as_coordinator()))
+        .await
+        .json();
+    assert_eq!(person["manager_external_id"], Value::Null);
+    assert_eq!(person["email"], "zoe.l@chu.example");
+}
+
+#[tokio::test]
+async fn bad_patches_are_scim_errors_that_change_nothing() {
+    let app = spawn_app().await;
+    let user = create(&app, "E100").await;
+    let id = user["id"].as_str().unwrap();
+    let cases = [
+        (
+            json!([{"op": "Replace", "path": "emails[type eq", "value": "x"}]),
+            "invalidPath",
+        ),
+        (json!([{"op": "Remove"}]), "noTarget"),
+        (
+            json!([{"op": "Remove", "path": "emails[type eq \"home\"].value"}]),
+            "noTarget",
+        ),
+        (
+            json!([{"op": "Replace", "path": "userName", "value": "E200"}]),
+            "mutability",
+        ),
+        (
+            json!([{"op": "Replace", "path": "active", "value": "perhaps"}]),
+            "invalidValue",
+        ),
+        (
+            json!([{"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "not-an-email"}]),
+            "invalidValue",
+        ),
+        (
+            json!([{"op": "Replace", "path": "title", "value": "T"}, {"op": "Replace", "path": "name.givenName", "value": ""}]),
+            "invalidValue",
+        ),
+    ];
+    for (operations, scim_type) in cases {
+        let reply = patch(&app, id, operations.clone()).await;
+        error(&reply, 400, Some(scim_type));
+    }
+    let unchanged = get(&app, &format!("/Users/{id}")).await.json();
+    assert_eq!(unchanged["title"], "Infirmière", "nothing was kept");
+    assert_eq!(unchanged["userName"], "E100");
+    // A malformed body and an unknown user.
+    let raw = app
+        .send(
+            app.client
+                .patch(app.url(&format!("/scim/v2/Users/{id}")))
+                .bearer_auth(app.as_hris())
+                .header("content-type", "application/scim+json")
+                .body("{not json"),
+        )
+        .await;
+    error(&raw, 400, Some("invalidSyntax"));
+    error(
+        &patch(
+            &app,
+            "0193a000-0000-7000-8000-000000000000",
+            json!([{"op": "Replace", "path": "title", "value": "T"}]),
+        )
+        .await,
+        404,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn okta_replaces_users_whole_with_put() {
+    let app = spawn_app().await;
+    let user = create(&app, "E100").await;
+    let id = user["id"].as_str().unwrap();
+    // Okta's PUT: the whole resource, with `id`, without the enterprise extension or title.
+    let okta = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "id": id,
+        "userName": "E100",
+        "name": {"givenName": "Zoé", "familyName": "Durand"},
+        "emails": [{"primary": true, "value": "zoe.durand@chu.example", "type": "work"}],
+        "displayName": "Zoé Durand",
+        "locale": "fr-FR",
+        "externalId": "00u1abcd",
+        "groups": [],
+        "active": true
+    });
+    let reply = put(&app, id, &okta).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let user = reply.json();
+    assert_eq!(user["name"]["familyName"], "Durand");
+    assert_eq!(user["externalId"], "00u1abcd");
+    assert!(
+        user.get("title").is_none(),
+        "what a PUT leaves out is cleared"
+    );
+    assert!(user[ENTERPRISE].get("department").is_none());
+    // userName is the HRIS id: it never changes.
+    let mut renamed = okta.clone();
+    renamed["userName"] = json!("E999");
+    error(&put(&app, id, &renamed).await, 400, Some("mutability"));
+    // Okta deactivates with a PUT (or a PATCH) of active false.
+    let mut off = okta.clone();
+    off["active"] = json!(false);
+    let reply = put(&app, id, &off).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json()["active"], false);
+    let okta_patch = patch(
+        &app,
+        id,
+        json!([{"op": "replace", "value": {"active": true}}]),
+    )
+    .await;
+    assert_eq!(okta_patch.status, 200, "{}", okta_patch.text);
+    assert_eq!(okta_patch.json()["active"], true);
+    error(
+        &put(&app, "0193a000-0000-7000-8000-000000000000", &okta).await,
+        404,
+        None,
+    );
+    let mut missing = okta.clone();
+    missing.as_object_mut().unwrap().remove("emails");
+    error(&put(&app, id, &missing).await, 400, Some("invalidValue"));
+}
+
+#[tokio::test]
+async fn delete_deactivates_and_provisioning_again_reactivates() {
+    let app = spawn_app().await;
+    let user = create(&app, "E100").await;
+    let id = user["id"].as_str().unwrap();
+    let path = format!("/Users/{id}");
+    let gone = scim(
+        &app,
+        reqwest::Method::DELETE,
+        &path,
+        Some(&app.as_hris()),
+        None,
+    )
+    .await;
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    // Gone for SCIM (RFC 7644 §3.6): every operation on it is 404, lists leave it out.
+    error(&get(&app, &path).await, 404, None);
+    error(
+        &patch(
+            &app,
+            id,
+            json!([{"op": "Replace", "path": "title", "value": "T"}]),
+        )
+        .await,
+        404,
+        None,
+    );
+    error(&put(&app, id, &entra_user("E100")).await, 404, None);
+    let again = scim(
+        &app,
+        reqwest::Method::DELETE,
+        &path,
+        Some(&app.as_hris()),
+        None,
+    )
+    .await;
+    error(&again, 404, None);
+    assert_eq!(get(&app, "/Users").await.json()["totalResults"], 0);
+    assert_eq!(
+        get(&app, "/Users?filter=userName%20eq%20%22E100%22")
+            .await
+            .json()["totalResults"],
+        0
+    );
+    // Deactivated (R11), never erased: the person and their record stay.
+    let person = app
+        .get(&format!("/api/v1/people/{id}"), Some(&app.as_coordinator()))
+        .await;
+    assert_eq!(person.status, 200, "{}", person.text);
+    assert_eq!(person.json()["active"], false);
+    assert_eq!(person.json()["given_name"], "Zoé");
+    assert_eq!(app.get("/api/v1/me", Some(&as_("E100"))).await.status, 401);
+    // Assigned again in the identity provider: a POST of the same userName reactivates.
+    let again = post(&app, &entra_user("E100")).await;
+    assert_eq!(again.status, 201, "{}", again.text);
+    assert_eq!(again.json()["id"], user["id"], "the same person");
+    assert_eq!(again.json()["active"], true);
+    assert_ne!(app.get("/api/v1/me", Some(&as_("E100"))).await.status, 401);
+    let unknown = scim(
+        &app,
+        reqwest::Method::DELETE,
+        "/Users/0193a000-0000-7000-8000-000000000000",
+        Some(&app.as_hris()),
+        None,
+    )
+    .await;
+    error(&unknown, 404, None);
+}
+
+#[tokio::test]
+async fn a_manager_provisioned_later_is_linked_when_they_arrive() {
+    let app = spawn_app().await;
+    let mut report = entra_user("E200");
+    // The identity provider names the manager before it has provisioned them.
+    report[ENTERPRISE]["manager"] = json!({"value": "E001"});
+    let report = post(&app, &report).await;
+    assert_eq!(report.status, 201, "{}", report.text);
+    let report_id = report.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(report.json()[ENTERPRISE]["manager"]["value"], "E001");
+    let manager = create(&app, "E001").await;
+    let read = get(&app, &format!("/Users/{report_id}")).await.json();
+    assert_eq!(read[ENTERPRISE]["manager"]["value"], manager["id"]);
+}
+
+#[tokio::test]
+async fn other_tokens_get_scim_401_and_403() {
+    let app = spawn_app().await;
+    error(
+        &scim(&app, reqwest::Method::GET, "/Users", None, None).await,
+        401,
+        None,
+    );
+    error(
+        &scim(
+            &app,
+            reqwest::Method::GET,
+            "/Users",
+            Some("not.a.jwt"),
+            None,
+        )
+        .await,
+        401,
+        None,
+    );
+    for roles in [&["coordinator"][..], &["admin"], &[]] {
+        let t = token("X001", roles);
+        error(
+            &scim(
+                &app,
+                reqwest::Method::GET,
+                "/ServiceProviderConfig",
+                Some(&t),
+                None,
+            )
+            .await,
+            403,
+            None,
+        );
+        error(
+            &scim(
+                &app,
+                reqwest::Method::POST,
+                "/Users",
+                Some(&t),
+                Some(&entra_user("E1")),
+            )
+            .await,
+            403,
+            None,
+        );
+    }
+}
+
+/// R11 through SCIM: `active: "False"` (Entra ID's shape) locks the person out at once and
+/// suspends their active pair.
+#[tokio::test]
+async fn deactivating_through_scim_suspends_pairs_and_refuses_tokens_at_once() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    assert_eq!(app.get("/api/v1/me", Some(&as_("MR"))).await.status, 200);
+    let id = id_of(&app, "MR").await;
+    let reply = patch(
+        &app,
+        &id,
+        json!([{"op": "Replace", "path": "active", "value": "False"}]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    assert_eq!(reply.json()["active"], false);
+    let refused = app.get("/api/v1/me", Some(&as_("MR"))).await;
+    refused.problem(401, "unauthorized");
+    let theirs = app
+        .get(&format!("/api/v1/pairs/{}", pair.id), Some(&as_("ME")))
+        .await;
+    assert_eq!(theirs.status, 200, "{}", theirs.text);
+    assert_eq!(theirs.json()["status"], "suspended");
+}
+
+/// R1 through SCIM: the mentor becomes the mentee's manager by a PATCH of `manager`.
+#[tokio::test]
+async fn a_manager_patch_that_puts_the_mentor_above_the_mentee_flags_the_pair() {
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let mentor = id_of(&app, "MR").await;
+    let mentee = id_of(&app, "ME").await;
+    let reply = patch(
+        &app,
+        &mentee,
+        json!([{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": mentor}]),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    let seen = app
+        .get(
+            &format!("/api/v1/pairs/{}", pair.id),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    assert_eq!(seen["flags"], json!(["hierarchy_conflict"]), "{seen}");
+    // A manager link that closes a cycle is refused.
+    let cycle = patch(
+        &app,
+        &mentor,
+        json!([{"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": mentee}]),
+    )
+    .await;
+    error(&cycle, 400, Some("invalidValue"));
+}
