@@ -2,7 +2,7 @@
 //! (`/openapi.json`), served as a CDN would: compressed once (gzip, when the client accepts
 //! it), with a strong `ETag` (a digest of the bytes) that `If-None-Match` answers with `304`,
 //! and `Cache-Control` — an hour for the UI's own files, revalidation for the document and the
-//! page that names it. Nothing is fetched from another host: the assets are in the binary and
+//! page that names it. The bytes are shared, never copied per request. Nothing is fetched from another host: the assets are in the binary and
 //! the UI's validator is off (`validatorUrl: "none"`).
 
 use std::{
@@ -23,8 +23,8 @@ use crate::etag;
 /// A file as sent: its bytes, their gzip form and their tag.
 struct Asset {
     content_type: String,
-    plain: Vec<u8>,
-    gzip: Option<Vec<u8>>,
+    plain: bytes::Bytes,
+    gzip: Option<bytes::Bytes>,
     etag: String,
     cache_control: &'static str,
 }
@@ -49,8 +49,8 @@ impl Asset {
             .flatten();
         Self {
             content_type,
-            plain,
-            gzip,
+            plain: plain.into(),
+            gzip: gzip.map(Into::into),
             etag: format!("\"{hex}\""),
             cache_control,
         }
@@ -209,7 +209,7 @@ mod tests {
             bundle.plain.len()
         );
         assert_eq!(bundle.cache_control, UI_CACHE);
-        let again = Asset::new("text/javascript".into(), bundle.plain.clone(), UI_CACHE);
+        let again = Asset::new("text/javascript".into(), bundle.plain.to_vec(), UI_CACHE);
         assert_eq!(again.etag, bundle.etag);
         assert!(docs.ui_file("no-such-file.js").is_none());
         assert_eq!(docs.ui_file("").expect("index").cache_control, REVALIDATE);
