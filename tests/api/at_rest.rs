@@ -402,6 +402,162 @@ async fn an_older_ciphertext_of_the_same_row_does_not_open() {
     read.problem(500, "internal");
 }
 
+/// A meeting's words (issue 12, finding 10, second review): an older sealed agenda of the
+/// same meeting, put back after the agenda was changed, does not open — every write of a
+/// meeting's words (a new plan, a cancellation's reason, a summary) re-seals all of them
+/// bound to its words' revision. The meetings a pair's end cancels in one statement keep
+/// theirs readable.
+#[tokio::test]
+async fn an_older_agenda_of_the_same_meeting_does_not_open() {
+    use crate::working_life::{schedule, video_at};
+    let app = spawn_app().await;
+    let pair = active_pair(&app).await;
+    let mut body = video_at(48);
+    body["agenda"] = json!(PRIVATE);
+    let scheduled = schedule(&app, &pair, "ME", body).await;
+    assert_eq!(scheduled.status, 201, "{}", scheduled.text);
+    let etag = scheduled.header("etag").unwrap().to_owned();
+    let id = scheduled.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/pairs/{}/meetings/{id}", pair.id);
+    let first = column_of(&app, "meetings", "agenda", &id).await;
+    let edited = app
+        .patch_json(
+            &path,
+            Some(&as_("ME")),
+            Some(&etag),
+            &json!({"agenda": "Rien à signaler"}),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.text);
+    // A cancellation writes a reason: the agenda is re-sealed with it and still reads.
+    let cancelled = app
+        .post_json(
+            &format!("{path}/cancel"),
+            Some(&as_("MR")),
+            &json!({"reason": "Garde de nuit"}),
+        )
+        .await;
+    assert_eq!(cancelled.status, 200, "{}", cancelled.text);
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json()["agenda"], "Rien à signaler");
+    assert_eq!(read.json()["cancel_reason"], "Garde de nuit");
+    // The first agenda, as a backup holds it, put back over the current one.
+    let current = column_of(&app, "meetings", "agenda", &id).await;
+    sql(
+        &app,
+        "UPDATE meetings SET agenda = $1 WHERE id = $2",
+        vec![first.into(), uuid(&id)],
+    )
+    .await;
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert!(
+        !read.text.contains(PRIVATE),
+        "an older agenda read out: {}",
+        read.text
+    );
+    read.problem(500, "internal");
+    let list = app
+        .get(
+            &format!("/api/v1/pairs/{}/meetings", pair.id),
+            Some(&as_("ME")),
+        )
+        .await;
+    assert!(!list.text.contains(PRIVATE), "{}", list.text);
+    list.problem(500, "internal");
+
+    // A meeting ahead, cancelled with the pair's end in one statement: still readable.
+    sql(
+        &app,
+        "UPDATE meetings SET agenda = $1 WHERE id = $2",
+        vec![current.into(), uuid(&id)],
+    )
+    .await;
+    let other = &pair;
+    let ahead = schedule(&app, other, "MR", video_at(72)).await;
+    assert_eq!(ahead.status, 201, "{}", ahead.text);
+    let ahead = format!(
+        "/api/v1/pairs/{}/meetings/{}",
+        other.id,
+        ahead.json()["id"].as_str().unwrap()
+    );
+    let ended = app
+        .post_json(
+            &format!("/api/v1/pairs/{}/end", other.id),
+            Some(&as_("ME")),
+            &json!({"reason_category": "other"}),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    let read = app.get(&ahead, Some(&as_("MR"))).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json()["status"], "cancelled");
+    assert_eq!(read.json()["agenda"], "Ordre du jour confidentiel");
+}
+
+/// A meeting sealed as the version before migration 000025 sealed it (bound to its row,
+/// column and pair, no words' revision): refused by `serve`, which will not start on it
+/// either, until `mentorat migrate` re-seals it.
+#[tokio::test]
+async fn a_meeting_sealed_without_its_words_revision_waits_for_migrate() {
+    use crate::working_life::{schedule, video_at};
+    use base64::Engine;
+    let key = [3u8; 32];
+    let app = spawn_app_with(Options::default().var(
+        "MENTORAT_ENCRYPTION_KEY",
+        base64::engine::general_purpose::STANDARD.encode(key),
+    ))
+    .await;
+    let pair = active_pair(&app).await;
+    let scheduled = schedule(&app, &pair, "ME", video_at(48)).await;
+    assert_eq!(scheduled.status, 201, "{}", scheduled.text);
+    let id = scheduled.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/pairs/{}/meetings/{id}", pair.id);
+    let legacy = mentorat_persistence::Keyring::single(&key)
+        .seal(
+            PRIVATE,
+            &mentorat_persistence::Aad::row(
+                "meetings",
+                "agenda",
+                uuid::Uuid::parse_str(&id).unwrap(),
+            )
+            .and("pair_id", &pair.id),
+        )
+        .unwrap();
+    sql(
+        &app,
+        "UPDATE meetings SET agenda = $1, words_revision = NULL WHERE id = $2",
+        vec![legacy.into(), uuid(&id)],
+    )
+    .await;
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert!(!read.text.contains(PRIVATE), "{}", read.text);
+    read.problem(500, "internal");
+    let refused = app
+        .command(
+            &["serve"],
+            Options::default(),
+            std::time::Duration::from_secs(60),
+        )
+        .expect("serve refuses to start");
+    assert_eq!(refused.exit_code, 1, "{refused:?}");
+    assert!(
+        refused.stderr.contains("meetings") && refused.stderr.contains("mentorat migrate"),
+        "{refused:?}"
+    );
+    let migrated = app
+        .command(
+            &["migrate"],
+            Options::default(),
+            std::time::Duration::from_secs(60),
+        )
+        .expect("migrate ends");
+    assert_eq!(migrated.exit_code, 0, "{migrated:?}");
+    let read = app.get(&path, Some(&as_("MR"))).await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    assert_eq!(read.json()["agenda"], PRIVATE);
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn the_sqlite_file_is_readable_by_its_owner_only() {

@@ -26,7 +26,7 @@
 //! property test at the bottom of this file checks exactly that, with exact rational
 //! arithmetic, for random small programs and every report the API can produce.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::AddAssign;
 
@@ -180,15 +180,16 @@ pub struct Cell<V> {
     pub value: V,
 }
 
-/// A group's (or the total's) figures of one kind.
+/// A group's (or the total's) figures of one kind: made of its kept cells only. Nothing
+/// says how many cells, or people, were left out — that count would itself be a figure about
+/// fewer than k (a department known to have one mentee, one cell left out: that mentee took
+/// part), and it would change with cells that no other figure can see.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Shown<V> {
     /// The sum of the kept cells; `None` when no cell is kept.
     pub value: Option<V>,
     /// The people of the kept cells (a person counted once per cell).
     pub people: u64,
-    /// The cells left out (under k).
-    pub left_out: BTreeSet<CellKey>,
 }
 
 impl<V> Default for Shown<V> {
@@ -196,17 +197,12 @@ impl<V> Default for Shown<V> {
         Self {
             value: None,
             people: 0,
-            left_out: BTreeSet::new(),
         }
     }
 }
 
 impl<V: Clone + AddAssign> Shown<V> {
-    fn add(&mut self, cell: &Cell<V>, kept: bool) {
-        if !kept {
-            self.left_out.insert(cell.key.clone());
-            return;
-        }
+    fn add(&mut self, cell: &Cell<V>) {
         self.people += cell.people;
         match &mut self.value {
             Some(v) => *v += cell.value.clone(),
@@ -218,7 +214,9 @@ impl<V: Clone + AddAssign> Shown<V> {
 /// One kind of figure, published: by group (when grouped) and in total.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Published<V> {
-    /// Every group with a cell in the window, kept or not.
+    /// The groups with at least one kept cell in the window. A group whose cells are all
+    /// under k is not listed, as a group with no cell is not: both read the same, so that a
+    /// group's name never says that someone of it contributed.
     pub groups: BTreeMap<String, Shown<V>>,
     pub total: Shown<V>,
 }
@@ -229,7 +227,9 @@ pub fn kept(people: u64, k: u32) -> bool {
 }
 
 /// The figures of one kind over `window`, by `grouping`: each group and the total are the
-/// sums of their cells of at least k people; cells under k are in no figure at all. One
+/// sums of their cells of at least k people; cells under k are in no figure at all, and
+/// leave no trace (no group listed for them, no count of them). What is published is the
+/// same whatever the cells under k hold — nobody, or up to k − 1 people with any values. One
 /// cell per key is expected (the people of a cell are distinct people, they do not add up).
 pub fn publish<V: Clone + AddAssign>(
     cells: &[Cell<V>],
@@ -239,15 +239,17 @@ pub fn publish<V: Clone + AddAssign>(
 ) -> Published<V> {
     let mut groups: BTreeMap<String, Shown<V>> = BTreeMap::new();
     let mut total = Shown::default();
-    for cell in cells.iter().filter(|c| window.contains(c.key.month)) {
-        let keep = kept(cell.people, k);
-        total.add(cell, keep);
+    for cell in cells
+        .iter()
+        .filter(|c| window.contains(c.key.month) && kept(c.people, k))
+    {
+        total.add(cell);
         let name = match grouping {
             Some(Grouping::Department) => &cell.key.department,
             Some(Grouping::Site) => &cell.key.site,
             None => continue,
         };
-        groups.entry(name.clone()).or_default().add(cell, keep);
+        groups.entry(name.clone()).or_default().add(cell);
     }
     Published { groups, total }
 }
@@ -346,14 +348,24 @@ mod tests {
         let by_dept = publish(&cells, window, Some(Grouping::Department), 5);
         let by_site = publish(&cells, window, Some(Grouping::Site), 5);
         assert_eq!(by_dept.groups["D1"].value, Some(50));
-        assert_eq!(by_dept.groups["D2"].value, None);
-        assert_eq!(by_dept.groups["D2"].left_out.len(), 2);
+        // D2's cells are both under k: D2 is not listed, nor is site B.
+        assert!(!by_dept.groups.contains_key("D2"));
         assert_eq!(by_site.groups["A"].value, Some(50));
-        assert_eq!(by_site.groups["B"].value, None);
+        assert!(!by_site.groups.contains_key("B"));
         assert_eq!(by_dept.total.value, Some(105));
         assert_eq!(by_site.total.value, Some(105));
         assert_eq!(by_dept.total.people, 10);
-        assert_eq!(by_dept.total.left_out.len(), 2);
+        // Without D2 at all, the same is published.
+        let without: Vec<_> = cells
+            .iter()
+            .filter(|c| c.key.department != "D2")
+            .cloned()
+            .collect();
+        assert_eq!(
+            publish(&without, window, Some(Grouping::Department), 5),
+            by_dept
+        );
+        assert_eq!(publish(&without, window, Some(Grouping::Site), 5), by_site);
         // k below five is five.
         assert_eq!(publish(&cells, window, None, 2).total.value, Some(105));
     }
@@ -363,6 +375,7 @@ mod tests {
 #[cfg(test)]
 mod differencing {
     use super::*;
+    use std::collections::BTreeSet;
 
     /// A fraction of i128, always reduced, denominator positive.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -509,7 +522,7 @@ mod differencing {
     }
 
     /// A figure as a row over the unknowns: `publish` is run on symbolic values.
-    #[derive(Clone)]
+    #[derive(Clone, Debug, PartialEq)]
     struct Row(Vec<i128>);
     impl AddAssign for Row {
         fn add_assign(&mut self, o: Row) {
@@ -538,11 +551,9 @@ mod differencing {
             .collect()
     }
 
-    /// Every report the API can produce: every grouping, every window of whole months. The
-    /// same rows stand for sums (scores, meetings) and counts (answers, pairs, people): each
-    /// is a sum over the same contributions.
-    fn every_published_row(p: &Program, cells: &[Cell<Row>], k: u32) -> Vec<Vec<i128>> {
-        let mut rows = Vec::new();
+    /// Every report the API can produce: every grouping, every window of whole months.
+    fn every_publication(p: &Program, cells: &[Cell<Row>], k: u32) -> Vec<Published<Row>> {
+        let mut out = Vec::new();
         let first = p.months[0];
         let end = p.months[p.months.len() - 1].next();
         let mut from = first.minus(1);
@@ -550,20 +561,64 @@ mod differencing {
             let mut to = from.next();
             while to <= end.next() {
                 for grouping in [None, Some(Grouping::Department), Some(Grouping::Site)] {
-                    let published = publish(cells, Window { from, to }, grouping, k);
-                    rows.extend(published.total.value.map(|r| r.0));
-                    rows.extend(
-                        published
-                            .groups
-                            .into_values()
-                            .filter_map(|g| g.value.map(|r| r.0)),
-                    );
+                    out.push(publish(cells, Window { from, to }, grouping, k));
                 }
                 to = to.next();
             }
             from = from.next();
         }
+        out
+    }
+
+    /// Every number those reports publish, as a row over the unknowns. A figure's value is
+    /// its row. The same rows stand for sums (scores, meetings, days) and counts (answers,
+    /// pairs, make-ups): each is a sum over the same contributions. And the count of people
+    /// of a group is the same row read as a count of person-cells: checked here, figure by
+    /// figure, so it is in the row space too.
+    fn every_published_row(p: &Program, cells: &[Cell<Row>], k: u32) -> Vec<Vec<i128>> {
+        let mut rows = Vec::new();
+        for published in every_publication(p, cells, k) {
+            for shown in std::iter::once(&published.total).chain(published.groups.values()) {
+                let row = shown.value.as_ref().map(|r| r.0.clone());
+                let terms = row
+                    .as_ref()
+                    .map_or(0, |r| r.iter().filter(|&&x| x != 0).count());
+                assert_eq!(
+                    shown.people as usize, terms,
+                    "people is not its row's count"
+                );
+                // A listed group always shows a figure: its name is no figure of its own.
+                assert!(row.is_some() || shown.people == 0);
+                rows.extend(row);
+            }
+            for shown in published.groups.values() {
+                assert!(shown.value.is_some(), "a group listed without a figure");
+            }
+        }
         rows
+    }
+
+    /// The cells under k, changed every way an attacker would want to tell apart: emptied
+    /// (nobody contributed), or another number of people under k with other values.
+    fn with_small_cells_changed(cells: &[Cell<Row>], k: u32, rng: &mut Rng) -> Vec<Cell<Row>> {
+        let k = u64::from(effective_k(k));
+        cells
+            .iter()
+            .filter_map(|c| {
+                if c.people >= k {
+                    return Some(c.clone());
+                }
+                if rng.below(3) == 0 {
+                    return None;
+                }
+                let mut c = c.clone();
+                c.people = 1 + rng.below(k - 1);
+                for x in &mut c.value.0 {
+                    *x = i128::from(rng.below(4) as u8) - 1;
+                }
+                Some(c)
+            })
+            .collect()
     }
 
     fn basis_of(rows: &[Vec<i128>], width: usize) -> Basis {
@@ -652,6 +707,17 @@ mod differencing {
             let k = MIN_K + if case % 4 == 0 { 1 } else { 0 };
             let rows = every_published_row(&p, &cells, k);
             let basis = basis_of(&rows, n);
+            // Every published number — the groups listed, their people, every figure — is
+            // the same whatever the cells under k hold: their presence, their number of
+            // people, their values. Nothing counts them.
+            let published = every_publication(&p, &cells, k);
+            for _ in 0..3 {
+                let changed = with_small_cells_changed(&cells, k, &mut rng);
+                assert!(
+                    every_publication(&p, &changed, k) == published,
+                    "case {case}: a report changes with the cells under k"
+                );
+            }
             for group in small_groups(&p, &cells, k, &mut rng) {
                 small_seen += 1;
                 assert!(

@@ -27,11 +27,66 @@ pub struct NewMeeting {
     pub reschedules: Option<Uuid>,
 }
 
-/// Where a meeting's words live: their row and column, and its pair. Not its revision:
-/// [`cancel_scheduled_after`] bumps it in one statement for many meetings, without their
-/// words.
-fn aad(column: &'static str, id: Uuid, pair_id: Uuid) -> Aad<'static> {
+/// Where a meeting's words live: their row and column, its pair, and the revision they were
+/// sealed at (`words_revision`). Every write of any of a meeting's words re-seals all of them
+/// at the meeting's new revision, so an older sealed agenda put back over the current one no
+/// longer opens. Not the meeting's `revision` itself: [`cancel_scheduled_after`] bumps it in
+/// one statement for many meetings, without their words.
+fn aad(column: &'static str, id: Uuid, pair_id: Uuid, words_revision: i32) -> Aad<'static> {
+    Aad::row("meetings", column, id)
+        .and("pair_id", pair_id)
+        .and("words_revision", words_revision)
+}
+
+/// How the version before migration 000025 bound a meeting's words (no words' revision):
+/// only [`crate::rotation`] opens it, to re-seal.
+pub(crate) fn unbound_aad(column: &'static str, id: Uuid, pair_id: Uuid) -> Aad<'static> {
     Aad::row("meetings", column, id).and("pair_id", pair_id)
+}
+
+/// Every sealed word of a meeting, re-sealed at `words_revision`: a write of any of them
+/// writes all of them.
+struct Sealed {
+    location_label: Option<String>,
+    agenda: Option<String>,
+    summary: Option<String>,
+    cancel_reason: Option<String>,
+}
+
+fn seal_all(
+    keys: &Keyring,
+    id: Uuid,
+    pair_id: Uuid,
+    words_revision: i32,
+    plan: &MeetingPlan,
+    summary: Option<&str>,
+    cancel_reason: Option<&str>,
+) -> Result<Sealed, StoreError> {
+    let at = |column| aad(column, id, pair_id, words_revision);
+    Ok(Sealed {
+        location_label: keys.seal_opt(
+            plan.location.as_ref().map(|l| l.label.expose()),
+            &at("location_label"),
+        )?,
+        agenda: keys.seal_opt(plan.agenda.as_ref().map(Content::expose), &at("agenda"))?,
+        summary: keys.seal_opt(summary, &at("summary"))?,
+        cancel_reason: keys.seal_opt(cancel_reason, &at("cancel_reason"))?,
+    })
+}
+
+impl Sealed {
+    fn set(
+        self,
+        update: sea_orm::UpdateMany<Meetings>,
+        words_revision: i32,
+    ) -> sea_orm::UpdateMany<Meetings> {
+        update
+            .col_expr(Column::LocationLabel, Expr::value(self.location_label))
+            .col_expr(Column::Agenda, Expr::value(self.agenda))
+            .col_expr(Column::Summary, Expr::value(self.summary))
+            .col_expr(Column::CancelReason, Expr::value(self.cancel_reason))
+            .col_expr(Column::WordsRevision, Expr::value(words_revision))
+    }
 }
 
 pub async fn insert(
@@ -53,11 +108,11 @@ pub async fn insert(
         location_kind: Set(plan.location.as_ref().map(|l| l.kind.as_str().to_owned())),
         location_label: Set(keys.seal_opt(
             plan.location.as_ref().map(|l| l.label.expose()),
-            &aad("location_label", id, new.pair_id),
+            &aad("location_label", id, new.pair_id, 1),
         )?),
         agenda: Set(keys.seal_opt(
             plan.agenda.as_ref().map(Content::expose),
-            &aad("agenda", id, new.pair_id),
+            &aad("agenda", id, new.pair_id, 1),
         )?),
         summary: Set(None),
         status: Set(MeetingStatus::Scheduled.as_str().to_owned()),
@@ -68,6 +123,7 @@ pub async fn insert(
         late: Set(false),
         closed_at: Set(None),
         revision: Set(1),
+        words_revision: Set(Some(1)),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -194,6 +250,16 @@ pub async fn update_plan(
     plan: &MeetingPlan,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let words = meeting.revision + 1;
+    let sealed = seal_all(
+        keys,
+        meeting.id,
+        meeting.pair_id,
+        words,
+        plan,
+        meeting.summary.as_ref().map(Content::expose),
+        meeting.cancel_reason.as_ref().map(Content::expose),
+    )?;
     let update = Meetings::update_many()
         .col_expr(Column::StartsAt, Expr::value(plan.starts_at))
         .col_expr(Column::EndsAt, Expr::value(plan.ends_at()))
@@ -203,21 +269,8 @@ pub async fn update_plan(
             Column::LocationKind,
             Expr::value(plan.location.as_ref().map(|l| l.kind.as_str().to_owned())),
         )
-        .col_expr(
-            Column::LocationLabel,
-            Expr::value(keys.seal_opt(
-                plan.location.as_ref().map(|l| l.label.expose()),
-                &aad("location_label", meeting.id, meeting.pair_id),
-            )?),
-        )
-        .col_expr(
-            Column::Agenda,
-            Expr::value(keys.seal_opt(
-                plan.agenda.as_ref().map(Content::expose),
-                &aad("agenda", meeting.id, meeting.pair_id),
-            )?),
-        )
         .col_expr(Column::UpdatedAt, Expr::value(now));
+    let update = sealed.set(update, words);
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
 }
 
@@ -231,6 +284,16 @@ pub async fn cancel(
     late: bool,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let words = meeting.revision + 1;
+    let sealed = seal_all(
+        keys,
+        meeting.id,
+        meeting.pair_id,
+        words,
+        &meeting.plan,
+        meeting.summary.as_ref().map(Content::expose),
+        Some(reason),
+    )?;
     let update = Meetings::update_many()
         .col_expr(
             Column::Status,
@@ -238,12 +301,9 @@ pub async fn cancel(
         )
         .col_expr(Column::CancelledBy, Expr::value(by))
         .col_expr(Column::CancelledAt, Expr::value(now))
-        .col_expr(
-            Column::CancelReason,
-            Expr::value(keys.seal(reason, &aad("cancel_reason", meeting.id, meeting.pair_id))?),
-        )
         .col_expr(Column::Late, Expr::value(late))
         .col_expr(Column::UpdatedAt, Expr::value(now));
+    let update = sealed.set(update, words);
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
 }
 
@@ -286,17 +346,21 @@ pub async fn close(
     summary: Option<Content>,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let words = meeting.revision + 1;
+    let sealed = seal_all(
+        keys,
+        meeting.id,
+        meeting.pair_id,
+        words,
+        &meeting.plan,
+        summary.as_ref().map(Content::expose),
+        meeting.cancel_reason.as_ref().map(Content::expose),
+    )?;
     let update = Meetings::update_many()
         .col_expr(Column::Status, Expr::value(status.as_str()))
-        .col_expr(
-            Column::Summary,
-            Expr::value(keys.seal_opt(
-                summary.as_ref().map(Content::expose),
-                &aad("summary", meeting.id, meeting.pair_id),
-            )?),
-        )
         .col_expr(Column::ClosedAt, Expr::value(now))
         .col_expr(Column::UpdatedAt, Expr::value(now));
+    let update = sealed.set(update, words);
     applied(guarded(meeting)(update).exec(conn).await?.rows_affected)
 }
 
@@ -393,10 +457,31 @@ fn to_domain(row: meeting::Model, keys: &Keyring) -> Result<Meeting, StoreError>
     };
     let status = MeetingStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?;
     let mode = MeetingMode::parse(&row.mode).ok_or_else(|| corrupt("mode", &row.mode))?;
+    let has_words = row.location_label.is_some()
+        || row.agenda.is_some()
+        || row.summary.is_some()
+        || row.cancel_reason.is_some();
+    // Words sealed without their revision (before migration 000025, or a revision cleared
+    // in the database): never opened by `serve`; `mentorat migrate` re-seals them.
+    let words = match row.words_revision {
+        Some(words) => words,
+        None if !has_words => 0,
+        None => {
+            tracing::error!(
+                place = %format!("meetings of row {}", row.id),
+                "a meeting's words are not bound to their revision: refused (run `mentorat migrate` to re-seal values written by an older version)"
+            );
+            return Err(StoreError::Corrupt(format!(
+                "meeting {} has words sealed without their revision, refused",
+                row.id
+            )));
+        }
+    };
+    let at = |column| aad(column, row.id, row.pair_id, words);
     let location = match (&row.location_kind, &row.location_label) {
         (Some(kind), Some(label)) => Some(Location {
             kind: LocationKind::parse(kind).ok_or_else(|| corrupt("location kind", kind))?,
-            label: keys.open_content(label, &aad("location_label", row.id, row.pair_id))?,
+            label: keys.open_content(label, &at("location_label"))?,
         }),
         _ => None,
     };
@@ -409,19 +494,14 @@ fn to_domain(row: meeting::Model, keys: &Keyring) -> Result<Meeting, StoreError>
             duration_minutes: row.duration_minutes,
             mode,
             location,
-            agenda: keys
-                .open_content_opt(row.agenda.as_deref(), &aad("agenda", row.id, row.pair_id))?,
+            agenda: keys.open_content_opt(row.agenda.as_deref(), &at("agenda"))?,
         },
         status,
         reschedules: row.reschedules,
-        summary: keys
-            .open_content_opt(row.summary.as_deref(), &aad("summary", row.id, row.pair_id))?,
+        summary: keys.open_content_opt(row.summary.as_deref(), &at("summary"))?,
         cancelled_by: row.cancelled_by,
         cancelled_at: row.cancelled_at,
-        cancel_reason: keys.open_content_opt(
-            row.cancel_reason.as_deref(),
-            &aad("cancel_reason", row.id, row.pair_id),
-        )?,
+        cancel_reason: keys.open_content_opt(row.cancel_reason.as_deref(), &at("cancel_reason"))?,
         late: row.late,
         closed_at: row.closed_at,
         revision: row.revision,

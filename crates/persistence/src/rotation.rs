@@ -44,7 +44,7 @@ const NOTE: Bound = &[
 ];
 const OBJECTIVE: Bound = &[("pair_id", Kind::Uuid), ("revision", Kind::Int)];
 const OBJECTIVE_REVISION: Bound = &[("objective_id", Kind::Uuid), ("revision", Kind::Int)];
-const MEETING: Bound = &[("pair_id", Kind::Uuid)];
+const MEETING: Bound = &[("pair_id", Kind::Uuid), ("words_revision", Kind::Int)];
 const CONCERN: Bound = &[
     ("pair_id", Kind::Uuid),
     ("program_id", Kind::Uuid),
@@ -179,7 +179,79 @@ pub async fn old_formats(conn: &impl ConnectionTrait) -> Result<Vec<String>, Sto
             }
         }
     }
+    // A meeting whose words were sealed before migration 000025 (not bound to their revision).
+    let sql = format!(
+        "SELECT 1 AS one FROM meetings WHERE words_revision IS NULL AND ({UNBOUND_WORDS}) LIMIT 1"
+    );
+    if conn
+        .query_one_raw(statement(backend, &sql, vec![]))
+        .await?
+        .is_some()
+    {
+        found.push("meetings.words_revision".to_owned());
+    }
     Ok(found)
+}
+
+const MEETING_WORDS: [&str; 4] = ["location_label", "agenda", "summary", "cancel_reason"];
+const UNBOUND_WORDS: &str = "location_label IS NOT NULL OR agenda IS NOT NULL \
+     OR summary IS NOT NULL OR cancel_reason IS NOT NULL";
+
+/// Meetings whose words were sealed before migration 000025, bound to their row, column and
+/// pair only: opened as they were sealed and re-sealed together at the meeting's revision
+/// (`words_revision`), in batches. Each row is rewritten only if nobody wrote its words
+/// meanwhile (they would be bound already). How many meetings were re-sealed.
+async fn bind_meeting_words(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+) -> Result<u64, StoreError> {
+    let backend = conn.get_database_backend();
+    let select = format!(
+        "SELECT id, pair_id, revision, location_label, agenda, summary, cancel_reason \
+         FROM meetings WHERE words_revision IS NULL AND ({UNBOUND_WORDS}) LIMIT {BATCH}"
+    );
+    let mut done = 0u64;
+    loop {
+        let rows = conn
+            .query_all_raw(statement(backend, &select, vec![]))
+            .await?;
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        for row in &rows {
+            let id: Uuid = row.try_get("", "id")?;
+            let pair_id: Uuid = row.try_get("", "pair_id")?;
+            let revision: i32 = row.try_get("", "revision")?;
+            let mut values: Vec<Value> = Vec::new();
+            for column in MEETING_WORDS {
+                let old: Option<String> = row.try_get("", column)?;
+                let new = match old {
+                    Some(old) => {
+                        let words = keys.open_to_reseal(
+                            &old,
+                            &crate::meetings::unbound_aad(column, id, pair_id),
+                        )?;
+                        let aad = Aad::row("meetings", column, id)
+                            .and("pair_id", pair_id)
+                            .and("words_revision", revision);
+                        Some(keys.seal(&words, &aad)?)
+                    }
+                    None => None,
+                };
+                values.push(new.into());
+            }
+            values.extend([revision.into(), id.into()]);
+            conn.execute_raw(statement(
+                backend,
+                "UPDATE meetings SET location_label = $1, agenda = $2, summary = $3, \
+                   cancel_reason = $4, words_revision = $5 \
+                 WHERE id = $6 AND words_revision IS NULL",
+                values,
+            ))
+            .await?;
+            done += 1;
+        }
+    }
 }
 
 /// How many values were re-sealed, by table.
@@ -189,7 +261,10 @@ pub async fn rotate(
 ) -> Result<Vec<(&'static str, u64)>, StoreError> {
     let backend = conn.get_database_backend();
     let current = format!("{V3}{}:%", keys.current_id());
-    let mut report = Vec::new();
+    let mut report = vec![(
+        "meetings (bound to their words' revision)",
+        bind_meeting_words(conn, keys).await?,
+    )];
     for (table, pk, columns, bound) in SEALED {
         let mut done = 0u64;
         for column in *columns {

@@ -3,7 +3,7 @@
 //! (R13).
 
 use mentorat_domain::ErrorCode;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::AddAssign;
 
 use chrono::{DateTime, Utc};
@@ -127,11 +127,9 @@ pub type Shown<T> = Option<T>;
 /// The figures of a group or of the program.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Figures {
-    /// No figure is shown (R13: every cell of the group was under k, or there is none).
+    /// No figure is shown (R13: no cell of at least k people in the window). Only the total
+    /// can be: a group is listed only with a figure.
     pub suppressed: bool,
-    /// How many department × site × month cells of the group were left out of at least one
-    /// of its figures for being under k (R13).
-    pub cells_left_out: i64,
     /// The mentees of the pairs counted (a mentee counted once per cell).
     pub people: Shown<i64>,
     /// Pairs formed in the window.
@@ -147,7 +145,9 @@ pub struct Figures {
     pub meetings_cancelled: Shown<i64>,
     pub meetings_cancelled_late: Shown<i64>,
     pub meetings_missed: Shown<i64>,
-    pub median_reschedule_days: Shown<f64>,
+    /// Average days to make up for a cancellation: the kept cells' days over their make-ups
+    /// (a sum over a count, R13; a median would be one person's own delay).
+    pub average_reschedule_days: Shown<f64>,
     pub share_cross_department: Shown<f64>,
     /// Average score per dimension; `None` when no cell of at least k respondents has it.
     pub feedback: BTreeMap<String, Shown<f64>>,
@@ -204,13 +204,18 @@ impl AddAssign for Meetings {
     }
 }
 
-/// Days to make up for each cancellation (a median is taken over the kept cells' days).
+/// Days to make up for cancellations, and how many make-ups: two sums, so that their
+/// average is a sum over a count of kept cells (R13).
 #[derive(Debug, Clone, Default)]
-struct Days(Vec<f64>);
+struct Days {
+    sum: f64,
+    make_ups: i64,
+}
 
 impl AddAssign for Days {
     fn add_assign(&mut self, o: Self) {
-        self.0.extend(o.0);
+        self.sum += o.sum;
+        self.make_ups += o.make_ups;
     }
 }
 
@@ -242,15 +247,6 @@ fn cells_of<C, V>(
         .collect()
 }
 
-fn median(mut days: Vec<f64>) -> Option<f64> {
-    if days.is_empty() {
-        return None;
-    }
-    days.sort_by(f64::total_cmp);
-    let n = days.len();
-    Some(round((days[(n - 1) / 2] + days[n / 2]) / 2.0))
-}
-
 /// One group's (or the total's) figures of every kind.
 #[derive(Default)]
 struct Kinds {
@@ -264,16 +260,6 @@ struct Kinds {
 }
 
 fn figures(kinds: Kinds) -> Figures {
-    let left_out: BTreeSet<&CellKey> = kinds
-        .pairs
-        .left_out
-        .iter()
-        .chain(&kinds.meetings.left_out)
-        .chain(&kinds.reschedules.left_out)
-        .chain(&kinds.check_ins.left_out)
-        .chain(&kinds.finals.left_out)
-        .chain(kinds.events.values().flat_map(|e| &e.left_out))
-        .collect();
     let event = |kind: &str| kinds.events.get(kind).and_then(|e| e.value);
     let pairs = kinds.pairs.value.as_ref();
     let meetings = kinds.meetings.value.as_ref().map(|m| m.0);
@@ -290,14 +276,16 @@ fn figures(kinds: Kinds) -> Figures {
             feedback.insert((*dim).to_owned(), average);
         }
     }
-    let median_reschedule_days = kinds.reschedules.value.and_then(|d| median(d.0));
+    let average_reschedule_days = kinds
+        .reschedules
+        .value
+        .and_then(|d| (d.make_ups > 0).then(|| round(d.sum / d.make_ups as f64)));
     Figures {
         suppressed: pairs.is_none()
             && kinds.events.values().all(|e| e.value.is_none())
             && meetings.is_none()
-            && median_reschedule_days.is_none()
+            && average_reschedule_days.is_none()
             && feedback.values().all(Option::is_none),
-        cells_left_out: i64::try_from(left_out.len()).unwrap_or(i64::MAX),
         people: pairs.map(|_| i64::try_from(kinds.pairs.people).unwrap_or(i64::MAX)),
         pairs: pairs.map(|p| p.pairs),
         pairs_by_status: STATUSES
@@ -317,7 +305,7 @@ fn figures(kinds: Kinds) -> Figures {
         meetings_cancelled: meetings.map(|m| m[1]),
         meetings_cancelled_late: meetings.map(|m| m[2]),
         meetings_missed: meetings.map(|m| m[3]),
-        median_reschedule_days,
+        average_reschedule_days,
         share_cross_department: pairs.and_then(|p| share(p.cross, p.pairs)),
         feedback,
     }
@@ -357,7 +345,14 @@ pub async fn report(
         },
     );
     let meetings = cells_of(raw.meetings, |c| c.mentees, |c| Meetings(c.counts));
-    let reschedules = cells_of(raw.reschedules, |c| c.mentees, |c| Days(c.days));
+    let reschedules = cells_of(
+        raw.reschedules,
+        |c| c.mentees,
+        |c| Days {
+            sum: c.days.iter().sum(),
+            make_ups: i64::try_from(c.days.len()).unwrap_or(i64::MAX),
+        },
+    );
     let check_ins = cells_of(raw.check_ins, |c| c.respondents, |c| Scores(c.scores));
     let finals = cells_of(raw.finals, |c| c.respondents, |c| Scores(c.scores));
     let pairs = anonymity::publish(&pairs, window, group_by, k);

@@ -375,14 +375,17 @@ pub struct FiguresDto {
     /// the total.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    /// No figure of the group is shown: every department × site × month cell of it was under
-    /// k people (R13), or it has none in the window.
+    /// No figure is shown: no department × site × month cell of at least k people in the
+    /// window (R13). Only the total can be suppressed: a group is listed only when it shows a
+    /// figure — a group whose cells are all under k is not listed, as one with no cell is
+    /// not, so that a group's name never says someone of it took part.
     pub suppressed: bool,
-    /// How many department × site × month cells of the group (of the program, for the total)
-    /// were left out of at least one of its figures for being under k people (R13). They are
-    /// left out of every figure — groups and total alike — so the total is the sum of what
-    /// the groups show.
-    pub cells_left_out: i64,
+    /// Withdrawn, always `null`: it counted the cells left out for being under k, and
+    /// differenced across groupings and windows it said that a small cell had someone in it
+    /// (a department known to have one mentee, one cell left out: that mentee took part).
+    /// Cells under k leave no trace in a report (R13).
+    #[schema(deprecated, value_type = Option<i64>)]
+    pub cells_left_out: Option<i64>,
     /// The mentees of the pairs formed in the window (a mentee counted once per department ×
     /// site × month cell).
     pub people: Option<i64>,
@@ -400,8 +403,14 @@ pub struct FiguresDto {
     pub meetings_cancelled: Option<i64>,
     pub meetings_cancelled_late: Option<i64>,
     pub meetings_missed: Option<i64>,
-    /// Median days from a cancellation to the meeting scheduled in its place.
+    /// Withdrawn, always `null`: a median is one person's own delay (the third of five), and
+    /// medians of overlapping windows or groups are no sums that R13's argument covers. Read
+    /// `average_reschedule_days`.
+    #[schema(deprecated)]
     pub median_reschedule_days: Option<f64>,
+    /// Average days from a cancellation to the meeting scheduled in its place, over the
+    /// make-ups recorded in the window: the kept cells' days over their make-ups (R13).
+    pub average_reschedule_days: Option<f64>,
     /// Withdrawn, always `null`: it was the current state of the pairs formed in the window,
     /// which changed a closed month's figures whenever one pair moved on (R13). Read
     /// `pairs_with_objectives_agreed` instead.
@@ -422,7 +431,7 @@ fn figures(group: Option<String>, f: Figures) -> FiguresDto {
     FiguresDto {
         group,
         suppressed: f.suppressed,
-        cells_left_out: f.cells_left_out,
+        cells_left_out: None,
         people: f.people,
         pairs: f.pairs,
         pairs_by_status: f.pairs_by_status,
@@ -432,7 +441,8 @@ fn figures(group: Option<String>, f: Figures) -> FiguresDto {
         meetings_cancelled: f.meetings_cancelled,
         meetings_cancelled_late: f.meetings_cancelled_late,
         meetings_missed: f.meetings_missed,
-        median_reschedule_days: f.median_reschedule_days,
+        median_reschedule_days: None,
+        average_reschedule_days: f.average_reschedule_days,
         share_with_agreed_objectives: None,
         share_with_achieved_objectives: None,
         share_cross_department: f.share_cross_department,
@@ -498,6 +508,7 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
             "meetings_cancelled_late",
             "meetings_missed",
             "median_reschedule_days",
+            "average_reschedule_days",
             "pairs_with_objectives_agreed",
             "pairs_with_objectives_achieved",
             "share_cross_department",
@@ -509,7 +520,7 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
         let mut cells = vec![
             name.to_owned(),
             f.suppressed.to_string(),
-            f.cells_left_out.to_string(),
+            cell(&f.cells_left_out),
             cell(&f.people),
             cell(&f.pairs),
         ];
@@ -524,6 +535,7 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
             cell(&f.meetings_cancelled_late),
             cell(&f.meetings_missed),
             cell(&f.median_reschedule_days),
+            cell(&f.average_reschedule_days),
             cell(&f.pairs_with_objectives_agreed),
             cell(&f.pairs_with_objectives_achieved),
             cell(&f.share_cross_department),
@@ -550,13 +562,13 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
 /// A program's figures over whole closed months (coordinators, admins, analysts): pairs
 /// formed in the window, and the pairs that entered each status or agreed and achieved their
 /// first objective in it (each change in the month it happened); meetings held, missed and
-/// cancelled (late or not) by a member, as recorded in the window; median days to make up for
-/// a cancellation, made up in the window; the share of the pairs formed across departments;
+/// cancelled (late or not) by a member, as recorded in the window; average days to make up
+/// for a cancellation, made up in the window; the share of the pairs formed across departments;
 /// feedback averages of the answers given in the window.
 /// R13: each kind of figure is a sum of department × site × month cells, and a cell of fewer
-/// than k people (`k` in the answer) is left out of every figure, totals included
-/// (`cells_left_out`): no sum or difference of figures of any reports isolates fewer than k
-/// people. `from` and `to` are widened to whole months and cut at the running month (the
+/// than k people (`k` in the answer) is left out of every figure, totals included, and leaves
+/// no trace (a group is listed only with a figure; nothing counts what was left out): no sum
+/// or difference of figures of any reports isolates fewer than k people. `from` and `to` are widened to whole months and cut at the running month (the
 /// answer echoes the window covered); a window with no closed month is `422
 /// report_window_open`. `Accept: text/csv` gives the same as CSV.
 #[utoipa::path(

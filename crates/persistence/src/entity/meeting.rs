@@ -23,6 +23,9 @@ pub struct Model {
     pub late: bool,
     pub closed_at: Option<DateTimeUtc>,
     pub revision: i32,
+    /// The revision the meeting's words were last sealed at (bound into each of them);
+    /// `NULL`: sealed before migration 000025, to be re-sealed by `mentorat migrate`.
+    pub words_revision: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
