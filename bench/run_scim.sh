@@ -6,7 +6,7 @@
 set -euo pipefail
 url="${1:?database URL}"
 here="$(cd "$(dirname "$0")/.." && pwd)"
-bin="$here/target/release/mentorat"
+bin="${BENCH_BIN:-$here/target/release/mentorat}"
 port="${BENCH_PORT:-8091}"
 export MENTORAT_DATABASE_URL="$url"
 export MENTORAT_BIND="127.0.0.1:$port"

@@ -100,6 +100,17 @@ def main() -> None:
     status, elapsed, doc = send("GET", f"/Users?filter={query}&count=10")
     assert status == 200, doc
     print(f"GET filter emails co … (a scan of {args.users}): {elapsed * 1000:.1f} ms, {doc['totalResults']} found")
+    # Statements per POST, from the server's own counter (machine-independent).
+    conn.request("GET", "/metrics")
+    metrics = conn.getresponse().read().decode()
+    seen = {}
+    for line in metrics.splitlines():
+        if line.startswith("mentorat_http_request_db_statements_") and 'method="POST"' in line and "/Users\"" in line:
+            name = line.split("{")[0].rsplit("_", 1)[1]
+            if name in ("sum", "count"):
+                seen[name] = float(line.rsplit(" ", 1)[1])
+    if seen.get("count"):
+        print(f"database statements per POST /Users: {seen['sum'] / seen['count']:.1f} (mean of {seen['count']:.0f})")
 
 
 if __name__ == "__main__":
