@@ -1,27 +1,18 @@
 //! SCIM 2.0 (RFC 7644) request grammar the service understands, parsed at the edge: list
 //! filters (`userName eq "E1"`) and PATCH paths (`emails[type eq "work"].value`), as
-//! Microsoft Entra ID and Okta send them. Pure text parsing; what a path means for a person
-//! is decided by the API's mapping.
+//! Microsoft Entra ID and Okta send them; what a User resource or a PATCH means for a
+//! person ([`user`]); list filters and their matching ([`filter`]). Pure: no I/O.
+
+pub mod filter;
+pub mod user;
+
+pub use filter::{Candidate, CompareOp, Filter, FilterAttribute, FilterValue};
+pub use user::{Kept, PATCH_SCHEMA, ScimFault, ScimType, UserFields};
 
 /// The core User schema's URN.
 pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// The enterprise User extension's URN (department, manager).
 pub const ENTERPRISE_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-/// The attributes a list may be filtered on (RFC 7644 §3.4.2.2, `eq` only).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterAttribute {
-    Id,
-    UserName,
-    ExternalId,
-}
-
-/// `attribute eq "value"`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Filter {
-    pub attribute: FilterAttribute,
-    pub value: String,
-}
 
 /// Why a filter or a path was refused (`invalidFilter` / `invalidPath`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,7 +21,7 @@ pub struct GrammarError(pub String);
 
 /// Strip a schema URN prefix (`urn:…:User:`) from an attribute path, case-insensitively;
 /// returns the schema it named (if any) and the rest.
-fn split_urn(path: &str) -> (Option<&'static str>, &str) {
+pub(crate) fn split_urn(path: &str) -> (Option<&'static str>, &str) {
     for schema in [ENTERPRISE_SCHEMA, USER_SCHEMA] {
         if path.len() > schema.len()
             && path.is_char_boundary(schema.len())
@@ -44,7 +35,7 @@ fn split_urn(path: &str) -> (Option<&'static str>, &str) {
 }
 
 /// A JSON string literal at the start of `text`: its value and what follows it.
-fn string_literal(text: &str) -> Result<(String, &str), GrammarError> {
+pub(crate) fn string_literal(text: &str) -> Result<(String, &str), GrammarError> {
     let bad = || GrammarError("a value must be a double-quoted string".into());
     let rest = text.strip_prefix('"').ok_or_else(bad)?;
     let mut out = String::new();
@@ -66,7 +57,7 @@ fn string_literal(text: &str) -> Result<(String, &str), GrammarError> {
     Err(bad())
 }
 
-/// `attr op "value"` with `op` = `eq` (case-insensitive), the only comparison offered.
+/// A value-path selector, `key eq "value"` (the only comparison a PATCH path may hold).
 fn comparison(text: &str) -> Result<(String, String), GrammarError> {
     let text = text.trim();
     let mut parts = text.splitn(3, char::is_whitespace);
@@ -77,35 +68,16 @@ fn comparison(text: &str) -> Result<(String, String), GrammarError> {
     };
     if !op.eq_ignore_ascii_case("eq") {
         return Err(GrammarError(format!(
-            "the operator `{op}` is not supported; only `eq` is"
+            "the operator `{op}` is not supported in a path; only `eq` is"
         )));
     }
     let (value, rest) = string_literal(value.trim_start())?;
     if !rest.trim().is_empty() {
         return Err(GrammarError(
-            "only one comparison is supported (no `and`, `or`, `not`)".into(),
+            "a path selects by one comparison (no `and`, `or`, `not`)".into(),
         ));
     }
     Ok((attr.to_owned(), value))
-}
-
-impl Filter {
-    /// Parse a `filter` query parameter.
-    pub fn parse(text: &str) -> Result<Self, GrammarError> {
-        let (attr, value) = comparison(text)?;
-        let (schema, name) = split_urn(&attr);
-        let attribute = match name.to_ascii_lowercase().as_str() {
-            "username" if schema != Some(ENTERPRISE_SCHEMA) => FilterAttribute::UserName,
-            "externalid" if schema.is_none() => FilterAttribute::ExternalId,
-            "id" if schema.is_none() => FilterAttribute::Id,
-            _ => {
-                return Err(GrammarError(format!(
-                    "filtering on `{attr}` is not supported; use userName, externalId or id"
-                )));
-            }
-        };
-        Ok(Self { attribute, value })
-    }
 }
 
 /// A PATCH operation's `path` (RFC 7644 §3.5.2), lower-cased: `attribute`,
@@ -198,45 +170,6 @@ pub fn boolean_text(text: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn filters_on_user_name_and_external_id() {
-        assert_eq!(
-            Filter::parse(r#"userName eq "E1""#).unwrap(),
-            Filter {
-                attribute: FilterAttribute::UserName,
-                value: "E1".into()
-            }
-        );
-        assert_eq!(
-            Filter::parse(r#"externalId EQ "a \"b\"""#).unwrap(),
-            Filter {
-                attribute: FilterAttribute::ExternalId,
-                value: "a \"b\"".into()
-            }
-        );
-        assert_eq!(
-            Filter::parse(r#"urn:ietf:params:scim:schemas:core:2.0:User:userName eq "x""#)
-                .unwrap()
-                .attribute,
-            FilterAttribute::UserName
-        );
-    }
-
-    #[test]
-    fn other_filters_are_refused() {
-        for bad in [
-            "",
-            "userName",
-            r#"userName co "E""#,
-            r#"userName eq E1"#,
-            r#"userName eq "E1" and active eq true"#,
-            r#"title eq "x""#,
-            r#"userName eq "unterminated"#,
-        ] {
-            assert!(Filter::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn entra_paths_parse() {

@@ -134,6 +134,41 @@ pub async fn manager_links(
         .collect()
 }
 
+/// The manager links up the chain from `start` (`start`'s manager, theirs, …), by external
+/// id: what a single upsert's cycle check needs, in one recursive statement, instead of
+/// every link ([`manager_links`]). A chain that loops ends where it meets itself.
+pub async fn manager_chain(
+    conn: &impl ConnectionTrait,
+    start: &ExternalId,
+) -> Result<Vec<(ExternalId, ExternalId)>, StoreError> {
+    let rows = conn
+        .query_all_raw(crate::sql::statement(
+            conn.get_database_backend(),
+            "WITH RECURSIVE chain(external_id, manager_external_id) AS ( \
+               SELECT external_id, manager_external_id FROM people \
+                 WHERE external_id = $1 AND manager_external_id IS NOT NULL \
+               UNION \
+               SELECT p.external_id, p.manager_external_id FROM people p \
+                 JOIN chain c ON p.external_id = c.manager_external_id \
+                 WHERE p.manager_external_id IS NOT NULL \
+             ) SELECT external_id, manager_external_id FROM chain",
+            vec![start.as_str().to_owned().into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let person: String = row.try_get("", "external_id")?;
+            let manager: String = row.try_get("", "manager_external_id")?;
+            match (ExternalId::parse(&person), ExternalId::parse(&manager)) {
+                (Ok(p), Ok(m)) => Ok((p, m)),
+                _ => Err(StoreError::Corrupt(format!(
+                    "bad manager link {person} → {manager}"
+                ))),
+            }
+        })
+        .collect()
+}
+
 /// Insert or update many people in one statement (`ON CONFLICT (external_id) DO UPDATE`,
 /// on SQLite and PostgreSQL alike). The id of an existing person never changes.
 pub async fn upsert_many(

@@ -20,10 +20,13 @@ use crate::{
 };
 
 /// What SCIM keeps of a person.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ScimState {
     pub external_id: Option<String>,
     pub deprovisioned: bool,
+    /// The multi-valued attributes as sent, and `active` unless unassigned (000022); `Null`
+    /// when none were written through SCIM since.
+    pub attributes: serde_json::Value,
 }
 
 /// What SCIM keeps of these people, those it keeps anything of.
@@ -35,7 +38,7 @@ pub async fn states(
     for chunk in ids.chunks(500) {
         let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "SELECT person_id, external_id, deprovisioned FROM scim_users WHERE person_id IN ({})",
+            "SELECT person_id, external_id, deprovisioned, attributes FROM scim_users WHERE person_id IN ({})",
             placeholders.join(", ")
         );
         let values = chunk.iter().map(|id| Value::from(*id)).collect();
@@ -48,6 +51,10 @@ pub async fn states(
                 ScimState {
                     external_id: row.try_get::<Option<String>>("", "external_id")?,
                     deprovisioned: row.try_get::<bool>("", "deprovisioned")?,
+                    attributes: row
+                        .try_get::<Option<String>>("", "attributes")?
+                        .and_then(|a| serde_json::from_str(&a).ok())
+                        .unwrap_or(serde_json::Value::Null),
                 },
             );
         }
@@ -55,21 +62,25 @@ pub async fn states(
     Ok(out)
 }
 
-/// A person (re)provisioned through SCIM: their `externalId` (or none), not deprovisioned.
+/// A person (re)provisioned through SCIM: their `externalId` (or none), the attributes kept
+/// as sent, not deprovisioned.
 pub async fn provisioned(
     conn: &impl ConnectionTrait,
     person: Uuid,
     external_id: Option<&str>,
+    attributes: &serde_json::Value,
 ) -> Result<(), StoreError> {
     conn.execute_raw(statement(
         conn.get_database_backend(),
-        "INSERT INTO scim_users (person_id, external_id, deprovisioned) VALUES ($1, $2, $3) \
+        "INSERT INTO scim_users (person_id, external_id, deprovisioned, attributes) \
+         VALUES ($1, $2, $3, $4) \
          ON CONFLICT (person_id) DO UPDATE SET external_id = excluded.external_id, \
-         deprovisioned = excluded.deprovisioned",
+         deprovisioned = excluded.deprovisioned, attributes = excluded.attributes",
         vec![
             person.into(),
             external_id.map(str::to_owned).into(),
             false.into(),
+            attributes.to_string().into(),
         ],
     ))
     .await?;
@@ -155,4 +166,37 @@ pub async fn people(conn: &impl ConnectionTrait, ids: &[Uuid]) -> Result<Vec<Per
         .into_iter()
         .map(to_domain)
         .collect()
+}
+
+/// How [`lock_person`] names a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonKey<'a> {
+    Id(Uuid),
+    ExternalId(&'a str),
+}
+
+/// Take the row lock of a person until the transaction ends, by id or by HRIS id (as
+/// `crate::locks` does for pairs); `false` when there is no such person. A SCIM write reads
+/// the user, applies the request and writes it back: with the row locked before the read,
+/// two writes of one user go one after the other and neither loses the other's change
+/// (PostgreSQL's READ COMMITTED reads what the first committed once the lock is had; SQLite
+/// has one writer at a time).
+pub async fn lock_person(
+    conn: &impl ConnectionTrait,
+    person: PersonKey<'_>,
+) -> Result<bool, StoreError> {
+    let (sql, value): (&str, Value) = match person {
+        PersonKey::Id(id) => (
+            "UPDATE people SET revision = revision WHERE id = $1",
+            id.into(),
+        ),
+        PersonKey::ExternalId(e) => (
+            "UPDATE people SET revision = revision WHERE external_id = $1",
+            e.to_owned().into(),
+        ),
+    };
+    let done = conn
+        .execute_raw(statement(conn.get_database_backend(), sql, vec![value]))
+        .await?;
+    Ok(done.rows_affected() > 0)
 }

@@ -97,7 +97,15 @@ pub async fn import(
 
     // A link that would put someone in their own management chain is refused for the row
     // that closes the cycle; the rows before it stand.
-    let mut links = ManagerLinks::new(people::manager_links(db.conn()).await?);
+    // One row (a single upsert, a SCIM write): only its manager's chain can close a cycle,
+    // read in one statement; a batch reads every link once.
+    let mut links = match valid.as_slice() {
+        [(_, record)] => match &record.manager_external_id {
+            Some(manager) => ManagerLinks::new(people::manager_chain(db.conn(), manager).await?),
+            None => ManagerLinks::new(Vec::new()),
+        },
+        _ => ManagerLinks::new(people::manager_links(db.conn()).await?),
+    };
     let mut accepted = Vec::with_capacity(valid.len());
     for (row, record) in valid {
         if let Some(manager) = &record.manager_external_id

@@ -26,12 +26,11 @@ use actix_web::{
 };
 use mentorat_domain::{
     Caller, Operation, authorize,
-    person::PersonDraft,
-    scim::{ENTERPRISE_SCHEMA, Filter, PatchOp, PatchPath, USER_SCHEMA, boolean_text},
+    scim::{ENTERPRISE_SCHEMA, Filter, ScimFault, USER_SCHEMA, UserFields},
 };
 use mentorat_service::{
     ServiceError,
-    scim::{self as use_case, Refusal, ScimUser, Target},
+    scim::{self as use_case, Provisioned, Refusal, ScimUser},
 };
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -43,7 +42,7 @@ use crate::{leavers::Leavers, links::PublicUrl, problem::ApiError};
 pub const SCIM_JSON: &str = "application/scim+json";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const SEARCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:SearchRequest";
 /// The most users one list answer holds (`ServiceProviderConfig.filter.maxResults`).
 pub const MAX_RESULTS: u64 = 200;
 const BASE: &str = "/scim/v2";
@@ -145,6 +144,12 @@ impl From<ServiceError> for ScimError {
     }
 }
 
+impl From<ScimFault> for ScimError {
+    fn from(fault: ScimFault) -> Self {
+        Self::bad(fault.scim_type.as_str(), fault.detail)
+    }
+}
+
 impl From<Refusal> for ScimError {
     fn from(err: Refusal) -> Self {
         match err {
@@ -153,6 +158,7 @@ impl From<Refusal> for ScimError {
             }
             Refusal::Mutability(detail) => Self::bad("mutability", detail),
             Refusal::ManagerCycle(detail) => Self::invalid_value(detail),
+            Refusal::Fault(fault) => fault.into(),
             Refusal::Service(err) => err.into(),
         }
     }
@@ -214,6 +220,7 @@ fn link(req: &HttpRequest, path: &str) -> String {
 fn render(req: &HttpRequest, user: &ScimUser) -> Value {
     let p = &user.person;
     let r = &p.record;
+    let f = &user.fields;
     let mut doc = Map::new();
     doc.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE_SCHEMA]));
     doc.insert("id".into(), json!(p.id));
@@ -228,19 +235,16 @@ fn render(req: &HttpRequest, user: &ScimUser) -> Value {
             "familyName": r.family_name,
         }),
     );
-    doc.insert(
-        "emails".into(),
-        json!([{"value": r.email, "type": "work", "primary": true}]),
-    );
+    doc.insert("emails".into(), json!(f.emails));
     if let Some(t) = &r.job_title {
         doc.insert("title".into(), json!(t));
     }
-    doc.insert("active".into(), json!(r.active));
-    if let Some(site) = &r.site {
-        doc.insert(
-            "addresses".into(),
-            json!([{"type": "work", "formatted": site, "primary": true}]),
-        );
+    // Absent while a PATCH left it unassigned (the person is active).
+    if let Some(active) = f.active {
+        doc.insert("active".into(), json!(active));
+    }
+    if !f.addresses.is_empty() {
+        doc.insert("addresses".into(), json!(f.addresses));
     }
     let mut enterprise = Map::new();
     if let Some(d) = &r.department {
@@ -264,367 +268,6 @@ fn render(req: &HttpRequest, user: &ScimUser) -> Value {
         }),
     );
     Value::Object(doc)
-}
-
-/// The person fields a User carries, as a write sets them.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-struct UserFields {
-    user_name: Option<String>,
-    external_id: Option<String>,
-    given_name: Option<String>,
-    family_name: Option<String>,
-    display_name: Option<String>,
-    email: Option<String>,
-    title: Option<String>,
-    active: Option<bool>,
-    department: Option<String>,
-    manager: Option<String>,
-    site: Option<String>,
-}
-
-impl UserFields {
-    fn of(user: &ScimUser) -> Self {
-        let r = &user.person.record;
-        Self {
-            user_name: Some(r.external_id.to_string()),
-            external_id: user.external_id.clone(),
-            given_name: Some(r.given_name.clone()),
-            family_name: Some(r.family_name.clone()),
-            display_name: None,
-            email: Some(r.email.clone()),
-            title: r.job_title.clone(),
-            active: Some(r.active),
-            department: r.department.clone(),
-            manager: user.manager.clone(),
-            site: r.site.clone(),
-        }
-    }
-
-    /// A whole resource (`POST`, `PUT`): what it leaves out is cleared.
-    fn from_resource(value: &Value) -> Result<Self, ScimError> {
-        let obj = value
-            .as_object()
-            .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a JSON object"))?;
-        let mut fields = Self::default();
-        for (key, v) in obj {
-            fields.set_key(key, v)?;
-        }
-        Ok(fields)
-    }
-
-    /// A top-level key of a resource or of a path-less PATCH value.
-    fn set_key(&mut self, key: &str, v: &Value) -> Result<(), ScimError> {
-        if key.eq_ignore_ascii_case(ENTERPRISE_SCHEMA) {
-            let obj = v.as_object().ok_or_else(|| {
-                ScimError::invalid_value("the enterprise extension must be an object")
-            })?;
-            for (k, v) in obj {
-                let path = PatchPath::parse(&format!("{ENTERPRISE_SCHEMA}:{k}"))
-                    .map_err(|e| ScimError::bad("invalidPath", e.to_string()))?;
-                self.set(&path, v)?;
-            }
-            return Ok(());
-        }
-        if ["schemas", "meta", "id"]
-            .iter()
-            .any(|k| k.eq_ignore_ascii_case(key))
-        {
-            return Ok(());
-        }
-        match PatchPath::parse(key) {
-            Ok(path) => self.set(&path, v),
-            Err(_) => {
-                tracing::debug!(attribute = key, "an unknown SCIM attribute ignored");
-                Ok(())
-            }
-        }
-    }
-
-    /// `add` / `replace` of one path.
-    fn set(&mut self, path: &PatchPath, v: &Value) -> Result<(), ScimError> {
-        let sub = path.sub_attribute.as_deref();
-        let selector_type = path
-            .selector
-            .as_ref()
-            .filter(|(k, _)| k == "type")
-            .map(|(_, t)| t.to_ascii_lowercase());
-        match (path.extension, path.attribute.as_str(), sub) {
-            (false, "username", None) => self.user_name = text(v, "userName")?,
-            (false, "externalid", None) => self.external_id = text(v, "externalId")?,
-            (false, "title", None) => self.title = text(v, "title")?,
-            (false, "displayname", None) => self.display_name = text(v, "displayName")?,
-            (false, "active", None) => self.active = boolean(v)?,
-            (false, "name", Some("givenname")) => self.given_name = text(v, "name.givenName")?,
-            (false, "name", Some("familyname")) => self.family_name = text(v, "name.familyName")?,
-            (false, "name", None) => {
-                let obj = v
-                    .as_object()
-                    .ok_or_else(|| ScimError::invalid_value("name must be an object"))?;
-                for (k, v) in obj {
-                    let path = PatchPath::parse(&format!("name.{k}"))
-                        .map_err(|e| ScimError::bad("invalidPath", e.to_string()))?;
-                    self.set(&path, v)?;
-                }
-            }
-            (false, "emails", _) => {
-                match (selector_type.as_deref(), path.selector.is_some(), sub) {
-                    (Some("work"), _, Some("value")) => self.email = text(v, "emails.value")?,
-                    (Some("work"), _, None) => self.email = pick(v, "value", false)?,
-                    (None, false, None) => self.email = pick(v, "value", true)?,
-                    _ => ignored(path),
-                }
-            }
-            (false, "addresses", _) => {
-                match (selector_type.as_deref(), path.selector.is_some(), sub) {
-                    (Some("work"), _, Some("formatted")) => {
-                        self.site = text(v, "addresses.formatted")?
-                    }
-                    (Some("work"), _, None) => self.site = pick(v, "formatted", false)?,
-                    (None, false, None) => self.site = pick(v, "formatted", true)?,
-                    _ => ignored(path),
-                }
-            }
-            (true, "department", None) => self.department = text(v, "department")?,
-            (true, "manager", None) => {
-                self.manager = match v {
-                    Value::Object(m) => match lookup(m, "value") {
-                        Some(v) => text(v, "manager.value")?,
-                        None => None,
-                    },
-                    // Entra ID sends the manager's id as the value itself.
-                    other => text(other, "manager")?,
-                }
-            }
-            (true, "manager", Some("value")) => self.manager = text(v, "manager.value")?,
-            _ => ignored(path),
-        }
-        Ok(())
-    }
-
-    /// `remove` of one path.
-    fn remove(&mut self, path: &PatchPath) -> Result<(), ScimError> {
-        let sub = path.sub_attribute.as_deref();
-        let work = path
-            .selector
-            .as_ref()
-            .is_none_or(|(k, t)| k == "type" && t.eq_ignore_ascii_case("work"));
-        match (path.extension, path.attribute.as_str(), sub) {
-            (false, "username", _) => {
-                return Err(ScimError::bad(
-                    "mutability",
-                    "userName is the person's HRIS id and cannot be removed",
-                ));
-            }
-            (false, "name", _) | (false, "emails", _) if work => {
-                return Err(ScimError::invalid_value(
-                    "a person's name and work email are required and cannot be removed",
-                ));
-            }
-            (false, "externalid", None) => self.external_id = None,
-            (false, "title", None) => self.title = None,
-            (false, "displayname", None) => self.display_name = None,
-            (false, "addresses", _) if work => self.site = None,
-            (true, "department", None) => self.department = None,
-            (true, "manager", _) => self.manager = None,
-            (false, "emails" | "addresses", _) => {
-                return Err(ScimError::bad(
-                    "noTarget",
-                    "the filter of the path matches no value of this user",
-                ));
-            }
-            _ => ignored(path),
-        }
-        Ok(())
-    }
-
-    fn apply_patch(&mut self, body: &Value) -> Result<(), ScimError> {
-        let obj = body
-            .as_object()
-            .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a PatchOp object"))?;
-        let schemas_ok = lookup(obj, "schemas")
-            .and_then(Value::as_array)
-            .is_some_and(|s| s.iter().any(|s| s.as_str() == Some(PATCH_SCHEMA)));
-        if !schemas_ok {
-            return Err(ScimError::bad(
-                "invalidSyntax",
-                format!("`schemas` must name {PATCH_SCHEMA}"),
-            ));
-        }
-        let ops = lookup(obj, "Operations")
-            .and_then(Value::as_array)
-            .ok_or_else(|| ScimError::bad("invalidSyntax", "`Operations` must be an array"))?;
-        for operation in ops {
-            let operation = operation
-                .as_object()
-                .ok_or_else(|| ScimError::bad("invalidSyntax", "an operation must be an object"))?;
-            let op = lookup(operation, "op")
-                .and_then(Value::as_str)
-                .and_then(PatchOp::parse)
-                .ok_or_else(|| {
-                    ScimError::bad("invalidSyntax", "`op` must be add, replace or remove")
-                })?;
-            let value = lookup(operation, "value");
-            let whole_extension = lookup(operation, "path")
-                .and_then(Value::as_str)
-                .is_some_and(|p| p.trim().eq_ignore_ascii_case(ENTERPRISE_SCHEMA));
-            if whole_extension {
-                match (op, value) {
-                    (PatchOp::Remove, _) => {
-                        self.department = None;
-                        self.manager = None;
-                    }
-                    (_, Some(v)) => self.set_key(ENTERPRISE_SCHEMA, v)?,
-                    (_, None) => {
-                        return Err(ScimError::invalid_value(
-                            "an add or replace needs a `value`",
-                        ));
-                    }
-                }
-                continue;
-            }
-            let path = match lookup(operation, "path") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(p)) => Some(
-                    PatchPath::parse(p)
-                        .map_err(|e| ScimError::bad("invalidPath", e.to_string()))?,
-                ),
-                Some(_) => return Err(ScimError::bad("invalidPath", "`path` must be a string")),
-            };
-            match (op, path) {
-                (PatchOp::Remove, None) => {
-                    return Err(ScimError::bad("noTarget", "a remove needs a `path`"));
-                }
-                (PatchOp::Remove, Some(path)) => self.remove(&path)?,
-                (_, Some(path)) => {
-                    let value = value.ok_or_else(|| {
-                        ScimError::invalid_value("an add or replace needs a `value`")
-                    })?;
-                    if !path.extension && path.attribute == "id" {
-                        return Err(ScimError::bad("mutability", "id is read-only"));
-                    }
-                    self.set(&path, value)?;
-                }
-                (_, None) => {
-                    let obj = value.and_then(Value::as_object).ok_or_else(|| {
-                        ScimError::invalid_value(
-                            "an add or replace without `path` needs an object `value`",
-                        )
-                    })?;
-                    for (key, v) in obj {
-                        self.set_key(key, v)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The person draft (`manager_external_id` holds `manager.value` as sent).
-    fn into_draft(self) -> Result<(PersonDraft, Option<String>), ScimError> {
-        let user_name = self
-            .user_name
-            .ok_or_else(|| ScimError::invalid_value("userName is required"))?;
-        // A display name stands in for a name whose parts were not sent.
-        let (display_given, display_family) = match self.display_name.as_deref().map(str::trim) {
-            Some(d) => match d.rsplit_once(' ') {
-                Some((g, f)) => (Some(g.trim().to_owned()), Some(f.trim().to_owned())),
-                None => (Some(d.to_owned()), Some(d.to_owned())),
-            },
-            None => (None, None),
-        };
-        let given_name = self.given_name.or(display_given).ok_or_else(|| {
-            ScimError::invalid_value("name.givenName (or displayName) is required")
-        })?;
-        let family_name = self.family_name.or(display_family).ok_or_else(|| {
-            ScimError::invalid_value("name.familyName (or displayName) is required")
-        })?;
-        let email = self
-            .email
-            .ok_or_else(|| ScimError::invalid_value("a work email (emails) is required"))?;
-        Ok((
-            PersonDraft {
-                external_id: user_name,
-                given_name,
-                family_name,
-                email,
-                department: self.department,
-                job_title: self.title,
-                site: self.site,
-                manager_external_id: self.manager,
-                active: Some(self.active.unwrap_or(true)),
-            },
-            self.external_id,
-        ))
-    }
-}
-
-fn ignored(path: &PatchPath) {
-    tracing::debug!(attribute = %path.attribute, sub = ?path.sub_attribute, "an unknown SCIM attribute ignored");
-}
-
-/// An attribute of an object, its name compared case-insensitively (RFC 7643 §2.1).
-fn lookup<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
-}
-
-fn text(v: &Value, name: &str) -> Result<Option<String>, ScimError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.clone()).filter(|s| !s.trim().is_empty())),
-        _ => Err(ScimError::invalid_value(format!("{name} must be a string"))),
-    }
-}
-
-fn boolean(v: &Value) -> Result<Option<bool>, ScimError> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Bool(b) => Ok(Some(*b)),
-        // Entra ID sends `"True"` / `"False"`.
-        Value::String(s) => boolean_text(s)
-            .map(Some)
-            .ok_or_else(|| ScimError::invalid_value("active must be true or false")),
-        _ => Err(ScimError::invalid_value("active must be a boolean")),
-    }
-}
-
-/// From a multi-valued attribute (`emails`, `addresses`), or one of its values: `key` of
-/// the primary value, else of the `work` one, else (when `any`) of the first.
-fn pick(v: &Value, key: &str, any: bool) -> Result<Option<String>, ScimError> {
-    let items: Vec<&Map<String, Value>> = match v {
-        Value::Null => return Ok(None),
-        Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
-        Value::Object(o) => vec![o],
-        _ => {
-            return Err(ScimError::invalid_value(
-                "a multi-valued attribute must be an array",
-            ));
-        }
-    };
-    let is = |o: &&Map<String, Value>, attr: &str, want: &Value| {
-        lookup(o, attr).is_some_and(|v| {
-            v == want
-                || v.as_str()
-                    .is_some_and(|s| want.as_str().is_some_and(|w| s.eq_ignore_ascii_case(w)))
-                || (attr == "primary" && v.as_str().and_then(boolean_text) == Some(true))
-        })
-    };
-    let chosen = items
-        .iter()
-        .find(|o| is(o, "primary", &Value::Bool(true)))
-        .or_else(|| items.iter().find(|o| is(o, "type", &json!("work"))))
-        .or_else(|| {
-            if any || items.len() == 1 {
-                items.first()
-            } else {
-                None
-            }
-        });
-    match chosen.and_then(|o| lookup(o, key)) {
-        Some(v) => text(v, key),
-        None => Ok(None),
-    }
 }
 
 /// `attributes` / `excludedAttributes` (RFC 7644 §3.4.2.5), comma-separated, on top-level
@@ -755,8 +398,8 @@ fn user_response(req: &HttpRequest, status: StatusCode, user: &ScimUser) -> Http
     res.content_type(SCIM_JSON).body(doc.to_string())
 }
 
-/// What the service offers (RFC 7643 §5): PATCH and filters (`eq` on `userName`,
-/// `externalId`, `id`); no bulk, sort, ETags or password changes; Users only, no Groups.
+/// What the service offers (RFC 7643 §5): PATCH, filters (see `GET /Users`) and
+/// `POST /.search`; no bulk, sort, ETags or password changes; Users only, no Groups.
 #[utoipa::path(
     tag = "scim",
     security(("bearer" = [])),
@@ -882,7 +525,7 @@ fn attribute(
         "multiValued": multi,
         "description": description,
         "required": required,
-        "caseExact": false,
+        "caseExact": matches!(name, "userName" | "externalId"),
         "mutability": mutability,
         "returned": "default",
         "uniqueness": uniqueness,
@@ -924,15 +567,21 @@ fn schemas_of(req: &HttpRequest) -> Vec<Value> {
                 attribute("familyName", "string", false, true, "readWrite", "none", "Family name", Vec::new()),
             ]),
             simple("title", "string", "Job title"),
-            simple("active", "boolean", "false deactivates the person (R11): their pairs are suspended, their tokens refused"),
-            attribute("emails", "complex", true, true, "readWrite", "none", "The primary (else work) address is the person's email", vec![
+            simple("active", "boolean", "false deactivates the person (R11): their pairs are suspended, their tokens refused; removed (unassigned), the person is active"),
+            attribute("emails", "complex", true, true, "readWrite", "none", "Kept as sent; the primary (else work, else first) address is the person's email", vec![
                 attribute("value", "string", false, true, "readWrite", "none", "Address", Vec::new()),
-                simple("type", "string", "work"),
+                simple("display", "string", "Display"),
+                simple("type", "string", "work, home, other"),
                 simple("primary", "boolean", "Primary"),
             ]),
-            attribute("addresses", "complex", true, false, "readWrite", "none", "The work address's formatted text is the person's site", vec![
+            attribute("addresses", "complex", true, false, "readWrite", "none", "Kept as sent; the primary (else work, else first) address's formatted text is the person's site", vec![
                 simple("formatted", "string", "The site"),
-                simple("type", "string", "work"),
+                simple("streetAddress", "string", "Street"),
+                simple("locality", "string", "City"),
+                simple("region", "string", "Region"),
+                simple("postalCode", "string", "Postal code"),
+                simple("country", "string", "Country"),
+                simple("type", "string", "work, home, other"),
                 simple("primary", "boolean", "Primary"),
             ]),
         ],
@@ -999,7 +648,8 @@ pub async fn get_schema(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
-    /// `userName eq "…"`, `externalId eq "…"` or `id eq "…"`.
+    /// A filter on `userName`, `externalId`, `id`, `active`, `emails`: `eq`, `ne`, `co`,
+    /// `sw`, `ew`, `pr`, `and`, `or`, `not (…)`; e.g. `userName eq "E1"`.
     pub filter: Option<String>,
     /// 1-based index of the first result (default 1).
     #[serde(rename = "startIndex")]
@@ -1026,7 +676,8 @@ fn integer(value: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
         .transpose()
 }
 
-/// List users, filtered by `eq` on `userName`, `externalId` or `id`, a page at a time.
+/// List users, filtered (`eq`, `ne`, `co`, `sw`, `ew`, `pr`, `and`, `or`, `not` over
+/// `userName`, `externalId`, `id`, `active`, `emails`), a page at a time.
 #[utoipa::path(
     tag = "scim",
     security(("bearer" = [])),
@@ -1045,31 +696,57 @@ pub async fn list_users(
     let query = web::Query::<ListUsersQuery>::from_query(req.query_string())
         .map_err(|e| ScimError::invalid_value(format!("a query parameter is malformed: {e}")))?
         .into_inner();
+    let start = integer(query.start_index.as_deref(), "startIndex")?;
+    let count = integer(query.count.as_deref(), "count")?;
+    let wanted = projection(&req);
+    list_answer(
+        &caller,
+        &db,
+        &req,
+        Query {
+            filter: query.filter.as_deref(),
+            start,
+            count,
+            attributes: wanted.attributes.as_deref(),
+            excluded_attributes: wanted.excluded_attributes.as_deref(),
+        },
+    )
+    .await
+}
+
+/// A list query, from the URL (`GET`) or a search request's body (`POST /.search`).
+struct Query<'a> {
+    filter: Option<&'a str>,
+    start: Option<i64>,
+    count: Option<i64>,
+    attributes: Option<&'a str>,
+    excluded_attributes: Option<&'a str>,
+}
+
+async fn list_answer(
+    caller: &ScimCaller,
+    db: &crate::unit::RequestDb,
+    req: &HttpRequest,
+    query: Query<'_>,
+) -> Result<HttpResponse, ScimError> {
     let filter = query
         .filter
-        .as_deref()
         .map(Filter::parse)
         .transpose()
         .map_err(|e| ScimError::bad("invalidFilter", e.to_string()))?;
-    let start = integer(query.start_index.as_deref(), "startIndex")?
-        .unwrap_or(1)
-        .max(1);
-    let count = integer(query.count.as_deref(), "count")?
+    let start = query.start.unwrap_or(1).max(1);
+    let count = query
+        .count
         .unwrap_or(MAX_RESULTS as i64)
         .clamp(0, MAX_RESULTS as i64);
     let offset = u64::try_from(start - 1).unwrap_or(0);
     let count = u64::try_from(count).unwrap_or(0);
-    let (total, users) = use_case::list(&db, &caller.0, filter.as_ref(), offset, count).await?;
-    let wanted = projection(&req);
+    let (total, users) = use_case::list(db, &caller.0, filter.as_ref(), offset, count).await?;
     let resources: Vec<Value> = users
         .iter()
         .map(|u| {
-            let mut doc = render(&req, u);
-            project(
-                &mut doc,
-                wanted.attributes.as_deref(),
-                wanted.excluded_attributes.as_deref(),
-            );
+            let mut doc = render(req, u);
+            project(&mut doc, query.attributes, query.excluded_attributes);
             doc
         })
         .collect();
@@ -1083,6 +760,127 @@ pub async fn list_users(
             "Resources": resources,
         }),
     ))
+}
+
+/// A search request's `attributes` / `excludedAttributes`: an array of names (RFC 7644
+/// §3.4.3), or one comma-separated string.
+fn names(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ScimError> {
+    match mentorat_domain::scim::user::lookup(obj, key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|i| {
+                i.as_str().map(str::to_owned).ok_or_else(|| {
+                    ScimError::invalid_value(format!("{key} must be an array of strings"))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(|v| Some(v.join(","))),
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "{key} must be an array of strings"
+        ))),
+    }
+}
+
+fn search_integer(obj: &Map<String, Value>, key: &str) -> Result<Option<i64>, ScimError> {
+    match mentorat_domain::scim::user::lookup(obj, key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| ScimError::invalid_value(format!("{key} must be an integer"))),
+        Some(Value::String(s)) => integer(Some(s), key),
+        Some(_) => Err(ScimError::invalid_value(format!(
+            "{key} must be an integer"
+        ))),
+    }
+}
+
+async fn search(
+    caller: ScimCaller,
+    db: crate::unit::RequestDb,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    let body = body_json(payload, &req).await?;
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a SearchRequest"))?;
+    let schemas_ok = mentorat_domain::scim::user::lookup(obj, "schemas")
+        .and_then(Value::as_array)
+        .is_some_and(|s| s.iter().any(|s| s.as_str() == Some(SEARCH_SCHEMA)));
+    if !schemas_ok {
+        return Err(ScimError::bad(
+            "invalidSyntax",
+            format!("`schemas` must name {SEARCH_SCHEMA}"),
+        ));
+    }
+    let filter = match mentorat_domain::scim::user::lookup(obj, "filter") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(f)) => Some(f.clone()),
+        Some(_) => return Err(ScimError::bad("invalidFilter", "filter must be a string")),
+    };
+    let attributes = names(obj, "attributes")?;
+    let excluded = names(obj, "excludedAttributes")?;
+    let start = search_integer(obj, "startIndex")?;
+    let count = search_integer(obj, "count")?;
+    list_answer(
+        &caller,
+        &db,
+        &req,
+        Query {
+            filter: filter.as_deref(),
+            start,
+            count,
+            attributes: attributes.as_deref(),
+            excluded_attributes: excluded.as_deref(),
+        },
+    )
+    .await
+}
+
+/// Search users with a `SearchRequest` body (RFC 7644 §3.4.3): the query of `GET /Users`
+/// (`filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`) kept out of URLs
+/// and logs. Sorting is not offered (`sortBy` is ignored).
+#[utoipa::path(
+    tag = "scim",
+    security(("bearer" = [])),
+    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A SearchRequest message", example = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName sw \"E1\" and active eq true", "attributes": ["userName", "emails"], "startIndex": 1, "count": 50})),
+    responses(
+        (status = 200, description = "A list response", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 400, description = "invalidFilter, invalidValue, invalidSyntax", content_type = "application/scim+json", body = serde_json::Value),
+    )
+)]
+#[post("/Users/.search")]
+pub async fn search_users(
+    caller: ScimCaller,
+    db: crate::unit::RequestDb,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    search(caller, db, req, payload).await
+}
+
+/// Search from the root (RFC 7644 §3.4.3): over every resource type offered, which is
+/// `User` alone; the same as `POST /Users/.search`.
+#[utoipa::path(
+    tag = "scim",
+    security(("bearer" = [])),
+    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A SearchRequest message", example = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "emails co \"@chu.example\"", "count": 10})),
+    responses(
+        (status = 200, description = "A list response", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 400, description = "invalidFilter, invalidValue, invalidSyntax", content_type = "application/scim+json", body = serde_json::Value),
+    )
+)]
+#[post("/.search")]
+pub async fn search_all(
+    caller: ScimCaller,
+    db: crate::unit::RequestDb,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ScimError> {
+    search(caller, db, req, payload).await
 }
 
 /// Read a user.
@@ -1113,25 +911,13 @@ pub async fn get_user(
     Ok(scim(StatusCode::OK, &doc))
 }
 
-async fn write(
-    caller: &Caller,
-    db: &crate::unit::RequestDb,
-    req: &HttpRequest,
-    target: Target,
-    fields: UserFields,
-) -> Result<(StatusCode, ScimUser), ScimError> {
-    let (draft, external_id) = fields.into_draft()?;
-    let mut done = use_case::provision(db, caller, target, draft, external_id).await?;
-    // R11: a deactivated person's tokens are refused from now on, on this replica.
+/// A write's answer; R11: a deactivated person's tokens are refused from now on, on this
+/// replica.
+fn written(req: &HttpRequest, status: StatusCode, mut done: Provisioned) -> HttpResponse {
     if let Some(leavers) = req.app_data::<web::Data<Leavers>>() {
         leavers.written(req, std::mem::take(&mut done.activity_changes));
     }
-    let status = if matches!(target, Target::Create) {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, done.user))
+    user_response(req, status, &done.user)
 }
 
 /// Provision a user: `201` with its `Location`; `409 uniqueness` when an active user has
@@ -1154,9 +940,9 @@ pub async fn create_user(
     payload: web::Payload,
 ) -> Result<HttpResponse, ScimError> {
     let body = body_json(payload, &req).await?;
-    let fields = UserFields::from_resource(&body)?;
-    let (status, user) = write(&caller.0, &db, &req, Target::Create, fields).await?;
-    Ok(user_response(&req, status, &user))
+    let (fields, ignored) = UserFields::from_resource(&body)?;
+    let done = use_case::create(&db, &caller.0, fields, &ignored).await?;
+    Ok(written(&req, StatusCode::CREATED, done))
 }
 
 /// Replace a user whole (Okta's way); what the resource leaves out is cleared. `userName`
@@ -1182,13 +968,9 @@ pub async fn replace_user(
 ) -> Result<HttpResponse, ScimError> {
     let id = parse_id(&id)?;
     let body = body_json(payload, &req).await?;
-    let mut fields = UserFields::from_resource(&body)?;
-    if fields.user_name.is_none() {
-        // userName is immutable: a replacement that leaves it out keeps it.
-        fields.user_name = UserFields::of(&use_case::get(&db, &caller.0, id).await?).user_name;
-    }
-    let (status, user) = write(&caller.0, &db, &req, Target::Replace(id), fields).await?;
-    Ok(user_response(&req, status, &user))
+    let (fields, ignored) = UserFields::from_resource(&body)?;
+    let done = use_case::replace(&db, &caller.0, id, fields, &ignored).await?;
+    Ok(written(&req, StatusCode::OK, done))
 }
 
 /// Modify a user (RFC 7644 §3.5.2): `add`, `replace`, `remove`, as Entra ID sends them
@@ -1215,11 +997,8 @@ pub async fn patch_user(
 ) -> Result<HttpResponse, ScimError> {
     let id = parse_id(&id)?;
     let body = body_json(payload, &req).await?;
-    let current = use_case::get(&db, &caller.0, id).await?;
-    let mut fields = UserFields::of(&current);
-    fields.apply_patch(&body)?;
-    let (status, user) = write(&caller.0, &db, &req, Target::Replace(id), fields).await?;
-    Ok(user_response(&req, status, &user))
+    let done = use_case::patch(&db, &caller.0, id, &body).await?;
+    Ok(written(&req, StatusCode::OK, done))
 }
 
 /// Deprovision a user: `204`. The person is deactivated (R11), never erased (erasure is an
@@ -1257,6 +1036,8 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(list_schemas)
         .service(get_schema)
         .service(list_users)
+        .service(search_users)
+        .service(search_all)
         .service(create_user)
         .service(get_user)
         .service(replace_user)
@@ -1268,75 +1049,6 @@ pub fn configure(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
-
-    fn fields() -> UserFields {
-        UserFields {
-            user_name: Some("E1".into()),
-            given_name: Some("Zoé".into()),
-            family_name: Some("Lefèvre".into()),
-            email: Some("z@chu.example".into()),
-            active: Some(true),
-            ..UserFields::default()
-        }
-    }
-
-    #[test]
-    fn entra_patch_shapes_apply() {
-        let mut f = fields();
-        f.apply_patch(&json!({
-            "schemas": [PATCH_SCHEMA],
-            "Operations": [
-                {"op": "Replace", "path": "active", "value": "False"},
-                {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "new@chu.example"},
-                {"op": "Add", "path": "name.givenName", "value": "Zoë"},
-                {"op": "Add", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager", "value": "E9"},
-                {"op": "Replace", "value": {"title": "Infirmière", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "Cardio", "addresses[type eq \"work\"].formatted": "Nord", "nickName": "z"}},
-            ]
-        }))
-        .unwrap();
-        assert_eq!(f.active, Some(false));
-        assert_eq!(f.email.as_deref(), Some("new@chu.example"));
-        assert_eq!(f.given_name.as_deref(), Some("Zoë"));
-        assert_eq!(f.manager.as_deref(), Some("E9"));
-        assert_eq!(f.title.as_deref(), Some("Infirmière"));
-        assert_eq!(f.department.as_deref(), Some("Cardio"));
-        assert_eq!(f.site.as_deref(), Some("Nord"));
-        f.apply_patch(&json!({"schemas": [PATCH_SCHEMA], "Operations": [
-            {"op": "Remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager"}
-        ]}))
-        .unwrap();
-        assert_eq!(f.manager, None);
-    }
-
-    #[test]
-    fn bad_patches_name_their_scim_type() {
-        let cases = [
-            (
-                json!({"op": "Replace", "path": "emails[type eq", "value": "x"}),
-                "invalidPath",
-            ),
-            (json!({"op": "Remove"}), "noTarget"),
-            (
-                json!({"op": "Remove", "path": "emails[type eq \"home\"].value"}),
-                "noTarget",
-            ),
-            (json!({"op": "Remove", "path": "userName"}), "mutability"),
-            (
-                json!({"op": "Replace", "path": "active", "value": "maybe"}),
-                "invalidValue",
-            ),
-            (
-                json!({"op": "Move", "path": "active", "value": true}),
-                "invalidSyntax",
-            ),
-        ];
-        for (op, scim_type) in cases {
-            let err = fields()
-                .apply_patch(&json!({"schemas": [PATCH_SCHEMA], "Operations": [op]}))
-                .unwrap_err();
-            assert_eq!(err.scim_type, Some(scim_type), "{op}");
-        }
-    }
 
     #[test]
     fn attributes_and_excluded_attributes_project_the_answer() {
@@ -1361,22 +1073,5 @@ mod tests {
             without[ENTERPRISE_SCHEMA],
             json!({"manager": {"value": "2"}})
         );
-    }
-
-    #[test]
-    fn a_resource_picks_the_primary_email_and_the_work_address() {
-        let f = UserFields::from_resource(&json!({
-            "userName": "E1", "name": {"givenName": "A", "familyName": "B"},
-            "emails": [{"value": "home@x.example", "type": "home"}, {"value": "w@x.example", "type": "work", "primary": true}],
-            "addresses": [{"type": "work", "formatted": "Nord"}],
-            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "D", "manager": {"value": "E2"}},
-            "externalId": "okta-1", "unknown": 3
-        }))
-        .unwrap();
-        assert_eq!(f.email.as_deref(), Some("w@x.example"));
-        assert_eq!(f.site.as_deref(), Some("Nord"));
-        assert_eq!(f.department.as_deref(), Some("D"));
-        assert_eq!(f.manager.as_deref(), Some("E2"));
-        assert_eq!(f.external_id.as_deref(), Some("okta-1"));
     }
 }
