@@ -71,6 +71,11 @@ impl FromRequest for RequestDb {
     }
 }
 
+/// The request's unit of work, if it is a write being served.
+pub(crate) fn unit_of(req: &HttpRequest) -> Option<Db> {
+    req.extensions().get::<Bound>().map(|b| b.0.clone())
+}
+
 /// Writes that commit in chunks of their own, outside a unit of work: a bulk import of
 /// people (500 rows a transaction), so that other requests get a connection between its
 /// chunks and a failure loses one chunk, not the import. Importing is an upsert by external

@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
 use crate::{
-    crypto::{Aad, Keyring, V3},
+    crypto::{Aad, ERASED, Keyring, V3},
     error::StoreError,
     sql::statement,
 };
@@ -169,7 +169,8 @@ pub async fn old_formats(conn: &impl ConnectionTrait) -> Result<Vec<String>, Sto
     for (table, _, columns, _) in SEALED {
         for column in *columns {
             let sql = format!(
-                "SELECT 1 AS one FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 LIMIT 1"
+                "SELECT 1 AS one FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 \
+                 AND {column} <> '{ERASED}' LIMIT 1"
             );
             let row = conn
                 .query_one_raw(statement(backend, &sql, vec![format!("{V3}%").into()]))
@@ -196,7 +197,8 @@ pub async fn rotate(
             let key_cols = select_columns(pk, bound);
             let select = format!(
                 "SELECT {key_cols}, {column} AS value FROM {table} \
-                 WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 LIMIT {BATCH}"
+                 WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 AND {column} <> '{ERASED}' \
+                 LIMIT {BATCH}"
             );
             loop {
                 let rows = conn
