@@ -10,6 +10,7 @@ mod concurrency;
 mod confidentiality;
 mod cors;
 mod enrollments;
+mod erasure;
 mod errors;
 mod faults;
 mod hot_reads;
