@@ -513,6 +513,7 @@ async fn no_word_written_while_the_person_is_erased_survives() {
     if mentorat_tests::postgres_url().is_none() {
         return;
     }
+    let (mut written, mut refused) = (0, 0);
     for round in 0..3 {
         let app = spawn_app().await;
         let pair = active_pair(&app).await;
@@ -558,6 +559,8 @@ async fn no_word_written_while_the_person_is_erased_survives() {
         }
         let erased = erase.await.unwrap();
         assert_eq!(erased.status, 200, "{}", erased.text);
+        written += statuses.iter().filter(|s| **s == 201).count();
+        refused += statuses.iter().filter(|s| **s == 401).count();
         assert!(
             statuses.iter().all(|s| *s == 201 || *s == 401),
             "{statuses:?}"
@@ -577,6 +580,11 @@ async fn no_word_written_while_the_person_is_erased_survives() {
             .await;
         assert!(!notes.text.contains(ME_WORDS), "{}", notes.text);
     }
+    // The race was run: writes landed before the erasure and were refused after it.
+    assert!(
+        written > 0 && refused > 0,
+        "{written} written, {refused} refused"
+    );
 }
 
 async fn wait_for(app: &TestApp, sql: &str) {

@@ -6,7 +6,7 @@
 //! A second erasure of the same person destroys nothing more and answers the same person,
 //! pseudonym and time, with zero counts.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use mentorat_domain::{Caller, ExternalId, Role, erasure::Destroyed};
 use mentorat_persistence::{Db, StoreError, TransactionTrait, erasure, outbox};
 use uuid::Uuid;
@@ -35,7 +35,8 @@ pub async fn erase(db: &Db, caller: &Caller, id: Uuid) -> Result<Erasure, Servic
     if !caller.has(Role::Admin) {
         return Err(ServiceError::Forbidden);
     }
-    let now = Utc::now();
+    // Both databases keep microseconds: the time answered is the time stored.
+    let now = Utc::now().trunc_subsecs(6);
     let txn = db.conn().begin().await.map_err(store)?;
     let found = erasure::lock_person(&txn, id)
         .await?
