@@ -11,6 +11,7 @@ mod confidentiality;
 mod cors;
 mod enrollments;
 mod erasure;
+mod erasure_bench;
 mod errors;
 mod faults;
 mod hot_reads;
