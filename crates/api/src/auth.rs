@@ -402,18 +402,6 @@ pub async fn authenticate(req: &HttpRequest) -> Result<Caller, ApiError> {
             "the person this token names has been deactivated".to_owned(),
         ));
     }
-    // R14: a write's unit first takes a share lock on its caller's person row, so that an
-    // erasure that began first is waited for (and the write refused), and one that begins
-    // later waits for the write to commit, then destroys its words too. No word written by
-    // a person survives their erasure, whichever replica served it.
-    if let Some(unit) = crate::unit::unit_of(req)
-        && mentorat_persistence::erasure::is_erased(unit.conn(), caller.subject.as_str()).await?
-    {
-        tracing::info!(subject = %caller.subject, "an erased person's token refused (R14)");
-        return Err(ApiError::Unauthorized(
-            "the person this token names has been erased".to_owned(),
-        ));
-    }
     Ok(caller)
 }
 
