@@ -10,6 +10,8 @@ mod concurrency;
 mod confidentiality;
 mod cors;
 mod enrollments;
+mod erasure;
+mod erasure_bench;
 mod errors;
 mod faults;
 mod hot_reads;

@@ -203,6 +203,12 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
         ("PUT", "/scim/v2/Users/{id}", scim),
         ("PATCH", "/scim/v2/Users/{id}", scim),
         ("DELETE", "/scim/v2/Users/{id}", scim),
+        // R14: the admins only; last, as it erases the spare person for good.
+        (
+            "POST",
+            "/api/v1/people/{id}/erasure",
+            [U, F, F, F, F, A, F, F],
+        ),
     ]
 }
 
@@ -330,6 +336,8 @@ fn concrete(path: &str, s: &Seed) -> String {
         &s.pair
     } else if path.starts_with("/api/v1/programs/") {
         &s.program
+    } else if path.ends_with("/erasure") {
+        &s.spare_person
     } else if path.starts_with("/api/v1/people/") {
         &s.person
     } else if path.starts_with("/api/v1/webhooks/") {

@@ -520,5 +520,6 @@ pub mod op {
         ExportMe,
         ManageWebhooks,
         ProvisionUsers,
+        ErasePerson,
     );
 }

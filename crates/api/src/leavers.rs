@@ -101,8 +101,16 @@ impl Leavers {
     }
 
     /// Is this person deactivated (R11)?
+    ///
+    /// An erased person (R14) is in the set under their pseudonym: a token naming their old
+    /// external id is recognised by it.
     pub fn is_inactive(&self, external_id: &ExternalId) -> bool {
-        self.read(|s| s.inactive.contains(external_id.as_str()))
+        let id = external_id.as_str();
+        if self.read(|s| s.inactive.contains(id)) {
+            return true;
+        }
+        let pseudonym = mentorat_persistence::erasure::pseudonym_of(id);
+        self.read(|s| s.inactive.contains(&pseudonym))
     }
 
     /// Is the set too old to be trusted (refreshes have kept failing)? Authenticated requests

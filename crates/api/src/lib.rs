@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;
+pub mod retention;
 pub mod routes;
 pub mod telemetry;
 pub mod trace_context;
@@ -154,6 +155,7 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(routes::people::import_people)
         .service(routes::people::list_people)
         .service(routes::people::get_person)
+        .service(routes::people::erase_person)
         .service(routes::programs::create_program)
         .service(routes::programs::list_programs)
         .service(routes::programs::get_program)

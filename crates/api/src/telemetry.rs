@@ -125,6 +125,8 @@ pub struct Metrics {
     latency: HistogramVec,
     statements: HistogramVec,
     pub(crate) operations: std::sync::Arc<Operations>,
+    retention_runs: IntCounter,
+    retention_destroyed: IntCounterVec,
 }
 
 /// The version this binary was built from, and the commit when the build said it
@@ -415,7 +417,25 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(statements.clone()))?;
         let operations = std::sync::Arc::new(Operations::new(&registry)?);
+        let retention_runs = IntCounter::new(
+            "mentorat_retention_runs_total",
+            "Runs of the retention task (R14) on this replica",
+        )?;
+        let retention_destroyed = IntCounterVec::new(
+            Opts::new(
+                "mentorat_retention_destroyed_total",
+                "Rows whose words the retention task destroyed on this replica, by kind",
+            ),
+            &["kind"],
+        )?;
+        for kind in mentorat_domain::erasure::Kind::ALL {
+            retention_destroyed.with_label_values(&[kind.as_str()]);
+        }
+        registry.register(Box::new(retention_runs.clone()))?;
+        registry.register(Box::new(retention_destroyed.clone()))?;
         Ok(Self {
+            retention_runs,
+            retention_destroyed,
             operations,
             statements,
             registry,
@@ -435,6 +455,18 @@ impl Metrics {
         self.statements
             .with_label_values(&[method, route])
             .observe(f64::from(statements));
+    }
+
+    /// A run of the retention task, and what it destroyed.
+    pub fn retention_run(&self, destroyed: &mentorat_domain::erasure::Destroyed) {
+        self.retention_runs.inc();
+        for (kind, n) in destroyed.by_kind() {
+            if n > 0 {
+                self.retention_destroyed
+                    .with_label_values(&[kind.as_str()])
+                    .inc_by(n);
+            }
+        }
     }
 
     /// The Prometheus text exposition.

@@ -71,6 +71,37 @@ impl FromRequest for RequestDb {
     }
 }
 
+/// Is the write's caller a person who has been erased (or is being erased by a transaction
+/// that commits first)? A token that does not verify is left to the handler (`401`).
+async fn erased_caller(req: &ServiceRequest, unit: &Db) -> Result<bool, ApiError> {
+    let http = req.request();
+    let known = http
+        .extensions()
+        .get::<crate::auth::Verified>()
+        .map(|v| v.0.clone());
+    let caller = match known {
+        Some(caller) => Some(caller),
+        None => match (
+            crate::auth::bearer_token(http),
+            http.app_data::<web::Data<std::sync::Arc<crate::auth::JwtVerifier>>>(),
+        ) {
+            (Some(token), Some(verifier)) => verifier.verify(token).await.ok(),
+            _ => None,
+        },
+    };
+    let Some(caller) = caller else {
+        return Ok(false);
+    };
+    let erased =
+        mentorat_persistence::erasure::is_erased(unit.conn(), caller.subject.as_str()).await?;
+    http.extensions_mut()
+        .insert(crate::auth::Verified(caller.clone()));
+    if erased {
+        tracing::info!(subject = %caller.subject, "an erased person's token refused (R14)");
+    }
+    Ok(erased)
+}
+
 /// Writes that commit in chunks of their own, outside a unit of work: a bulk import of
 /// people (500 rows a transaction), so that other requests get a connection between its
 /// chunks and a failure loses one chunk, not the import. Importing is an upsert by external
@@ -139,6 +170,30 @@ pub async fn middleware(
             return Ok(req.error_response(ApiError::from(err)));
         }
     };
+    // R14: before its work, a write takes a share lock on its caller's person row, so that an
+    // erasure that began first is waited for (and the write refused), and one that begins
+    // later waits for the write to commit, then destroys its words too: no word written by a
+    // person survives their erasure, whichever replica served it. Here, before the handler,
+    // so that its extractors' order is not changed by the wait.
+    match erased_caller(&req, &bound).await {
+        Ok(false) => {}
+        Ok(true) => {
+            drop((bound, unit));
+            if let Some(claim) = &claim {
+                idempotency::release(&db, claim).await;
+            }
+            return Ok(req.error_response(ApiError::Unauthorized(
+                "the person this token names has been erased".to_owned(),
+            )));
+        }
+        Err(err) => {
+            drop((bound, unit));
+            if let Some(claim) = &claim {
+                idempotency::release(&db, claim).await;
+            }
+            return Ok(req.error_response(err));
+        }
+    }
     req.extensions_mut().insert(Bound(bound.clone()));
     let res = match next.call(req).await {
         Ok(res) => res.map_into_boxed_body(),

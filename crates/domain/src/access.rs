@@ -61,6 +61,8 @@ pub enum Operation {
     ManageWebhooks,
     /// SCIM 2.0 provisioning of people (`/scim/v2`): the HRIS connector only.
     ProvisionUsers,
+    /// R14 erasure of a person (GDPR art. 17): the admins only.
+    ErasePerson,
 }
 
 impl Operation {
@@ -115,7 +117,7 @@ impl Operation {
         )
     }
 
-    pub const ALL: [Operation; 49] = [
+    pub const ALL: [Operation; 50] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -165,6 +167,7 @@ impl Operation {
         Operation::ExportMe,
         Operation::ManageWebhooks,
         Operation::ProvisionUsers,
+        Operation::ErasePerson,
     ];
 }
 
@@ -211,6 +214,8 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         UpsertPerson | ImportPeople => all_if(runs_programs || caller.has(Role::Hris)),
         // SCIM is the identity provider's protocol: its connector holds the `hris` role.
         ProvisionUsers => all_if(caller.has(Role::Hris)),
+        // R14: destroying a person's words is the admins' decision, not a coordinator's.
+        ErasePerson => all_if(caller.has(Role::Admin)),
         // Participants read the programs they are enrolled in, and their own enrollment.
         // ...and a mentee the suggestions for their own enrollment; a member their own pairs.
         ListPrograms | ReadProgram | ReadCurrentCharter | ListEnrollments | ReadEnrollment
@@ -337,6 +342,7 @@ mod tests {
             (ExportMe, OWN, OWN, OWN, OWN, OWN),
             (ManageWebhooks, F, F, ALL, F, F),
             (ProvisionUsers, F, F, F, ALL, F),
+            (ErasePerson, F, F, ALL, F, F),
         ];
         assert_eq!(
             table.len(),

@@ -8,6 +8,7 @@ pub mod caller;
 pub mod confidentiality;
 pub mod content;
 pub mod enrollment;
+pub mod erasure;
 pub mod error;
 pub mod feedback;
 pub mod health;

@@ -52,6 +52,12 @@ pub struct Config {
     /// another replica's deactivation goes unseen (`MENTORAT_DEACTIVATION_REFRESH_MS`,
     /// 50 to 60,000 ms).
     pub deactivation_refresh: Duration,
+    /// R14: a pair's words are destroyed this many days after it ended or completed, or its
+    /// program closed (`MENTORAT_RETENTION_DAYS`, 1 to 36500, default 365).
+    pub retention_days: u32,
+    /// How often the retention task looks for pairs past it (`MENTORAT_RETENTION_EVERY_SECONDS`,
+    /// 1 to 86400, default 3600).
+    pub retention_every: Duration,
     /// Networks a webhook may reach besides the public Internet
     /// (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`, comma-separated CIDRs; none by default).
     pub webhook_policy: TargetPolicy,
@@ -307,6 +313,30 @@ impl Config {
                 }
             },
         };
+        let retention_days = match var("MENTORAT_RETENTION_DAYS") {
+            None => mentorat_api::retention::DEFAULT_DAYS,
+            Some(v) => match v.trim().parse::<u32>() {
+                Ok(days @ 1..=36_500) => days,
+                _ => {
+                    return Err(error(
+                        "MENTORAT_RETENTION_DAYS",
+                        "must be a whole number of days from 1 to 36500",
+                    ));
+                }
+            },
+        };
+        let retention_every = match var("MENTORAT_RETENTION_EVERY_SECONDS") {
+            None => Duration::from_secs(3600),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(s @ 1..=86_400) => Duration::from_secs(s),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_RETENTION_EVERY_SECONDS",
+                        "must be a whole number of seconds from 1 to 86400",
+                    ));
+                }
+            },
+        };
         let deactivation_refresh = match var("MENTORAT_DEACTIVATION_REFRESH_MS") {
             None => mentorat_api::leavers::DEFAULT_REFRESH,
             Some(v) => match v.trim().parse::<u64>() {
@@ -383,6 +413,8 @@ impl Config {
             idempotency_lease_seconds,
             body_timeout,
             deactivation_refresh,
+            retention_days,
+            retention_every,
             shutdown_grace,
             webhook_policy,
             public_url,
@@ -449,6 +481,14 @@ mod tests {
         assert!(c.cors_origins.is_empty());
         assert_eq!(c.k_anonymity, 5);
         assert_eq!(c.body_timeout, Duration::from_secs(10));
+        assert_eq!(c.retention_days, 365);
+        assert_eq!(c.retention_every, Duration::from_secs(3600));
+        assert_eq!(
+            config(&[("MENTORAT_RETENTION_DAYS", "30")])
+                .unwrap()
+                .retention_days,
+            30
+        );
         assert_eq!(
             config(&[("MENTORAT_K_ANONYMITY", "8")])
                 .unwrap()
@@ -478,7 +518,11 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 29] = [
+        let cases: [(&str, &str); 33] = [
+            ("MENTORAT_RETENTION_DAYS", "0"),
+            ("MENTORAT_RETENTION_DAYS", "a year"),
+            ("MENTORAT_RETENTION_DAYS", "36501"),
+            ("MENTORAT_RETENTION_EVERY_SECONDS", "0"),
             ("MENTORAT_TRUSTED_PROXIES", "10.0.0.5"),
             ("MENTORAT_RATE_LIMIT", "fast"),
             ("MENTORAT_RATE_LIMIT", "100/s,burst=0"),

@@ -192,6 +192,13 @@ impl Application {
             leavers,
         )?;
         let inflight = state.inflight.clone();
+        // R14: every replica runs the retention task (its batches skip what another holds).
+        mentorat_api::retention::keep_running(
+            db.clone(),
+            config.retention_days,
+            config.retention_every,
+            state.metrics.clone(),
+        );
         let audit_log = state.audit_log.clone();
         // Signals are ours (see `run_until_stopped`): the stop must be known to have begun
         // before a request dropped by it can be counted as cut.

@@ -40,6 +40,10 @@ const V1: &str = "enc:v1:";
 const V2: &str = "enc:v2:";
 /// Sealed bound to its table, column, row and the row's fields that decide who reads it.
 pub(crate) const V3: &str = "enc:v3:";
+/// What an erased value is left as (R14, [`crate::erasure`]): no ciphertext at all, so no key,
+/// old or new, opens any word of it; it reads as an empty text. Someone who writes the
+/// database could put it anywhere — that deletes words, it forges none.
+pub const ERASED: &str = "enc:erased";
 const NONCE_BYTES: usize = 24;
 
 /// Where a sealed value lives — its table, column and row, and the fields of the row that
@@ -145,10 +149,14 @@ enum Format<'s> {
     V1(&'s str),
     /// No `enc:` prefix: written before encryption existed.
     Plain,
+    /// [`ERASED`]: the words were destroyed.
+    Erased,
 }
 
 fn format_of<'s>(stored: &'s str, aad: &Aad<'_>) -> Result<Format<'s>, StoreError> {
-    Ok(if let Some(rest) = stored.strip_prefix(V3) {
+    Ok(if stored == ERASED {
+        Format::Erased
+    } else if let Some(rest) = stored.strip_prefix(V3) {
         Format::Current(rest)
     } else if let Some(rest) = stored.strip_prefix(V2) {
         Format::V2(rest)
@@ -297,6 +305,7 @@ impl Keyring {
     pub fn open(&self, stored: &str, aad: &Aad<'_>) -> Result<String, StoreError> {
         match format_of(stored, aad)? {
             Format::Current(rest) => self.decrypt(rest, aad, Some(aad.bytes(true))),
+            Format::Erased => Ok(String::new()),
             old => {
                 let format = match old {
                     Format::V2(_) => "enc:v2",
@@ -325,6 +334,7 @@ impl Keyring {
             Format::V2(rest) => self.decrypt(rest, aad, Some(aad.bytes(false))),
             Format::V1(rest) => self.decrypt(rest, aad, None),
             Format::Plain => Ok(stored.to_owned()),
+            Format::Erased => Ok(String::new()),
         }
     }
 
@@ -404,9 +414,10 @@ impl Keyring {
     /// Is this stored value sealed otherwise than in the current format under the current
     /// key (another key, an older format, or not at all)?
     pub fn is_stale(&self, stored: &str) -> bool {
-        !stored
-            .strip_prefix(V3)
-            .is_some_and(|rest| rest.starts_with(&format!("{}:", self.current.id)))
+        stored != ERASED
+            && !stored
+                .strip_prefix(V3)
+                .is_some_and(|rest| rest.starts_with(&format!("{}:", self.current.id)))
     }
 }
 
@@ -549,6 +560,14 @@ mod tests {
         assert!(rotated.is_stale(&sealed));
         let new_only = Keyring::parse(&key(2)).unwrap();
         assert!(new_only.open(&sealed, &here()).is_err());
+    }
+
+    #[test]
+    fn an_erased_value_reads_empty_and_is_never_stale() {
+        let ring = Keyring::parse(&key(5)).unwrap();
+        assert_eq!(ring.open(ERASED, &here()).unwrap(), "");
+        assert_eq!(ring.open_to_reseal(ERASED, &here()).unwrap(), "");
+        assert!(!ring.is_stale(ERASED));
     }
 
     #[test]

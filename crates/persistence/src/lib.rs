@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod db;
 pub mod enrollments;
 mod entity;
+pub mod erasure;
 pub mod error;
 pub mod feedback;
 pub mod idempotency;

@@ -99,7 +99,9 @@ pub async fn inactive_external_ids(conn: &impl ConnectionTrait) -> Result<Vec<St
     let rows = conn
         .query_all_raw(crate::sql::statement(
             backend,
-            "SELECT external_id FROM people WHERE NOT active",
+            // R14: an erased person stays refused, even if reactivated since (by pseudonym).
+            "SELECT external_id FROM people WHERE NOT active \
+             UNION SELECT external_id FROM people WHERE erased_at IS NOT NULL",
             Vec::new(),
         ))
         .await?;

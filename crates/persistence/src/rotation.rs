@@ -11,7 +11,7 @@ use sea_orm::{ConnectionTrait, QueryResult, Value};
 use uuid::Uuid;
 
 use crate::{
-    crypto::{Aad, Keyring, V3},
+    crypto::{Aad, ERASED, Keyring, V3},
     error::StoreError,
     sql::statement,
 };
@@ -169,7 +169,8 @@ pub async fn old_formats(conn: &impl ConnectionTrait) -> Result<Vec<String>, Sto
     for (table, _, columns, _) in SEALED {
         for column in *columns {
             let sql = format!(
-                "SELECT 1 AS one FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 LIMIT 1"
+                "SELECT 1 AS one FROM {table} WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 \
+                 AND {column} <> '{ERASED}' LIMIT 1"
             );
             let row = conn
                 .query_one_raw(statement(backend, &sql, vec![format!("{V3}%").into()]))
@@ -271,7 +272,8 @@ pub async fn rotate(
             let key_cols = select_columns(pk, bound);
             let select = format!(
                 "SELECT {key_cols}, {column} AS value FROM {table} \
-                 WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 LIMIT {BATCH}"
+                 WHERE {column} IS NOT NULL AND {column} NOT LIKE $1 AND {column} <> '{ERASED}' \
+                 LIMIT {BATCH}"
             );
             loop {
                 let rows = conn
@@ -313,4 +315,37 @@ pub async fn rotate(
     }
     report.push(("key_check", crate::key_check::reseal(conn, keys).await?));
     Ok(report)
+}
+
+/// Every sealed value of the database opened with `keys` where it is stored, as
+/// `(table, column, plaintext)` — for the tests and audits that must show what the
+/// database still says (R14: after an erasure, none of the person's words). Erased values
+/// open as empty texts.
+pub async fn open_all(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+) -> Result<Vec<(&'static str, &'static str, String)>, StoreError> {
+    let backend = conn.get_database_backend();
+    let mut out = Vec::new();
+    for (table, pk, columns, bound) in SEALED {
+        let key_cols = select_columns(pk, bound);
+        for column in *columns {
+            let sql = format!(
+                "SELECT {key_cols}, {column} AS value FROM {table} WHERE {column} IS NOT NULL"
+            );
+            for row in conn
+                .query_all_raw(statement(backend, &sql, Vec::new()))
+                .await?
+            {
+                let value: String = row.try_get("", "value")?;
+                let place = RowKey::read(table, &key_cols, &row)?;
+                out.push((
+                    *table,
+                    *column,
+                    keys.open_to_reseal(&value, &place.aad(table, column))?,
+                ));
+            }
+        }
+    }
+    Ok(out)
 }

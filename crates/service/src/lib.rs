@@ -5,6 +5,7 @@ pub mod calendar;
 pub mod concerns;
 pub mod departures;
 pub mod enrollments;
+pub mod erasure;
 pub mod error;
 pub mod feedback;
 pub mod me;

@@ -394,3 +394,105 @@ pub async fn get_person(
         .insert_header((header::ETAG, etag(person.revision)))
         .json(PersonDto::from(person)))
 }
+
+/// What an erasure destroyed, by kind (rows; a row counts once whatever the number of its
+/// columns destroyed).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DestroyedDto {
+    /// Notes the person wrote (private and shared).
+    pub notes: u64,
+    /// Objectives the person proposed or rewrote: their title, description and criteria.
+    pub objectives: u64,
+    /// Objective revisions: the before/after texts of the objectives above, the person's comments.
+    pub objective_revisions: u64,
+    /// Meetings of the person's pairs: place, agenda, summary (the pair's joint record), and
+    /// the reasons of the cancellations the person made.
+    pub meetings: u64,
+    /// End reasons of the person's pairs (the pair's joint record).
+    pub end_reasons: u64,
+    pub concerns: u64,
+    pub feedback_comments: u64,
+    /// The goals of the person's enrollments.
+    pub enrollment_goals: u64,
+    /// Stored answers of `Idempotency-Key` requests: the person's own (deleted) and others'
+    /// naming the person, their pairs or enrollments (withheld: a replay is `409`).
+    pub stored_answers: u64,
+    pub notifications: u64,
+    pub calendar_feeds: u64,
+}
+
+/// The answer of an erasure.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErasureDto {
+    pub person_id: Uuid,
+    /// What the person's external id became; pairs, counts and report tallies keep pointing
+    /// at the same person under it.
+    #[schema(example = "erased-3f9a0c1d2e4b5a69")]
+    pub pseudonym: String,
+    /// When the person was (first) erased.
+    pub erased_at: DateTime<Utc>,
+    /// `true` when the person had already been erased: nothing more was destroyed, the
+    /// counts are zero.
+    pub already_erased: bool,
+    pub destroyed: DestroyedDto,
+}
+
+impl From<mentorat_service::erasure::Erasure> for ErasureDto {
+    fn from(e: mentorat_service::erasure::Erasure) -> Self {
+        use mentorat_domain::erasure::Kind;
+        let d = &e.destroyed;
+        Self {
+            person_id: e.person_id,
+            pseudonym: e.pseudonym,
+            erased_at: e.erased_at,
+            already_erased: !e.first,
+            destroyed: DestroyedDto {
+                notes: d.get(Kind::Notes),
+                objectives: d.get(Kind::Objectives),
+                objective_revisions: d.get(Kind::ObjectiveRevisions),
+                meetings: d.get(Kind::Meetings),
+                end_reasons: d.get(Kind::EndReasons),
+                concerns: d.get(Kind::Concerns),
+                feedback_comments: d.get(Kind::Feedback),
+                enrollment_goals: d.get(Kind::EnrollmentGoals),
+                stored_answers: d.get(Kind::StoredAnswers),
+                notifications: d.get(Kind::Notifications),
+                calendar_feeds: d.get(Kind::CalendarFeeds),
+            },
+        }
+    }
+}
+
+/// Erase a person (admin; GDPR art. 17, R14): their identity is blanked (a stable
+/// pseudonym stays, so pairs, counts and report tallies do not move), every word they wrote
+/// in any pair is destroyed wherever it was kept — notes, objective texts and revisions,
+/// concerns, feedback comments, the reasons of the cancellations they made, their
+/// enrollments' goals, the stored answers of keyed requests — and their pairs' joint record
+/// (meetings' place, agenda and summary; end reasons). Their notifications and calendar feed
+/// are deleted and their tokens are `401` from now on. The other member's own words stay.
+/// The audit log records who erased whom, when — never the words. Repeating it is harmless:
+/// `200`, `already_erased: true`, zero counts.
+#[utoipa::path(
+    tag = "people",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "The person's id")),
+    responses(
+        (status = 200, description = "Erased (or already erased)", body = ErasureDto),
+    )
+)]
+#[post("/people/{id}/erasure")]
+pub async fn erase_person(
+    auth: Authorized<op::ErasePerson>,
+    db: RequestDb,
+    req: HttpRequest,
+    leavers: web::Data<Leavers>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let erasure = mentorat_service::erasure::erase(&db, &auth.caller, id.into_inner()).await?;
+    // Their tokens are refused from now on, on this replica (the others within a refresh:
+    // and any write of theirs already running is refused before it commits).
+    if let Some(old) = erasure.locked_out.clone() {
+        leavers.written(&req, vec![(old, false)]);
+    }
+    Ok(HttpResponse::Ok().json(ErasureDto::from(erasure)))
+}
