@@ -318,6 +318,10 @@ pub struct MeetingStats {
     pub next_meeting_at: Option<DateTime<Utc>>,
 }
 
+/// `(the latest start up to now of a meeting held or still scheduled, the next start after
+/// now of a scheduled one)`.
+pub(crate) type Around = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The latest start up to `now` of a meeting held or still scheduled, and the next start
 /// after `now` of a scheduled one, of each of these pairs that has meetings, in one grouped
 /// statement: what a pair's row cannot tell when a meeting still scheduled has started while
@@ -326,10 +330,7 @@ pub(crate) async fn around(
     conn: &impl ConnectionTrait,
     pair_ids: &[Uuid],
     now: DateTime<Utc>,
-) -> Result<
-    std::collections::HashMap<Uuid, (Option<DateTime<Utc>>, Option<DateTime<Utc>>)>,
-    StoreError,
-> {
+) -> Result<std::collections::HashMap<Uuid, Around>, StoreError> {
     let mut values: Vec<Value> = vec![now.into(), now.into()];
     let placeholders: Vec<String> = (0..pair_ids.len()).map(|i| format!("${}", i + 3)).collect();
     values.extend(pair_ids.iter().map(|id| Value::from(*id)));

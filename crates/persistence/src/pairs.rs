@@ -620,7 +620,7 @@ struct Around {
 impl Around {
     /// `(latest start up to now of a meeting held or scheduled, next scheduled start after
     /// now)`, or `None` when the row cannot tell.
-    fn resolve(self, now: DateTime<Utc>) -> Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    fn resolve(self, now: DateTime<Utc>) -> Option<crate::meetings::Around> {
         if self.last_held.is_some_and(|t| t > now) {
             return None; // a meeting is held only once started: not seen, but not assumed
         }
