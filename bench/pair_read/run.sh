@@ -107,8 +107,8 @@ stop
 # ---- 1. PostgreSQL alone ------------------------------------------------------------------------
 for which in before after; do
   log "pgbench $which.sql"
-  timeout $((secs + 30)) pgbench -n -M prepared -c 1 -j 1 -T "$secs" -D pair="'$pair'" \
-    -D ext="'$mentor'" -f "$here/bench/pair_read/$which.sql" "$base/$db" > "$out/pgbench_$which.txt" 2>&1
+  timeout $((secs + 30)) pgbench -n -M prepared -c 1 -j 1 -T "$secs" -D pair="$pair" \
+    -D ext="$mentor" -f "$here/bench/pair_read/$which.sql" "$base/$db" > "$out/pgbench_$which.txt" 2>&1
   sql="$(sed -e '/^--/d' -e "s/:pair/\$1/g" -e "s/:ext/\$2/g" -e 's/;$//' "$here/bench/pair_read/$which.sql")"
   {
     echo "PREPARE r(uuid, text) AS $sql;"
