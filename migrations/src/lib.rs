@@ -23,6 +23,7 @@ mod m20261203_000016_idempotency_resource;
 mod m20261203_000017_report_cells;
 mod m20261203_000018_report_pair_events;
 mod m20261203_000019_scim_users;
+mod m20261204_000020_pair_read_facts;
 mod m20261204_000022_scim_attributes;
 mod m20261204_000023_erasure;
 mod m20261204_000025_meeting_words_revision;
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000017_report_cells::Migration),
             Box::new(m20261203_000018_report_pair_events::Migration),
             Box::new(m20261203_000019_scim_users::Migration),
+            Box::new(m20261204_000020_pair_read_facts::Migration),
             Box::new(m20261204_000022_scim_attributes::Migration),
             Box::new(m20261204_000023_erasure::Migration),
             Box::new(m20261204_000025_meeting_words_revision::Migration),

@@ -24,6 +24,7 @@ mod me;
 mod openapi;
 mod operations;
 mod operator_metrics;
+mod pair_facts;
 mod pairs;
 mod people;
 mod programs;

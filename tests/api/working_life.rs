@@ -172,18 +172,45 @@ pub(crate) fn video_at(hours: i64) -> Value {
            "agenda": "Ordre du jour confidentiel"})
 }
 
-/// Move a meeting so that it started `hours` ago.
+/// Move a meeting so that it started `hours` ago — and, as the service's meeting writers do
+/// in their transaction, recount its pair's meeting facts (migration 000020: the start times
+/// a pair's answer shows are kept on its row; moving a meeting behind the service's back
+/// would leave them as they were).
 pub(crate) async fn started_hours_ago(app: &TestApp, meeting: &str, hours: i64) {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let start = Utc::now() - Duration::hours(hours);
+    let id = uuid::Uuid::parse_str(meeting).unwrap();
     app.time_passes(
         "UPDATE meetings SET starts_at = $1, ends_at = $2 WHERE id = $3",
         vec![
             start.into(),
             (start + Duration::minutes(45)).into(),
-            uuid::Uuid::parse_str(meeting).unwrap().into(),
+            id.into(),
         ],
     )
     .await;
+    let conn = app.db.conn();
+    let backend = conn.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT pair_id FROM meetings WHERE id = $1",
+        _ => "SELECT pair_id FROM meetings WHERE id = ?",
+    };
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            vec![id.into()],
+        ))
+        .await
+        .unwrap()
+        .expect("the meeting exists");
+    let pair: uuid::Uuid = row.try_get("", "pair_id").unwrap();
+    mentorat_persistence::tallies::refresh_meeting_facts(
+        conn,
+        mentorat_persistence::pairs::PairsOf::One(pair),
+    )
+    .await
+    .unwrap();
 }
 
 #[tokio::test]

@@ -382,51 +382,31 @@ pub struct MeetingStats {
     pub next_meeting_at: Option<DateTime<Utc>>,
 }
 
-/// [`MeetingStats`] of many pairs in one grouped query.
-pub async fn stats(
+/// `(the latest start up to now of a meeting held or still scheduled, the next start after
+/// now of a scheduled one)`.
+pub(crate) type Around = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// The latest start up to `now` of a meeting held or still scheduled, and the next start
+/// after `now` of a scheduled one, of each of these pairs that has meetings, in one grouped
+/// statement: what a pair's row cannot tell when a meeting still scheduled has started while
+/// another is ahead (`pairs::read_one`).
+pub(crate) async fn around(
     conn: &impl ConnectionTrait,
     pair_ids: &[Uuid],
     now: DateTime<Utc>,
-) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
-    if pair_ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    stats_of(conn, pair_ids, now).await
-}
-
-/// The meetings of the pairs `which` names, counted per pair — `$1` and `$2` are "now" (the
-/// latest start up to now, the next after now). One statement text for [`stats`] and for
-/// `pairs::read_facts`, which joins it.
-/// `now` is bound twice, as `$now` and `$now + 1` (placeholders are numbered in the order they
-/// appear, see [`crate::sql::statement`]).
-pub(crate) fn stats_select(which: &str, now: usize) -> String {
-    let later = now + 1;
-    format!(
-        "SELECT m.pair_id AS pair_id, \
-           SUM(CASE WHEN m.status = 'scheduled' THEN 1 ELSE 0 END) AS scheduled, \
-           SUM(CASE WHEN m.status = 'held' THEN 1 ELSE 0 END) AS held, \
-           SUM(CASE WHEN m.status = 'cancelled' THEN 1 ELSE 0 END) AS cancelled, \
-           SUM(CASE WHEN m.status = 'missed' THEN 1 ELSE 0 END) AS missed, \
-           SUM(CASE WHEN m.status = 'cancelled' AND m.late THEN 1 ELSE 0 END) AS late, \
-           SUM(CASE WHEN m.status = 'cancelled' AND NOT EXISTS \
-               (SELECT 1 FROM meetings r WHERE r.reschedules = m.id) THEN 1 ELSE 0 END) AS owed, \
-           MIN(CASE WHEN m.status = 'held' THEN m.starts_at END) AS first_held_at, \
-           MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= ${now} THEN m.starts_at END) AS last_meeting_at, \
-           MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > ${later} THEN m.starts_at END) AS next_meeting_at \
-         FROM meetings m WHERE {which} GROUP BY m.pair_id"
-    )
-}
-
-async fn stats_of(
-    conn: &impl ConnectionTrait,
-    ids: &[Uuid],
-    now: DateTime<Utc>,
-) -> Result<Vec<(Uuid, MeetingStats)>, StoreError> {
+) -> Result<std::collections::HashMap<Uuid, Around>, StoreError> {
     let mut values: Vec<Value> = vec![now.into(), now.into()];
-    let placeholders: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 3)).collect();
-    values.extend(ids.iter().map(|id| Value::from(*id)));
-    let which = format!("m.pair_id IN ({})", placeholders.join(", "));
-    let sql = stats_select(&which, 1);
+    let placeholders: Vec<String> = (0..pair_ids.len()).map(|i| format!("${}", i + 3)).collect();
+    values.extend(pair_ids.iter().map(|id| Value::from(*id)));
+    let sql = format!(
+        "SELECT m.pair_id AS pair_id, \
+           MAX(CASE WHEN m.status IN ('held', 'scheduled') AND m.starts_at <= $1 \
+             THEN m.starts_at END) AS last_meeting_at, \
+           MIN(CASE WHEN m.status = 'scheduled' AND m.starts_at > $2 \
+             THEN m.starts_at END) AS next_meeting_at \
+         FROM meetings m WHERE m.pair_id IN ({}) GROUP BY m.pair_id",
+        placeholders.join(", ")
+    );
     let rows = conn
         .query_all_raw(statement(conn.get_database_backend(), &sql, values))
         .await?;
@@ -434,17 +414,10 @@ async fn stats_of(
         .map(|row| {
             Ok((
                 row.try_get::<Uuid>("", "pair_id")?,
-                MeetingStats {
-                    scheduled: row.try_get("", "scheduled")?,
-                    held: row.try_get("", "held")?,
-                    cancelled: row.try_get("", "cancelled")?,
-                    missed: row.try_get("", "missed")?,
-                    late: row.try_get("", "late")?,
-                    owed: row.try_get("", "owed")?,
-                    first_held_at: row.try_get("", "first_held_at")?,
-                    last_meeting_at: row.try_get("", "last_meeting_at")?,
-                    next_meeting_at: row.try_get("", "next_meeting_at")?,
-                },
+                (
+                    row.try_get("", "last_meeting_at")?,
+                    row.try_get("", "next_meeting_at")?,
+                ),
             ))
         })
         .collect::<Result<_, sea_orm::DbErr>>()

@@ -589,9 +589,10 @@ fn to_domain(row: pair::Model) -> Result<Pair, StoreError> {
     })
 }
 
-/// What a pair's answer shows and its flags need besides the pair and its members' names,
-/// for many pairs in **one** statement: both members' accepted charter versions, the
-/// program's current version and cadence, the meetings counted, the objectives counted.
+/// What a pair's answer shows and its flags need besides the pair and its members' names:
+/// both members' accepted charter versions, the program's current version and cadence, the
+/// meetings counted, the objectives counted — all kept **on the pair row** (migration 000020,
+/// `tallies`), so a read takes them with the pair.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadFacts {
     pub mentor_accepted_charter: Option<i32>,
@@ -601,84 +602,100 @@ pub struct ReadFacts {
     pub meetings: crate::meetings::MeetingStats,
     /// Objectives by status (every status, zeros included).
     pub objectives: Vec<(mentorat_domain::objective::ObjectiveStatus, i64)>,
-    /// Objectives ever agreed (R4).
-    pub agreed: i64,
+    /// Has an objective ever been agreed (R4)?
+    pub agreed: bool,
 }
 
-/// The columns of [`ReadFacts`], over the aliases [`facts_joins`] introduces (`er`, `ee`,
-/// `pr`, `ms`, `os`) and `p`, the pair.
-fn facts_columns() -> String {
-    use mentorat_domain::objective::ObjectiveStatus;
-    let selected: String = ObjectiveStatus::ALL
-        .iter()
-        .map(|s| format!("COALESCE(os.o_{0}, 0) AS o_{0}, ", s.as_str()))
-        .collect();
-    format!(
-        "er.accepted_charter_version AS mentor_accepted, \
-         ee.accepted_charter_version AS mentee_accepted, \
-         (SELECT MAX(cv.version) FROM charter_versions cv WHERE cv.program_id = p.program_id) AS current_charter, \
-         pr.cadence_days AS cadence_days, \
-         COALESCE(ms.scheduled, 0) AS scheduled, COALESCE(ms.held, 0) AS held, \
-         COALESCE(ms.cancelled, 0) AS cancelled, COALESCE(ms.missed, 0) AS missed, \
-         COALESCE(ms.late, 0) AS late, COALESCE(ms.owed, 0) AS owed, \
-         ms.first_held_at AS first_held_at, ms.last_meeting_at AS last_meeting_at, \
-         ms.next_meeting_at AS next_meeting_at, \
-         {selected}COALESCE(os.agreed, 0) AS agreed"
-    )
+/// The pair row's meeting times that depend on the clock: "the latest start up to now" and
+/// "the next start after now" are told from them and `now`, except when a meeting still
+/// scheduled has started while another is ahead (a meeting not closed yet) — then the
+/// pair's meetings are read ([`crate::meetings::around`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Around {
+    last_held: Option<DateTime<Utc>>,
+    earliest_scheduled: Option<DateTime<Utc>>,
+    latest_scheduled: Option<DateTime<Utc>>,
 }
 
-/// The joins [`facts_columns`] reads: the members' enrollments, the program, and the
-/// meetings and objectives counted — of the pairs `meetings_of` and `objectives_of` select
-/// (conditions on `m.pair_id` and `o.pair_id`); `now` is the placeholder number of the first
-/// of the two `now`s the meeting counts bind.
-fn facts_joins(meetings_of: &str, now: usize, objectives_of: &str) -> String {
-    use mentorat_domain::objective::ObjectiveStatus;
-    let by_status: String = ObjectiveStatus::ALL
-        .iter()
-        .map(|s| {
-            format!(
-                "SUM(CASE WHEN o.status = '{0}' THEN 1 ELSE 0 END) AS o_{0}, ",
-                s.as_str()
-            )
-        })
-        .collect();
-    format!(
-        "JOIN enrollments er ON er.id = p.mentor_enrollment_id \
-         JOIN enrollments ee ON ee.id = p.mentee_enrollment_id \
-         JOIN programs pr ON pr.id = p.program_id \
-         LEFT JOIN ({meeting_stats}) ms ON ms.pair_id = p.id \
-         LEFT JOIN (SELECT o.pair_id AS pair_id, {by_status}\
-           SUM(CASE WHEN o.agreed_at IS NOT NULL THEN 1 ELSE 0 END) AS agreed \
-           FROM objectives o WHERE {objectives_of} GROUP BY o.pair_id) os ON os.pair_id = p.id",
-        meeting_stats = crate::meetings::stats_select(meetings_of, now),
-    )
+impl Around {
+    /// `(latest start up to now of a meeting held or scheduled, next scheduled start after
+    /// now)`, or `None` when the row cannot tell.
+    fn resolve(self, now: DateTime<Utc>) -> Option<crate::meetings::Around> {
+        if self.last_held.is_some_and(|t| t > now) {
+            return None; // a meeting is held only once started: not seen, but not assumed
+        }
+        match (self.earliest_scheduled, self.latest_scheduled) {
+            (Some(first), _) if first > now => Some((self.last_held, Some(first))),
+            (Some(_), Some(last)) if last <= now => Some((self.last_held.max(Some(last)), None)),
+            (Some(_), _) => None,
+            (None, _) => Some((self.last_held, None)),
+        }
+    }
 }
 
-fn facts_of(row: &sea_orm::QueryResult) -> Result<ReadFacts, sea_orm::DbErr> {
+/// The facts of a row that selected the pair's columns (`p.*` or `*`).
+fn facts_of(row: &sea_orm::QueryResult) -> Result<(ReadFacts, Around), sea_orm::DbErr> {
     use mentorat_domain::objective::ObjectiveStatus;
+    let count = |col: &str| row.try_get::<i32>("", col).map(i64::from);
     let objectives = ObjectiveStatus::ALL
         .iter()
-        .map(|s| Ok((*s, row.try_get::<i64>("", &format!("o_{}", s.as_str()))?)))
+        .map(|s| Ok((*s, count(&format!("objective_count_{}", s.as_str()))?)))
         .collect::<Result<Vec<_>, sea_orm::DbErr>>()?;
-    Ok(ReadFacts {
-        mentor_accepted_charter: row.try_get("", "mentor_accepted")?,
-        mentee_accepted_charter: row.try_get("", "mentee_accepted")?,
-        current_charter: row.try_get("", "current_charter")?,
+    let around = Around {
+        last_held: row.try_get("", "last_held_at")?,
+        earliest_scheduled: row.try_get("", "next_meeting_at")?,
+        latest_scheduled: row.try_get("", "last_scheduled_at")?,
+    };
+    let facts = ReadFacts {
+        mentor_accepted_charter: row.try_get("", "mentor_charter_version")?,
+        mentee_accepted_charter: row.try_get("", "mentee_charter_version")?,
+        current_charter: row.try_get("", "program_charter_version")?,
         cadence_days: row.try_get("", "cadence_days")?,
         meetings: crate::meetings::MeetingStats {
-            scheduled: row.try_get("", "scheduled")?,
-            held: row.try_get("", "held")?,
-            cancelled: row.try_get("", "cancelled")?,
-            missed: row.try_get("", "missed")?,
-            late: row.try_get("", "late")?,
-            owed: row.try_get("", "owed")?,
+            scheduled: count("meetings_scheduled")?,
+            held: count("meetings_held")?,
+            cancelled: count("meetings_cancelled")?,
+            missed: count("meetings_missed")?,
+            late: count("meetings_cancelled_late")?,
+            owed: count("owed_reschedules")?,
             first_held_at: row.try_get("", "first_held_at")?,
-            last_meeting_at: row.try_get("", "last_meeting_at")?,
-            next_meeting_at: row.try_get("", "next_meeting_at")?,
+            last_meeting_at: None,
+            next_meeting_at: None,
         },
         objectives,
-        agreed: row.try_get("", "agreed")?,
-    })
+        agreed: row.try_get("", "objectives_agreed")?,
+    };
+    Ok((facts, around))
+}
+
+/// Fill in the clock's meeting times of these facts: from the rows, and for the pairs whose
+/// row cannot tell ([`Around::resolve`]), from their meetings in one more statement.
+async fn resolve_times(
+    conn: &impl ConnectionTrait,
+    facts: &mut [(Uuid, &mut ReadFacts, Around)],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut unknown = Vec::new();
+    for (id, f, around) in facts.iter_mut() {
+        match around.resolve(now) {
+            Some((last, next)) => {
+                f.meetings.last_meeting_at = last;
+                f.meetings.next_meeting_at = next;
+            }
+            None => unknown.push(*id),
+        }
+    }
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let found = crate::meetings::around(conn, &unknown, now).await?;
+    for (id, f, _) in facts.iter_mut() {
+        if let Some((last, next)) = found.get(id) {
+            f.meetings.last_meeting_at = *last;
+            f.meetings.next_meeting_at = *next;
+        }
+    }
+    Ok(())
 }
 
 /// `$from, $from+1, …` for `n` values.
@@ -689,7 +706,8 @@ fn placeholders(from: usize, n: usize) -> String {
         .join(", ")
 }
 
-/// [`ReadFacts`] of these pairs (absent ones are left out), with meeting facts as of `now`.
+/// [`ReadFacts`] of these pairs (absent ones are left out), with meeting facts as of `now`:
+/// the pair rows by primary key.
 pub async fn read_facts(
     conn: &impl ConnectionTrait,
     pair_ids: &[Uuid],
@@ -698,28 +716,28 @@ pub async fn read_facts(
     if pair_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let n = pair_ids.len();
     let sql = format!(
-        "SELECT p.id AS pair_id, {columns} FROM pairs p {joins} WHERE p.id IN ({pairs})",
-        columns = facts_columns(),
-        joins = facts_joins(
-            &format!("m.pair_id IN ({})", placeholders(3, n)),
-            1,
-            &format!("o.pair_id IN ({})", placeholders(3 + n, n)),
-        ),
-        pairs = placeholders(3 + 2 * n, n),
+        "SELECT * FROM pairs WHERE id IN ({})",
+        placeholders(1, pair_ids.len())
     );
-    let mut values: Vec<Value> = vec![now.into(), now.into()];
-    for _ in 0..3 {
-        values.extend(pair_ids.iter().map(|id| Value::from(*id)));
-    }
+    let values: Vec<Value> = pair_ids.iter().map(|id| Value::from(*id)).collect();
     let rows = conn
         .query_all_raw(statement(conn.get_database_backend(), &sql, values))
         .await?;
-    rows.iter()
-        .map(|row| Ok((row.try_get::<Uuid>("", "pair_id")?, facts_of(row)?)))
-        .collect::<Result<_, sea_orm::DbErr>>()
-        .map_err(StoreError::from)
+    let mut out = Vec::with_capacity(rows.len());
+    let mut arounds = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (facts, around) = facts_of(row)?;
+        out.push((row.try_get::<Uuid>("", "id")?, facts));
+        arounds.push(around);
+    }
+    let mut view: Vec<(Uuid, &mut ReadFacts, Around)> = out
+        .iter_mut()
+        .zip(arounds)
+        .map(|((id, f), a)| (*id, f, a))
+        .collect();
+    resolve_times(conn, &mut view, now).await?;
+    Ok(out)
 }
 
 /// A member's name, as a pair's answer shows it.
@@ -739,6 +757,8 @@ pub struct PairRow {
     pub mentee: MemberName,
     /// R9: the members' own words, still sealed (open them for a member only).
     pub sealed_end_reason_text: Option<String>,
+    /// Everything else the answer shows, from the same row.
+    pub facts: ReadFacts,
 }
 
 /// The select list of a [`PairRow`]; the caller's external id is bound at `$caller` and
@@ -755,10 +775,11 @@ fn row_columns(caller: usize) -> String {
 const ROW_FROM: &str = "pairs p JOIN people mp ON mp.id = p.mentor_person_id \
      JOIN people ep ON ep.id = p.mentee_person_id";
 
-fn row_of(row: &sea_orm::QueryResult) -> Result<PairRow, StoreError> {
+fn row_of(row: &sea_orm::QueryResult) -> Result<(PairRow, Around), StoreError> {
     let model = <pair::Model as sea_orm::FromQueryResult>::from_query_result(row, "")?;
     let sealed_end_reason_text = model.end_reason_text.clone();
-    Ok(PairRow {
+    let (facts, around) = facts_of(row)?;
+    let row = PairRow {
         pair: to_domain(model)?,
         caller_is_member: row.try_get("", "caller_is_member")?,
         mentor: MemberName {
@@ -770,50 +791,61 @@ fn row_of(row: &sea_orm::QueryResult) -> Result<PairRow, StoreError> {
             family_name: row.try_get("", "mentee_family_name")?,
         },
         sealed_end_reason_text,
-    })
+        facts,
+    };
+    Ok((row, around))
 }
 
-/// `GET /pairs/{id}` in **one** statement: the pair, its members' names, whether the person
-/// of `external_id` is one of them, and its [`ReadFacts`] as of `now`.
+/// Rows read by [`row_of`], their clock's meeting times as of `now`.
+async fn resolved(
+    conn: &impl ConnectionTrait,
+    rows: Vec<(PairRow, Around)>,
+    now: DateTime<Utc>,
+) -> Result<Vec<PairRow>, StoreError> {
+    let (mut out, arounds): (Vec<PairRow>, Vec<Around>) = rows.into_iter().unzip();
+    let mut view: Vec<(Uuid, &mut ReadFacts, Around)> = out
+        .iter_mut()
+        .zip(arounds)
+        .map(|(r, a)| (r.pair.id, &mut r.facts, a))
+        .collect();
+    resolve_times(conn, &mut view, now).await?;
+    Ok(out)
+}
+
+/// `GET /pairs/{id}` in **one** statement — the pair (its facts on its row), its members'
+/// names, whether the person of `external_id` is one of them: three relations by primary
+/// key — and one more only when a meeting still scheduled has started while another is
+/// ahead ([`Around::resolve`]).
 pub async fn read_one(
     conn: &impl ConnectionTrait,
     id: Uuid,
     external_id: &str,
     now: DateTime<Utc>,
-) -> Result<Option<(PairRow, ReadFacts)>, StoreError> {
+) -> Result<Option<PairRow>, StoreError> {
     let sql = format!(
-        "SELECT {columns}, {facts} FROM {ROW_FROM} {joins} WHERE p.id = $7",
+        "SELECT {columns} FROM {ROW_FROM} WHERE p.id = $3",
         columns = row_columns(1),
-        facts = facts_columns(),
-        joins = facts_joins("m.pair_id = $5", 3, "o.pair_id = $6"),
     );
-    let values: Vec<Value> = vec![
-        external_id.into(),
-        external_id.into(),
-        now.into(),
-        now.into(),
-        id.into(),
-        id.into(),
-        id.into(),
-    ];
+    let values: Vec<Value> = vec![external_id.into(), external_id.into(), id.into()];
     let Some(row) = conn
         .query_one_raw(statement(conn.get_database_backend(), &sql, values))
         .await?
     else {
         return Ok(None);
     };
-    let facts = facts_of(&row)?;
-    Ok(Some((row_of(&row)?, facts)))
+    Ok(resolved(conn, vec![row_of(&row)?], now).await?.pop())
 }
 
-/// A page of [`PairRow`]s in id order after `after` (`GET /pairs`, `/me`): one statement.
-/// `external_id` is the caller's, for [`PairRow::caller_is_member`].
+/// A page of [`PairRow`]s in id order after `after` (`GET /pairs`, `/me`): one statement
+/// (see [`read_one`] for when there is a second), facts as of `now`. `external_id` is the
+/// caller's, for [`PairRow::caller_is_member`].
 pub async fn list_rows(
     conn: &impl ConnectionTrait,
     filter: &PairFilter,
     external_id: &str,
     after: Option<Uuid>,
     limit: u16,
+    now: DateTime<Utc>,
 ) -> Result<Page<PairRow>, StoreError> {
     let mut values: Vec<Value> = vec![external_id.into(), external_id.into()];
     let mut conditions: Vec<String> = Vec::new();
@@ -865,7 +897,8 @@ pub async fn list_rows(
         .query_all_raw(statement(conn.get_database_backend(), &sql, values))
         .await?;
     let rows = rows.iter().map(row_of).collect::<Result<Vec<_>, _>>()?;
-    let (items, next) = crate::cut(rows, limit, |r| r.pair.id);
+    let (rows, next) = crate::cut(rows, limit, |(r, _)| r.pair.id);
+    let items = resolved(conn, rows, now).await?;
     Ok(Page { items, next })
 }
 

@@ -160,3 +160,19 @@ pub async fn lock(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreErro
         .await?;
     Ok(())
 }
+
+/// Take a shared lock on the program's row until the transaction ends: writers that copy
+/// the program's charter version or cadence onto pairs (a proposal, a charter acceptance) go
+/// after a writer that changes them (`lock`, `update`), and not after one another. A no-op on
+/// SQLite (one writer at a time).
+pub async fn lock_shared(conn: &impl ConnectionTrait, id: Uuid) -> Result<(), StoreError> {
+    if conn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        conn.query_all_raw(crate::sql::statement(
+            sea_orm::DbBackend::Postgres,
+            "SELECT id FROM programs WHERE id = $1 FOR SHARE",
+            vec![id.into()],
+        ))
+        .await?;
+    }
+    Ok(())
+}

@@ -12,7 +12,9 @@
 //! | a meeting held, missed, cancelled or late (UTC day it was recorded) — by program and group — and its pair's mentee in the month's meeting cell | [`count_meetings`] after `meetings::{cancel, close, cancel_scheduled_after}` by a member |
 //! | a cancellation made up for, and the days it took | [`record_reschedule`] after `meetings::insert` of a rescheduling |
 //! | feedback scores by program, day, group, dimension; the feedback's program and group | [`count_feedback`] after `feedback::insert` |
-//! | a pair's owed reschedules and the latest start of its held or scheduled meetings | [`refresh_meeting_facts`] after every meeting write |
+//! | a pair's meetings by status, owed reschedules, first and latest held start, earliest and latest scheduled start, latest held or scheduled start (what its answer shows, pair health's candidates) | [`refresh_meeting_facts`] after every meeting write |
+//! | a pair's objectives by status | [`refresh_objectives`] after every objective write (proposal included) |
+//! | a pair's charter standing (members' accepted versions, the program's current one) and cadence | [`refresh_standing`] after `pairs::insert`, `enrollments::accept_charter`, `charters::add`, a cadence change in `programs::update` |
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Value};
@@ -57,8 +59,9 @@ pub async fn stamp_pair(conn: &impl ConnectionTrait, pair_id: Uuid) -> Result<()
     .await
 }
 
-/// Whether the pair has an agreed objective and an achieved one, after any objective write
-/// (the use case holds the pair's lock).
+/// Whether the pair has an agreed objective and an achieved one, and its objectives by
+/// status (what its answer shows), recounted after any objective write (the use case holds
+/// the pair's lock).
 pub async fn refresh_objectives(
     conn: &impl ConnectionTrait,
     pair_id: Uuid,
@@ -69,7 +72,15 @@ pub async fn refresh_objectives(
            objectives_agreed = EXISTS (SELECT 1 FROM objectives o \
              WHERE o.pair_id = pairs.id AND o.agreed_at IS NOT NULL), \
            objectives_achieved = EXISTS (SELECT 1 FROM objectives o \
-             WHERE o.pair_id = pairs.id AND o.status = 'achieved') \
+             WHERE o.pair_id = pairs.id AND o.status = 'achieved'), \
+           objective_count_proposed = (SELECT COUNT(*) FROM objectives o \
+             WHERE o.pair_id = pairs.id AND o.status = 'proposed'), \
+           objective_count_in_progress = (SELECT COUNT(*) FROM objectives o \
+             WHERE o.pair_id = pairs.id AND o.status = 'in_progress'), \
+           objective_count_achieved = (SELECT COUNT(*) FROM objectives o \
+             WHERE o.pair_id = pairs.id AND o.status = 'achieved'), \
+           objective_count_abandoned = (SELECT COUNT(*) FROM objectives o \
+             WHERE o.pair_id = pairs.id AND o.status = 'abandoned') \
          WHERE id = $1",
         vec![pair_id.into()],
     )
@@ -239,23 +250,95 @@ pub async fn count_feedback(
     exec(conn, &sql, vec![feedback_id.into()]).await
 }
 
-/// The pair's cancellations not made up for yet (R7) and the latest start of its held or
-/// scheduled meetings (R8), recomputed from its meetings after any of them changes — so they
-/// cannot drift. Pair health reads them to find its candidates. The use case holds the
-/// pairs' locks.
+/// Everything a pair's answer shows of its meetings, kept on the pair (migrations 000011 and
+/// 000020) and recomputed from its meetings after any of them changes — a recount, never an
+/// increment, so the facts cannot drift: the meetings by status, the cancellations not made
+/// up for yet (R7), the first and latest held start, the earliest and latest start still
+/// scheduled (the read tells "next after now" from them and the clock), and the latest start
+/// of a meeting held or still scheduled (R8, pair health's candidates). The use case holds the
+/// pairs' locks (`locks::lock_all`), so the recount sees every committed change and two
+/// writers of one pair go one after the other.
 pub async fn refresh_meeting_facts(
     conn: &impl ConnectionTrait,
     pairs: PairsOf,
 ) -> Result<(), StoreError> {
+    let of = |what: &str, status: &str| {
+        format!("(SELECT {what} FROM meetings m WHERE m.pair_id = pairs.id AND {status})")
+    };
     let sql = format!(
         "UPDATE pairs SET \
            owed_reschedules = (SELECT COUNT(*) FROM meetings c \
              WHERE c.pair_id = pairs.id AND c.status = 'cancelled' \
              AND NOT EXISTS (SELECT 1 FROM meetings r WHERE r.reschedules = c.id)), \
-           latest_meeting_at = (SELECT MAX(m.starts_at) FROM meetings m \
-             WHERE m.pair_id = pairs.id AND m.status IN ('held', 'scheduled')) \
-         WHERE {}",
-        pairs.condition("id", 1)
+           latest_meeting_at = {latest}, \
+           meetings_scheduled = {scheduled}, meetings_held = {held}, \
+           meetings_cancelled = {cancelled}, meetings_cancelled_late = {late}, \
+           meetings_missed = {missed}, first_held_at = {first_held}, \
+           last_held_at = {last_held}, next_meeting_at = {next}, \
+           last_scheduled_at = {last_scheduled} \
+         WHERE {which}",
+        latest = of("MAX(m.starts_at)", "m.status IN ('held', 'scheduled')"),
+        scheduled = of("COUNT(*)", "m.status = 'scheduled'"),
+        held = of("COUNT(*)", "m.status = 'held'"),
+        cancelled = of("COUNT(*)", "m.status = 'cancelled'"),
+        late = of("COUNT(*)", "m.status = 'cancelled' AND m.late"),
+        missed = of("COUNT(*)", "m.status = 'missed'"),
+        first_held = of("MIN(m.starts_at)", "m.status = 'held'"),
+        last_held = of("MAX(m.starts_at)", "m.status = 'held'"),
+        next = of("MIN(m.starts_at)", "m.status = 'scheduled'"),
+        last_scheduled = of("MAX(m.starts_at)", "m.status = 'scheduled'"),
+        which = pairs.condition("id", 1)
     );
     exec(conn, &sql, vec![pairs.id().into()]).await
+}
+
+/// Whose charter standing and cadence to recompute ([`refresh_standing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StandingOf {
+    /// A new pair.
+    Pair(Uuid),
+    /// The pairs of an enrollment whose holder accepted a charter version.
+    Enrollment(Uuid),
+    /// The pairs of a program that has a new charter version or a new cadence.
+    Program(Uuid),
+}
+
+/// The charter standing of pairs — both members' accepted versions and their program's
+/// current one (R3) — and their program's cadence (R8), copied onto the pairs (migration
+/// 000020) in the transaction that changed one of them, after that change. The pairs are
+/// locked first (in id order on PostgreSQL, so two of these never deadlock), and the copy is
+/// read by the next statement: whichever writer copies last sees every committed change
+/// (PostgreSQL evaluates a statement that waited on a row lock with the snapshot it started
+/// with, so the lock must come before, not inside, the copying statement).
+pub async fn refresh_standing(
+    conn: &impl ConnectionTrait,
+    which: StandingOf,
+) -> Result<(), StoreError> {
+    let (condition, values): (&str, Vec<Value>) = match which {
+        StandingOf::Pair(id) => ("id = $1", vec![id.into()]),
+        StandingOf::Enrollment(id) => (
+            "(mentor_enrollment_id = $1 OR mentee_enrollment_id = $2)",
+            vec![id.into(), id.into()],
+        ),
+        StandingOf::Program(id) => ("program_id = $1", vec![id.into()]),
+    };
+    if conn.get_database_backend() == DbBackend::Postgres {
+        // SQLite has one writer at a time: the transaction's earlier write holds it.
+        let lock = format!("SELECT id FROM pairs WHERE {condition} ORDER BY id FOR UPDATE");
+        conn.query_all_raw(statement(DbBackend::Postgres, &lock, values.clone()))
+            .await?;
+    }
+    let sql = format!(
+        "UPDATE pairs SET \
+           mentor_charter_version = (SELECT e.accepted_charter_version FROM enrollments e \
+             WHERE e.id = pairs.mentor_enrollment_id), \
+           mentee_charter_version = (SELECT e.accepted_charter_version FROM enrollments e \
+             WHERE e.id = pairs.mentee_enrollment_id), \
+           program_charter_version = (SELECT MAX(cv.version) FROM charter_versions cv \
+             WHERE cv.program_id = pairs.program_id), \
+           cadence_days = COALESCE((SELECT pr.cadence_days FROM programs pr \
+             WHERE pr.id = pairs.program_id), cadence_days) \
+         WHERE {condition}"
+    );
+    exec(conn, &sql, values).await
 }

@@ -13,6 +13,7 @@ use mentorat_domain::{
 };
 use mentorat_persistence::{
     Db, Page, StoreError, TransactionTrait, charters, enrollments, people, programs,
+    tallies::{self, StandingOf},
 };
 use uuid::Uuid;
 
@@ -63,6 +64,8 @@ pub async fn add_charter_version(
         .ok_or(ServiceError::NotFound)?;
     let version =
         charters::add(&txn, program_id, &text, caller.subject.as_str(), Utc::now()).await?;
+    // Every pair of the program now stands against this version.
+    tallies::refresh_standing(&txn, StandingOf::Program(program_id)).await?;
     txn.commit().await.map_err(StoreError::from)?;
     tracing::info!(program_id = %program_id, version = version.version, by = %caller.subject, "charter version added");
     Ok(version)
@@ -184,9 +187,15 @@ pub async fn accept_charter(
     if !is_own(db, caller, &enrollment).await? {
         return Err(ServiceError::NotFound);
     }
-    let current = charters::current_version(db.conn(), program_id).await?;
+    // Under the program's shared lock: a new version cannot come between the check and the
+    // acceptance, and the standing copied onto the enrollment's pairs is the one committed.
+    let txn = db.conn().begin().await.map_err(StoreError::from)?;
+    programs::lock_shared(&txn, program_id).await?;
+    let current = charters::current_version(&txn, program_id).await?;
     check_charter_acceptance(version, current)?;
-    enrollments::accept_charter(db.conn(), enrollment_id, version, Utc::now()).await?;
+    enrollments::accept_charter(&txn, enrollment_id, version, Utc::now()).await?;
+    tallies::refresh_standing(&txn, StandingOf::Enrollment(enrollment_id)).await?;
+    txn.commit().await.map_err(StoreError::from)?;
     tracing::info!(enrollment_id = %enrollment_id, version, "charter accepted");
     enrollments::find(db.conn(), program_id, enrollment_id)
         .await?

@@ -49,9 +49,9 @@ where
     }
 }
 
-/// In three statements: the person with their enrollments and each program's current
-/// charter version, their pairs with the members' names (a page of 200 at a time), the
-/// pairs' facts.
+/// In two statements: the person with their enrollments and each program's current
+/// charter version, their pairs with the members' names and facts (a page of 200 at a time;
+/// the facts are on the pair rows).
 pub async fn overview(db: &Db, caller: &Caller) -> Result<Overview, ServiceError> {
     let now = chrono::Utc::now();
     let Some((person, with_charter)) =
@@ -61,7 +61,7 @@ pub async fn overview(db: &Db, caller: &Caller) -> Result<Overview, ServiceError
             person: None,
             enrollments: Vec::new(),
             pairs: Vec::new(),
-            context: context_of_rows(db, &[], &[], now)?.1,
+            context: context_of_rows(db, &[], now)?.1,
         });
     };
     let filter = PairFilter {
@@ -69,10 +69,8 @@ pub async fn overview(db: &Db, caller: &Caller) -> Result<Overview, ServiceError
         ..Default::default()
     };
     let subject = caller.subject.as_str();
-    let rows = all(|after| pairs::list_rows(db.conn(), &filter, subject, after, 200)).await?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.pair.id).collect();
-    let facts = pairs::read_facts(db.conn(), &ids, now).await?;
-    let (mine, context) = context_of_rows(db, &rows, &facts, now)?;
+    let rows = all(|after| pairs::list_rows(db.conn(), &filter, subject, after, 200, now)).await?;
+    let (mine, context) = context_of_rows(db, &rows, now)?;
     Ok(Overview {
         person: Some(person),
         enrollments: with_charter,

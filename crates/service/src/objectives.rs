@@ -59,6 +59,7 @@ pub async fn propose(
     let txn = db.conn().begin().await.map_err(store)?;
     lock_active(&txn, pair_id).await?;
     let created = objectives::insert(&txn, db.keys(), pair_id, m.me.id, text, now).await?;
+    tallies::refresh_objectives(&txn, pair_id).await?;
     notifications::notify_about(
         &txn,
         &[m.other()],

@@ -106,9 +106,12 @@ pub async fn propose(
     mentee_enrollment_id: Uuid,
 ) -> Result<Pair, ServiceError> {
     let txn = db.conn().begin().await.map_err(store)?;
-    // Lock order: the two enrollments (in id order), then the pair rows. R10 and "one open
-    // pair per couple" are counted under these locks, so concurrent proposals of one mentor
-    // take turns; the partial unique index of open couples backs the second rule.
+    // Lock order: the program (shared: a new charter version or cadence waits for the pair
+    // to be in, so it is copied onto it), the two enrollments (in id order), then the pair
+    // rows. R10 and "one open pair per couple" are counted under these locks, so concurrent
+    // proposals of one mentor take turns; the partial unique index of open couples backs
+    // the second rule.
+    programs::lock_shared(&txn, program_id).await?;
     enrollments::lock(&txn, &[mentor_enrollment_id, mentee_enrollment_id]).await?;
     let program = programs::find(&txn, program_id)
         .await?
@@ -175,6 +178,12 @@ pub async fn propose(
     })?;
     // The pair's report group, frozen with it.
     mentorat_persistence::tallies::stamp_pair(&txn, created.id).await?;
+    // What its answer shows of its members' charter standing and its program's cadence.
+    mentorat_persistence::tallies::refresh_standing(
+        &txn,
+        mentorat_persistence::tallies::StandingOf::Pair(created.id),
+    )
+    .await?;
     mentorat_persistence::tallies::record_pair_status(&txn, &[created.id]).await?;
     notifications::notify(
         &txn,
@@ -344,8 +353,8 @@ pub async fn end(
         .ok_or(ServiceError::NotFound)
 }
 
-/// A page of pairs as the caller may list them, with their context, in two statements (the
-/// rows with their names, then their facts). Each pair says whether the caller is one of its
+/// A page of pairs as the caller may list them, with their context, in one statement (the
+/// rows with their names; their facts are on their rows). Each pair says whether the caller is one of its
 /// members: only then are its members' own words (R9) opened.
 pub async fn list(
     db: &Db,
@@ -359,18 +368,17 @@ pub async fn list(
         // The caller's own pairs, found by their external id in the same statement.
         filter.member_external_id = Some(caller.subject.as_str().to_owned());
     }
+    let now = Utc::now();
     let page = pairs::list_rows(
         db.conn(),
         &filter,
         caller.subject.as_str(),
         after,
         limit.get(),
+        now,
     )
     .await?;
-    let now = Utc::now();
-    let ids: Vec<Uuid> = page.items.iter().map(|r| r.pair.id).collect();
-    let facts = pairs::read_facts(db.conn(), &ids, now).await?;
-    let (pairs_, ctx) = context_of_rows(db, &page.items, &facts, now)?;
+    let (pairs_, ctx) = context_of_rows(db, &page.items, now)?;
     let members = page.items.iter().map(|r| r.caller_is_member);
     Ok((
         Page {
@@ -391,8 +399,8 @@ pub struct PairContext {
     pub meetings: HashMap<Uuid, MeetingStats>,
     /// Each pair's objectives by status.
     pub objectives: HashMap<Uuid, HashMap<ObjectiveStatus, i64>>,
-    /// Each pair's objectives ever agreed (R4).
-    pub agreed: HashMap<Uuid, i64>,
+    /// The pairs that have ever agreed an objective (R4).
+    pub agreed: HashSet<Uuid>,
     /// Each program's cadence (R8).
     pub cadence_days: HashMap<Uuid, i32>,
     /// R9: the members' own words on an ended pair (render them for its members only).
@@ -412,8 +420,7 @@ impl PairContext {
             activated_at: pair.activated_at,
             owed_reschedules: u32::try_from(meetings.owed).unwrap_or(u32::MAX),
             first_held_at: meetings.first_held_at,
-            agreed_objectives: u32::try_from(self.agreed.get(&pair.id).copied().unwrap_or(0))
-                .unwrap_or(u32::MAX),
+            agreed_objectives: u32::from(self.agreed.contains(&pair.id)),
             last_meeting_at: meetings.last_meeting_at,
             next_meeting_at: meetings.next_meeting_at,
             cadence_days: self
@@ -480,7 +487,7 @@ pub async fn context_at(
         })
         .collect();
     // Everything else of every pair — charter standing, cadence, meetings and objectives
-    // counted — in one statement.
+    // counted — from the pair rows, in one statement.
     let facts = pairs::read_facts(db.conn(), &pair_ids, now).await?;
     let ended: Vec<Uuid> = pairs_
         .iter()
@@ -495,13 +502,12 @@ pub async fn context_at(
     Ok(assemble(pairs_, people, &facts, end_reason_texts, now))
 }
 
-/// The context of pairs read as [`PairRow`]s (their names and sealed words came with them)
-/// and their facts: no statement of its own. The members' own words (R9) are opened for the
+/// The context of pairs read as [`PairRow`]s (their names, facts and sealed words came with
+/// them): no statement of its own. The members' own words (R9) are opened for the
 /// pairs the caller is a member of only.
 pub fn context_of_rows(
     db: &Db,
     rows: &[PairRow],
-    facts: &[(Uuid, ReadFacts)],
     now: DateTime<Utc>,
 ) -> Result<(Vec<Pair>, PairContext), ServiceError> {
     let mut people = HashMap::new();
@@ -517,12 +523,13 @@ pub fn context_of_rows(
         }
     }
     let pairs_: Vec<Pair> = rows.iter().map(|r| r.pair.clone()).collect();
-    let ctx = assemble(&pairs_, people, facts, end_reason_texts, now);
+    let facts: Vec<(Uuid, ReadFacts)> = rows.iter().map(|r| (r.pair.id, r.facts.clone())).collect();
+    let ctx = assemble(&pairs_, people, &facts, end_reason_texts, now);
     Ok((pairs_, ctx))
 }
 
-/// `GET /pairs/{id}` in one statement: the pair as the caller may see it ([`visible_pair`]'s
-/// rule) with its context.
+/// `GET /pairs/{id}` in one statement (three relations by primary key, `pairs::read_one`):
+/// the pair as the caller may see it ([`visible_pair`]'s rule) with its context.
 pub async fn read(
     db: &Db,
     caller: &Caller,
@@ -530,14 +537,13 @@ pub async fn read(
     id: Uuid,
 ) -> Result<(PairView, PairContext), ServiceError> {
     let now = Utc::now();
-    let (row, facts) = pairs::read_one(db.conn(), id, caller.subject.as_str(), now)
+    let row = pairs::read_one(db.conn(), id, caller.subject.as_str(), now)
         .await?
         .ok_or(ServiceError::NotFound)?;
     let member = row.caller_is_member;
     // Decided before anything of the row is opened.
     let view = gate(row.pair.clone(), member, scope)?;
-    let facts = [(row.pair.id, facts)];
-    let (_, ctx) = context_of_rows(db, std::slice::from_ref(&row), &facts, now)?;
+    let (_, ctx) = context_of_rows(db, std::slice::from_ref(&row), now)?;
     Ok((view, ctx))
 }
 
@@ -551,7 +557,7 @@ fn assemble(
     let mut charter_pending = HashSet::new();
     let mut meetings = HashMap::new();
     let mut by_status = HashMap::new();
-    let mut agreed = HashMap::new();
+    let mut agreed = HashSet::new();
     let mut cadence_days = HashMap::new();
     let facts: HashMap<Uuid, &ReadFacts> = facts.iter().map(|(id, f)| (*id, f)).collect();
     for pair in pairs_ {
@@ -579,8 +585,8 @@ fn assemble(
         if !counted.is_empty() {
             by_status.insert(pair.id, counted);
         }
-        if f.agreed > 0 {
-            agreed.insert(pair.id, f.agreed);
+        if f.agreed {
+            agreed.insert(pair.id);
         }
     }
     PairContext {

@@ -96,6 +96,14 @@ pub async fn update(
         let txn = db.conn().begin().await.map_err(StoreError::from)?;
         match programs::update(&txn, id, current.revision, &settings, status, now).await {
             Ok(program) => {
+                if settings.cadence_days != current.settings.cadence_days {
+                    // The cadence is kept on each pair (what its flags read, R8).
+                    mentorat_persistence::tallies::refresh_standing(
+                        &txn,
+                        mentorat_persistence::tallies::StandingOf::Program(id),
+                    )
+                    .await?;
+                }
                 if closing {
                     // When a program closes, its active pairs are completed and the meetings
                     // they still had ahead cancelled.
