@@ -489,6 +489,17 @@ fn add_links(doc: &mut Document) {
     }
 }
 
+/// The shared problem responses no operation refers to any more (the coded ones replaced
+/// them outside SCIM): a document lists what it uses.
+fn drop_unused_responses(doc: &mut Document) {
+    let paths = serde_json::to_string(&doc.paths).unwrap_or_default();
+    if let Some(components) = doc.components.as_mut() {
+        components
+            .responses
+            .retain(|name, _| paths.contains(&format!("\"#/components/responses/{name}\"")));
+    }
+}
+
 /// The headers of [`add_trace_headers`].
 const TRACE_HEADERS: [&str; 2] = ["traceparent", "X-Request-Id"];
 
@@ -846,6 +857,7 @@ pub fn finish(mut doc: Document) -> Document {
     add_rate_limit_components(&mut doc);
     add_trace_headers(&mut doc);
     add_links(&mut doc);
+    drop_unused_responses(&mut doc);
     if doc.servers.is_none() {
         doc.servers = Some(vec![
             ServerBuilder::new()
