@@ -73,6 +73,12 @@ EOF
   dump=$(ls -v "$out".*.[0-9]* 2>/dev/null | grep -v '\.0$' | tail -1 || true)
   [ -n "$dump" ] || dump=$(ls -v "$out".* | tail -1)
   total=$(grep -h '^summary:\|^totals:' "$dump" | head -1 | awk '{print $2}')
+  if [ "$name" = on ] && command -v callgrind_annotate >/dev/null; then
+    # The limiter's own work, inclusive: the caller's key, the GCRA check, the two fields.
+    callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null |
+      grep -E 'rate_limit::(caller_of|set_fields|client_address)|check_key' |
+      head -12 >"$work/limiter-functions" || true
+  fi
   echo "$name $total"
 }
 
@@ -85,5 +91,7 @@ off, on = int(sys.argv[2].split()[1]), int(sys.argv[3].split()[1])
 print(f"requests measured: {n} (GET /api/v1/programs?limit=1, authenticated)")
 print(f"limiter off: {off / n:,.0f} instructions per request")
 print(f"limiter on:  {on / n:,.0f} instructions per request")
-print(f"the limiter: {(on - off) / n:+,.0f} instructions per request ({(on - off) / off:+.2%})")
+print(f"difference:  {(on - off) / n:+,.0f} instructions per request ({(on - off) / off:+.2%})")
 EOF
+echo "the limiter's functions, inclusive, over the $requests requests (limiter on):"
+cat "$work/limiter-functions"

@@ -182,8 +182,14 @@ fn conditional_request_headers_are_declared_as_strings() {
 fn each_operation_lists_its_own_problem_codes() {
     let doc = serde_json::to_value(mentorat_api::openapi()).unwrap();
     let codes = |path: &str, method: &str, status: &str| -> Vec<String> {
-        let schema = &doc["paths"][path][method]["responses"][status]["content"]["application/problem+json"]
+        let mut schema = &doc["paths"][path][method]["responses"][status]["content"]["application/problem+json"]
             ["schema"];
+        if let Some(name) = schema["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            schema = &doc["components"]["schemas"][name];
+        }
         schema["allOf"][1]["properties"]["code"]["enum"]
             .as_array()
             .unwrap_or_else(|| panic!("{method} {path} {status} lists no codes: {schema}"))

@@ -195,10 +195,10 @@ fn problem_description(status: u16) -> &'static str {
 
 /// The problem responses of an operation, one per status, each with the enum of the `code`s
 /// it can carry there (`crate::refusals`: by what the operation is, and by its use case).
-fn add_coded_problems(path: &str, method: &str, op: &mut Operation) {
+fn add_coded_problems(path: &str, method: &str, op: &mut Operation, coded: &mut CodedProblems) {
     use utoipa::openapi::{
         Header,
-        schema::{AllOfBuilder, ObjectBuilder, Type},
+        schema::{ObjectBuilder, Type},
     };
     let shape = crate::refusals::Shape {
         path,
@@ -217,16 +217,14 @@ fn add_coded_problems(path: &str, method: &str, op: &mut Operation) {
             .map(|n| format!("`{n}`"))
             .collect::<Vec<_>>()
             .join(", ");
-        let code = crate::vocabulary::string_enum(names.iter().copied()).description(Some(
-            "The codes this operation answers with this status (`ErrorCode`)",
-        ));
-        let schema = AllOfBuilder::new()
-            .item(Ref::from_schema_name("Problem"))
-            .item(
-                ObjectBuilder::new()
-                    .schema_type(Type::Object)
-                    .property("code", code),
-            );
+        // A schema per status and set of codes, shared by the operations that have the same
+        // (named by `name_coded_problems` once all are known).
+        let key = (
+            status,
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        );
+        let schema = Ref::new(format!("{CODED_PLACEHOLDER}{status}:{}", key.1.join(",")));
+        coded.entry(key).or_default().push(operation_id.clone());
         // A handler that describes a refusal of its own keeps its words.
         let described = match op.responses.responses.get(&status.to_string()) {
             Some(RefOr::T(own)) if !own.description.trim().is_empty() => own.description.clone(),
@@ -270,6 +268,96 @@ fn add_coded_problems(path: &str, method: &str, op: &mut Operation) {
         op.responses
             .responses
             .insert(status.to_string(), RefOr::T(response));
+    }
+}
+
+/// The problem schemas by status and codes, with the operations that answer them.
+type CodedProblems = std::collections::BTreeMap<(u16, Vec<String>), Vec<String>>;
+
+/// What a coded problem's `$ref` says until its schema has a name.
+const CODED_PLACEHOLDER: &str = "#coded-problem:";
+
+/// Name the schemas of [`add_coded_problems`] and put them in the components: per status,
+/// the set of codes most operations share is `Problem{status}`, each other set
+/// `Problem{status}{Operation}` after the first operation (by id) that answers it.
+fn name_coded_problems(doc: &mut Document, coded: CodedProblems) {
+    use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+    let mut names = std::collections::HashMap::new();
+    let mut common: std::collections::HashMap<u16, (&Vec<String>, usize)> = Default::default();
+    for ((status, codes), operations) in &coded {
+        let entry = common.entry(*status).or_insert((codes, 0));
+        if operations.len() > entry.1 {
+            *entry = (codes, operations.len());
+        }
+    }
+    let components = doc.components.get_or_insert_with(Components::new);
+    for ((status, codes), operations) in &coded {
+        let name = if common.get(status).is_some_and(|(c, _)| *c == codes) {
+            format!("Problem{status}")
+        } else {
+            let first = operations.iter().min().cloned().unwrap_or_default();
+            let pascal: String = first
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            format!("Problem{status}{pascal}")
+        };
+        let code = crate::vocabulary::string_enum(codes.iter().map(String::as_str))
+            .description(Some("The codes answered with this status (`ErrorCode`)"));
+        let schema = AllOfBuilder::new()
+            .item(Ref::from_schema_name("Problem"))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property("code", code),
+            )
+            .description(Some(format!(
+                "A problem document answered with {status} by {}",
+                operations
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+            .build();
+        components
+            .schemas
+            .insert(name.clone(), RefOr::T(schema.into()));
+        names.insert(
+            format!("{CODED_PLACEHOLDER}{status}:{}", codes.join(",")),
+            Ref::from_schema_name(name),
+        );
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for response in op.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                for content in response.content.values_mut() {
+                    if let RefOr::T(content) = content
+                        && let Some(RefOr::Ref(r)) = content.schema.as_mut()
+                        && let Some(named) = names.get(&r.ref_location)
+                    {
+                        *r = named.clone();
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -817,6 +905,7 @@ fn standard_description(status: &str) -> &'static str {
 /// every response, `security: []` on the operations that take no token (so a client knows
 /// not to send one), and the server the document is served from.
 pub fn finish(mut doc: Document) -> Document {
+    let mut coded = CodedProblems::new();
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, op) in [
             ("get", item.get.as_mut()),
@@ -829,7 +918,7 @@ pub fn finish(mut doc: Document) -> Document {
                 if path.starts_with("/scim/") {
                     add_problems(path, method, op);
                 } else {
-                    add_coded_problems(path, method, op);
+                    add_coded_problems(path, method, op, &mut coded);
                 }
                 if method == "post" {
                     add_idempotency_key(op);
@@ -854,6 +943,7 @@ pub fn finish(mut doc: Document) -> Document {
             }
         }
     }
+    name_coded_problems(&mut doc, coded);
     add_rate_limit_components(&mut doc);
     add_trace_headers(&mut doc);
     add_links(&mut doc);
