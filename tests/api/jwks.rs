@@ -23,6 +23,11 @@ struct IdentityProvider {
     document: Arc<Mutex<String>>,
     status: Arc<AtomicU16>,
     fetches: Arc<AtomicUsize>,
+    /// The provider's OpenID Connect discovery document, and how often it was read.
+    discovery: Arc<Mutex<String>>,
+    discoveries: Arc<AtomicUsize>,
+    /// The provider's address: its issuer.
+    base: String,
     url: String,
 }
 
@@ -34,20 +39,41 @@ impl IdentityProvider {
             document: Arc::new(Mutex::new(document.to_string())),
             status: Arc::new(AtomicU16::new(200)),
             fetches: Arc::new(AtomicUsize::new(0)),
+            discovery: Arc::new(Mutex::new(
+                json!({
+                    "issuer": format!("http://127.0.0.1:{port}/realms/hr"),
+                    "jwks_uri": format!("http://127.0.0.1:{port}/discovery/keys"),
+                    "authorization_endpoint": format!("http://127.0.0.1:{port}/realms/hr/auth"),
+                })
+                .to_string(),
+            )),
+            discoveries: Arc::new(AtomicUsize::new(0)),
+            base: format!("http://127.0.0.1:{port}/realms/hr"),
             url: format!("http://127.0.0.1:{port}/discovery/keys"),
         };
         let data = web::Data::new(idp.clone());
         let server = HttpServer::new(move || {
-            App::new().app_data(data.clone()).route(
-                "/discovery/keys",
-                web::get().to(|idp: web::Data<IdentityProvider>| async move {
-                    idp.fetches.fetch_add(1, Ordering::SeqCst);
-                    let status = idp.status.load(Ordering::SeqCst);
-                    HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
-                        .content_type("application/json")
-                        .body(idp.document.lock().unwrap().clone())
-                }),
-            )
+            App::new()
+                .app_data(data.clone())
+                .route(
+                    "/discovery/keys",
+                    web::get().to(|idp: web::Data<IdentityProvider>| async move {
+                        idp.fetches.fetch_add(1, Ordering::SeqCst);
+                        let status = idp.status.load(Ordering::SeqCst);
+                        HttpResponse::build(actix_web::http::StatusCode::from_u16(status).unwrap())
+                            .content_type("application/json")
+                            .body(idp.document.lock().unwrap().clone())
+                    }),
+                )
+                .route(
+                    "/realms/hr/.well-known/openid-configuration",
+                    web::get().to(|idp: web::Data<IdentityProvider>| async move {
+                        idp.discoveries.fetch_add(1, Ordering::SeqCst);
+                        HttpResponse::Ok()
+                            .content_type("application/json")
+                            .body(idp.discovery.lock().unwrap().clone())
+                    }),
+                )
         })
         .workers(1)
         .listen(listener)
@@ -227,4 +253,135 @@ fn a_published_set_skips_the_keys_it_cannot_verify_with() {
     assert_eq!(set.len(), 1);
     assert!(mentorat_api::KeySet::parse_published(&jwks(&[]).to_string()).is_err());
     assert!(mentorat_api::KeySet::parse_published("<html>").is_err());
+}
+
+/// Claims of a token the identity provider at `issuer` issued.
+fn issued_by(issuer: &str) -> Value {
+    let mut claims = claims("C001", &["coordinator"]);
+    claims["iss"] = json!(issuer);
+    claims
+}
+
+/// OpenID Connect Discovery: only the issuer is configured; the keys are found through its
+/// `/.well-known/openid-configuration` (`jwks_uri`), followed when the provider moves them.
+#[tokio::test]
+async fn the_keys_are_found_through_the_issuers_discovery_document() {
+    let idp = IdentityProvider::start(jwks(&[jwk(Algorithm::RS256, "k1")])).await;
+    let app = spawn_app_with(
+        Options::default()
+            .var("MENTORAT_JWT_ISSUER", idp.base.clone())
+            .var("MENTORAT_JWT_OIDC_DISCOVERY", "true")
+            .var("MENTORAT_JWT_JWKS_REFETCH_MS", "100"),
+    )
+    .await;
+    assert_eq!(
+        idp.discoveries.load(Ordering::SeqCst),
+        1,
+        "discovered at start"
+    );
+    assert_eq!(idp.fetches(), 1, "the keys fetched from jwks_uri at start");
+    let token = sign_with_fixture(Algorithm::RS256, Some("k1"), &issued_by(&idp.base));
+    let reply = app.get(PROTECTED, Some(&token)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // A token of another issuer is refused, whatever key signed it.
+    let other = sign_with_fixture(
+        Algorithm::RS256,
+        Some("k1"),
+        &issued_by("http://127.0.0.1:1/elsewhere"),
+    );
+    app.get(PROTECTED, Some(&other))
+        .await
+        .problem(401, "unauthorized");
+
+    // A discovery document that claims another issuer is not believed (OIDC Discovery 4.3):
+    // its keys are not fetched, those known are kept.
+    *idp.discovery.lock().unwrap() = json!({
+        "issuer": "https://attacker.example",
+        "jwks_uri": idp.url,
+    })
+    .to_string();
+    idp.rotate_to(jwks(&[jwk(Algorithm::ES256, "k2")]));
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let k2 = sign_with_fixture(Algorithm::ES256, Some("k2"), &issued_by(&idp.base));
+    app.get(PROTECTED, Some(&k2))
+        .await
+        .problem(401, "unauthorized");
+    assert_eq!(
+        idp.fetches(),
+        1,
+        "no keys fetched on a foreign issuer's word"
+    );
+    assert_eq!(app.get(PROTECTED, Some(&token)).await.status, 200);
+}
+
+#[test]
+fn discovery_needs_an_issuer_url_and_no_jwks_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        (
+            "MENTORAT_DATABASE_URL",
+            format!("sqlite://{}/d.db", dir.path().display()),
+        ),
+        ("MENTORAT_JWT_OIDC_DISCOVERY", "true".to_owned()),
+    ];
+    for (name, value, says) in [
+        ("MENTORAT_JWT_ISSUER", "mentorat", "MENTORAT_JWT_ISSUER"),
+        (
+            "MENTORAT_JWT_ISSUER",
+            "http://login.example.org/t",
+            "MENTORAT_JWT_ISSUER",
+        ),
+        (
+            "MENTORAT_JWT_JWKS_URL",
+            "https://login.example.org/keys",
+            "MENTORAT_JWT_OIDC_DISCOVERY",
+        ),
+    ] {
+        let mut vars: std::collections::HashMap<String, String> = base
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        vars.insert(
+            "MENTORAT_JWT_ISSUER".into(),
+            "https://login.example.org/t".into(),
+        );
+        vars.insert(name.into(), value.into());
+        let err = mentorat::Config::from_lookup(|n| vars.get(n).cloned()).unwrap_err();
+        assert!(err.to_string().contains(says), "{name}={value}: {err}");
+    }
+}
+
+/// The keys are fetched again on a timer (`MENTORAT_JWT_JWKS_REFRESH_MS`): a key the provider
+/// withdrew stops being trusted though no token ever named a new `kid`.
+#[tokio::test]
+async fn a_withdrawn_key_stops_being_trusted_on_the_refresh_timer() {
+    let idp = IdentityProvider::start(jwks(&[jwk(Algorithm::RS256, "old")])).await;
+    let app = spawn_app_with(
+        Options::default()
+            .var("MENTORAT_JWT_JWKS_URL", idp.url.clone())
+            // No fetch on demand within the test: only the timer may fetch.
+            .var("MENTORAT_JWT_JWKS_REFETCH_MS", "3600000")
+            .var("MENTORAT_JWT_JWKS_REFRESH_MS", "300"),
+    )
+    .await;
+    let old = signed(Algorithm::RS256, "old");
+    let reply = app.get(PROTECTED, Some(&old)).await;
+    assert_eq!(reply.status, 200, "{}", reply.text);
+    // The provider withdraws the key (compromised) and publishes another.
+    idp.rotate_to(jwks(&[jwk(Algorithm::ES256, "new")]));
+    let at_rotation = idp.fetches();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while idp.fetches() <= at_rotation && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(idp.fetches() > at_rotation, "fetched on the timer");
+    // The answer read, the new set is in place a moment later.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    app.get(PROTECTED, Some(&old))
+        .await
+        .problem(401, "unauthorized");
+    let new = app
+        .get(PROTECTED, Some(&signed(Algorithm::ES256, "new")))
+        .await;
+    assert_eq!(new.status, 200, "{}", new.text);
 }

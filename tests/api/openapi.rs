@@ -174,3 +174,167 @@ fn conditional_request_headers_are_declared_as_strings() {
     }
     assert!(conditional_gets >= 7, "{conditional_gets} GETs answer 304");
 }
+
+/// Issue 13: every operation's problem responses list the `code`s they can carry there, from
+/// the one `ErrorCode` type — the rules of the operation's own use case, and none of another
+/// operation's.
+#[test]
+fn each_operation_lists_its_own_problem_codes() {
+    let doc = serde_json::to_value(mentorat_api::openapi()).unwrap();
+    let codes = |path: &str, method: &str, status: &str| -> Vec<String> {
+        let mut schema = &doc["paths"][path][method]["responses"][status]["content"]["application/problem+json"]
+            ["schema"];
+        if let Some(name) = schema["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        {
+            schema = &doc["components"]["schemas"][name];
+        }
+        schema["allOf"][1]["properties"]["code"]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{method} {path} {status} lists no codes: {schema}"))
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let propose = codes("/api/v1/programs/{id}/pairs", "post", "422");
+    for rule in ["role_mismatch", "hierarchical_pair", "validation_failed"] {
+        assert!(propose.contains(&rule.to_owned()), "{propose:?}");
+    }
+    assert!(
+        !propose.contains(&"private_location".to_owned()),
+        "{propose:?}"
+    );
+    let schedule = codes("/api/v1/pairs/{id}/meetings", "post", "422");
+    assert!(schedule.contains(&"private_location".to_owned()));
+    assert!(!schedule.contains(&"role_mismatch".to_owned()));
+    assert_eq!(
+        codes("/api/v1/programs/{id}", "patch", "412"),
+        ["precondition_failed"]
+    );
+    let conflicts = codes("/api/v1/programs/{id}/enrollments", "post", "409");
+    assert!(conflicts.contains(&"already_enrolled".to_owned()));
+    assert!(!conflicts.contains(&"meeting_overlap".to_owned()));
+    // Every code of every operation is a code of `ErrorCode`, under the status it is
+    // answered with; every operation id the refusal table names is an operation.
+    let all: Vec<&str> = mentorat_domain::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    let mut ids = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            ids.push(op["operationId"].as_str().unwrap().to_owned());
+            if path.starts_with("/scim/") {
+                continue;
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if !status.starts_with('4') && !status.starts_with('5') {
+                    continue;
+                }
+                for code in codes(path, method, status) {
+                    let code = mentorat_domain::ErrorCode::parse(&code)
+                        .unwrap_or_else(|| panic!("{code} is no ErrorCode"));
+                    assert!(all.contains(&code.as_str()));
+                    assert_eq!(
+                        mentorat_api::refusals::status_of(code).as_str(),
+                        status,
+                        "{method} {path}: {response}"
+                    );
+                }
+            }
+        }
+    }
+    for named in mentorat_api::refusals::NAMED {
+        assert!(ids.iter().any(|id| id == named), "{named} is no operation");
+    }
+}
+
+/// Issue 13: `traceparent` and `X-Request-Id`, sent on every answer, are documented on every
+/// answer.
+#[test]
+fn every_response_documents_the_trace_headers() {
+    let doc = serde_json::to_value(mentorat_api::openapi()).unwrap();
+    let components = &doc["components"]["responses"];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let response = match response["$ref"].as_str() {
+                    Some(r) => &components[r.rsplit('/').next().unwrap()],
+                    None => response,
+                };
+                for header in ["traceparent", "X-Request-Id"] {
+                    assert!(
+                        response["headers"].get(header).is_some(),
+                        "{method} {path} {status} lacks {header}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Issue 13: "correct links for stateful testing". A created resource links to the
+/// operations on it; every link names an operation of the document and fills exactly that
+/// operation's path parameters, from fields the answer has.
+#[test]
+fn created_resources_link_to_the_operations_on_them() {
+    let doc = serde_json::to_value(mentorat_api::openapi()).unwrap();
+    let mut operations = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for op in item.as_object().unwrap().values() {
+            operations.insert(op["operationId"].as_str().unwrap().to_owned(), (path, op));
+        }
+    }
+    let schema_of = |response: &Value| {
+        let r = response["content"]["application/json"]["schema"]["$ref"]
+            .as_str()
+            .unwrap_or_default();
+        doc["components"]["schemas"][r.rsplit('/').next().unwrap()].clone()
+    };
+    let mut links = 0;
+    for (id, (_, op)) in &operations {
+        for (status, response) in op["responses"].as_object().unwrap() {
+            let Some(found) = response.get("links").and_then(Value::as_object) else {
+                continue;
+            };
+            let schema = schema_of(response);
+            for (name, link) in found {
+                links += 1;
+                let target = link["operationId"].as_str().unwrap();
+                let (target_path, _) = operations
+                    .get(target)
+                    .unwrap_or_else(|| panic!("{id} {status} {name}: no operation {target}"));
+                let wanted: Vec<&str> = target_path
+                    .split('{')
+                    .skip(1)
+                    .map(|s| s.split('}').next().unwrap())
+                    .collect();
+                let parameters = link["parameters"].as_object().unwrap();
+                let mut given: Vec<&str> = parameters.keys().map(String::as_str).collect();
+                given.sort();
+                let mut wanted_sorted = wanted.clone();
+                wanted_sorted.sort();
+                assert_eq!(given, wanted_sorted, "{id} {status} {name}");
+                for expression in parameters.values() {
+                    let field = expression
+                        .as_str()
+                        .unwrap()
+                        .strip_prefix("$response.body#/")
+                        .unwrap();
+                    assert!(
+                        schema["properties"].get(field).is_some(),
+                        "{id} {status} {name}: the answer has no {field}"
+                    );
+                }
+            }
+        }
+    }
+    assert!(links >= 20, "{links} links");
+    let created = &doc["paths"]["/api/v1/programs/{id}/pairs"]["post"]["responses"]["201"];
+    assert_eq!(created["links"]["GetPair"]["operationId"], "get_pair");
+    assert_eq!(
+        created["links"]["GetPair"]["parameters"]["id"],
+        "$response.body#/id"
+    );
+}

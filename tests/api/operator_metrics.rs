@@ -144,3 +144,38 @@ async fn metrics_count_deliveries_retrying_and_given_up_and_the_oldest_age() {
     assert!((3590.0..3700.0).contains(&age), "oldest age {age}");
     assert_eq!(sample(&text, "mentorat_outbox_pending_events"), 0.0);
 }
+
+/// Issue 13: the pool's waits — how long requests wait for a database connection — one
+/// observation per write request's unit of work (a read takes none of its own).
+#[tokio::test]
+async fn metrics_time_the_wait_for_a_database_connection() {
+    let app = spawn_app().await;
+    let before = scrape(&app).await;
+    let count = |text: &str| sample(text, "mentorat_db_pool_wait_seconds_count");
+    let sum = |text: &str| sample(text, "mentorat_db_pool_wait_seconds_sum");
+    let start = count(&before);
+    // Eight programs created at once: they queue for the connection (SQLite has one).
+    let token = app.as_coordinator();
+    let writes = (0..8).map(|i| {
+        let (app, token) = (&app, &token);
+        async move {
+            let body = json!({"name": format!("Wait {i}"), "cadence_days": 14});
+            app.post_json("/api/v1/programs", Some(token), &body).await
+        }
+    });
+    for reply in futures_util::future::join_all(writes).await {
+        assert_eq!(reply.status, 201, "{}", reply.text);
+    }
+    app.get("/api/v1/programs", Some(&token)).await;
+    let after = scrape(&app).await;
+    assert_eq!(
+        count(&after) - start,
+        8.0,
+        "one wait per write, none for the read"
+    );
+    assert!(sum(&after) > sum(&before));
+    assert!(
+        after.contains("mentorat_db_pool_wait_seconds_bucket{le=\"0.001\"}"),
+        "{after}"
+    );
+}

@@ -448,16 +448,30 @@ impl TestApp {
         format!("{}{path}", self.address)
     }
 
+    /// Send a request and read the answer whole. A problem document is held to the OpenAPI
+    /// document: its status is one the operation documents, and its `code` one of those that
+    /// status lists for the operation ([`documented_problem`]); every test that meets a
+    /// refusal checks the contract that way.
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request sent");
+        let (client, request) = request.build_split();
+        let request = request.expect("request built");
+        let method = request.method().as_str().to_ascii_lowercase();
+        let path = request.url().path().to_owned();
+        let response = client.execute(request).await.expect("request sent");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.expect("body read");
-        Reply {
+        let reply = Reply {
             status,
             headers,
             text,
+        };
+        if reply.header("content-type") == Some("application/problem+json")
+            && let Err(why) = documented_problem(&method, &path, &reply)
+        {
+            panic!("{method} {path} answered what the OpenAPI document does not say: {why}");
         }
+        reply
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
@@ -632,4 +646,73 @@ pub fn captured_logs() -> CapturedLogs {
         logs
     })
     .clone()
+}
+
+/// The OpenAPI document the server serves, made once per test process.
+fn openapi_document() -> &'static Value {
+    static DOC: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| serde_json::to_value(mentorat_api::openapi()).expect("the document"))
+}
+
+/// Whether a concrete path matches a path template of the document (`{id}`, `{token}.ics`).
+fn path_matches(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len()
+        && t.iter().zip(&p).all(|(t, p)| match t.find('{') {
+            None => t == p,
+            Some(open) => {
+                let close = t.find('}').map_or(t.len(), |c| c + 1);
+                let (prefix, suffix) = (&t[..open], &t[close..]);
+                p.len() > prefix.len() + suffix.len()
+                    && p.starts_with(prefix)
+                    && p.ends_with(suffix)
+            }
+        })
+}
+
+/// Check a problem answer against the operation the document describes for `method` and
+/// `path`: `Ok` when the document has no such operation (an unknown path, a method the path
+/// does not serve), or when the status is documented and, where the response lists its
+/// codes, the code is one of them.
+pub fn documented_problem(method: &str, path: &str, reply: &Reply) -> Result<(), String> {
+    let doc = openapi_document();
+    let paths = doc["paths"].as_object().expect("paths");
+    let matching: Vec<&String> = paths.keys().filter(|t| path_matches(t, path)).collect();
+    // A literal path wins over a template (actix routes `/people/import` so).
+    let chosen = matching
+        .iter()
+        .find(|t| !t.contains('{'))
+        .or_else(|| matching.first());
+    let Some(template) = chosen else {
+        return Ok(());
+    };
+    let Some(op) = paths[template.as_str()].get(method) else {
+        return Ok(());
+    };
+    let status = reply.status.to_string();
+    let body: Value = serde_json::from_str(&reply.text).map_err(|e| format!("not JSON: {e}"))?;
+    let code = body["code"].as_str().unwrap_or_default();
+    // What the connection answers below routing, for any request (`connection.rs`: a head that
+    // did not arrive in time, or too large), is no operation's answer (README "Conventions").
+    if matches!(
+        (reply.status, code),
+        (408, "request_timeout") | (431, "request_header_fields_too_large")
+    ) {
+        return Ok(());
+    }
+    let Some(response) = op["responses"].get(&status) else {
+        return Err(format!(
+            "{status} `{code}` is not a documented status of {method} {template}"
+        ));
+    };
+    let codes = &response["content"]["application/problem+json"]["schema"]["allOf"][1]["properties"]
+        ["code"]["enum"];
+    if let Some(codes) = codes.as_array()
+        && !codes.iter().any(|c| c == code)
+    {
+        return Err(format!(
+            "`{code}` is not among the codes {method} {template} documents for {status}: {codes:?}"
+        ));
+    }
+    Ok(())
 }

@@ -23,6 +23,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod problem;
 pub mod rate_limit;
+pub mod refusals;
 pub mod retention;
 pub mod routes;
 pub mod telemetry;

@@ -164,7 +164,435 @@ impl Modify for StandardProblems {
     }
 }
 
-/// Add the problem responses an operation can give, by what it is.
+/// What each problem status means, said once; the codes follow in the document.
+fn problem_description(status: u16) -> &'static str {
+    match status {
+        400 => "Malformed JSON, query, header or body",
+        401 => {
+            "Missing or invalid bearer token, or the token of a person the HRIS has deactivated (R11); `WWW-Authenticate: Bearer`"
+        }
+        403 => "The caller's roles or the rules do not allow this",
+        404 => "No such resource, or not one the caller may see",
+        405 => "The path exists but not with this method; `Allow` lists the methods",
+        408 => {
+            "The body stopped arriving for longer than the body timeout (`MENTORAT_BODY_TIMEOUT`, 10 s by default); the connection is closed, send the whole request again"
+        }
+        409 => "Refused by the state of things",
+        412 => "`If-Match` names a version that is no longer current",
+        413 => "The body is over 1 MiB",
+        415 => "The body is not of a media type this operation reads",
+        422 => {
+            "Fields break a rule (`validation_failed`, `errors[].pointer` names each), or a domain rule refuses well-formed input"
+        }
+        429 => "Too many requests from this caller: wait `Retry-After` seconds",
+        500 => "Something failed on our side; the `request_id` finds it in the log",
+        503 => {
+            "The database is unreachable (`database_unavailable`, `Retry-After: 5`), or gave up this request for a concurrent one on the same data (`database_busy`, `Retry-After: 1`): nothing was written, send it again"
+        }
+        _ => "See the problem document",
+    }
+}
+
+/// The problem responses of an operation, one per status, each with the enum of the `code`s
+/// it can carry there (`crate::refusals`: by what the operation is, and by its use case).
+fn add_coded_problems(path: &str, method: &str, op: &mut Operation, coded: &mut CodedProblems) {
+    use utoipa::openapi::{
+        Header,
+        schema::{ObjectBuilder, Type},
+    };
+    let shape = crate::refusals::Shape {
+        path,
+        method,
+        secured: op.security.as_ref().is_some_and(|s| !s.is_empty()),
+        has_body: op.request_body.is_some(),
+        has_parameters: op.parameters.as_ref().is_some_and(|p| !p.is_empty()),
+        rate_limited: rate_limited(path),
+    };
+    let operation_id = op.operation_id.clone().unwrap_or_default();
+    for (status, codes) in crate::refusals::of(&shape, &operation_id) {
+        let status = status.as_u16();
+        let names: Vec<&str> = codes.iter().map(|c| c.as_str()).collect();
+        let listed = names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A schema per status and set of codes, shared by the operations that have the same
+        // (named by `name_coded_problems` once all are known).
+        let key = (
+            status,
+            names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>(),
+        );
+        let schema = Ref::new(format!("{CODED_PLACEHOLDER}{status}:{}", key.1.join(",")));
+        coded.entry(key).or_default().push(operation_id.clone());
+        // A handler that describes a refusal of its own keeps its words.
+        let described = match op.responses.responses.get(&status.to_string()) {
+            Some(RefOr::T(own)) if !own.description.trim().is_empty() => own.description.clone(),
+            _ => problem_description(status).to_owned(),
+        };
+        let mut response = ResponseBuilder::new()
+            .description(format!("{described} ({listed})"))
+            .content(
+                crate::problem::PROBLEM_JSON,
+                ContentBuilder::new().schema(Some(schema)).build(),
+            );
+        let header = |description: &str, kind: Type| {
+            let mut h = Header::new(ObjectBuilder::new().schema_type(kind));
+            h.description = Some(description.to_owned());
+            h
+        };
+        match status {
+            401 => {
+                response = response.header(
+                    "WWW-Authenticate",
+                    header("`Bearer realm=\"mentorat\"`", Type::String),
+                )
+            }
+            429 | 503 => {
+                response = response.header(
+                    "Retry-After",
+                    header("Seconds to wait before sending it again", Type::Integer),
+                )
+            }
+            _ => {}
+        }
+        let mut response = response.build();
+        if status == 429 {
+            for name in ["RateLimit-Policy", "RateLimit"] {
+                response.headers.insert(
+                    name.to_owned(),
+                    RefOr::Ref(Ref::new(format!("#/components/headers/{name}"))),
+                );
+            }
+        }
+        op.responses
+            .responses
+            .insert(status.to_string(), RefOr::T(response));
+    }
+}
+
+/// The problem schemas by status and codes, with the operations that answer them.
+type CodedProblems = std::collections::BTreeMap<(u16, Vec<String>), Vec<String>>;
+
+/// What a coded problem's `$ref` says until its schema has a name.
+const CODED_PLACEHOLDER: &str = "#coded-problem:";
+
+/// Name the schemas of [`add_coded_problems`] and put them in the components: per status,
+/// the set of codes most operations share is `Problem{status}`, each other set
+/// `Problem{status}{Operation}` after the first operation (by id) that answers it.
+fn name_coded_problems(doc: &mut Document, coded: CodedProblems) {
+    use utoipa::openapi::schema::{AllOfBuilder, ObjectBuilder, Type};
+    let mut names = std::collections::HashMap::new();
+    let mut common: std::collections::HashMap<u16, (&Vec<String>, usize)> = Default::default();
+    for ((status, codes), operations) in &coded {
+        let entry = common.entry(*status).or_insert((codes, 0));
+        if operations.len() > entry.1 {
+            *entry = (codes, operations.len());
+        }
+    }
+    let components = doc.components.get_or_insert_with(Components::new);
+    for ((status, codes), operations) in &coded {
+        let name = if common.get(status).is_some_and(|(c, _)| *c == codes) {
+            format!("Problem{status}")
+        } else {
+            let first = operations.iter().min().cloned().unwrap_or_default();
+            let pascal: String = first
+                .split('_')
+                .map(|w| {
+                    let mut c = w.chars();
+                    c.next()
+                        .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                        .unwrap_or_default()
+                })
+                .collect();
+            format!("Problem{status}{pascal}")
+        };
+        let code = crate::vocabulary::string_enum(codes.iter().map(String::as_str))
+            .description(Some("The codes answered with this status (`ErrorCode`)"));
+        let schema = AllOfBuilder::new()
+            .item(Ref::from_schema_name("Problem"))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .property("code", code),
+            )
+            .description(Some(format!(
+                "A problem document answered with {status} by {}",
+                operations
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )))
+            .build();
+        components
+            .schemas
+            .insert(name.clone(), RefOr::T(schema.into()));
+        names.insert(
+            format!("{CODED_PLACEHOLDER}{status}:{}", codes.join(",")),
+            Ref::from_schema_name(name),
+        );
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for response in op.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                for content in response.content.values_mut() {
+                    if let RefOr::T(content) = content
+                        && let Some(RefOr::Ref(r)) = content.schema.as_mut()
+                        && let Some(named) = names.get(&r.ref_location)
+                    {
+                        *r = named.clone();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `traceparent` and `X-Request-Id` on every answer (`telemetry::middleware` sets both on
+/// all of them, problems and `304` included).
+fn add_trace_headers(doc: &mut Document) {
+    use utoipa::openapi::{
+        Header,
+        schema::{ObjectBuilder, Type},
+    };
+    let components = doc.components.get_or_insert_with(Components::new);
+    let mut traceparent = Header::new(
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$"))
+            .examples([serde_json::Value::from(
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            )]),
+    );
+    traceparent.description = Some(
+        "W3C Trace Context of this request's own span: the caller's trace id when it sent a \
+         valid `traceparent`, a fresh one otherwise (also `trace_id` in problem documents)"
+            .to_owned(),
+    );
+    let mut request_id = Header::new(ObjectBuilder::new().schema_type(Type::String));
+    request_id.description = Some(
+        "The id of this request, in every log line of it and in problem documents \
+         (`request_id`); the caller's own when it sent a well-formed one"
+            .to_owned(),
+    );
+    components
+        .headers
+        .insert(TRACE_HEADERS[0].to_owned(), RefOr::T(traceparent));
+    components
+        .headers
+        .insert(TRACE_HEADERS[1].to_owned(), RefOr::T(request_id));
+    let with_trace = |response: &mut utoipa::openapi::Response| {
+        for name in TRACE_HEADERS {
+            response
+                .headers
+                .entry(name.to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::new(format!("#/components/headers/{name}"))));
+        }
+    };
+    for response in components.responses.values_mut() {
+        if let RefOr::T(response) = response {
+            with_trace(response);
+        }
+    }
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for response in op.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    with_trace(response);
+                }
+            }
+        }
+    }
+}
+
+/// What a created resource leads to (OpenAPI `links`): from the answer that made it to the
+/// operations on it, its id taken from the answer's body — what a client generator turns
+/// into navigation and what schemathesis' stateful phase follows. `(operation that creates,
+/// status, [(link name, operation it leads to, [(parameter, runtime expression)])])`.
+type LinkTable = &'static [(
+    &'static str,
+    &'static str,
+    &'static [(
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+    )],
+)];
+
+const ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const IN_PROGRAM: &[(&str, &str)] = &[
+    ("id", "$response.body#/program_id"),
+    ("enrollment_id", "$response.body#/id"),
+];
+const OBJECTIVE: &[(&str, &str)] = &[
+    ("id", "$response.body#/pair_id"),
+    ("objective_id", "$response.body#/id"),
+];
+const MEETING: &[(&str, &str)] = &[
+    ("id", "$response.body#/pair_id"),
+    ("meeting_id", "$response.body#/id"),
+];
+const NOTE: &[(&str, &str)] = &[
+    ("id", "$response.body#/pair_id"),
+    ("note_id", "$response.body#/id"),
+];
+
+const LINKS: LinkTable = &[
+    ("upsert_person", "201", &[("GetPerson", "get_person", ID)]),
+    ("upsert_person", "200", &[("GetPerson", "get_person", ID)]),
+    (
+        "create_program",
+        "201",
+        &[
+            ("GetProgram", "get_program", ID),
+            ("UpdateProgram", "update_program", ID),
+            ("AddCharterVersion", "add_charter_version", ID),
+            ("Enroll", "enroll", ID),
+            ("ListEnrollments", "list_enrollments", ID),
+            ("ProposePair", "propose_pair", ID),
+        ],
+    ),
+    (
+        "add_charter_version",
+        "201",
+        &[(
+            "CurrentCharter",
+            "current_charter",
+            &[("id", "$response.body#/program_id")],
+        )],
+    ),
+    (
+        "enroll",
+        "201",
+        &[
+            ("GetEnrollment", "get_enrollment", IN_PROGRAM),
+            ("AcceptCharter", "accept_charter", IN_PROGRAM),
+            ("Suggestions", "suggestions", IN_PROGRAM),
+        ],
+    ),
+    (
+        "propose_pair",
+        "201",
+        &[
+            ("GetPair", "get_pair", ID),
+            ("AcceptPair", "accept_pair", ID),
+            ("EndPair", "end_pair", ID),
+            ("ListObjectives", "list_objectives", ID),
+            ("ListMeetings", "list_meetings", ID),
+            ("ListNotes", "list_notes", ID),
+        ],
+    ),
+    (
+        "propose_objective",
+        "201",
+        &[
+            ("GetObjective", "get_objective", OBJECTIVE),
+            ("UpdateObjective", "update_objective", OBJECTIVE),
+            ("AgreeObjective", "agree_objective", OBJECTIVE),
+            ("ListRevisions", "list_revisions", OBJECTIVE),
+        ],
+    ),
+    (
+        "schedule_meeting",
+        "201",
+        &[
+            ("GetMeeting", "get_meeting", MEETING),
+            ("UpdateMeeting", "update_meeting", MEETING),
+            ("CancelMeeting", "cancel_meeting", MEETING),
+        ],
+    ),
+    (
+        "write_note",
+        "201",
+        &[
+            ("GetNote", "get_note", NOTE),
+            ("UpdateNote", "update_note", NOTE),
+            ("DeleteNote", "delete_note", NOTE),
+        ],
+    ),
+    (
+        "create_webhook",
+        "201",
+        &[("DeleteWebhook", "delete_webhook", ID)],
+    ),
+];
+
+/// Put [`LINKS`] on the answers they start from.
+fn add_links(doc: &mut Document) {
+    use utoipa::openapi::link::LinkBuilder;
+    for item in doc.paths.paths.values_mut() {
+        for op in [
+            item.get.as_mut(),
+            item.put.as_mut(),
+            item.post.as_mut(),
+            item.patch.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let id = op.operation_id.clone().unwrap_or_default();
+            for (source, status, links) in LINKS {
+                if *source != id {
+                    continue;
+                }
+                let Some(RefOr::T(response)) = op.responses.responses.get_mut(*status) else {
+                    continue;
+                };
+                for (name, target, parameters) in *links {
+                    let mut link = LinkBuilder::new()
+                        .operation_id(*target)
+                        .description(format!("`{target}` on what this answer made"));
+                    for (parameter, expression) in *parameters {
+                        link = link.parameter(*parameter, *expression);
+                    }
+                    response
+                        .links
+                        .insert((*name).to_owned(), RefOr::T(link.build()));
+                }
+            }
+        }
+    }
+}
+
+/// The shared problem responses no operation refers to any more (the coded ones replaced
+/// them outside SCIM): a document lists what it uses.
+fn drop_unused_responses(doc: &mut Document) {
+    let paths = serde_json::to_string(&doc.paths).unwrap_or_default();
+    if let Some(components) = doc.components.as_mut() {
+        components
+            .responses
+            .retain(|name, _| paths.contains(&format!("\"#/components/responses/{name}\"")));
+    }
+}
+
+/// The headers of [`add_trace_headers`].
+const TRACE_HEADERS: [&str; 2] = ["traceparent", "X-Request-Id"];
+
+/// Add the problem responses an operation can give, by what it is (SCIM's operations, whose
+/// refusals are SCIM error documents of their own).
 fn add_problems(path: &str, method: &str, op: &mut Operation) {
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let mut add = |status: &str, name: &str| {
@@ -477,6 +905,7 @@ fn standard_description(status: &str) -> &'static str {
 /// every response, `security: []` on the operations that take no token (so a client knows
 /// not to send one), and the server the document is served from.
 pub fn finish(mut doc: Document) -> Document {
+    let mut coded = CodedProblems::new();
     for (path, item) in doc.paths.paths.iter_mut() {
         for (method, op) in [
             ("get", item.get.as_mut()),
@@ -486,7 +915,11 @@ pub fn finish(mut doc: Document) -> Document {
             ("delete", item.delete.as_mut()),
         ] {
             if let Some(op) = op {
-                add_problems(path, method, op);
+                if path.starts_with("/scim/") {
+                    add_problems(path, method, op);
+                } else {
+                    add_coded_problems(path, method, op, &mut coded);
+                }
                 if method == "post" {
                     add_idempotency_key(op);
                 }
@@ -510,7 +943,11 @@ pub fn finish(mut doc: Document) -> Document {
             }
         }
     }
+    name_coded_problems(&mut doc, coded);
     add_rate_limit_components(&mut doc);
+    add_trace_headers(&mut doc);
+    add_links(&mut doc);
+    drop_unused_responses(&mut doc);
     if doc.servers.is_none() {
         doc.servers = Some(vec![
             ServerBuilder::new()

@@ -149,6 +149,7 @@ pub struct Operations {
     pool_connections: IntGaugeVec,
     pool_max: IntGauge,
     pool_acquire_timeouts: IntCounter,
+    pool_wait: prometheus::Histogram,
     outbox_pending: IntGauge,
     outbox_oldest_age: Gauge,
     deliveries: IntGaugeVec,
@@ -225,6 +226,22 @@ impl Operations {
                      process started",
                 )?,
             )?,
+            pool_wait: reg(
+                registry,
+                prometheus::Histogram::with_opts(
+                    HistogramOpts::new(
+                        "mentorat_db_pool_wait_seconds",
+                        "Time a write request waited for its database connection: the pool's \
+                         acquire and the BEGIN of its unit of work (a read takes a connection \
+                         per statement inside the driver, not timed here). On SQLite the one \
+                         connection is shared, so this is the queue behind other writes",
+                    )
+                    .buckets(vec![
+                        0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                        1.0, 2.5, 5.0,
+                    ]),
+                )?,
+            )?,
             outbox_pending: reg(
                 registry,
                 IntGauge::new(
@@ -296,6 +313,11 @@ impl Operations {
             )?,
             backlog_read_at: std::sync::Mutex::new(None),
         })
+    }
+
+    /// How long a request waited for its unit of work's connection.
+    pub(crate) fn pool_waited(&self, waited: std::time::Duration) {
+        self.pool_wait.observe(waited.as_secs_f64());
     }
 
     /// A request refused by the rate limiter (`subject` or `address`).

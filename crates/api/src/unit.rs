@@ -161,7 +161,12 @@ pub async fn middleware(
         committed(&request);
         return Ok(settle_apart(&db, &request, claim, event, res).await);
     }
-    let (bound, unit) = match db.begin_unit().await {
+    let asked = std::time::Instant::now();
+    let opened = db.begin_unit().await;
+    if let Some(metrics) = req.app_data::<web::Data<crate::telemetry::Metrics>>() {
+        metrics.operations.pool_waited(asked.elapsed());
+    }
+    let (bound, unit) = match opened {
         Ok(opened) => opened,
         Err(err) => {
             if let Some(claim) = &claim {

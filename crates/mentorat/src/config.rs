@@ -30,6 +30,12 @@ pub struct Config {
     /// The shortest time between two fetches of the JWKS (`MENTORAT_JWT_JWKS_REFETCH_MS`,
     /// 100 to 3,600,000 ms; a minute by default).
     pub jwt_jwks_refetch: Duration,
+    /// Find the JWKS through OpenID Connect Discovery under the issuer
+    /// (`MENTORAT_JWT_OIDC_DISCOVERY=true`; `MENTORAT_JWT_ISSUER` is then the provider's URL).
+    pub jwt_oidc_discovery: bool,
+    /// How often the provider's keys are fetched again on a timer
+    /// (`MENTORAT_JWT_JWKS_REFRESH_MS`, 100 to 86,400,000 ms; an hour by default).
+    pub jwt_jwks_refresh: Duration,
     pub jwt_issuer: String,
     pub jwt_audience: String,
     pub jwt_subject_claim: String,
@@ -234,6 +240,40 @@ impl Config {
                 }
             },
         };
+        let jwt_oidc_discovery = match var("MENTORAT_JWT_OIDC_DISCOVERY").as_deref().map(str::trim)
+        {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(_) => {
+                return Err(error(
+                    "MENTORAT_JWT_OIDC_DISCOVERY",
+                    "must be true or false",
+                ));
+            }
+        };
+        if jwt_oidc_discovery {
+            if jwt_jwks_url.is_some() {
+                return Err(error(
+                    "MENTORAT_JWT_OIDC_DISCOVERY",
+                    "finds the JWKS address itself: set it or MENTORAT_JWT_JWKS_URL, not both",
+                ));
+            }
+            let issuer = var("MENTORAT_JWT_ISSUER").unwrap_or_default();
+            mentorat_api::jwks::discovery_url(issuer.trim())
+                .map_err(|why| error("MENTORAT_JWT_ISSUER", why))?;
+        }
+        let jwt_jwks_refresh = match var("MENTORAT_JWT_JWKS_REFRESH_MS") {
+            None => mentorat_api::jwks::DEFAULT_REFRESH,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(ms @ 100..=86_400_000) => Duration::from_millis(ms),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_JWT_JWKS_REFRESH_MS",
+                        "must be a whole number of milliseconds from 100 to 86400000",
+                    ));
+                }
+            },
+        };
         let encryption_key = var("MENTORAT_ENCRYPTION_KEY");
         if let Some(key) = &encryption_key
             && let Err(e) = mentorat_persistence::Keyring::parse(key)
@@ -404,6 +444,8 @@ impl Config {
             jwt_keys,
             jwt_jwks_url,
             jwt_jwks_refetch,
+            jwt_oidc_discovery,
+            jwt_jwks_refresh,
             jwt_issuer: var("MENTORAT_JWT_ISSUER").unwrap_or_else(|| "mentorat".into()),
             jwt_audience: var("MENTORAT_JWT_AUDIENCE").unwrap_or_else(|| "mentorat-api".into()),
             jwt_subject_claim: var("MENTORAT_JWT_SUBJECT_CLAIM").unwrap_or_else(|| "sub".into()),

@@ -46,7 +46,7 @@ pub fn jwt_secret(config: &Config) -> Result<Option<SecretString>, SecretError> 
     if let Some(secret) = &config.jwt_secret {
         return Ok(Some(secret.clone()));
     }
-    if config.jwt_keys.is_some() || config.jwt_jwks_url.is_some() {
+    if config.jwt_keys.is_some() || config.jwt_jwks_url.is_some() || config.jwt_oidc_discovery {
         return Ok(None);
     }
     let Some(db_file) = config.sqlite_file() else {

@@ -69,20 +69,30 @@ pub async fn verifier(config: &Config) -> anyhow::Result<JwtVerifier> {
         config.jwt_audience.clone(),
         config.jwt_subject_claim.clone(),
     );
-    let Some(url) = &config.jwt_jwks_url else {
-        return Ok(verifier);
+    let (remote, source) = match &config.jwt_jwks_url {
+        Some(url) => (
+            RemoteKeys::new(url.clone(), config.jwt_jwks_refetch)
+                .context("MENTORAT_JWT_JWKS_URL: cannot build an HTTP client")?,
+            "MENTORAT_JWT_JWKS_URL",
+        ),
+        None if config.jwt_oidc_discovery => (
+            RemoteKeys::discover(&config.jwt_issuer, config.jwt_jwks_refetch)
+                .map_err(|why| anyhow::anyhow!("MENTORAT_JWT_OIDC_DISCOVERY: {why}"))?,
+            "MENTORAT_JWT_OIDC_DISCOVERY",
+        ),
+        None => return Ok(verifier),
     };
-    let remote = RemoteKeys::new(url.clone(), config.jwt_jwks_refetch)
-        .context("MENTORAT_JWT_JWKS_URL: cannot build an HTTP client")?;
     if let Err(e) = remote.fetch_now().await {
         tracing::error!(
             error = %e,
-            url = %url,
-            "MENTORAT_JWT_JWKS_URL: the identity provider's keys could not be fetched at start; \
-             its tokens are refused (401) until a later fetch succeeds"
+            source,
+            "the identity provider's keys could not be fetched at start; its tokens are \
+             refused (401) until a later fetch succeeds"
         );
     }
-    Ok(verifier.with_remote_keys(std::sync::Arc::new(remote)))
+    let remote = std::sync::Arc::new(remote);
+    remote.spawn_refresh(config.jwt_jwks_refresh);
+    Ok(verifier.with_remote_keys(remote))
 }
 
 /// Connect, migrate, and check the content keys against the database (issue 11): a key that
