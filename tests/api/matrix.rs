@@ -199,6 +199,8 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
         ("GET", "/scim/v2/Schemas/{id}", scim),
         ("GET", "/scim/v2/Users", scim),
         ("POST", "/scim/v2/Users", scim),
+        ("POST", "/scim/v2/Users/.search", scim),
+        ("POST", "/scim/v2/.search", scim),
         ("GET", "/scim/v2/Users/{id}", scim),
         ("PUT", "/scim/v2/Users/{id}", scim),
         ("PATCH", "/scim/v2/Users/{id}", scim),

@@ -173,6 +173,18 @@ pub async fn is_erased(conn: &impl ConnectionTrait, external_id: &str) -> Result
     let lock = if backend == DbBackend::Postgres {
         " FOR SHARE"
     } else {
+        // SQLite has no row locks and one writer at a time. This read is the first statement
+        // of a write's unit: left a plain read, the unit would hold a read snapshot and then
+        // try to upgrade it to a write, which SQLite refuses at once (SQLITE_BUSY, no waiting)
+        // when another connection — another replica on the same file — wrote meanwhile. A
+        // write that changes nothing takes the write lock first, waiting its turn under the
+        // busy timeout, as `BEGIN IMMEDIATE` would; the erasure then waits for it, or it for
+        // the erasure.
+        conn.execute_raw(Statement::from_string(
+            backend,
+            "UPDATE people SET erased_at = erased_at WHERE 0 = 1",
+        ))
+        .await?;
         ""
     };
     let sql = format!("SELECT erased_at FROM people WHERE external_id IN ($1, $2){lock}");
