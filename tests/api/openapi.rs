@@ -338,3 +338,50 @@ fn created_resources_link_to_the_operations_on_them() {
         "$response.body#/id"
     );
 }
+
+/// A text the domain trims and then refuses when empty is documented with a `pattern`
+/// (`vocabulary::NOT_BLANK`), so a generator or fuzzer does not take `"\n"` for valid: the
+/// schemathesis run of 2026-12-03 sent a charter `{"text": "\n"}` and was right to complain.
+#[test]
+fn texts_that_may_not_be_blank_say_so_in_their_schema() {
+    fn walk(at: &str, v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(map) => {
+                let is_string = map.get("type") == Some(&Value::from("string"))
+                    || map
+                        .get("type")
+                        .and_then(Value::as_array)
+                        .is_some_and(|t| t.contains(&Value::from("string")));
+                let min = map.get("minLength").and_then(Value::as_u64).unwrap_or(0);
+                if is_string
+                    && min >= 1
+                    && !map.contains_key("pattern")
+                    && !map.contains_key("format")
+                {
+                    out.push(at.to_owned());
+                }
+                for (k, child) in map {
+                    walk(&format!("{at}/{k}"), child, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(&format!("{at}/{i}"), child, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let doc = committed();
+    let mut unguarded = Vec::new();
+    walk(
+        "#/components/schemas",
+        &doc["components"]["schemas"],
+        &mut unguarded,
+    );
+    walk("#/paths", &doc["paths"], &mut unguarded);
+    assert!(
+        unguarded.is_empty(),
+        "strings with minLength and no pattern (a blank one would pass the schema): {unguarded:#?}"
+    );
+}

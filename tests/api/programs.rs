@@ -230,6 +230,22 @@ async fn patch_honours_if_match_and_get_honours_if_none_match() {
     let current = app.get(&path, Some(&coordinator)).await;
     assert_eq!(current.json()["cadence_days"], 14);
 
+    // Preconditions are judged last (RFC 9110 §13.2.1): a change that would be refused without
+    // its If-Match is refused for what it says, stale tag or not (schemathesis, 2026-12-04:
+    // `{"name": "\f"}` with an empty If-Match was answered 412).
+    for if_match in ["\"r1\"", ""] {
+        let invalid = app
+            .send(
+                app.client
+                    .patch(app.url(&path))
+                    .bearer_auth(&coordinator)
+                    .header("if-match", if_match)
+                    .json(&json!({"name": "\u{c}"})),
+            )
+            .await;
+        invalid.problem(422, "validation_failed");
+    }
+
     let unchanged = app
         .send(
             app.client

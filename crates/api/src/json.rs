@@ -151,21 +151,7 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         let inner = err.into_inner();
         match inner.classify() {
             serde_json::error::Category::Data => {
-                let message = inner.to_string();
-                let message = strip_position(&message);
-                // "missing field `x`" names the field inside the object the path points at.
-                let pointer = match message
-                    .strip_prefix("missing field `")
-                    .and_then(|m| m.split('`').next())
-                {
-                    Some(field) => format!("{}/{field}", path.trim_end_matches('/')),
-                    None => path,
-                };
-                ApiError::validation(vec![FieldProblem {
-                    // "" points at the whole document (RFC 6901).
-                    pointer,
-                    detail: message.to_owned(),
-                }])
+                ApiError::validation(vec![shape_problem(path, &inner)])
             }
             _ => ApiError::MalformedJson(format!(
                 "the body is not valid JSON: {}",
@@ -177,6 +163,37 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         ApiError::MalformedJson("the body has trailing characters after the JSON value".into())
     })?;
     Ok(value)
+}
+
+/// A JSON value of the wrong shape, as a problem at `path` (a JSON pointer; "" is the whole
+/// document, RFC 6901).
+fn shape_problem(path: String, inner: &serde_json::Error) -> FieldProblem {
+    let message = inner.to_string();
+    let message = strip_position(&message);
+    // "missing field `x`" names the field inside the object the path points at.
+    let pointer = match message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        Some(field) => format!("{}/{field}", path.trim_end_matches('/')),
+        None => path,
+    };
+    FieldProblem {
+        pointer,
+        detail: message.to_owned(),
+    }
+}
+
+/// Read an already parsed JSON value as a `T`; a value of the wrong shape is a problem whose
+/// pointer starts with `at` (the value's place in the document).
+pub fn from_value<T: DeserializeOwned>(
+    value: serde_json::Value,
+    at: &str,
+) -> Result<T, FieldProblem> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(|err| {
+        let path = format!("{at}{}", pointer_of(err.path()));
+        shape_problem(path, err.inner())
+    })
 }
 
 /// serde_json appends " at line 1 column 7"; keep it for syntax errors only where useful.

@@ -167,9 +167,6 @@ pub async fn update(
     let current = meetings::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if if_match.is_some_and(|r| r != current.revision) {
-        return Err(ServiceError::PreconditionFailed);
-    }
     if current.status != MeetingStatus::Scheduled {
         return Err(DomainError::MeetingNotScheduled {
             status: current.status,
@@ -202,6 +199,9 @@ pub async fn update(
         },
     };
     let plan = draft.validate(now, moved)?;
+    if if_match.is_some_and(|r| r != current.revision) {
+        return Err(ServiceError::PreconditionFailed);
+    }
     if plan == current.plan {
         return Ok(current);
     }

@@ -98,13 +98,13 @@ pub async fn update(
     pairs::lock(&txn, pair_id).await?;
     let current = visible(&txn, db, caller, &m, id).await?;
     note::check_author(&current, m.me.id)?;
-    if if_match.is_some_and(|r| r != current.revision) {
-        return Err(ServiceError::PreconditionFailed);
-    }
     let body = match body {
         Some(b) => note::body(Some(b))?,
         None => current.body.expose().to_owned(),
     };
+    if if_match.is_some_and(|r| r != current.revision) {
+        return Err(ServiceError::PreconditionFailed);
+    }
     let visibility = visibility.unwrap_or(current.visibility);
     if body == current.body.expose() && visibility == current.visibility {
         return Ok(current);

@@ -94,10 +94,10 @@ pub async fn update(
     let current = objectives::find(&txn, db.keys(), pair_id, id)
         .await?
         .ok_or(ServiceError::NotFound)?;
+    let edit = objective::edit(&current, changes, m.me.id)?;
     if if_match.is_some_and(|r| r != current.revision) {
         return Err(ServiceError::PreconditionFailed);
     }
-    let edit = objective::edit(&current, changes, m.me.id)?;
     if edit.is_empty() {
         return Ok(current);
     }

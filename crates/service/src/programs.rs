@@ -86,10 +86,10 @@ pub async fn update(
         let current = programs::find(db.conn(), id)
             .await?
             .ok_or(ServiceError::NotFound)?;
+        let (settings, status) = changes.clone().apply(&current.settings, current.status)?;
         if if_match.is_some_and(|rev| rev != current.revision) {
             return Err(ServiceError::PreconditionFailed);
         }
-        let (settings, status) = changes.clone().apply(&current.settings, current.status)?;
         // The revision check in the UPDATE closes the window between our read and our write.
         let closing = status == ProgramStatus::Closed && current.status != ProgramStatus::Closed;
         let now = Utc::now();

@@ -50,7 +50,11 @@ impl From<CharterVersion> for CharterVersionDto {
 pub struct NewCharterVersion {
     /// Markdown, up to 100 KiB.
     #[validate(length(min = 1, max = 102400))]
-    #[schema(min_length = 1, max_length = 102400)]
+    #[schema(
+        min_length = 1,
+        max_length = 102400,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub text: String,
 }
 

@@ -107,7 +107,12 @@ pub struct LocationDto {
     pub kind: LocationKindDto,
     /// A room, a building, a café.
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200, example = "Salle 3, bâtiment B")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        example = "Salle 3, bâtiment B",
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub label: String,
 }
 
@@ -236,7 +241,11 @@ pub struct UpdateMeeting {
 #[schema(example = json!({"reason": "Garde de nuit imprévue"}))]
 pub struct CancelMeeting {
     #[validate(length(min = 1, max = 1000))]
-    #[schema(min_length = 1, max_length = 1000)]
+    #[schema(
+        min_length = 1,
+        max_length = 1000,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub reason: String,
 }
 

@@ -86,7 +86,11 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, n: Note) -> HttpRespo
 #[schema(example = json!({"body": "Ce qui m'a aidé aujourd'hui…", "visibility": "private"}))]
 pub struct NewNote {
     #[validate(length(min = 1, max = 20000))]
-    #[schema(min_length = 1, max_length = 20000)]
+    #[schema(
+        min_length = 1,
+        max_length = 20000,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub body: String,
     pub visibility: VisibilityDto,
 }
@@ -96,7 +100,11 @@ pub struct NewNote {
 #[schema(example = json!({"visibility": "shared"}))]
 pub struct UpdateNote {
     #[validate(length(min = 1, max = 20000))]
-    #[schema(min_length = 1, max_length = 20000)]
+    #[schema(
+        min_length = 1,
+        max_length = 20000,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub body: Option<String>,
     pub visibility: Option<VisibilityDto>,
 }
@@ -261,7 +269,11 @@ impl From<Concern> for ConcernDto {
 #[schema(example = json!({"text": "Nos rendez-vous sont sans cesse annulés ; je souhaite arrêter."}))]
 pub struct NewConcern {
     #[validate(length(min = 1, max = 10000))]
-    #[schema(min_length = 1, max_length = 10000)]
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub text: String,
 }
 

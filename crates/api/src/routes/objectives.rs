@@ -111,7 +111,11 @@ fn with_etag(mut response: actix_web::HttpResponseBuilder, o: Objective) -> Http
 }))]
 pub struct NewObjective {
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub title: String,
     #[validate(length(max = 5000))]
     #[schema(max_length = 5000)]
@@ -128,7 +132,11 @@ pub struct NewObjective {
 #[schema(example = json!({"progress": 40, "comment": "Deux entretiens sur trois"}))]
 pub struct UpdateObjective {
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "crate::json::present")]
     #[schema(value_type = Option<String>, max_length = 5000)]

@@ -231,7 +231,10 @@ pub async fn upsert_person(
 /// family_name,email,department,job_title,site,manager_external_id,active`), UTF-8, quoted
 /// fields allowed. Rows may come in any order — a manager after their reports, or in a later
 /// import. Good rows are kept when others are refused; re-importing the same data counts as
-/// `unchanged`. Up to 64 MiB.
+/// `unchanged`. Up to 64 MiB. A JSON element that is not a row of the schema (a field of the
+/// wrong type, a required one missing) is `422 validation_failed` for the whole document, with
+/// a pointer to each such element (`/2/given_name`), and nothing is written; in CSV, where
+/// every field is text, such a row is refused alone (`malformed_row`).
 #[utoipa::path(
     tag = "people",
     security(("bearer" = [])),
@@ -295,7 +298,11 @@ pub async fn import_people(
 
 type Rows = Vec<(usize, Result<PersonDraft, RowProblem>)>;
 
-/// A JSON array whose elements are parsed one by one, so one bad row does not sink the rest.
+/// A JSON array of rows. An element that is not a row as the schema describes it (a field of
+/// the wrong type, a required field missing) makes the whole document invalid:
+/// `422 validation_failed` with a pointer per bad element (`/2/given_name`), nothing written.
+/// Rows of the right shape are then judged one by one by the domain, and a row it refuses is
+/// reported in the answer while the others are kept.
 fn parse_json_rows(body: &[u8]) -> Result<Rows, ApiError> {
     let values: Vec<serde_json::Value> = crate::json::parse(body).map_err(|e| match e {
         ApiError::Validation { .. } => ApiError::validation(vec![FieldProblem {
@@ -304,22 +311,18 @@ fn parse_json_rows(body: &[u8]) -> Result<Rows, ApiError> {
         }]),
         other => other,
     })?;
-    Ok(values
-        .into_iter()
-        .enumerate()
-        .map(|(i, value)| {
-            let row = i + 1;
-            let parsed = serde_json::from_value::<ImportRowInput>(value)
-                .map(PersonDraft::from)
-                .map_err(|e| RowProblem {
-                    row,
-                    code: "malformed_row",
-                    detail: e.to_string(),
-                    fields: Vec::new(),
-                });
-            (row, parsed)
-        })
-        .collect())
+    let mut rows = Vec::with_capacity(values.len());
+    let mut malformed = Vec::new();
+    for (i, value) in values.into_iter().enumerate() {
+        match crate::json::from_value::<ImportRowInput>(value, &format!("/{i}")) {
+            Ok(input) => rows.push((i + 1, Ok(PersonDraft::from(input)))),
+            Err(problem) => malformed.push(problem),
+        }
+    }
+    if !malformed.is_empty() {
+        return Err(ApiError::validation(malformed));
+    }
+    Ok(rows)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -110,7 +110,11 @@ impl From<Program> for ProgramDto {
 }))]
 pub struct CreateProgram {
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub name: String,
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
@@ -141,7 +145,11 @@ pub struct CreateProgram {
 #[schema(example = json!({"status": "open", "cadence_days": 21}))]
 pub struct UpdateProgram {
     #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
     pub name: Option<String>,
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]

@@ -28,8 +28,9 @@ use crate::{
     "events": ["pair.activated", "pair.ended", "meeting.cancelled"]
 }))]
 pub struct NewWebhook {
+    /// An `http://` or `https://` address, without credentials or spaces.
     #[validate(length(min = 1, max = 2048))]
-    #[schema(min_length = 1, max_length = 2048)]
+    #[schema(min_length = 1, max_length = 2048, pattern = "^https?://")]
     pub url: String,
     /// Event kinds to receive; all of them when empty or absent: `person.deactivated`,
     /// `pair.proposed`, `pair.activated`, `pair.ended`, `pair.suspended`,
