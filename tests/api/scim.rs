@@ -994,3 +994,38 @@ async fn removing_active_unassigns_it_and_the_person_stays_or_becomes_active() {
     .await;
     assert_eq!(on.json()["active"], true);
 }
+
+/// Issue 14 (speed): a `POST /Users` of a new user who names a manager is a bounded number of
+/// statements — the request's own, read off the service's `mentorat_http_request_db_statements`
+/// (10.0 a POST in the benchmark of 2026-12-03; the person is now written with `RETURNING`
+/// and what SCIM keeps of them is not read back).
+#[tokio::test]
+async fn a_new_user_is_provisioned_in_a_bounded_number_of_statements() {
+    let app = mentorat_tests::spawn_app().await;
+    let manager = create(&app, "BOSS").await;
+    let sum_count = |text: &str| {
+        let read = |series: &str| {
+            let prefix = format!(
+                "mentorat_http_request_db_statements_{series}{{method=\"POST\",route=\"/scim/v2/Users\"}} "
+            );
+            text.lines()
+                .find_map(|l| l.strip_prefix(&prefix))
+                .map_or(0.0, |v| v.trim().parse::<f64>().unwrap())
+        };
+        (read("sum"), read("count"))
+    };
+    let (sum0, count0) = sum_count(&app.get("/metrics", None).await.text);
+    for n in 0..3 {
+        let mut user = entra_user(&format!("REPORT{n}"));
+        user[ENTERPRISE]["manager"] = json!({"value": manager["id"]});
+        let reply = post(&app, &user).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        assert_eq!(reply.json()["userName"], format!("REPORT{n}"));
+        assert_eq!(reply.json()[ENTERPRISE]["manager"]["value"], manager["id"]);
+    }
+    let (sum1, count1) = sum_count(&app.get("/metrics", None).await.text);
+    assert_eq!(count1 - count0, 3.0);
+    let per_post = (sum1 - sum0) / 3.0;
+    println!("statements per POST /Users: {per_post}");
+    assert!(per_post <= 9.0, "a POST /Users took {per_post} statements");
+}

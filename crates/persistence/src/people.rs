@@ -181,47 +181,66 @@ pub async fn upsert_many(
     if rows.is_empty() {
         return Ok(());
     }
-    let models = rows.iter().map(|w| {
-        let r = &w.record;
-        person::ActiveModel {
-            id: Set(w.id),
-            external_id: Set(r.external_id.as_str().to_owned()),
-            given_name: Set(r.given_name.clone()),
-            family_name: Set(r.family_name.clone()),
-            email: Set(r.email.clone()),
-            department: Set(r.department.clone()),
-            job_title: Set(r.job_title.clone()),
-            site: Set(r.site.clone()),
-            manager_external_id: Set(r
-                .manager_external_id
-                .as_ref()
-                .map(|m| m.as_str().to_owned())),
-            active: Set(r.active),
-            revision: Set(w.revision),
-            created_at: Set(w.created_at),
-            updated_at: Set(now),
-        }
-    });
-    People::insert_many(models)
-        .on_conflict(
-            OnConflict::column(Column::ExternalId)
-                .update_columns([
-                    Column::GivenName,
-                    Column::FamilyName,
-                    Column::Email,
-                    Column::Department,
-                    Column::JobTitle,
-                    Column::Site,
-                    Column::ManagerExternalId,
-                    Column::Active,
-                    Column::Revision,
-                    Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
+    People::insert_many(rows.iter().map(|w| model_of(w, now)))
+        .on_conflict(on_external_id())
         .exec_without_returning(conn)
         .await?;
     Ok(())
+}
+
+/// Insert or update one person, and return them as the database now holds them: with the
+/// id of the row that was there if a concurrent writer created it first (`RETURNING`, so
+/// nobody reads them back).
+pub async fn upsert_one(
+    conn: &impl ConnectionTrait,
+    row: &PersonWrite,
+    now: DateTime<Utc>,
+) -> Result<Person, StoreError> {
+    let model = People::insert(model_of(row, now))
+        .on_conflict(on_external_id())
+        .exec_with_returning(conn)
+        .await?;
+    to_domain(model)
+}
+
+fn model_of(w: &PersonWrite, now: DateTime<Utc>) -> person::ActiveModel {
+    let r = &w.record;
+    person::ActiveModel {
+        id: Set(w.id),
+        external_id: Set(r.external_id.as_str().to_owned()),
+        given_name: Set(r.given_name.clone()),
+        family_name: Set(r.family_name.clone()),
+        email: Set(r.email.clone()),
+        department: Set(r.department.clone()),
+        job_title: Set(r.job_title.clone()),
+        site: Set(r.site.clone()),
+        manager_external_id: Set(r
+            .manager_external_id
+            .as_ref()
+            .map(|m| m.as_str().to_owned())),
+        active: Set(r.active),
+        revision: Set(w.revision),
+        created_at: Set(w.created_at),
+        updated_at: Set(now),
+    }
+}
+
+/// An upsert by HRIS id updates every field the HRIS owns, and the revision.
+fn on_external_id() -> OnConflict {
+    OnConflict::column(Column::ExternalId)
+        .update_columns([
+            Column::GivenName,
+            Column::FamilyName,
+            Column::Email,
+            Column::Department,
+            Column::JobTitle,
+            Column::Site,
+            Column::ManagerExternalId,
+            Column::Active,
+            Column::Revision,
+            Column::UpdatedAt,
+        ])
+        .to_owned()
 }
 
 /// For the rest of the transaction, plan every statement for its own values (PostgreSQL).

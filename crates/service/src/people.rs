@@ -53,6 +53,10 @@ pub struct ImportReport {
     /// R11: people whose `active` flag this import changed (or who arrived inactive), with
     /// the flag now written — what every replica's set of leavers must learn.
     pub activity_changes: Vec<(ExternalId, bool)>,
+    /// For a batch of one row that was kept: the person as the database now holds them
+    /// (written with `RETURNING`, or found unchanged), so a single upsert — `PUT
+    /// /people/by-external-id`, a SCIM write — answers without reading them back.
+    pub written: Option<Person>,
 }
 
 /// Take a batch: rows in any order (a manager may come after their reports, or in a later
@@ -216,7 +220,13 @@ async fn write_chunk(
             }
         }
     }
-    people::upsert_many(&txn, &writes, now).await?;
+    match (chunk, writes.as_slice()) {
+        ([_], [one]) => report.written = Some(people::upsert_one(&txn, one, now).await?),
+        ([(_, record)], []) => {
+            report.written = existing.get(record.external_id.as_str()).cloned();
+        }
+        _ => people::upsert_many(&txn, &writes, now).await?,
+    }
     departures::people_deactivated(&txn, &deactivated).await?;
     txn.commit()
         .await

@@ -88,19 +88,25 @@ fn log_ignored(ignored: &[String]) {
 
 /// `manager.value` names a person by SCIM id (their person id); a value that is no known
 /// person's id is taken as the HRIS id of a manager not provisioned yet.
+/// Also returns the manager's HRIS id and person id when they were found, so the answer
+/// needs not look them up again.
 async fn manager_external_id(
     db: &Db,
     value: Option<String>,
-) -> Result<Option<String>, ServiceError> {
+) -> Result<(Option<String>, HashMap<String, Uuid>), ServiceError> {
     let Some(value) = value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
-        return Ok(None);
+        return Ok((None, HashMap::new()));
     };
     if let Ok(id) = Uuid::parse_str(&value)
         && let Some(manager) = people::find(db.conn(), id).await?
     {
-        return Ok(Some(manager.record.external_id.to_string()));
+        let external_id = manager.record.external_id.to_string();
+        return Ok((
+            Some(external_id.clone()),
+            HashMap::from([(external_id, id)]),
+        ));
     }
-    Ok(Some(value))
+    Ok((Some(value), HashMap::new()))
 }
 
 /// `POST /Users`: a new user, or a deactivated (or SCIM-deleted) one provisioned again.
@@ -195,7 +201,8 @@ async fn write(
             current.record.external_id
         )));
     }
-    draft.manager_external_id = manager_external_id(db, draft.manager_external_id).await?;
+    let (manager, known_managers) = manager_external_id(db, draft.manager_external_id).await?;
+    draft.manager_external_id = manager;
     let mut report = import(db, caller, vec![(1, Ok(draft.clone()))]).await?;
     if let Some(problem) = report.errors.into_iter().next() {
         return Err(match problem.code {
@@ -209,9 +216,12 @@ async fn write(
             ))),
         });
     }
-    let person = crate::people::by_external_id(db, &draft.external_id)
-        .await?
-        .ok_or_else(|| ServiceError::Internal("a provisioned person is missing".into()))?;
+    let person = match report.written.take() {
+        Some(person) => person,
+        None => crate::people::by_external_id(db, &draft.external_id)
+            .await?
+            .ok_or_else(|| ServiceError::Internal("a provisioned person is missing".into()))?,
+    };
     // A POST that meant to create the person but met one created meanwhile by a concurrent
     // POST (found committed by the import, or met at the unique index, its insert then an
     // update of theirs): refused, and the request's transaction, this write with it, rolled
@@ -231,16 +241,29 @@ async fn write(
         .external_id
         .map(|e| e.trim().to_owned())
         .filter(|e| !e.is_empty());
+    let person_id = person.id;
     store::provisioned(
         db.conn(),
-        person.id,
+        person_id,
         external_id.as_deref(),
         &kept.attributes,
     )
     .await?;
-    let user = enrich(db, vec![person]).await?.pop().ok_or_else(|| {
-        ServiceError::Internal("a provisioned person could not be read back".into())
-    })?;
+    // What SCIM keeps of the person is what was just written: not read back.
+    let state = store::ScimState {
+        external_id,
+        deprovisioned: false,
+        attributes: kept.attributes,
+    };
+    let user = assemble(
+        db,
+        vec![person],
+        HashMap::from([(person_id, state)]),
+        known_managers,
+    )
+    .await?
+    .pop()
+    .ok_or_else(|| ServiceError::Internal("a provisioned person could not be read back".into()))?;
     Ok(Provisioned {
         user,
         created: existing.is_none(),
@@ -379,7 +402,18 @@ pub async fn list(
 /// Add each person's `externalId`, their manager's SCIM id and what SCIM keeps of them.
 async fn enrich(db: &Db, people: Vec<Person>) -> Result<Vec<ScimUser>, ServiceError> {
     let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
-    let mut states = store::states(db.conn(), &ids).await?;
+    let states = store::states(db.conn(), &ids).await?;
+    assemble(db, people, states, HashMap::new()).await
+}
+
+/// The users of `people` with what SCIM keeps of each (`states`) and their managers' SCIM
+/// ids (one statement, none when nobody has a manager).
+async fn assemble(
+    db: &Db,
+    people: Vec<Person>,
+    mut states: HashMap<Uuid, store::ScimState>,
+    mut managers: HashMap<String, Uuid>,
+) -> Result<Vec<ScimUser>, ServiceError> {
     let manager_ids: Vec<&str> = people
         .iter()
         .filter_map(|p| {
@@ -388,12 +422,14 @@ async fn enrich(db: &Db, people: Vec<Person>) -> Result<Vec<ScimUser>, ServiceEr
                 .as_ref()
                 .map(ExternalId::as_str)
         })
+        .filter(|m| !managers.contains_key(*m))
         .collect();
-    let managers: HashMap<String, Uuid> = people::find_by_external_ids(db.conn(), &manager_ids)
-        .await?
-        .into_iter()
-        .map(|m| (m.record.external_id.to_string(), m.id))
-        .collect();
+    managers.extend(
+        people::find_by_external_ids(db.conn(), &manager_ids)
+            .await?
+            .into_iter()
+            .map(|m| (m.record.external_id.to_string(), m.id)),
+    );
     Ok(people
         .into_iter()
         .map(|person| {

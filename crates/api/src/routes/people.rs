@@ -208,11 +208,14 @@ pub async fn upsert_person(
         Some(_) => false,
         None => return Err(ApiError::Internal("an upsert reported no outcome".into())),
     };
-    // Read back by external id: if another request created the same person a moment
+    // As the database holds them: if another request created the same person a moment
     // earlier, the row kept that request's id.
-    let person = use_case::by_external_id(&db, &external_id)
-        .await?
-        .ok_or_else(|| ApiError::Internal("an upserted person is missing".into()))?;
+    let person = match report.written.take() {
+        Some(person) => person,
+        None => use_case::by_external_id(&db, &external_id)
+            .await?
+            .ok_or_else(|| ApiError::Internal("an upserted person is missing".into()))?,
+    };
     let id = person.id;
     let mut response = if created {
         let mut r = HttpResponse::Created();
