@@ -227,7 +227,9 @@ async fn a_cancelled_meeting_or_one_of_a_pair_no_longer_active_is_never_reminded
         );
     }
 
-    // A pair suspended (R11: the HRIS deactivated a member): its meetings are not reminded.
+    // A pair suspended (R11: the HRIS deactivated a member; the meetings its member had ahead
+    // are cancelled with it): nothing of it is reminded. The pair-status rule itself is
+    // unit-tested in `mentorat_domain::reminder`.
     let ahead = meeting_at(&app, &pair, "ME", 40).await;
     let person = json!({
         "given_name": "PrénomMR", "family_name": "NomMR", "email": "mr@chu.example",
