@@ -30,6 +30,7 @@ mod people;
 mod programs;
 mod r13;
 mod rate_limit;
+mod reminders;
 mod replays;
 mod reports;
 mod review_unit;

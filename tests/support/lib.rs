@@ -86,6 +86,9 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
         ),
         // The suite sends bursts from one address; the tests of limiting turn it on.
         ("MENTORAT_RATE_LIMIT", "0".to_owned()),
+        // Meeting reminders would add a `meeting.upcoming` to the notifications and outbox
+        // other tests count, a minute after their start; the tests of reminders run it often.
+        ("MENTORAT_REMINDER_EVERY_SECONDS", "3600".to_owned()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

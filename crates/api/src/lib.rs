@@ -24,6 +24,7 @@ pub mod pagination;
 pub mod problem;
 pub mod rate_limit;
 pub mod refusals;
+pub mod reminders;
 pub mod retention;
 pub mod routes;
 pub mod telemetry;

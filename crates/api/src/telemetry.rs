@@ -127,6 +127,7 @@ pub struct Metrics {
     pub(crate) operations: std::sync::Arc<Operations>,
     retention_runs: IntCounter,
     retention_destroyed: IntCounterVec,
+    reminders_sent: IntCounter,
 }
 
 /// The version this binary was built from, and the commit when the build said it
@@ -455,7 +456,13 @@ impl Metrics {
         }
         registry.register(Box::new(retention_runs.clone()))?;
         registry.register(Box::new(retention_destroyed.clone()))?;
+        let reminders_sent = IntCounter::new(
+            "mentorat_reminders_sent_total",
+            "Meeting reminders (meeting.upcoming) this replica wrote",
+        )?;
+        registry.register(Box::new(reminders_sent.clone()))?;
         Ok(Self {
+            reminders_sent,
             retention_runs,
             retention_destroyed,
             operations,
@@ -489,6 +496,11 @@ impl Metrics {
                     .inc_by(n);
             }
         }
+    }
+
+    /// Meeting reminders written by this replica's reminder task.
+    pub fn reminders_sent(&self, n: u64) {
+        self.reminders_sent.inc_by(n);
     }
 
     /// The Prometheus text exposition.

@@ -20,6 +20,7 @@ pub mod page;
 pub mod pair;
 pub mod person;
 pub mod program;
+pub mod reminder;
 pub mod scim;
 pub mod webhook;
 

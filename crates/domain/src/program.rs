@@ -70,6 +70,8 @@ pub mod bounds {
     pub const CADENCE_DAYS: (i32, i32) = (1, 365);
     pub const NOTICE_HOURS: (i32, i32) = (0, 720);
     pub const MENTOR_CAPACITY: (i32, i32) = (1, 50);
+    /// Meeting reminders: up to two weeks ahead; `0` sends none.
+    pub const REMINDER_HOURS: (i32, i32) = (0, 336);
 }
 
 /// The fields of a program that coordinators set. Constructed only through [`ProgramDraft::validate`].
@@ -85,6 +87,9 @@ pub struct ProgramSettings {
     pub notice_hours: i32,
     /// R10: default number of active or proposed pairs per mentor.
     pub default_mentor_capacity: i32,
+    /// How many hours before a scheduled meeting both members are reminded of it
+    /// (`meeting.upcoming`); `0`: never.
+    pub reminder_hours: i32,
 }
 
 /// Unchecked program fields, as they arrive.
@@ -97,12 +102,14 @@ pub struct ProgramDraft {
     pub cadence_days: Option<i32>,
     pub notice_hours: Option<i32>,
     pub default_mentor_capacity: Option<i32>,
+    pub reminder_hours: Option<i32>,
 }
 
 impl ProgramSettings {
     pub const DEFAULT_CADENCE_DAYS: i32 = 28;
     pub const DEFAULT_NOTICE_HOURS: i32 = 24;
     pub const DEFAULT_MENTOR_CAPACITY: i32 = 2;
+    pub const DEFAULT_REMINDER_HOURS: i32 = 24;
 }
 
 impl ProgramDraft {
@@ -164,6 +171,12 @@ impl ProgramDraft {
             bounds::MENTOR_CAPACITY,
             "default_mentor_capacity",
         );
+        let reminder_hours = ranged(
+            self.reminder_hours,
+            ProgramSettings::DEFAULT_REMINDER_HOURS,
+            bounds::REMINDER_HOURS,
+            "reminder_hours",
+        );
         if !errors.is_empty() {
             return Err(DomainError::Invalid(errors));
         }
@@ -175,6 +188,7 @@ impl ProgramDraft {
             cadence_days,
             notice_hours,
             default_mentor_capacity,
+            reminder_hours,
         })
     }
 }
@@ -191,6 +205,7 @@ pub struct ProgramChanges {
     pub cadence_days: Option<i32>,
     pub notice_hours: Option<i32>,
     pub default_mentor_capacity: Option<i32>,
+    pub reminder_hours: Option<i32>,
 }
 
 impl ProgramChanges {
@@ -226,6 +241,7 @@ impl ProgramChanges {
                 self.default_mentor_capacity
                     .unwrap_or(current.default_mentor_capacity),
             ),
+            reminder_hours: Some(self.reminder_hours.unwrap_or(current.reminder_hours)),
         };
         let settings = draft.validate()?;
         let status = match self.status {
@@ -249,6 +265,7 @@ mod tests {
             cadence_days: None,
             notice_hours: None,
             default_mentor_capacity: None,
+            reminder_hours: None,
         }
     }
 
@@ -265,6 +282,7 @@ mod tests {
         assert_eq!(s.cadence_days, 28);
         assert_eq!(s.notice_hours, 24);
         assert_eq!(s.default_mentor_capacity, 2);
+        assert_eq!(s.reminder_hours, 24);
         assert_eq!(s.description, "");
     }
 
@@ -285,15 +303,39 @@ mod tests {
         d.cadence_days = Some(0);
         d.notice_hours = Some(-1);
         d.default_mentor_capacity = Some(51);
+        d.reminder_hours = Some(337);
         assert_eq!(
             pointers(d.validate().unwrap_err()),
             [
                 "/ends_on",
                 "/cadence_days",
                 "/notice_hours",
-                "/default_mentor_capacity"
+                "/default_mentor_capacity",
+                "/reminder_hours"
             ]
         );
+    }
+
+    #[test]
+    fn reminders_may_be_turned_off_and_are_kept_by_a_change() {
+        let mut d = draft();
+        d.reminder_hours = Some(0);
+        let current = d.validate().unwrap();
+        assert_eq!(current.reminder_hours, 0);
+        let (s, _) = ProgramChanges {
+            name: Some("Autre".into()),
+            ..Default::default()
+        }
+        .apply(&current, ProgramStatus::Draft)
+        .unwrap();
+        assert_eq!(s.reminder_hours, 0);
+        let (s, _) = ProgramChanges {
+            reminder_hours: Some(48),
+            ..Default::default()
+        }
+        .apply(&current, ProgramStatus::Draft)
+        .unwrap();
+        assert_eq!(s.reminder_hours, 48);
     }
 
     #[test]

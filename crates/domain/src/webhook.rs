@@ -11,7 +11,7 @@ use crate::{
     network::TargetPolicy,
 };
 
-pub const EVENT_KINDS: [&str; 10] = [
+pub const EVENT_KINDS: [&str; 11] = [
     "person.deactivated",
     "pair.proposed",
     "pair.activated",
@@ -20,6 +20,7 @@ pub const EVENT_KINDS: [&str; 10] = [
     "meeting.scheduled",
     "meeting.cancelled",
     "meeting.rescheduled",
+    "meeting.upcoming",
     "objective.agreed",
     "concern.raised",
 ];

@@ -64,6 +64,9 @@ pub struct Config {
     /// How often the retention task looks for pairs past it (`MENTORAT_RETENTION_EVERY_SECONDS`,
     /// 1 to 86400, default 3600).
     pub retention_every: Duration,
+    /// How often the meeting-reminder task looks for meetings whose reminder is due
+    /// (`MENTORAT_REMINDER_EVERY_SECONDS`, 1 to 3600, default 60).
+    pub reminder_every: Duration,
     /// Networks a webhook may reach besides the public Internet
     /// (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`, comma-separated CIDRs; none by default).
     pub webhook_policy: TargetPolicy,
@@ -377,6 +380,18 @@ impl Config {
                 }
             },
         };
+        let reminder_every = match var("MENTORAT_REMINDER_EVERY_SECONDS") {
+            None => Duration::from_secs(mentorat_api::reminders::DEFAULT_EVERY_SECONDS),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(s @ 1..=3600) => Duration::from_secs(s),
+                _ => {
+                    return Err(error(
+                        "MENTORAT_REMINDER_EVERY_SECONDS",
+                        "must be a whole number of seconds from 1 to 3600",
+                    ));
+                }
+            },
+        };
         let deactivation_refresh = match var("MENTORAT_DEACTIVATION_REFRESH_MS") {
             None => mentorat_api::leavers::DEFAULT_REFRESH,
             Some(v) => match v.trim().parse::<u64>() {
@@ -457,6 +472,7 @@ impl Config {
             deactivation_refresh,
             retention_days,
             retention_every,
+            reminder_every,
             shutdown_grace,
             webhook_policy,
             public_url,
@@ -525,6 +541,7 @@ mod tests {
         assert_eq!(c.body_timeout, Duration::from_secs(10));
         assert_eq!(c.retention_days, 365);
         assert_eq!(c.retention_every, Duration::from_secs(3600));
+        assert_eq!(c.reminder_every, Duration::from_secs(60));
         assert_eq!(
             config(&[("MENTORAT_RETENTION_DAYS", "30")])
                 .unwrap()
@@ -560,7 +577,10 @@ mod tests {
 
     #[test]
     fn each_malformed_value_names_its_variable() {
-        let cases: [(&str, &str); 33] = [
+        let cases: [(&str, &str); 36] = [
+            ("MENTORAT_REMINDER_EVERY_SECONDS", "0"),
+            ("MENTORAT_REMINDER_EVERY_SECONDS", "3601"),
+            ("MENTORAT_REMINDER_EVERY_SECONDS", "a minute"),
             ("MENTORAT_RETENTION_DAYS", "0"),
             ("MENTORAT_RETENTION_DAYS", "a year"),
             ("MENTORAT_RETENTION_DAYS", "36501"),

@@ -203,6 +203,7 @@ pub async fn load(db: &Db) -> anyhow::Result<String> {
             ends_on: None,
             cadence_days: Some(28),
             notice_hours: Some(24),
+            reminder_hours: None,
             default_mentor_capacity: Some(2),
         },
     )

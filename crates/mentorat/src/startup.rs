@@ -209,6 +209,12 @@ impl Application {
             config.retention_every,
             state.metrics.clone(),
         );
+        // Meeting reminders: every replica runs the task (its batches skip what another holds).
+        mentorat_api::reminders::keep_running(
+            db.clone(),
+            config.reminder_every,
+            state.metrics.clone(),
+        );
         let audit_log = state.audit_log.clone();
         // Signals are ours (see `run_until_stopped`): the stop must be known to have begun
         // before a request dropped by it can be counted as cut.

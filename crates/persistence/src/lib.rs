@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod pairs;
 pub mod people;
 pub mod programs;
+pub mod reminders;
 pub mod report;
 pub mod rotation;
 pub mod scim;

@@ -124,6 +124,7 @@ pub async fn insert(
         closed_at: Set(None),
         revision: Set(1),
         words_revision: Set(Some(1)),
+        reminded_for: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })

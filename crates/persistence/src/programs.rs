@@ -39,6 +39,7 @@ pub async fn insert(
         cadence_days: Set(settings.cadence_days),
         notice_hours: Set(settings.notice_hours),
         default_mentor_capacity: Set(settings.default_mentor_capacity),
+        reminder_hours: Set(settings.reminder_hours),
         revision: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -114,6 +115,7 @@ pub async fn update(
             Column::DefaultMentorCapacity,
             Expr::value(settings.default_mentor_capacity),
         )
+        .col_expr(Column::ReminderHours, Expr::value(settings.reminder_hours))
         .col_expr(Column::Revision, Expr::value(expected_revision + 1))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
@@ -142,6 +144,7 @@ fn to_domain(row: program::Model) -> Result<Program, StoreError> {
             cadence_days: row.cadence_days,
             notice_hours: row.notice_hours,
             default_mentor_capacity: row.default_mentor_capacity,
+            reminder_hours: row.reminder_hours,
         },
         status,
         revision: row.revision,

@@ -16,6 +16,7 @@ pub mod objectives;
 pub mod pairs;
 pub mod people;
 pub mod programs;
+pub mod reminders;
 pub mod report;
 pub mod scim;
 pub mod webhooks;

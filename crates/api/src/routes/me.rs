@@ -21,7 +21,8 @@ pub struct NotificationDto {
     pub id: Uuid,
     /// `pair.proposed`, `pair.activated`, `pair.ended`, `pair.suspended`,
     /// `objective.proposed`, `objective.agreed`, `meeting.scheduled`, `meeting.rescheduled`,
-    /// `meeting.cancelled`
+    /// `meeting.cancelled`, `meeting.upcoming` (a reminder, the program's `reminder_hours`
+    /// before the meeting)
     #[schema(example = "pair.proposed")]
     pub kind: String,
     pub program_id: Option<Uuid>,

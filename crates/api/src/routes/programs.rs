@@ -71,6 +71,10 @@ pub struct ProgramDto {
     /// R10: how many active or proposed pairs a mentor may have, unless their enrollment says otherwise.
     #[schema(example = 2)]
     pub default_mentor_capacity: i32,
+    /// How many hours before a scheduled meeting both members are reminded of it
+    /// (`meeting.upcoming` notification and webhook event); `0`: no reminders.
+    #[schema(example = 24, minimum = 0, maximum = 336)]
+    pub reminder_hours: i32,
     /// Bumped on every change; the `ETag` header is `"r{revision}"`.
     pub revision: i32,
     pub created_at: DateTime<Utc>,
@@ -89,6 +93,7 @@ impl From<Program> for ProgramDto {
             cadence_days: p.settings.cadence_days,
             notice_hours: p.settings.notice_hours,
             default_mentor_capacity: p.settings.default_mentor_capacity,
+            reminder_hours: p.settings.reminder_hours,
             revision: p.revision,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -106,7 +111,8 @@ impl From<Program> for ProgramDto {
     "ends_on": "2027-12-17",
     "cadence_days": 28,
     "notice_hours": 24,
-    "default_mentor_capacity": 2
+    "default_mentor_capacity": 2,
+    "reminder_hours": 24
 }))]
 pub struct CreateProgram {
     #[validate(length(min = 1, max = 200))]
@@ -137,6 +143,12 @@ pub struct CreateProgram {
     #[schema(minimum = 1, maximum = 50)]
     #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub default_mentor_capacity: Option<i32>,
+    /// Hours before a scheduled meeting both members are reminded of it, 0 to 336 (two
+    /// weeks); `0`: no reminders. Default 24.
+    #[validate(range(min = 0, max = 336))]
+    #[schema(minimum = 0, maximum = 336, example = 24)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
+    pub reminder_hours: Option<i32>,
 }
 
 /// A change to a program: only the fields present change; `null` clears a date.
@@ -174,6 +186,12 @@ pub struct UpdateProgram {
     #[schema(minimum = 1, maximum = 50)]
     #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub default_mentor_capacity: Option<i32>,
+    /// Hours before a scheduled meeting both members are reminded of it, 0 to 336; `0`:
+    /// no reminders. A meeting already reminded is not reminded again for a new lead time.
+    #[validate(range(min = 0, max = 336))]
+    #[schema(minimum = 0, maximum = 336, example = 48)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
+    pub reminder_hours: Option<i32>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -221,6 +239,7 @@ pub async fn create_program(
         cadence_days: body.cadence_days,
         notice_hours: body.notice_hours,
         default_mentor_capacity: body.default_mentor_capacity,
+        reminder_hours: body.reminder_hours,
     };
     let program = use_case::create(&db, &auth.caller, draft).await?;
     let mut response = HttpResponse::Created();
@@ -314,6 +333,7 @@ pub async fn update_program(
         cadence_days: body.cadence_days,
         notice_hours: body.notice_hours,
         default_mentor_capacity: body.default_mentor_capacity,
+        reminder_hours: body.reminder_hours,
     };
     let program = use_case::update(
         &db,

@@ -34,8 +34,8 @@ pub struct NewWebhook {
     pub url: String,
     /// Event kinds to receive; all of them when empty or absent: `person.deactivated`,
     /// `pair.proposed`, `pair.activated`, `pair.ended`, `pair.suspended`,
-    /// `meeting.scheduled`, `meeting.cancelled`, `meeting.rescheduled`, `objective.agreed`,
-    /// `concern.raised`.
+    /// `meeting.scheduled`, `meeting.cancelled`, `meeting.rescheduled`, `meeting.upcoming`,
+    /// `objective.agreed`, `concern.raised`.
     #[serde(default)]
     #[schema(schema_with = crate::vocabulary::event_kinds)]
     pub events: Vec<String>,

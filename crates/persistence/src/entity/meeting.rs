@@ -26,6 +26,8 @@ pub struct Model {
     /// The revision the meeting's words were last sealed at (bound into each of them);
     /// `NULL`: sealed before migration 000025, to be re-sealed by `mentorat migrate`.
     pub words_revision: Option<i32>,
+    /// The start time the meeting's reminder was sent for (`meeting.upcoming`); `NULL`: none.
+    pub reminded_for: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
