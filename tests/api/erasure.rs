@@ -10,10 +10,14 @@ use mentorat_tests::{Options, TestApp, spawn_app, spawn_app_with};
 use serde_json::{Value, json};
 
 use crate::confidentiality::note;
-use crate::working_life::{Pair, active_pair, as_, propose_objective, schedule, video_at};
+use crate::working_life::{
+    Pair, active_pair, as_, propose_objective, schedule, started_hours_ago, video_at,
+};
 
 /// The mentee ME's words, planted everywhere ME can write.
 const ME_WORDS: &str = "MOTS-DE-ME-7731";
+/// ME's goals at an enrollment: a plain column (the coordinator writes it at enrollment).
+const ME_GOALS: &str = "BUTS-DE-ME-6604";
 /// The mentor MR's words: they must survive ME's erasure.
 const MR_WORDS: &str = "MOTS-DE-MR-4402";
 
@@ -74,6 +78,17 @@ async fn plant(app: &TestApp) -> (Pair, String) {
         )
         .await;
     assert_eq!(theirs.status, 201, "{}", theirs.text);
+    // MR rewrites their own objective, with a comment: a revision of MR's words.
+    let theirs_id = theirs.json()["id"].as_str().unwrap().to_owned();
+    let rewritten = app
+        .patch_json(
+            &format!("/api/v1/pairs/{p}/objectives/{theirs_id}"),
+            Some(&as_("MR")),
+            None,
+            &json!({"success_criteria": MR_WORDS, "comment": MR_WORDS}),
+        )
+        .await;
+    assert_eq!(rewritten.status, 200, "{}", rewritten.text);
     // MR agrees to ME's objective with a key: the stored answer carries ME's words.
     let agreed = keyed_post(
         app,
@@ -92,6 +107,28 @@ async fn plant(app: &TestApp) -> (Pair, String) {
     meeting["location"] = json!({"kind": "workplace", "label": ME_WORDS});
     let m = schedule(app, &pair, "ME", meeting).await;
     assert_eq!(m.status, 201, "{}", m.text);
+    // ME holds it and writes its summary; both check in, each with a comment.
+    let held_id = m.json()["id"].as_str().unwrap().to_owned();
+    started_hours_ago(app, &held_id, 2).await;
+    let held = app
+        .post_json(
+            &format!("/api/v1/pairs/{p}/meetings/{held_id}/held"),
+            Some(&as_("ME")),
+            &json!({"summary": ME_WORDS}),
+        )
+        .await;
+    assert_eq!(held.status, 200, "{}", held.text);
+    for (who, words) in [("ME", ME_WORDS), ("MR", MR_WORDS)] {
+        let c = app
+            .post_json(
+                &format!("/api/v1/pairs/{p}/feedback"),
+                Some(&as_(who)),
+                &json!({"kind": "check_in", "meeting_id": held_id,
+                        "scores": {"usefulness": 4, "atmosphere": 5}, "comment": words}),
+            )
+            .await;
+        assert_eq!(c.status, 201, "{who}: {}", c.text);
+    }
     let other = schedule(app, &pair, "MR", video_at(48)).await.json();
     let cancelled = app
         .post_json(
@@ -143,6 +180,47 @@ async fn plant(app: &TestApp) -> (Pair, String) {
         .await;
     assert!(feed.status == 201 || feed.status == 200, "{}", feed.text);
     let feed_url = feed.json()["url"].as_str().unwrap().to_owned();
+    // ME's goals for the next programme, and MR's (enrollment goals are kept in clear).
+    let next = app.create_program("Mentorat 2028").await;
+    let next = next["id"].as_str().unwrap().to_owned();
+    for (who, words) in [("ME", ME_GOALS), ("MR", MR_WORDS)] {
+        let enrolled = app
+            .post_json(
+                &format!("/api/v1/programs/{next}/enrollments"),
+                Some(&app.as_coordinator()),
+                &json!({"person_id": person_id(app, who).await, "role": "mentee",
+                        "goals": words, "topics": ["soins"], "languages": ["fr"]}),
+            )
+            .await;
+        assert_eq!(enrolled.status, 201, "{who}: {}", enrolled.text);
+    }
+    // ME ends the pair with a reason; both give their final evaluation, with a comment.
+    let ended = app
+        .post_json(
+            &format!("/api/v1/pairs/{p}/end"),
+            Some(&as_("ME")),
+            &json!({"reason_category": "other", "reason_text": ME_WORDS}),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    for (who, words) in [("ME", ME_WORDS), ("MR", MR_WORDS)] {
+        let f = app
+            .post_json(
+                &format!("/api/v1/pairs/{p}/feedback"),
+                Some(&as_(who)),
+                &json!({"kind": "final", "scores": final_scores(4), "comment": words}),
+            )
+            .await;
+        assert_eq!(f.status, 201, "{who}: {}", f.text);
+    }
+    // Their notifications (the other's meeting, the pair's end…) are ME's and MR's.
+    for who in ["ME", "MR"] {
+        let n = app
+            .get("/api/v1/me/notifications", Some(&as_(who)))
+            .await
+            .json();
+        assert!(!n["items"].as_array().unwrap().is_empty(), "{who}: {n}");
+    }
     (pair, feed_url)
 }
 
@@ -295,7 +373,18 @@ async fn erasure_destroys_every_word_of_the_person_everywhere_and_nothing_else()
     assert_eq!(d["objectives"], 1, "ME's own objective only: {answer}");
     assert_eq!(d["concerns"], 1, "{answer}");
     assert_eq!(d["calendar_feeds"], 1, "{answer}");
-    assert!(d["meetings"].as_u64().unwrap() >= 2, "{answer}");
+    assert_eq!(d["meetings"], 2, "the pair's joint record: {answer}");
+    assert_eq!(d["feedback_comments"], 2, "check-in and final: {answer}");
+    assert_eq!(d["end_reasons"], 1, "{answer}");
+    assert_eq!(d["enrollment_goals"], 1, "{answer}");
+    assert!(d["notifications"].as_u64().unwrap() >= 1, "{answer}");
+    for kind in mentorat_domain::erasure::Kind::ALL {
+        assert!(
+            d[kind.as_str()].is_u64(),
+            "{} counted: {answer}",
+            kind.as_str()
+        );
+    }
     assert!(d["objective_revisions"].as_u64().unwrap() >= 2, "{answer}");
     assert!(
         d["stored_answers"].as_u64().unwrap() >= 2,
@@ -412,6 +501,7 @@ async fn erasure_destroys_every_word_of_the_person_everywhere_and_nothing_else()
         .find(|e| e["action"] == "erase_person")
         .unwrap_or_else(|| panic!("no erase_person in {log}"));
     assert_eq!(act["resource_id"], me.as_str());
+    assert_eq!(act["actor"], "A001", "the admin who erased: {act}");
     assert_eq!(act["outcome"], "allowed");
     assert!(act["at"].is_string() && act["actor"].is_string(), "{act}");
 
@@ -429,10 +519,118 @@ async fn erasure_destroys_every_word_of_the_person_everywhere_and_nothing_else()
             .filter(|(_, _, v)| v.contains(ME_WORDS))
             .collect::<Vec<_>>()
     );
-    assert!(opened.iter().any(|(_, _, v)| v.contains(MR_WORDS)));
+    // MR's words survive in every kind of words MR wrote: notes, objectives and their
+    // revisions' comments, concerns, feedback comments (check-in and final).
+    for (table, column) in [
+        ("notes", "body"),
+        ("objectives", "title"),
+        ("objectives", "success_criteria"),
+        ("objective_revisions", "comment"),
+        ("concerns", "text"),
+        ("feedback", "comment"),
+    ] {
+        assert!(
+            opened
+                .iter()
+                .any(|(t, c, v)| t == table && c == column && v.contains(MR_WORDS)),
+            "MR's {table}.{column} survives"
+        );
+    }
+    assert_eq!(
+        opened
+            .iter()
+            .filter(|(t, _, v)| t == "feedback" && v.contains(MR_WORDS))
+            .count(),
+        2,
+        "MR's check-in and final comments"
+    );
     assert!(!contains(&raw, ME_WORDS));
+    // The outbox (what webhooks are sent) holds ids, never words — the erasure's event too.
+    {
+        use sea_orm::{ConnectionTrait, Statement};
+        let conn = app.db.conn();
+        let events = conn
+            .query_all_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT kind, payload FROM outbox_events",
+            ))
+            .await
+            .unwrap();
+        let mut kinds = Vec::new();
+        for e in &events {
+            let payload: String = e.try_get("", "payload").unwrap();
+            assert!(
+                !payload.contains(ME_WORDS) && !payload.contains(MR_WORDS),
+                "{payload}"
+            );
+            assert!(!payload.contains("PrénomME"), "{payload}");
+            kinds.push(e.try_get::<String>("", "kind").unwrap());
+        }
+        assert!(kinds.iter().any(|k| k == "person.erased"), "{kinds:?}");
+        assert!(kinds.iter().any(|k| k == "concern.raised"), "{kinds:?}");
+    }
+    // ME's notifications went; MR's stay, and MR still reads MR's own feedback.
+    let mr_notifications = app
+        .get("/api/v1/me/notifications", Some(&as_("MR")))
+        .await
+        .json();
+    assert!(
+        !mr_notifications["items"].as_array().unwrap().is_empty(),
+        "{mr_notifications}"
+    );
+    {
+        use sea_orm::{ConnectionTrait, Statement};
+        let conn = app.db.conn();
+        let sql = match conn.get_database_backend() {
+            sea_orm::DbBackend::Postgres => "SELECT id FROM notifications WHERE person_id = $1",
+            _ => "SELECT id FROM notifications WHERE person_id = ?",
+        };
+        let left = conn
+            .query_all_raw(Statement::from_sql_and_values(
+                conn.get_database_backend(),
+                sql,
+                vec![uuid::Uuid::parse_str(&me).unwrap().into()],
+            ))
+            .await
+            .unwrap();
+        assert!(left.is_empty(), "ME's notifications are deleted");
+    }
+    // MR's goals stay; ME's went (a plain column: the raw scan above looked for them too).
+    let programs = app
+        .get("/api/v1/programs?limit=200", Some(&app.as_coordinator()))
+        .await
+        .json();
+    let mut goals = String::new();
+    for program in programs["items"].as_array().unwrap() {
+        let reply = app
+            .get(
+                &format!(
+                    "/api/v1/programs/{}/enrollments?limit=200",
+                    program["id"].as_str().unwrap()
+                ),
+                Some(&app.as_coordinator()),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+        goals.push_str(&reply.text);
+    }
+    assert!(goals.contains(MR_WORDS), "{goals}");
+    assert!(!goals.contains(ME_GOALS), "{goals}");
+    assert!(
+        gone_within_plain(&app, ME_GOALS, Duration::ZERO).await,
+        "ME's goals are still in the database"
+    );
+    let mr_feedback = app
+        .get(&format!("/api/v1/pairs/{p}/feedback"), Some(&as_("MR")))
+        .await;
+    assert_eq!(mr_feedback.status, 200, "{}", mr_feedback.text);
+    assert!(mr_feedback.text.contains(MR_WORDS), "{}", mr_feedback.text);
+    assert!(!mr_feedback.text.contains(ME_WORDS), "{}", mr_feedback.text);
+    // Their identity and goals (plain columns) neither: in the rows of PostgreSQL; an SQLite
+    // file keeps what an update overwrote in its free space and write-ahead log until reused.
     if mentorat_tests::postgres_url().is_some() {
         assert!(!contains(&raw, "PrénomME") && !contains(&raw, "me@chu.example"));
+        assert!(!contains(&raw, ME_GOALS));
     }
 
     // A second call is harmless: the same person and pseudonym, nothing more destroyed.
@@ -719,6 +917,24 @@ async fn a_program_close_starts_the_retention_clock() {
     .await;
     let pair = active_pair(&app).await;
     note(&app, &pair.id, "ME", "shared", ME_WORDS).await;
+    // A participant enrolled with goals (their words, kept in clear), never paired.
+    let imported = app
+        .post_json(
+            "/api/v1/people/import",
+            Some(&app.as_hris()),
+            &json!([crate::working_life::person("G1", "Urgences")]),
+        )
+        .await;
+    assert!(imported.status < 300, "{}", imported.text);
+    let goals = app
+        .post_json(
+            &format!("/api/v1/programs/{}/enrollments", pair.program),
+            Some(&app.as_coordinator()),
+            &json!({"person_id": person_id(&app, "G1").await, "role": "mentee",
+                    "goals": MR_WORDS, "topics": ["soins"], "languages": ["fr"]}),
+        )
+        .await;
+    assert_eq!(goals.status, 201, "{}", goals.text);
     for status in ["open", "running", "closed"] {
         let reply = app
             .send(
@@ -772,4 +988,358 @@ async fn a_program_close_starts_the_retention_clock() {
         .await;
     assert_eq!(notes.status, 200);
     assert!(!notes.text.contains(ME_WORDS), "{}", notes.text);
+    // The programme's enrollments' goals go with it (storage limitation covers them too).
+    assert!(
+        gone_within_plain(&app, MR_WORDS, Duration::from_secs(5)).await,
+        "the goals of a programme closed a retention period ago are still kept"
+    );
+    let enrollments = app
+        .get(
+            &format!("/api/v1/programs/{}/enrollments?limit=200", pair.program),
+            Some(&app.as_coordinator()),
+        )
+        .await;
+    assert_eq!(enrollments.status, 200, "{}", enrollments.text);
+    assert!(!enrollments.text.contains(MR_WORDS), "{}", enrollments.text);
+}
+
+/// Wait until no enrollment's goals (a plain column) hold `words` (looked at once at least).
+async fn gone_within_plain(app: &TestApp, words: &str, patience: Duration) -> bool {
+    use sea_orm::{ConnectionTrait, Statement};
+    let start = std::time::Instant::now();
+    loop {
+        let conn = app.db.conn();
+        let rows = conn
+            .query_all_raw(Statement::from_string(
+                conn.get_database_backend(),
+                "SELECT goals FROM enrollments WHERE goals IS NOT NULL",
+            ))
+            .await
+            .unwrap();
+        if !rows
+            .iter()
+            .any(|r| r.try_get::<String>("", "goals").unwrap().contains(words))
+        {
+            return true;
+        }
+        if start.elapsed() >= patience {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Wait (the retention task runs every second) until no sealed value of the database,
+/// opened with the service's key, holds `words`; how long it took, or `None` after `patience`.
+async fn gone_within(app: &TestApp, words: &str, patience: Duration) -> Option<Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < patience {
+        let (opened, _) = database_says(app).await;
+        if !opened.iter().any(|(_, _, v)| v.contains(words)) {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
+}
+
+/// Words written into a pair after its retention ran (the final evaluation's comments come
+/// after the end; a concern may still be raised) are destroyed by a later run too: a pair
+/// marked done is not done for good.
+#[tokio::test]
+async fn words_written_after_a_pairs_retention_ran_are_destroyed_by_a_later_run() {
+    let app = spawn_app_with(
+        Options::default()
+            .var("MENTORAT_RETENTION_DAYS", "30")
+            .var("MENTORAT_RETENTION_EVERY_SECONDS", "1"),
+    )
+    .await;
+    let pair = active_pair(&app).await;
+    let p = &pair.id;
+    note(&app, p, "ME", "shared", ME_WORDS).await;
+    let ended = app
+        .post_json(
+            &format!("/api/v1/pairs/{p}/end"),
+            Some(&as_("MR")),
+            &json!({"reason_category": "other", "reason_text": MR_WORDS}),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    app.time_passes(
+        "UPDATE pairs SET ended_at = $1 WHERE id = $2",
+        vec![
+            (chrono::Utc::now() - chrono::Duration::days(31)).into(),
+            uuid::Uuid::parse_str(p).unwrap().into(),
+        ],
+    )
+    .await;
+    wait_for(&app, "SELECT pair_id FROM pair_words_destroyed").await;
+    assert!(
+        gone_within(&app, ME_WORDS, Duration::from_secs(5))
+            .await
+            .is_some()
+    );
+
+    // Late words: the final evaluation's comment, a concern.
+    const LATE: &str = "MOTS-TARDIFS-5519";
+    let feedback = app
+        .post_json(
+            &format!("/api/v1/pairs/{p}/feedback"),
+            Some(&as_("MR")),
+            &json!({"kind": "final", "scores": final_scores(4), "comment": LATE}),
+        )
+        .await;
+    assert_eq!(feedback.status, 201, "{}", feedback.text);
+    let concern = app
+        .post_json(
+            &format!("/api/v1/pairs/{p}/concerns"),
+            Some(&as_("ME")),
+            &json!({"text": LATE}),
+        )
+        .await;
+    assert_eq!(concern.status, 201, "{}", concern.text);
+
+    // A later run destroys them; what stays stays.
+    assert!(
+        gone_within(&app, LATE, Duration::from_secs(8))
+            .await
+            .is_some(),
+        "words written after the pair's retention ran are still in the database"
+    );
+    let (_, raw) = database_says(&app).await;
+    assert!(!contains(&raw, LATE));
+    let mine = app
+        .get(&format!("/api/v1/pairs/{p}/feedback"), Some(&as_("MR")))
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    assert!(!mine.text.contains(LATE), "{}", mine.text);
+    assert!(
+        mine.text.contains("\"final\""),
+        "the scores stay: {}",
+        mine.text
+    );
+    let view = app
+        .get(&format!("/api/v1/pairs/{p}"), Some(&as_("MR")))
+        .await
+        .json();
+    assert_eq!(view["status"], "ended", "metadata kept: {view}");
+}
+
+/// The end-of-pair evaluation's scores, every dimension at `score`.
+fn final_scores(score: i64) -> Value {
+    let dims = [
+        "valued",
+        "regular_space",
+        "autonomy",
+        "communication",
+        "management_insight",
+        "solidarity",
+        "collective_intelligence",
+        "open_environment",
+    ];
+    Value::Object(dims.iter().map(|d| (d.to_string(), json!(score))).collect())
+}
+
+/// A second pair in `program`, M2 (mentor) and E2 (mentee), both accepted.
+async fn second_pair(app: &TestApp, program: &str) -> Pair {
+    let report = app
+        .post_json(
+            "/api/v1/people/import",
+            Some(&app.as_hris()),
+            &json!([
+                crate::working_life::person("M2", "Neurologie"),
+                crate::working_life::person("E2", "Urgences")
+            ]),
+        )
+        .await
+        .json();
+    assert_eq!(report["created"], 2, "{report}");
+    let mentor = app
+        .enroll(program, &person_id(app, "M2").await, "mentor")
+        .await;
+    let mentee = app
+        .enroll(program, &person_id(app, "E2").await, "mentee")
+        .await;
+    let reply = app
+        .post_json(
+            &format!("/api/v1/programs/{program}/pairs"),
+            Some(&app.as_coordinator()),
+            &json!({"mentor_enrollment_id": mentor["id"], "mentee_enrollment_id": mentee["id"]}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    for who in ["M2", "E2"] {
+        let reply = app
+            .post_json(
+                &format!("/api/v1/pairs/{id}/accept"),
+                Some(&as_(who)),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.text);
+    }
+    Pair {
+        program: program.to_owned(),
+        id,
+    }
+}
+
+/// Where the database holds an erased marker: `(table, column, row)` of every sealed column
+/// of the registry, sorted.
+async fn erased_places(app: &TestApp) -> Vec<(String, String, String)> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = app.db.conn();
+    let mut out = Vec::new();
+    for w in mentorat_domain::erasure::WORDS {
+        if w.blank != mentorat_domain::erasure::Blank::Sealed {
+            continue;
+        }
+        let sql = format!(
+            "SELECT id FROM {} WHERE {} = 'enc:erased'",
+            w.table, w.column
+        );
+        for row in conn
+            .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+            .await
+            .unwrap()
+        {
+            out.push((
+                w.table.to_owned(),
+                w.column.to_owned(),
+                row.try_get::<uuid::Uuid>("", "id").unwrap().to_string(),
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+fn key(n: u8) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode([n; 32])
+}
+
+/// `mentorat rotate-key` — the command itself — after an erasure and a retention run: it
+/// ends cleanly; every erased value is still the erased marker (never opened, never sealed
+/// again into something a key opens); every other value is re-sealed under the new key,
+/// which alone reads them, through the service and in the database.
+#[tokio::test]
+async fn rotate_key_runs_cleanly_after_an_erasure_and_a_retention_run() {
+    const RETAINED: &str = "MOTS-EXPIRES-8826";
+    let app = spawn_app_with(
+        Options::default()
+            .var("MENTORAT_ENCRYPTION_KEY", key(1))
+            .var("MENTORAT_RETENTION_DAYS", "30")
+            .var("MENTORAT_RETENTION_EVERY_SECONDS", "1"),
+    )
+    .await;
+    let (pair, _) = plant(&app).await;
+    // A second pair, ended long ago: the retention task destroys its words.
+    let old = second_pair(&app, &pair.program).await;
+    note(&app, &old.id, "E2", "shared", RETAINED).await;
+    propose_objective(&app, &old, "M2", RETAINED).await;
+    let mut meeting = video_at(24);
+    meeting["agenda"] = json!(RETAINED);
+    assert_eq!(schedule(&app, &old, "M2", meeting).await.status, 201);
+    let ended = app
+        .post_json(
+            &format!("/api/v1/pairs/{}/end", old.id),
+            Some(&as_("E2")),
+            &json!({"reason_category": "other", "reason_text": RETAINED}),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.text);
+    app.time_passes(
+        "UPDATE pairs SET ended_at = $1 WHERE id = $2",
+        vec![
+            (chrono::Utc::now() - chrono::Duration::days(31)).into(),
+            uuid::Uuid::parse_str(&old.id).unwrap().into(),
+        ],
+    )
+    .await;
+    // ME erased.
+    let me = person_id(&app, "ME").await;
+    let erased = app
+        .post_json(
+            &format!("/api/v1/people/{me}/erasure"),
+            Some(&app.as_admin()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.text);
+    wait_for(&app, "SELECT pair_id FROM pair_words_destroyed").await;
+    // A meeting sealed before its words were bound to their revision (migration 000025),
+    // then erased: the rotation binds such meetings, and must leave the marker alone.
+    app.time_passes(
+        "UPDATE meetings SET words_revision = NULL WHERE agenda = 'enc:erased'",
+        vec![],
+    )
+    .await;
+    let before = erased_places(&app).await;
+    for table in ["notes", "objectives", "meetings", "concerns", "pairs"] {
+        assert!(
+            before.iter().any(|(t, ..)| t == table),
+            "{table}: {before:?}"
+        );
+    }
+    app.stop().await;
+
+    let rotation = app
+        .command(
+            &["rotate-key"],
+            Options::default().var("MENTORAT_ENCRYPTION_KEY", format!("{},{}", key(2), key(1))),
+            Duration::from_secs(60),
+        )
+        .expect("the rotation ends");
+    assert_eq!(rotation.exit_code, 0, "{rotation:?}");
+    assert!(!rotation.stderr.contains(ME_WORDS), "{rotation:?}");
+
+    // The service, under the new key alone (its own connection: the stopped server's
+    // may be gone with its runtime).
+    let new = spawn_app_with(
+        Options::default()
+            .var("MENTORAT_DATABASE_URL", app.database_url.clone())
+            .var("MENTORAT_ENCRYPTION_KEY", key(2)),
+    )
+    .await;
+    // Erased values stay the marker, every one of them.
+    assert_eq!(erased_places(&new).await, before);
+    // Everything else is under the new key, which alone opens all of it.
+    assert!(
+        mentorat_persistence::rotation::old_formats(new.db.conn())
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let new_only = mentorat_persistence::Keyring::parse(&key(2)).unwrap();
+    let opened = mentorat_persistence::rotation::open_all(new.db.conn(), &new_only)
+        .await
+        .unwrap();
+    assert!(opened.iter().any(|(_, _, v)| v.contains(MR_WORDS)));
+    for words in [ME_WORDS, RETAINED] {
+        assert!(!opened.iter().any(|(_, _, v)| v.contains(words)), "{words}");
+    }
+
+    // The service reads the survivors and nothing erased.
+    let mut seen = String::new();
+    for path in [
+        format!("/api/v1/pairs/{}/notes", pair.id),
+        format!("/api/v1/pairs/{}/objectives", pair.id),
+        format!("/api/v1/pairs/{}/meetings", pair.id),
+        "/api/v1/me/export".to_owned(),
+    ] {
+        let reply = new.get(&path, Some(&as_("MR"))).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        assert!(!reply.text.contains(ME_WORDS), "{path}: {}", reply.text);
+        seen.push_str(&reply.text);
+    }
+    assert!(seen.contains(MR_WORDS), "{seen}");
+    for path in ["/notes", "/objectives", "/meetings", ""] {
+        let reply = new
+            .get(&format!("/api/v1/pairs/{}{path}", old.id), Some(&as_("M2")))
+            .await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.text);
+        assert!(!reply.text.contains(RETAINED), "{path}: {}", reply.text);
+    }
 }

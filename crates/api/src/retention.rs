@@ -30,7 +30,7 @@ pub async fn run_once(
 ) -> Result<(u64, Destroyed), mentorat_service::ServiceError> {
     let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
     let mut pairs = 0;
-    let mut destroyed = Destroyed::default();
+    let mut destroyed = mentorat_service::erasure::retention_programs(db, cutoff).await?;
     loop {
         let (n, d) = mentorat_service::erasure::retention_batch(db, cutoff, BATCH).await?;
         if n == 0 {
@@ -42,7 +42,7 @@ pub async fn run_once(
         tokio::task::yield_now().await;
     }
     metrics.retention_run(&destroyed);
-    if pairs > 0 {
+    if pairs > 0 || destroyed.total() > 0 {
         audit::append(
             db.conn(),
             audit::AuditEvent {

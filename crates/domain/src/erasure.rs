@@ -82,9 +82,9 @@ pub enum PairOf {
     Column(&'static str),
     /// The row's column names an objective, whose `pair_id` names the pair.
     Objective(&'static str),
-    /// An enrollment's words belong to no pair: retention leaves them (the enrollment ends
-    /// with its program); erasure takes them.
-    None,
+    /// The row's column names a program, not a pair (an enrollment's goals): retention takes
+    /// them a retention period after the program closed, whatever became of its pairs.
+    Program(&'static str),
 }
 
 /// How a destroyed value is left.
@@ -224,7 +224,7 @@ pub const WORDS: &[Words] = &[
         column: "goals",
         kind: Kind::EnrollmentGoals,
         whose: Whose::Author("person_id"),
-        pair: PairOf::None,
+        pair: PairOf::Program("program_id"),
         blank: Blank::Null,
     },
 ];

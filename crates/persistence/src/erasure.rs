@@ -70,7 +70,7 @@ fn of_pairs(pair: PairOf, n: usize) -> Option<String> {
         PairOf::Objective(col) => Some(format!(
             "{col} IN (SELECT id FROM objectives WHERE pair_id IN ({list}))"
         )),
-        PairOf::None => None,
+        PairOf::Program(_) => None,
     }
 }
 
@@ -314,10 +314,22 @@ pub async fn erase_person(
     Ok(destroyed)
 }
 
-/// The pairs whose words the retention task may destroy now: ended or completed before
-/// `cutoff`, or of a program closed before it, not done yet. At most `limit`, locked for the
-/// transaction; on PostgreSQL rows another replica holds are skipped (`SKIP LOCKED`), so
-/// several replicas share the work and none waits.
+/// A pair `p` of program `g` whose retention has run out at the cutoff `$1`: ended or
+/// completed before it, or of a program closed before it.
+const EXPIRED: &str = "((p.status IN ('ended', 'completed') AND p.ended_at < $1) \
+     OR (g.status = 'closed' AND g.updated_at < $1))";
+
+fn ids(rows: &[sea_orm::QueryResult]) -> Result<Vec<Uuid>, StoreError> {
+    Ok(rows
+        .iter()
+        .map(|r| r.try_get("", "id"))
+        .collect::<Result<_, _>>()?)
+}
+
+/// The pairs whose words the retention task may destroy now: expired ([`EXPIRED`]) and not
+/// done yet. At most `limit`, locked for the transaction; on PostgreSQL rows another
+/// replica holds are skipped (`SKIP LOCKED`), so several replicas share the work and none
+/// waits.
 async fn expired_pairs(
     conn: &impl ConnectionTrait,
     cutoff: DateTime<Utc>,
@@ -332,28 +344,90 @@ async fn expired_pairs(
     let sql = format!(
         "SELECT p.id AS id FROM pairs p JOIN programs g ON g.id = p.program_id \
          WHERE NOT EXISTS (SELECT 1 FROM pair_words_destroyed d WHERE d.pair_id = p.id) \
-         AND ((p.status IN ('ended', 'completed') AND p.ended_at < $1) \
-              OR (g.status = 'closed' AND g.updated_at < $1)) \
-         ORDER BY p.id LIMIT {limit}{lock}"
+         AND {EXPIRED} ORDER BY p.id LIMIT {limit}{lock}"
     );
     let rows = conn
         .query_all_raw(stmt(backend, &sql, vec![cutoff.into()]))
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| r.try_get("", "id"))
-        .collect::<Result<_, _>>()?)
+    ids(&rows)
+}
+
+/// Pairs already done that hold words again: written after their run (the final
+/// evaluation's comments come after the end; a concern may be raised on an ended pair; an
+/// active pair of a program closed long ago keeps being written). Found by what the
+/// database holds — any value of a column of the registry, in a done pair still expired,
+/// that is not destroyed — rather than by when it was written, so that no writer can be
+/// forgotten. At most `limit`, locked as [`expired_pairs`] locks them.
+async fn rewritten_pairs(
+    conn: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+    limit: u64,
+) -> Result<Vec<Uuid>, StoreError> {
+    let backend = conn.get_database_backend();
+    let mut found = std::collections::BTreeSet::new();
+    for words in WORDS {
+        if found.len() as u64 >= limit {
+            break;
+        }
+        let column = words.column;
+        let live = match words.blank {
+            Blank::Sealed => format!("t.{column} IS NOT NULL AND t.{column} <> '{ERASED}'"),
+            Blank::Null => format!("t.{column} IS NOT NULL"),
+        };
+        let (pair, via) = match words.pair {
+            PairOf::Column(col) => (format!("t.{col}"), String::new()),
+            PairOf::Objective(col) => (
+                "o.pair_id".to_owned(),
+                format!(" JOIN objectives o ON o.id = t.{col}"),
+            ),
+            PairOf::Program(_) => continue,
+        };
+        let sql = format!(
+            "SELECT DISTINCT {pair} AS id FROM {table} t{via} \
+             JOIN pair_words_destroyed d ON d.pair_id = {pair} \
+             JOIN pairs p ON p.id = d.pair_id JOIN programs g ON g.id = p.program_id \
+             WHERE {live} AND {EXPIRED} LIMIT {limit}",
+            table = words.table,
+        );
+        let rows = conn
+            .query_all_raw(stmt(backend, &sql, vec![cutoff.into()]))
+            .await?;
+        found.extend(ids(&rows)?);
+    }
+    let found: Vec<Uuid> = found.into_iter().take(limit as usize).collect();
+    if found.is_empty() || backend != DbBackend::Postgres {
+        return Ok(found);
+    }
+    let list = (1..=found.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows = conn
+        .query_all_raw(stmt(
+            backend,
+            &format!(
+                "SELECT id FROM pairs WHERE id IN ({list}) ORDER BY id FOR UPDATE SKIP LOCKED"
+            ),
+            found.into_iter().map(Value::from).collect(),
+        ))
+        .await?;
+    ids(&rows)
 }
 
 /// One batch of the retention task, in the caller's transaction: the words of up to
-/// `limit` expired pairs destroyed, the pairs marked done. Returns how many pairs, and what.
+/// `limit` expired pairs destroyed — pairs not done yet, then done pairs written to since —
+/// the pairs marked done (with the time of their latest run). Returns how many pairs, and
+/// what.
 pub async fn retention_batch(
     conn: &impl ConnectionTrait,
     cutoff: DateTime<Utc>,
     now: DateTime<Utc>,
     limit: u64,
 ) -> Result<(u64, Destroyed), StoreError> {
-    let pairs = expired_pairs(conn, cutoff, limit).await?;
+    let mut pairs = expired_pairs(conn, cutoff, limit).await?;
+    if (pairs.len() as u64) < limit {
+        pairs.extend(rewritten_pairs(conn, cutoff, limit - pairs.len() as u64).await?);
+    }
     if pairs.is_empty() {
         return Ok((0, Destroyed::default()));
     }
@@ -370,12 +444,33 @@ pub async fn retention_batch(
         backend,
         &format!(
             "INSERT INTO pair_words_destroyed (pair_id, destroyed_at) VALUES {rows} \
-             ON CONFLICT (pair_id) DO NOTHING"
+             ON CONFLICT (pair_id) DO UPDATE SET destroyed_at = excluded.destroyed_at"
         ),
         done,
     ))
     .await?;
     Ok((pairs.len() as u64, destroyed))
+}
+
+/// Of the retention task: the words kept by program rather than by pair (enrollments'
+/// goals) of the programs closed before `cutoff`, destroyed. One statement a column; a
+/// value destroyed is `NULL`, so a later run finds nothing more (and goals written after
+/// the close, when a closed program takes no enrollment, would be found again).
+pub async fn retention_programs(
+    conn: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+) -> Result<Destroyed, StoreError> {
+    erase_words(
+        conn,
+        |w| match w.pair {
+            PairOf::Program(col) => Some(format!(
+                "{col} IN (SELECT id FROM programs WHERE status = 'closed' AND updated_at < $1)"
+            )),
+            _ => None,
+        },
+        &[cutoff.into()],
+    )
+    .await
 }
 
 #[cfg(test)]

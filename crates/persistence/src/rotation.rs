@@ -227,6 +227,8 @@ async fn bind_meeting_words(
             for column in MEETING_WORDS {
                 let old: Option<String> = row.try_get("", column)?;
                 let new = match old {
+                    // Destroyed (R14): left the marker, never sealed again.
+                    Some(old) if old == ERASED => Some(old),
                     Some(old) => {
                         let words = keys.open_to_reseal(
                             &old,

@@ -85,3 +85,12 @@ pub async fn retention_batch(
     txn.commit().await.map_err(store)?;
     Ok(done)
 }
+
+/// Of the retention task: the words kept by program (enrollments' goals) of the programs
+/// closed before `cutoff`, in a transaction of its own.
+pub async fn retention_programs(db: &Db, cutoff: DateTime<Utc>) -> Result<Destroyed, ServiceError> {
+    let txn = db.conn().begin().await.map_err(store)?;
+    let destroyed = erasure::retention_programs(&txn, cutoff).await?;
+    txn.commit().await.map_err(store)?;
+    Ok(destroyed)
+}

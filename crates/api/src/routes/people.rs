@@ -416,14 +416,19 @@ pub struct DestroyedDto {
     pub meetings: u64,
     /// End reasons of the person's pairs (the pair's joint record).
     pub end_reasons: u64,
+    /// Concerns the person raised (their text).
     pub concerns: u64,
+    /// Feedback the person gave (check-ins and final evaluations): their comments; the
+    /// scores stay, they feed the reports (R13).
     pub feedback_comments: u64,
     /// The goals of the person's enrollments.
     pub enrollment_goals: u64,
     /// Stored answers of `Idempotency-Key` requests: the person's own (deleted) and others'
     /// naming the person, their pairs or enrollments (withheld: a replay is `409`).
     pub stored_answers: u64,
+    /// The person's notifications (deleted).
     pub notifications: u64,
+    /// The person's calendar feed (deleted: its address no longer answers).
     pub calendar_feeds: u64,
 }
 
