@@ -21,13 +21,13 @@ pub struct NotificationDto {
     pub id: Uuid,
     /// `pair.proposed`, `pair.activated`, `pair.ended`, `pair.suspended`,
     /// `objective.proposed`, `objective.agreed`, `meeting.scheduled`, `meeting.rescheduled`,
-    /// `meeting.cancelled`
+    /// `meeting.cancelled`; to admins, `webhook.disabled` (the webhook in `subject_id`)
     #[schema(example = "pair.proposed")]
     pub kind: String,
     pub program_id: Option<Uuid>,
     pub pair_id: Option<Uuid>,
     /// What inside the pair it is about: the meeting of `meeting.*`, the objective of
-    /// `objective.*`.
+    /// `objective.*`; the webhook of `webhook.disabled`.
     pub subject_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
