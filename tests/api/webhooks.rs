@@ -946,3 +946,47 @@ async fn replicas_delivering_at_once_send_each_delivery_once_and_tell_the_admins
         assert_eq!(about, 1, "round {round}: {told}");
     }
 }
+
+/// Both signing secrets are sealed at rest, and `rotate-key` re-seals the old one too: after
+/// a key rotation the message still carries both signatures.
+#[tokio::test]
+async fn both_signing_secrets_survive_a_key_rotation() {
+    let key = |n: u8| STANDARD.encode([n; 32]);
+    let app = spawn_app_with(Options::default().var("MENTORAT_ENCRYPTION_KEY", key(1))).await;
+    let (r, url) = receiver().await;
+    let hook = register(&app, &url, json!(["pair.ended"])).await;
+    let id = hook["id"].as_str().unwrap().to_owned();
+    let old = hook["secret"].as_str().unwrap().to_owned();
+    let rotated = app
+        .post_json(
+            &format!("/api/v1/webhooks/{id}/rotate-secret"),
+            Some(&app.as_admin()),
+            &json!({}),
+        )
+        .await
+        .json();
+    let new = rotated["secret"].as_str().unwrap().to_owned();
+    app.stop().await;
+    let rotation = app
+        .command(
+            &["rotate-key"],
+            Options::default().var("MENTORAT_ENCRYPTION_KEY", format!("{},{}", key(2), key(1))),
+            std::time::Duration::from_secs(60),
+        )
+        .expect("the rotation ends");
+    assert_eq!(rotation.exit_code, 0, "{rotation:?}");
+    let after = spawn_app_with(
+        Options::default()
+            .var("MENTORAT_DATABASE_URL", app.database_url.clone())
+            .var("MENTORAT_ENCRYPTION_KEY", key(2)),
+    )
+    .await;
+    let read = after
+        .get(&format!("/api/v1/webhooks/{id}"), Some(&after.as_admin()))
+        .await;
+    assert_eq!(read.status, 200, "{}", read.text);
+    event_happens(&after, "pair.ended").await;
+    let got = delivered(&after, &r, 1).await;
+    assert!(verify(&new, &got[0]) && verify(&old, &got[0]), "{got:?}");
+    after.stop().await;
+}
