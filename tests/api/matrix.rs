@@ -172,6 +172,24 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
         ("GET", "/api/v1/me/export", [U, A, A, A, A, A, A, A]),
         ("POST", "/api/v1/webhooks", [U, F, F, F, F, A, F, F]),
         ("GET", "/api/v1/webhooks", [U, F, F, F, F, A, F, F]),
+        ("GET", "/api/v1/webhooks/{id}", [U, F, F, F, F, A, F, F]),
+        ("PATCH", "/api/v1/webhooks/{id}", [U, F, F, F, F, A, F, F]),
+        (
+            "POST",
+            "/api/v1/webhooks/{id}/rotate-secret",
+            [U, F, F, F, F, A, F, F],
+        ),
+        (
+            "GET",
+            "/api/v1/webhooks/{id}/deliveries",
+            [U, F, F, F, F, A, F, F],
+        ),
+        (
+            "POST",
+            "/api/v1/webhooks/{id}/deliveries/{delivery_id}/retry",
+            [U, F, F, F, F, A, F, F],
+        ),
+        // Last of the webhooks: it removes the seeded one.
         ("DELETE", "/api/v1/webhooks/{id}", [U, F, F, F, F, A, F, F]),
         (
             "POST",
@@ -228,6 +246,7 @@ struct Seed {
     notification: String,
     calendar: String,
     webhook: String,
+    delivery: String,
 }
 
 fn id(v: &Value) -> String {
@@ -308,8 +327,27 @@ async fn seed(app: &TestApp) -> Seed {
         )
         .await
         .json();
+    // One delivery of the seeded webhook, whatever the delivery loop did meanwhile.
+    let webhook_id: uuid::Uuid = id(&webhook).parse().unwrap();
+    mentorat_persistence::outbox::record(
+        app.db.conn(),
+        "pair.proposed",
+        json!({"pair_id": pair.id}),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    mentorat_persistence::webhooks::fan_out(app.db.conn(), app.db.keys(), chrono::Utc::now(), 500)
+        .await
+        .unwrap();
+    let delivery = mentorat_persistence::webhooks::deliveries(app.db.conn(), webhook_id, 1)
+        .await
+        .unwrap()[0]
+        .id
+        .to_string();
     Seed {
         webhook: id(&webhook),
+        delivery,
         program: pair.program.clone(),
         pair: pair.id.clone(),
         objective,
@@ -352,6 +390,7 @@ fn concrete(path: &str, s: &Seed) -> String {
         .replace("{meeting_id}", &s.meeting)
         .replace("{note_id}", &s.note)
         .replace("{enrollment_id}", &s.enrollment)
+        .replace("{delivery_id}", &s.delivery)
         .replace("{external_id}", "ME")
         .replace("{token}", &s.calendar)
 }
@@ -383,6 +422,7 @@ fn body(method: &str, path: &str, s: &Seed) -> Option<Value> {
         ("PATCH", p) if p.contains("/notes/") => json!({"body": "Réécrite"}),
         ("POST", "/api/v1/pairs/{id}/concerns") => json!({"text": "Une inquiétude"}),
         ("POST", "/api/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other"}),
+        ("PATCH", "/api/v1/webhooks/{id}") => json!({"events": []}),
         ("POST", "/api/v1/pairs/{id}/feedback") => json!({"kind": "final", "scores": {
             "valued": 3, "regular_space": 3, "autonomy": 3, "communication": 3,
             "management_insight": 3, "solidarity": 3, "collective_intelligence": 3,

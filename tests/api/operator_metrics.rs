@@ -104,7 +104,7 @@ async fn metrics_count_deliveries_retrying_and_given_up_and_the_oldest_age() {
     );
 
     // Two events already dispatched: one delivery refused three times, to be tried again
-    // tomorrow, written an hour ago; one given up after twelve attempts.
+    // tomorrow, written an hour ago; one given up after its window (a dead letter).
     let hour_ago = Utc::now() - Duration::hours(1);
     let tomorrow = Utc::now() + Duration::days(1);
     for attempts in [3, 12] {
@@ -117,7 +117,7 @@ async fn metrics_count_deliveries_retrying_and_given_up_and_the_oldest_age() {
         .await;
         app.time_passes(
             "INSERT INTO webhook_deliveries (id, webhook_id, event_id, attempts, \
-             next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+             next_attempt_at, created_at, failed_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             vec![
                 Uuid::now_v7().into(),
                 webhook_id.into(),
@@ -125,6 +125,7 @@ async fn metrics_count_deliveries_retrying_and_given_up_and_the_oldest_age() {
                 attempts.into(),
                 tomorrow.into(),
                 hour_ago.into(),
+                (attempts == 12).then_some(hour_ago).into(),
             ],
         )
         .await;

@@ -535,7 +535,13 @@ const LINKS: LinkTable = &[
     (
         "create_webhook",
         "201",
-        &[("DeleteWebhook", "delete_webhook", ID)],
+        &[
+            ("GetWebhook", "get_webhook", ID),
+            ("UpdateWebhook", "update_webhook", ID),
+            ("RotateWebhookSecret", "rotate_webhook_secret", ID),
+            ("ListWebhookDeliveries", "list_webhook_deliveries", ID),
+            ("DeleteWebhook", "delete_webhook", ID),
+        ],
     ),
 ];
 

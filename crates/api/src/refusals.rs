@@ -221,7 +221,7 @@ pub fn by_operation(operation_id: &str) -> &'static [ErrorCode] {
             FeedbackExists,
         ],
         "program_report" => &[ReportWindowOpen],
-        "create_webhook" => &[WebhookTargetForbidden],
+        "create_webhook" | "update_webhook" => &[WebhookTargetForbidden],
         _ => &[],
     }
 }
@@ -261,6 +261,7 @@ pub const NAMED: &[&str] = &[
     "give_feedback",
     "program_report",
     "create_webhook",
+    "update_webhook",
 ];
 
 /// The codes of an operation grouped by status, codes sorted by name.

@@ -368,8 +368,7 @@ impl Operations {
         if !due {
             return;
         }
-        let read =
-            mentorat_persistence::backlog::read(db.conn(), mentorat_domain::webhook::MAX_ATTEMPTS);
+        let read = mentorat_persistence::backlog::read(db.conn());
         match tokio::time::timeout(BACKLOG_TIMEOUT, read).await {
             Ok(Ok(b)) => {
                 let now = chrono::Utc::now();

@@ -233,6 +233,7 @@ pub const WORDS: &[Words] = &[
 /// and the stored answers (deleted or withheld whole by the erasure, not blanked).
 pub const NOT_WORDS: &[(&str, &str)] = &[
     ("webhooks", "secret"),
+    ("webhooks", "previous_secret"),
     ("key_check", "sealed"),
     ("idempotency_keys", "response_body"),
 ];

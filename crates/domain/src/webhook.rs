@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 
 use crate::{
     error::{DomainError, FieldError},
@@ -25,8 +25,91 @@ pub const EVENT_KINDS: [&str; 11] = [
     "concern.raised",
 ];
 
-/// After this many failed attempts a delivery is given up (about two days of retries).
-pub const MAX_ATTEMPTS: i32 = 12;
+/// How long a rotated-out secret keeps signing beside the new one, so receivers can switch.
+pub const ROTATION_OVERLAP_HOURS: i64 = 24;
+
+/// How long failures are borne: a delivery failing for `give_up_after` is `failed` (dead
+/// letter); an endpoint failing everything for `disable_after` is disabled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Windows {
+    pub give_up_after: Duration,
+    pub disable_after: Duration,
+}
+
+impl Default for Windows {
+    /// Three days for a delivery, five for an endpoint.
+    fn default() -> Self {
+        Self {
+            give_up_after: Duration::days(3),
+            disable_after: Duration::days(5),
+        }
+    }
+}
+
+impl Windows {
+    /// A delivery whose window opened at `window_from` and that just failed again at `now`:
+    /// given up?
+    pub fn gives_up(&self, window_from: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        now - window_from >= self.give_up_after
+    }
+
+    /// An endpoint that has failed everything since `failing_since`: disabled at `now`?
+    pub fn disables(&self, failing_since: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        now - failing_since >= self.disable_after
+    }
+}
+
+/// Where a delivery stands, as an admin sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryStatus {
+    /// Not delivered yet; will be attempted (again) at its next attempt.
+    Pending,
+    /// The endpoint answered 2xx.
+    Delivered,
+    /// Kept failing for the whole window: no more attempts unless retried by hand.
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// Delivered wins over failed (a manual retry that got through).
+    pub fn of(delivered: bool, given_up: bool) -> Self {
+        match (delivered, given_up) {
+            (true, _) => Self::Delivered,
+            (false, true) => Self::Failed,
+            (false, false) => Self::Pending,
+        }
+    }
+}
+
+/// The secrets that sign a message at `now`: the current one, and the previous one while its
+/// overlap lasts (Standard Webhooks: several space-separated signatures).
+pub fn signing_secrets<'a>(
+    current: &'a str,
+    previous: Option<(&'a str, DateTime<Utc>)>,
+    now: DateTime<Utc>,
+) -> Vec<&'a str> {
+    let mut out = vec![current];
+    if let Some((old, until)) = previous
+        && now < until
+    {
+        out.push(old);
+    }
+    out
+}
 
 /// A registration: where to deliver, and which events (all when empty).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +182,38 @@ pub fn validate(
     events: Vec<String>,
     policy: &TargetPolicy,
 ) -> Result<Subscription, DomainError> {
+    change(
+        &Subscription {
+            url: String::new(),
+            events: Vec::new(),
+        },
+        Some(url),
+        Some(events),
+        policy,
+    )
+}
+
+/// A registration changed (`PATCH`): a new address is judged like a new registration (the
+/// SSRF rules included); an address left alone is kept as it is, even if today's policy
+/// would refuse it (deliveries judge it again anyway, and an admin may still pause it).
+pub fn change(
+    current: &Subscription,
+    url: Option<&str>,
+    events: Option<Vec<String>>,
+    policy: &TargetPolicy,
+) -> Result<Subscription, DomainError> {
+    let events = events.unwrap_or_else(|| current.events.clone());
+    let Some(url) = url else {
+        let (kinds, errors) = event_kinds(events);
+        return if errors.is_empty() {
+            Ok(Subscription {
+                url: current.url.clone(),
+                events: kinds,
+            })
+        } else {
+            Err(DomainError::Invalid(errors))
+        };
+    };
     let mut errors = Vec::new();
     // Surrounding spaces are forgiven; any other whitespace (a trailing CR LF) is refused.
     let url = url.trim_matches(' ');
@@ -114,6 +229,20 @@ pub fn validate(
             }
         }
     }
+    let (kinds, event_errors) = event_kinds(events);
+    errors.extend(event_errors);
+    match checked {
+        Some(u) if errors.is_empty() => Ok(Subscription {
+            url: u.to_string(),
+            events: kinds,
+        }),
+        _ => Err(DomainError::Invalid(errors)),
+    }
+}
+
+/// Known event kinds, once each; the unknown ones named by their place.
+fn event_kinds(events: Vec<String>) -> (Vec<String>, Vec<FieldError>) {
+    let mut errors = Vec::new();
     let mut kinds: Vec<String> = Vec::new();
     for (i, e) in events.into_iter().enumerate() {
         if !EVENT_KINDS.contains(&e.as_str()) {
@@ -125,13 +254,7 @@ pub fn validate(
             kinds.push(e);
         }
     }
-    match checked {
-        Some(u) if errors.is_empty() => Ok(Subscription {
-            url: u.to_string(),
-            events: kinds,
-        }),
-        _ => Err(DomainError::Invalid(errors)),
-    }
+    (kinds, errors)
 }
 
 impl Subscription {
@@ -194,6 +317,23 @@ pub fn backoff(attempts: i32) -> Duration {
     let exp = attempts.clamp(1, 20) - 1;
     let seconds = 30i64.saturating_mul(1i64 << exp);
     Duration::seconds(seconds.min(6 * 3600))
+}
+
+/// The wait actually used: [`backoff`] with "equal jitter" — half of it fixed, the other half
+/// scaled by `random` (in `[0, 1)`, from the caller's random source) — so endpoints that
+/// failed together are not all retried in the same second.
+pub fn backoff_with_jitter(attempts: i32, random: f64) -> Duration {
+    let full = backoff(attempts).num_milliseconds();
+    let random = if random.is_finite() {
+        random.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let half = full / 2;
+    // At most 6 h in milliseconds: exact in an f64.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+    let jitter = ((full - half) as f64 * random) as i64;
+    Duration::milliseconds(half + jitter)
 }
 
 #[cfg(test)]
@@ -333,6 +473,95 @@ mod tests {
         assert_eq!(status_class(204), 200);
         assert_eq!(status_class(503), 500);
         assert_eq!(status_class(418), 400);
+    }
+
+    #[test]
+    fn a_change_judges_a_new_address_and_keeps_the_old_one() {
+        let current = Subscription {
+            url: "http://127.0.0.1:9000/h".into(),
+            events: vec!["pair.ended".into()],
+        };
+        // Events alone: the address, allowed when registered, is kept.
+        let s = change(
+            &current,
+            None,
+            Some(vec!["pair.proposed".into()]),
+            &public(),
+        )
+        .unwrap();
+        assert_eq!(s.url, current.url);
+        assert_eq!(s.events, ["pair.proposed"]);
+        assert_eq!(change(&current, None, None, &public()).unwrap(), current);
+        // A new address goes through the SSRF rules.
+        assert!(matches!(
+            change(&current, Some("http://169.254.169.254/"), None, &public()),
+            Err(DomainError::WebhookTargetForbidden(_))
+        ));
+        assert!(matches!(
+            change(&current, None, Some(vec!["x".into()]), &public()),
+            Err(DomainError::Invalid(e)) if e[0].pointer == "/events/0"
+        ));
+        let moved = change(&current, Some("https://rh.chu.example/h"), None, &public()).unwrap();
+        assert_eq!(moved.events, ["pair.ended"]);
+    }
+
+    #[test]
+    fn jitter_keeps_half_the_wait_and_spreads_the_rest() {
+        assert_eq!(backoff_with_jitter(1, 0.0), Duration::seconds(15));
+        assert_eq!(backoff_with_jitter(1, 0.5), Duration::milliseconds(22_500));
+        assert_eq!(
+            backoff_with_jitter(1, 0.999_999),
+            Duration::milliseconds(29_999)
+        );
+        assert_eq!(backoff_with_jitter(30, 1.0), Duration::hours(6));
+        assert_eq!(backoff_with_jitter(30, 0.0), Duration::hours(3));
+        // A broken random source never makes it wait less than half, nor more than all.
+        for r in [f64::NAN, -1.0, 7.0, f64::INFINITY] {
+            let d = backoff_with_jitter(4, r);
+            assert!(
+                d >= Duration::seconds(120) && d <= Duration::seconds(240),
+                "{r}"
+            );
+        }
+        // Every draw lands in [half, full).
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for attempts in 1..25 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            #[allow(clippy::cast_precision_loss)]
+            let r = (seed >> 11) as f64 / (1u64 << 53) as f64;
+            let d = backoff_with_jitter(attempts, r);
+            assert!(d >= backoff(attempts) / 2 && d <= backoff(attempts));
+        }
+    }
+
+    #[test]
+    fn a_delivery_gives_up_after_three_days_and_an_endpoint_is_disabled_after_five() {
+        let w = Windows::default();
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        assert!(!w.gives_up(t0, t0 + Duration::days(3) - Duration::seconds(1)));
+        assert!(w.gives_up(t0, t0 + Duration::days(3)));
+        assert!(!w.disables(t0, t0 + Duration::days(4)));
+        assert!(w.disables(t0, t0 + Duration::days(5)));
+        for s in DeliveryStatus::ALL {
+            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(DeliveryStatus::of(true, true), DeliveryStatus::Delivered);
+        assert_eq!(DeliveryStatus::of(false, true), DeliveryStatus::Failed);
+        assert_eq!(DeliveryStatus::of(false, false), DeliveryStatus::Pending);
+    }
+
+    #[test]
+    fn a_rotated_out_secret_signs_until_its_overlap_ends() {
+        let t0 = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        let until = t0 + Duration::hours(ROTATION_OVERLAP_HOURS);
+        assert_eq!(signing_secrets("new", None, t0), ["new"]);
+        assert_eq!(
+            signing_secrets("new", Some(("old", until)), t0),
+            ["new", "old"]
+        );
+        assert_eq!(signing_secrets("new", Some(("old", until)), until), ["new"]);
     }
 
     #[test]

@@ -70,6 +70,11 @@ pub struct Config {
     /// Networks a webhook may reach besides the public Internet
     /// (`MENTORAT_WEBHOOK_ALLOWED_NETWORKS`, comma-separated CIDRs; none by default).
     pub webhook_policy: TargetPolicy,
+    /// How long webhook failures are borne: a delivery failing for
+    /// `MENTORAT_WEBHOOK_GIVE_UP_SECONDS` (default 259200, 3 days) is `failed`; an endpoint
+    /// failing everything for `MENTORAT_WEBHOOK_DISABLE_SECONDS` (default 432000, 5 days) is
+    /// disabled and the admins are told (each 1 to 31536000).
+    pub webhook_windows: mentorat_domain::webhook::Windows,
     /// The base of the links the service hands out (`MENTORAT_PUBLIC_URL`); `None`: the
     /// address the server is bound to, over http.
     pub public_url: Option<PublicUrl>,
@@ -368,6 +373,21 @@ impl Config {
                 }
             },
         };
+        let window = |name: &'static str, default: chrono::Duration| match var(name) {
+            None => Ok(default),
+            Some(v) => match v.trim().parse::<i64>() {
+                Ok(s @ 1..=31_536_000) => Ok(chrono::Duration::seconds(s)),
+                _ => Err(error(
+                    name,
+                    "must be a whole number of seconds from 1 to 31536000",
+                )),
+            },
+        };
+        let defaults = mentorat_domain::webhook::Windows::default();
+        let webhook_windows = mentorat_domain::webhook::Windows {
+            give_up_after: window("MENTORAT_WEBHOOK_GIVE_UP_SECONDS", defaults.give_up_after)?,
+            disable_after: window("MENTORAT_WEBHOOK_DISABLE_SECONDS", defaults.disable_after)?,
+        };
         let retention_every = match var("MENTORAT_RETENTION_EVERY_SECONDS") {
             None => Duration::from_secs(3600),
             Some(v) => match v.trim().parse::<u64>() {
@@ -475,6 +495,7 @@ impl Config {
             reminder_every,
             shutdown_grace,
             webhook_policy,
+            webhook_windows,
             public_url,
             rate_limit,
             trusted_proxies,
@@ -542,6 +563,20 @@ mod tests {
         assert_eq!(c.retention_days, 365);
         assert_eq!(c.retention_every, Duration::from_secs(3600));
         assert_eq!(c.reminder_every, Duration::from_secs(60));
+        assert_eq!(c.webhook_windows.give_up_after, chrono::Duration::days(3));
+        assert_eq!(c.webhook_windows.disable_after, chrono::Duration::days(5));
+        let short = config(&[
+            ("MENTORAT_WEBHOOK_GIVE_UP_SECONDS", "2"),
+            ("MENTORAT_WEBHOOK_DISABLE_SECONDS", "4"),
+        ])
+        .unwrap()
+        .webhook_windows;
+        assert_eq!(short.give_up_after, chrono::Duration::seconds(2));
+        assert_eq!(short.disable_after, chrono::Duration::seconds(4));
+        for bad in ["0", "-5", "soon", "31536001"] {
+            assert!(config(&[("MENTORAT_WEBHOOK_GIVE_UP_SECONDS", bad)]).is_err());
+            assert!(config(&[("MENTORAT_WEBHOOK_DISABLE_SECONDS", bad)]).is_err());
+        }
         assert_eq!(
             config(&[("MENTORAT_RETENTION_DAYS", "30")])
                 .unwrap()

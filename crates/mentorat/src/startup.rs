@@ -220,7 +220,11 @@ impl Application {
         // before a request dropped by it can be counted as cut.
         let server = serve(listener, bound, state, config, workers)?;
         tokio::spawn(purge_idempotency_keys(db.clone()));
-        tokio::spawn(deliver_webhooks(db.clone(), config.webhook_policy.clone()));
+        tokio::spawn(deliver_webhooks(
+            db.clone(),
+            config.webhook_policy.clone(),
+            config.webhook_windows,
+        ));
         Ok(Self {
             port,
             server,
@@ -369,9 +373,13 @@ async fn purge_idempotency_keys(db: Db) {
 
 /// Deliver the outbox to the registered webhooks, every two seconds. Every replica does it;
 /// deliveries are claimed one by one, so none is sent by two replicas at once.
-async fn deliver_webhooks(db: Db, policy: mentorat_domain::network::TargetPolicy) {
+async fn deliver_webhooks(
+    db: Db,
+    policy: mentorat_domain::network::TargetPolicy,
+    windows: mentorat_domain::webhook::Windows,
+) {
     let client = match mentorat_service::webhooks::client(policy) {
-        Ok(c) => c,
+        Ok(c) => c.with_windows(windows),
         Err(e) => {
             tracing::error!(error = %e, "webhook delivery is off: no HTTP client");
             return;

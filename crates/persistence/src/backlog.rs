@@ -18,13 +18,13 @@ pub struct Backlog {
     pub deliveries_pending: i64,
     /// Deliveries refused at least once, to be attempted again.
     pub deliveries_retrying: i64,
-    /// Deliveries given up after `max_attempts`.
+    /// Deliveries given up after their window (`failed`, dead letters).
     pub deliveries_failed: i64,
     /// When the oldest delivery still to be attempted (pending or retrying) was created.
     pub deliveries_oldest: Option<DateTime<Utc>>,
 }
 
-pub async fn read(conn: &impl ConnectionTrait, max_attempts: i32) -> Result<Backlog, StoreError> {
+pub async fn read(conn: &impl ConnectionTrait) -> Result<Backlog, StoreError> {
     let backend = conn.get_database_backend();
     let outbox = conn
         .query_one_raw(statement(
@@ -37,17 +37,14 @@ pub async fn read(conn: &impl ConnectionTrait, max_attempts: i32) -> Result<Back
     let deliveries = conn
         .query_one_raw(statement(
             backend,
-            "SELECT COALESCE(SUM(CASE WHEN attempts = 0 THEN 1 ELSE 0 END), 0) AS pending, \
-                    COALESCE(SUM(CASE WHEN attempts > 0 AND attempts < $1 THEN 1 ELSE 0 END), 0) \
+            "SELECT COALESCE(SUM(CASE WHEN attempts = 0 AND failed_at IS NULL THEN 1 ELSE 0 END), 0) \
+                        AS pending, \
+                    COALESCE(SUM(CASE WHEN attempts > 0 AND failed_at IS NULL THEN 1 ELSE 0 END), 0) \
                         AS retrying, \
-                    COALESCE(SUM(CASE WHEN attempts >= $2 THEN 1 ELSE 0 END), 0) AS failed, \
-                    MIN(CASE WHEN attempts < $3 THEN created_at END) AS oldest \
+                    COALESCE(SUM(CASE WHEN failed_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed, \
+                    MIN(CASE WHEN failed_at IS NULL THEN created_at END) AS oldest \
              FROM webhook_deliveries WHERE delivered_at IS NULL",
-            vec![
-                max_attempts.into(),
-                max_attempts.into(),
-                max_attempts.into(),
-            ],
+            Vec::new(),
         ))
         .await?;
     let mut backlog = Backlog::default();

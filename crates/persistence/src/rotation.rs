@@ -76,7 +76,7 @@ const SEALED: &[(&str, Pk, &[&str], Bound)] = &[
     ("notes", Pk::Id, &["body"], NOTE),
     ("concerns", Pk::Id, &["text"], CONCERN),
     ("feedback", Pk::Id, &["comment"], FEEDBACK),
-    ("webhooks", Pk::Id, &["secret"], &[]),
+    ("webhooks", Pk::Id, &["secret", "previous_secret"], &[]),
     ("idempotency_keys", Pk::SubjectKey, &["response_body"], &[]),
 ];
 

@@ -1,11 +1,12 @@
 //! The caller's notifications (`/me/notifications`): ids and metadata only. Coordinators and
-//! admins also read the coordinators' desk (concerns raised, R12).
+//! admins also read the coordinators' desk (concerns raised, R12); admins also their own
+//! (`webhook.disabled`).
 
 use chrono::Utc;
 use mentorat_domain::{Caller, PageLimit, Role};
 use mentorat_persistence::{
     Db, Page,
-    notifications::{self, COORDINATORS, Notification},
+    notifications::{self, ADMINS, COORDINATORS, Notification},
     people,
 };
 use uuid::Uuid;
@@ -21,6 +22,9 @@ async fn recipients(db: &Db, caller: &Caller) -> Result<Vec<Uuid>, ServiceError>
     }
     if caller.has(Role::Coordinator) || caller.has(Role::Admin) {
         out.push(COORDINATORS);
+    }
+    if caller.has(Role::Admin) {
+        out.push(ADMINS);
     }
     Ok(out)
 }

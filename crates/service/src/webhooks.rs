@@ -7,15 +7,16 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
 };
-use chrono::{Duration, Utc};
+use chrono::{Duration, SubsecRound, Utc};
 use hmac::{Hmac, Mac};
 use mentorat_domain::{
-    Caller,
+    Caller, PageLimit,
     network::TargetPolicy,
-    webhook::{self, DeliveryOutcome, TargetError},
+    webhook::{self, DeliveryOutcome, Subscription, TargetError, Windows},
 };
 use mentorat_persistence::{
-    Db,
+    Db, Page, StoreError, TransactionTrait,
+    notifications::{self, ADMINS},
     webhooks::{self, DeliveryState, Webhook},
 };
 use sha2::Sha256;
@@ -34,10 +35,7 @@ pub async fn register(
     events: Vec<String>,
 ) -> Result<Webhook, ServiceError> {
     let subscription = webhook::validate(url, events, policy)?;
-    let mut bytes = [0u8; 24];
-    getrandom::fill(&mut bytes)
-        .map_err(|e| ServiceError::Internal(format!("no randomness for a webhook secret: {e}")))?;
-    let secret = format!("whsec_{}", STANDARD.encode(bytes));
+    let secret = new_secret()?;
     let hook = webhooks::insert(
         db.conn(),
         db.keys(),
@@ -50,6 +48,108 @@ pub async fn register(
     .await?;
     tracing::info!(webhook_id = %hook.id, by = %caller.subject, "webhook registered");
     Ok(hook)
+}
+
+/// A fresh signing secret: 24 random bytes, `whsec_` and base64 (Standard Webhooks).
+fn new_secret() -> Result<String, ServiceError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServiceError::Internal(format!("no randomness for a webhook secret: {e}")))?;
+    Ok(format!("whsec_{}", STANDARD.encode(bytes)))
+}
+
+fn store(e: impl Into<StoreError>) -> ServiceError {
+    ServiceError::from(e.into())
+}
+
+pub async fn get(db: &Db, id: Uuid) -> Result<Webhook, ServiceError> {
+    webhooks::find(db.conn(), db.keys(), id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// What a `PATCH` may change.
+#[derive(Debug, Default)]
+pub struct Change {
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub enabled: Option<bool>,
+}
+
+/// Change an endpoint: a new address is judged by the SSRF rules as at registration;
+/// enabling it again forgets its failures (it gets a fresh window), pausing it stops its
+/// deliveries (they stay pending) and what happens meanwhile is not queued for it.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    policy: &TargetPolicy,
+    id: Uuid,
+    change: Change,
+) -> Result<Webhook, ServiceError> {
+    let mut hook = get(db, id).await?;
+    let current = Subscription {
+        url: hook.url.clone(),
+        events: hook.events.clone(),
+    };
+    let changed = webhook::change(&current, change.url.as_deref(), change.events, policy)?;
+    hook.url = changed.url;
+    hook.events = changed.events;
+    match change.enabled {
+        Some(true) if !hook.enabled => {
+            hook.enabled = true;
+            hook.failing_since = None;
+            hook.disabled_at = None;
+        }
+        Some(false) if hook.enabled => {
+            hook.enabled = false;
+        }
+        _ => {}
+    }
+    webhooks::save_settings(db.conn(), &hook).await?;
+    tracing::info!(webhook_id = %hook.id, enabled = hook.enabled, by = %caller.subject, "webhook changed");
+    Ok(hook)
+}
+
+/// Rotate the signing secret: the answer carries the new one, shown this once; the one it
+/// replaces keeps signing beside it for [`webhook::ROTATION_OVERLAP_HOURS`].
+pub async fn rotate_secret(db: &Db, caller: &Caller, id: Uuid) -> Result<Webhook, ServiceError> {
+    let mut hook = get(db, id).await?;
+    let secret = new_secret()?;
+    // To the microsecond, as PostgreSQL keeps it: the answer says what a read will.
+    let until = (Utc::now() + Duration::hours(webhook::ROTATION_OVERLAP_HOURS)).trunc_subsecs(6);
+    webhooks::rotate_secret(db.conn(), db.keys(), id, &secret, &hook.secret, until).await?;
+    let previous = std::mem::replace(&mut hook.secret, secret);
+    hook.previous_secret = Some((previous, until));
+    tracing::info!(webhook_id = %hook.id, by = %caller.subject, "webhook secret rotated");
+    Ok(hook)
+}
+
+/// An endpoint's deliveries, newest first.
+pub async fn deliveries(
+    db: &Db,
+    id: Uuid,
+    before: Option<Uuid>,
+    limit: PageLimit,
+) -> Result<Page<DeliveryState>, ServiceError> {
+    get(db, id).await?;
+    Ok(webhooks::deliveries_page(db.conn(), id, before, limit.get()).await?)
+}
+
+/// Try a delivery again now, whatever its state (a delivered one is sent again), with a new
+/// window before it is given up.
+pub async fn retry(
+    db: &Db,
+    caller: &Caller,
+    id: Uuid,
+    delivery_id: Uuid,
+) -> Result<DeliveryState, ServiceError> {
+    if !webhooks::retry(db.conn(), id, delivery_id, Utc::now()).await? {
+        return Err(ServiceError::NotFound);
+    }
+    tracing::info!(webhook_id = %id, delivery_id = %delivery_id, by = %caller.subject, "webhook delivery retried");
+    webhooks::find_delivery(db.conn(), id, delivery_id)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<(Webhook, Vec<DeliveryState>)>, ServiceError> {
@@ -68,6 +168,19 @@ pub async fn remove(db: &Db, caller: &Caller, id: Uuid) -> Result<(), ServiceErr
     } else {
         Err(ServiceError::NotFound)
     }
+}
+
+/// The `webhook-signature` header: one `v1,<sig>` per secret signing now, space-separated.
+pub fn signatures(hook: &Webhook, id: &str, timestamp: i64, body: &str) -> Option<String> {
+    let previous = hook
+        .previous_secret
+        .as_ref()
+        .map(|(s, until)| (s.as_str(), *until));
+    let all: Option<Vec<String>> = webhook::signing_secrets(&hook.secret, previous, Utc::now())
+        .into_iter()
+        .map(|secret| sign(secret, id, timestamp, body))
+        .collect();
+    all.map(|a| a.join(" "))
 }
 
 /// The Standard Webhooks signature of a message.
@@ -99,14 +212,7 @@ pub async fn deliver_once(db: &Db, courier: &Courier) -> Result<Round, ServiceEr
         dispatched: webhooks::fan_out(db.conn(), db.keys(), now, 200).await?,
         ..Round::default()
     };
-    let due = webhooks::claim_due(
-        db.conn(),
-        now,
-        Duration::seconds(60),
-        webhook::MAX_ATTEMPTS,
-        50,
-    )
-    .await?;
+    let due = webhooks::claim_due(db.conn(), now, Duration::seconds(60), 50).await?;
     if due.is_empty() {
         return Ok(round);
     }
@@ -127,9 +233,9 @@ pub async fn deliver_once(db: &Db, courier: &Courier) -> Result<Round, ServiceEr
         })
         .to_string();
         let timestamp = Utc::now().timestamp();
-        let Some(signature) = sign(&hook.secret, &message_id, timestamp, &body) else {
+        let Some(signature) = signatures(hook, &message_id, timestamp, &body) else {
             let outcome = DeliveryOutcome::Failed;
-            webhooks::failed(db.conn(), d.id, None, outcome.as_str(), Utc::now()).await?;
+            failure(db, courier, hook, &d, None, outcome).await?;
             round.failed += 1;
             continue;
         };
@@ -151,35 +257,88 @@ pub async fn deliver_once(db: &Db, courier: &Courier) -> Result<Round, ServiceEr
                 Err(DeliveryOutcome::Forbidden)
             }
         };
-        let now = Utc::now();
         match sent {
             Ok(r) if r.status().is_success() => {
-                webhooks::delivered(db.conn(), d.id, r.status().as_u16(), now).await?;
+                webhooks::delivered(db.conn(), d.id, r.status().as_u16(), Utc::now()).await?;
+                webhooks::endpoint_answered(db.conn(), hook.id).await?;
                 round.delivered += 1;
             }
             Ok(r) => {
-                let next = now + webhook::backoff(d.attempts + 1);
-                let outcome = DeliveryOutcome::Rejected;
-                webhooks::failed(
-                    db.conn(),
-                    d.id,
-                    Some(r.status().as_u16()),
-                    outcome.as_str(),
-                    next,
+                let status = r.status().as_u16();
+                failure(
+                    db,
+                    courier,
+                    hook,
+                    &d,
+                    Some(status),
+                    DeliveryOutcome::Rejected,
                 )
                 .await?;
-                tracing::warn!(webhook_id = %hook.id, status = r.status().as_u16(), attempts = d.attempts + 1, "webhook delivery failed");
+                tracing::warn!(webhook_id = %hook.id, status, attempts = d.attempts + 1, "webhook delivery failed");
                 round.failed += 1;
             }
             Err(outcome) => {
-                let next = now + webhook::backoff(d.attempts + 1);
-                webhooks::failed(db.conn(), d.id, None, outcome.as_str(), next).await?;
+                failure(db, courier, hook, &d, None, outcome).await?;
                 tracing::warn!(webhook_id = %hook.id, outcome = outcome.as_str(), attempts = d.attempts + 1, "webhook delivery failed");
                 round.failed += 1;
             }
         }
     }
     Ok(round)
+}
+
+/// Record a failed attempt: the next one after a jittered backoff, or given up when its
+/// window has passed; the endpoint failing for its own window is disabled and the admins are
+/// told — once, whichever replica sees it first.
+async fn failure(
+    db: &Db,
+    courier: &Courier,
+    hook: &Webhook,
+    d: &webhooks::Due,
+    status: Option<u16>,
+    outcome: DeliveryOutcome,
+) -> Result<(), ServiceError> {
+    let now = Utc::now();
+    let next = now + webhook::backoff_with_jitter(d.attempts + 1, random_unit());
+    let gave_up = courier.windows.gives_up(d.window_from, now).then_some(now);
+    webhooks::failed(db.conn(), d.id, status, outcome.as_str(), next, gave_up).await?;
+    if gave_up.is_some() {
+        tracing::warn!(webhook_id = %hook.id, delivery_id = %d.id, "webhook delivery given up");
+    }
+    let Some(since) = webhooks::endpoint_failed(db.conn(), hook.id, now).await? else {
+        return Ok(());
+    };
+    if !courier.windows.disables(since, now) {
+        return Ok(());
+    }
+    let txn = db.conn().begin().await.map_err(store)?;
+    if webhooks::disable_failing(&txn, hook.id, since, now).await? {
+        notifications::notify_about(
+            &txn,
+            &[ADMINS],
+            "webhook.disabled",
+            None,
+            None,
+            Some(hook.id),
+            now,
+        )
+        .await?;
+        txn.commit().await.map_err(store)?;
+        tracing::warn!(webhook_id = %hook.id, failing_since = %since, "webhook disabled: it failed everything for its window");
+    }
+    Ok(())
+}
+
+/// A number in `[0, 1)` for the backoff's jitter (the middle of the range without
+/// randomness: jitter is a courtesy, not a rule).
+fn random_unit() -> f64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let unit = (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64;
+    unit
 }
 
 fn outcome_of(e: &reqwest::Error) -> DeliveryOutcome {
@@ -206,12 +365,26 @@ fn outcome_of(e: &reqwest::Error) -> DeliveryOutcome {
 pub struct Courier {
     http: reqwest::Client,
     policy: Arc<TargetPolicy>,
+    windows: Windows,
 }
+
+impl Courier {
+    /// How long failures are borne (defaults: 3 days a delivery, 5 days an endpoint).
+    #[must_use]
+    pub fn with_windows(mut self, windows: Windows) -> Self {
+        self.windows = windows;
+        self
+    }
+}
+
+/// What every delivery says it comes from.
+pub const USER_AGENT: &str = concat!("Mentorat/", env!("CARGO_PKG_VERSION"));
 
 /// Build the courier of a policy: short timeouts, no redirects, no proxy, checked addresses.
 pub fn client(policy: TargetPolicy) -> Result<Courier, ServiceError> {
     let policy = Arc::new(policy);
     let http = reqwest::Client::builder()
+        .user_agent(USER_AGENT)
         .timeout(std::time::Duration::from_secs(10))
         .connect_timeout(std::time::Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::none())
@@ -221,7 +394,11 @@ pub fn client(policy: TargetPolicy) -> Result<Courier, ServiceError> {
         }))
         .build()
         .map_err(|e| ServiceError::Internal(format!("webhook client: {e}")))?;
-    Ok(Courier { http, policy })
+    Ok(Courier {
+        http,
+        policy,
+        windows: Windows::default(),
+    })
 }
 
 /// Every address a name resolves to is a forbidden one.

@@ -22,13 +22,13 @@ pub struct NotificationDto {
     /// `pair.proposed`, `pair.activated`, `pair.ended`, `pair.suspended`,
     /// `objective.proposed`, `objective.agreed`, `meeting.scheduled`, `meeting.rescheduled`,
     /// `meeting.cancelled`, `meeting.upcoming` (a reminder, the program's `reminder_hours`
-    /// before the meeting)
+    /// before the meeting); to admins, `webhook.disabled` (the webhook in `subject_id`)
     #[schema(example = "pair.proposed")]
     pub kind: String,
     pub program_id: Option<Uuid>,
     pub pair_id: Option<Uuid>,
     /// What inside the pair it is about: the meeting of `meeting.*`, the objective of
-    /// `objective.*`.
+    /// `objective.*`; the webhook of `webhook.disabled`.
     pub subject_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
