@@ -11,7 +11,7 @@ use crate::{
     network::TargetPolicy,
 };
 
-pub const EVENT_KINDS: [&str; 10] = [
+pub const EVENT_KINDS: [&str; 14] = [
     "person.deactivated",
     "pair.proposed",
     "pair.activated",
@@ -22,6 +22,10 @@ pub const EVENT_KINDS: [&str; 10] = [
     "meeting.rescheduled",
     "objective.agreed",
     "concern.raised",
+    "concern.acknowledged",
+    "concern.resolved",
+    "enrollment.updated",
+    "enrollment.withdrawn",
 ];
 
 /// After this many failed attempts a delivery is given up (about two days of retries).
