@@ -27,6 +27,8 @@ mod m20261204_000020_pair_read_facts;
 mod m20261204_000022_scim_attributes;
 mod m20261204_000023_erasure;
 mod m20261204_000025_meeting_words_revision;
+mod m20261204_000026_concern_follow_up;
+mod m20261204_000027_enrollment_withdrawal;
 mod m20261204_000028_webhook_operations;
 mod m20261204_000030_program_reminder_hours;
 mod m20261204_000031_meeting_reminded_for;
@@ -60,6 +62,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000022_scim_attributes::Migration),
             Box::new(m20261204_000023_erasure::Migration),
             Box::new(m20261204_000025_meeting_words_revision::Migration),
+            Box::new(m20261204_000026_concern_follow_up::Migration),
+            Box::new(m20261204_000027_enrollment_withdrawal::Migration),
             Box::new(m20261204_000028_webhook_operations::Migration),
             Box::new(m20261204_000030_program_reminder_hours::Migration),
             Box::new(m20261204_000031_meeting_reminded_for::Migration),

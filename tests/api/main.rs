@@ -6,9 +6,11 @@
 
 mod at_rest;
 mod auth;
+mod concern_follow_up;
 mod concurrency;
 mod confidentiality;
 mod cors;
+mod enrollment_changes;
 mod enrollments;
 mod erasure;
 mod erasure_bench;

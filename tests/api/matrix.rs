@@ -94,6 +94,17 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
             own_enrollment,
         ),
         (
+            "PATCH",
+            "/api/v1/programs/{id}/enrollments/{enrollment_id}",
+            own_enrollment,
+        ),
+        // The mentee's pair is active: the withdrawal is the rule's 409, for whoever reaches it.
+        (
+            "POST",
+            "/api/v1/programs/{id}/enrollments/{enrollment_id}/withdraw",
+            own_enrollment,
+        ),
+        (
             "POST",
             "/api/v1/programs/{id}/enrollments/{enrollment_id}/charter-acceptance",
             [U, F, F, N, N, N, N, A],
@@ -158,6 +169,17 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
         ),
         ("POST", "/api/v1/pairs/{id}/concerns", content),
         ("GET", "/api/v1/programs/{id}/concerns", runs_programs),
+        (
+            "GET",
+            "/api/v1/programs/{id}/concerns/{concern_id}",
+            runs_programs,
+        ),
+        (
+            "PATCH",
+            "/api/v1/programs/{id}/concerns/{concern_id}",
+            runs_programs,
+        ),
+        ("GET", "/api/v1/pairs/{id}/concerns", content),
         ("GET", "/api/v1/audit-events", [U, F, F, F, F, A, F, F]),
         ("GET", "/api/v1/pairs/{id}/feedback", content),
         ("POST", "/api/v1/pairs/{id}/feedback", content),
@@ -238,6 +260,7 @@ struct Seed {
     objective: String,
     meeting: String,
     note: String,
+    concern: String,
     person: String,
     enrollment: String,
     other_enrollment: String,
@@ -273,6 +296,16 @@ async fn seed(app: &TestApp) -> Seed {
         assert_eq!(reply.status, 201, "{}", reply.text);
         notes.push(id(&reply.json()));
     }
+    // A concern's words reach the coordinators by the author's choice (R12): not the secret.
+    let concern = app
+        .post_json(
+            &format!("/api/v1/pairs/{}/concerns", pair.id),
+            Some(&as_("ME")),
+            &json!({"text": "Une inquiétude de la matrice"}),
+        )
+        .await;
+    assert_eq!(concern.status, 201, "{}", concern.text);
+    let concern = id(&concern.json());
     let people = app
         .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
         .await
@@ -353,6 +386,7 @@ async fn seed(app: &TestApp) -> Seed {
         objective,
         meeting,
         note: notes[0].clone(),
+        concern,
         person: person_of("ME"),
         enrollment: enrollment_of(&person_of("ME")),
         other_enrollment: enrollment_of(&person_of("OU")),
@@ -389,6 +423,7 @@ fn concrete(path: &str, s: &Seed) -> String {
         .replace("{objective_id}", &s.objective)
         .replace("{meeting_id}", &s.meeting)
         .replace("{note_id}", &s.note)
+        .replace("{concern_id}", &s.concern)
         .replace("{enrollment_id}", &s.enrollment)
         .replace("{delivery_id}", &s.delivery)
         .replace("{external_id}", "ME")
@@ -421,6 +456,8 @@ fn body(method: &str, path: &str, s: &Seed) -> Option<Value> {
         ("POST", "/api/v1/pairs/{id}/notes") => json!({"body": "Une note", "visibility": "shared"}),
         ("PATCH", p) if p.contains("/notes/") => json!({"body": "Réécrite"}),
         ("POST", "/api/v1/pairs/{id}/concerns") => json!({"text": "Une inquiétude"}),
+        ("PATCH", p) if p.contains("/concerns/") => json!({"response": "Nous vous rappelons."}),
+        ("PATCH", p) if p.contains("/enrollments/") => json!({"topics": ["Qualité"]}),
         ("POST", "/api/v1/webhooks") => json!({"url": "http://127.0.0.1:9/other"}),
         ("PATCH", "/api/v1/webhooks/{id}") => json!({"events": []}),
         ("POST", "/api/v1/pairs/{id}/feedback") => json!({"kind": "final", "scores": {

@@ -404,6 +404,18 @@ impl From<DomainError> for ApiError {
             DomainError::PairNotFinished { .. } => {
                 ApiError::Conflict(ErrorCode::PairNotFinished, err.to_string())
             }
+            DomainError::IllegalConcernTransition { .. } => {
+                ApiError::Conflict(ErrorCode::IllegalStatusTransition, err.to_string())
+            }
+            DomainError::CapacityBelowOpenPairs { .. } => {
+                ApiError::Conflict(ErrorCode::CapacityBelowOpenPairs, err.to_string())
+            }
+            DomainError::EnrollmentHasActivePair { .. } => {
+                ApiError::Conflict(ErrorCode::EnrollmentHasActivePair, err.to_string())
+            }
+            DomainError::EnrollmentWithdrawn => {
+                ApiError::Conflict(ErrorCode::EnrollmentWithdrawn, err.to_string())
+            }
         }
     }
 }

@@ -41,6 +41,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | NoCharter
         | ProgramClosed
         | AlreadyEnrolled
+        | CapacityBelowOpenPairs
+        | EnrollmentHasActivePair
+        | EnrollmentWithdrawn
         | MentorAtCapacity
         | PairExists
         | CharterNotAccepted
@@ -161,7 +164,11 @@ pub fn by_operation(operation_id: &str) -> &'static [ErrorCode] {
             PersonInactive,
             ProgramClosed,
         ],
-        "accept_charter" => &[NoCharter, CharterVersionOutdated],
+        "accept_charter" => &[NoCharter, CharterVersionOutdated, EnrollmentWithdrawn],
+        "update_enrollment" => &[CapacityBelowOpenPairs, EnrollmentWithdrawn],
+        "withdraw_enrollment" => &[EnrollmentHasActivePair],
+        "update_concern" => &[IllegalStatusTransition],
+        "list_own_concerns" => CONTENT,
         "suggestions" => &[RoleMismatch],
         "propose_pair" => &[
             ProgramClosed,
@@ -171,6 +178,7 @@ pub fn by_operation(operation_id: &str) -> &'static [ErrorCode] {
             HierarchicalPair,
             PairExists,
             MentorAtCapacity,
+            EnrollmentWithdrawn,
         ],
         "accept_pair" => &[
             PairNotProposed,
@@ -234,6 +242,10 @@ pub const NAMED: &[&str] = &[
     "update_program",
     "enroll",
     "accept_charter",
+    "update_enrollment",
+    "withdraw_enrollment",
+    "update_concern",
+    "list_own_concerns",
     "suggestions",
     "propose_pair",
     "accept_pair",

@@ -51,6 +51,16 @@ pub enum Operation {
     DeleteNote,
     RaiseConcern,
     ListConcerns,
+    /// R12 follow-up: one concern, read or followed up by the coordinators.
+    ReadConcern,
+    UpdateConcern,
+    /// A member's own concerns in a pair, with their status and response.
+    ListOwnConcerns,
+    /// A change of an enrollment's terms: the coordinators, or the enrolled person (capacity
+    /// is the coordinators' only, judged by the use case).
+    UpdateEnrollment,
+    /// Leaving a program: the coordinators, or the enrolled person.
+    WithdrawEnrollment,
     ListAuditEvents,
     GiveFeedback,
     ListFeedback,
@@ -111,13 +121,16 @@ impl Operation {
                 | DeleteNote
                 | RaiseConcern
                 | ListConcerns
+                | ReadConcern
+                | UpdateConcern
+                | ListOwnConcerns
                 | GiveFeedback
                 | ListFeedback
                 | ExportMe
         )
     }
 
-    pub const ALL: [Operation; 50] = [
+    pub const ALL: [Operation; 55] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -158,6 +171,11 @@ impl Operation {
         Operation::DeleteNote,
         Operation::RaiseConcern,
         Operation::ListConcerns,
+        Operation::ReadConcern,
+        Operation::UpdateConcern,
+        Operation::ListOwnConcerns,
+        Operation::UpdateEnrollment,
+        Operation::WithdrawEnrollment,
         Operation::ListAuditEvents,
         Operation::GiveFeedback,
         Operation::ListFeedback,
@@ -219,7 +237,7 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         // Participants read the programs they are enrolled in, and their own enrollment.
         // ...and a mentee the suggestions for their own enrollment; a member their own pairs.
         ListPrograms | ReadProgram | ReadCurrentCharter | ListEnrollments | ReadEnrollment
-        | SuggestMentors | ListPairs | ReadPair => {
+        | UpdateEnrollment | WithdrawEnrollment | SuggestMentors | ListPairs | ReadPair => {
             if runs_programs {
                 Ok(Scope::Everything)
             } else {
@@ -252,6 +270,7 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         | UpdateNote
         | DeleteNote
         | RaiseConcern
+        | ListOwnConcerns
         | GiveFeedback
         | ListFeedback => Ok(Scope::OwnEnrollments),
         // Pair-level health is the coordinators'; reports also the analysts' dashboards (R13).
@@ -262,7 +281,7 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         // Integrations are the admins'.
         ManageWebhooks => all_if(caller.has(Role::Admin)),
         // R12: concerns are raised to the coordinators.
-        ListConcerns => all_if(runs_programs),
+        ListConcerns | ReadConcern | UpdateConcern => all_if(runs_programs),
         // The audit log is the admins'.
         ListAuditEvents => all_if(caller.has(Role::Admin)),
         // A calendar feed lists the caller's own meetings.
@@ -333,6 +352,11 @@ mod tests {
             (DeleteNote, OWN, OWN, OWN, OWN, OWN),
             (RaiseConcern, OWN, OWN, OWN, OWN, OWN),
             (ListConcerns, F, ALL, ALL, F, F),
+            (ReadConcern, F, ALL, ALL, F, F),
+            (UpdateConcern, F, ALL, ALL, F, F),
+            (ListOwnConcerns, OWN, OWN, OWN, OWN, OWN),
+            (UpdateEnrollment, OWN, ALL, ALL, F, F),
+            (WithdrawEnrollment, OWN, ALL, ALL, F, F),
             (ListAuditEvents, F, F, ALL, F, F),
             (GiveFeedback, OWN, OWN, OWN, OWN, OWN),
             (ListFeedback, OWN, OWN, OWN, OWN, OWN),

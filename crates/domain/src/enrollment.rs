@@ -224,6 +224,66 @@ impl EnrollmentDraft {
     }
 }
 
+/// A change of an enrollment (`PATCH`): each field given replaces the enrollment's; the
+/// role never changes (withdraw and enroll again for that).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EnrollmentChanges {
+    /// R10: mentors only; a coordinator's decision.
+    pub capacity: Option<i32>,
+    pub topics: Option<Vec<String>>,
+    pub languages: Option<Vec<String>>,
+    /// Mentees only; `Some(None)` clears them.
+    pub goals: Option<Option<String>>,
+}
+
+impl EnrollmentChanges {
+    /// Changing the capacity is the coordinators' (R10 is theirs to run); topics, languages
+    /// and goals are also the enrolled person's own.
+    pub fn needs_coordinator(&self) -> bool {
+        self.capacity.is_some()
+    }
+
+    /// The terms after the change, checked as a new enrollment's are.
+    pub fn apply(self, terms: &EnrollmentTerms) -> Result<EnrollmentTerms, DomainError> {
+        EnrollmentDraft {
+            role: Some(terms.role),
+            capacity: self.capacity.or(terms.capacity),
+            topics: self.topics.unwrap_or_else(|| terms.topics.clone()),
+            languages: self.languages.unwrap_or_else(|| terms.languages.clone()),
+            goals: self.goals.unwrap_or_else(|| terms.goals.clone()),
+        }
+        .validate()
+    }
+}
+
+/// R10: a mentor's new capacity (or the program's default, without one) may not be below
+/// the active and proposed pairs they already have; refused, never silently over capacity.
+pub fn check_capacity(
+    capacity: Option<i32>,
+    program_default: i32,
+    open_pairs: i64,
+) -> Result<(), DomainError> {
+    let capacity = capacity.unwrap_or(program_default);
+    if i64::from(capacity) < open_pairs {
+        return Err(DomainError::CapacityBelowOpenPairs {
+            capacity,
+            open: open_pairs,
+        });
+    }
+    Ok(())
+}
+
+/// A withdrawal waits until the enrollment has no active or suspended pair: its members end
+/// it first (R9, free exit is theirs). Proposed pairs are withdrawn with the enrollment.
+pub fn check_withdrawal(active_pairs: i64) -> Result<(), DomainError> {
+    if active_pairs > 0 {
+        return Err(DomainError::EnrollmentHasActivePair {
+            active: active_pairs,
+        });
+    }
+    Ok(())
+}
+
 /// Only an active person is enrolled, and not in a closed program.
 pub fn check_enrollable(person_active: bool, program_closed: bool) -> Result<(), DomainError> {
     if !person_active {
@@ -325,6 +385,62 @@ mod tests {
     }
 
     #[test]
+    fn a_change_keeps_the_role_and_the_rules_of_each() {
+        let terms = mentor().validate().unwrap();
+        let changed = EnrollmentChanges {
+            topics: Some(vec!["Qualité".into()]),
+            ..Default::default()
+        }
+        .apply(&terms)
+        .unwrap();
+        assert_eq!(changed.topics, ["Qualité"]);
+        assert_eq!(changed.capacity, Some(3), "what is not given is kept");
+        let goals = EnrollmentChanges {
+            goals: Some(Some("grandir".into())),
+            ..Default::default()
+        };
+        assert!(
+            matches!(goals.apply(&terms), Err(DomainError::Invalid(e)) if e[0].pointer == "/goals")
+        );
+        assert!(
+            EnrollmentChanges {
+                capacity: Some(1),
+                ..Default::default()
+            }
+            .needs_coordinator()
+        );
+        assert!(
+            !EnrollmentChanges {
+                topics: Some(vec![]),
+                ..Default::default()
+            }
+            .needs_coordinator()
+        );
+    }
+
+    #[test]
+    fn capacity_never_drops_below_the_open_pairs() {
+        assert_eq!(check_capacity(Some(2), 5, 2), Ok(()));
+        assert_eq!(
+            check_capacity(Some(1), 5, 2),
+            Err(DomainError::CapacityBelowOpenPairs {
+                capacity: 1,
+                open: 2
+            })
+        );
+        assert!(check_capacity(None, 1, 2).is_err());
+    }
+
+    #[test]
+    fn a_withdrawal_waits_for_active_pairs() {
+        assert_eq!(check_withdrawal(0), Ok(()));
+        assert_eq!(
+            check_withdrawal(1),
+            Err(DomainError::EnrollmentHasActivePair { active: 1 })
+        );
+    }
+
+    #[test]
     fn only_active_people_join_open_programs() {
         assert_eq!(check_enrollable(true, false), Ok(()));
         assert_eq!(
@@ -359,4 +475,7 @@ pub struct Enrollment {
     pub revision: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// When the person left the program; a withdrawn enrollment takes no pairs and no
+    /// changes, and the person may be enrolled again.
+    pub withdrawn_at: Option<chrono::DateTime<chrono::Utc>>,
 }

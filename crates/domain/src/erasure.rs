@@ -212,6 +212,18 @@ pub const WORDS: &[Words] = &[
         Whose::Author("author_id"),
         PairOf::Column("pair_id"),
     ),
+    // The coordinators' response to a concern is written *to* its author, about the author's
+    // own words: it is part of the author's concern and goes with it when the author is
+    // erased (and with the pair's words at retention). Erasing the coordinator who wrote it
+    // does not destroy it: a coordinator is no member of the pair, the response is the
+    // program's answer to the author, and it names no one but through ids.
+    w(
+        "concerns",
+        "response",
+        Kind::Concerns,
+        Whose::Author("author_id"),
+        PairOf::Column("pair_id"),
+    ),
     w(
         "feedback",
         "comment",

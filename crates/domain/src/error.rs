@@ -136,6 +136,27 @@ pub enum DomainError {
     /// The final evaluation comes when the pair has ended or completed.
     #[error("the pair is {status}; the final evaluation comes once it has ended or completed")]
     PairNotFinished { status: crate::pair::PairStatus },
+    /// R12 follow-up: `open → acknowledged → resolved` (or `open → resolved`); resolved is
+    /// final.
+    #[error("a concern cannot go from {from} to {to}{hint}")]
+    IllegalConcernTransition {
+        from: crate::concern::ConcernStatus,
+        to: crate::concern::ConcernStatus,
+        hint: &'static str,
+    },
+    /// R10: a mentor's capacity may not drop below the pairs they already have.
+    #[error(
+        "the mentor already has {open} active or proposed pair(s); the capacity cannot go below that (end or withdraw pairs first)"
+    )]
+    CapacityBelowOpenPairs { capacity: i32, open: i64 },
+    /// A withdrawal waits for the enrollment's active pairs to end (R9: their members end them).
+    #[error(
+        "the enrollment still has {active} active or suspended pair(s); its members end them first (R9)"
+    )]
+    EnrollmentHasActivePair { active: i64 },
+    /// A withdrawn enrollment no longer changes nor takes pairs.
+    #[error("the enrollment was withdrawn; enroll the person again to take part")]
+    EnrollmentWithdrawn,
 }
 
 /// Declares [`ErrorCode`]: each variant with its wire name and what it means, `ALL`,
@@ -222,6 +243,12 @@ error_codes! {
     ProgramClosed = "program_closed",
     /// The person is already enrolled in the program.
     AlreadyEnrolled = "already_enrolled",
+    /// R10: a mentor's capacity may not go below their active and proposed pairs.
+    CapacityBelowOpenPairs = "capacity_below_open_pairs",
+    /// A withdrawal waits for the enrollment's active (or suspended) pairs to end.
+    EnrollmentHasActivePair = "enrollment_has_active_pair",
+    /// A withdrawn enrollment no longer changes nor takes pairs.
+    EnrollmentWithdrawn = "enrollment_withdrawn",
     /// R10: the mentor has no place left.
     MentorAtCapacity = "mentor_at_capacity",
     /// The two people already form a pair in the program.

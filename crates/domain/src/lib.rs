@@ -5,6 +5,7 @@
 pub mod access;
 pub mod anonymity;
 pub mod caller;
+pub mod concern;
 pub mod confidentiality;
 pub mod content;
 pub mod enrollment;

@@ -74,16 +74,19 @@ pub enum EndReason {
     CharterBreach,
     LeftOrganization,
     Other,
+    /// A proposed pair withdrawn with one of its enrollments (the person left the program).
+    EnrollmentWithdrawn,
 }
 
 impl EndReason {
-    pub const ALL: [EndReason; 6] = [
+    pub const ALL: [EndReason; 7] = [
         EndReason::GoalsReached,
         EndReason::NotAvailable,
         EndReason::Mismatch,
         EndReason::CharterBreach,
         EndReason::LeftOrganization,
         EndReason::Other,
+        EndReason::EnrollmentWithdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -94,6 +97,7 @@ impl EndReason {
             EndReason::CharterBreach => "charter_breach",
             EndReason::LeftOrganization => "left_organization",
             EndReason::Other => "other",
+            EndReason::EnrollmentWithdrawn => "enrollment_withdrawn",
         }
     }
 

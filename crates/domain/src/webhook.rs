@@ -11,7 +11,7 @@ use crate::{
     network::TargetPolicy,
 };
 
-pub const EVENT_KINDS: [&str; 11] = [
+pub const EVENT_KINDS: [&str; 15] = [
     "person.deactivated",
     "pair.proposed",
     "pair.activated",
@@ -23,6 +23,10 @@ pub const EVENT_KINDS: [&str; 11] = [
     "meeting.upcoming",
     "objective.agreed",
     "concern.raised",
+    "concern.acknowledged",
+    "concern.resolved",
+    "enrollment.updated",
+    "enrollment.withdrawn",
 ];
 
 /// How long a rotated-out secret keeps signing beside the new one, so receivers can switch.

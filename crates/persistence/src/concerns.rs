@@ -1,9 +1,11 @@
-//! Concerns (R12): a member's own words to the program's coordinators, sealed at rest.
+//! Concerns (R12): a member's own words to the program's coordinators, sealed at rest, and
+//! the coordinators' follow-up (status, and a response to the author, sealed the same way).
 
 use chrono::{DateTime, Utc};
+use mentorat_domain::concern::ConcernStatus;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -22,6 +24,14 @@ pub struct Concern {
     pub author_id: Uuid,
     pub text: String,
     pub created_at: DateTime<Utc>,
+    pub status: ConcernStatus,
+    /// The coordinators' response to the author (their words; `None` until they write one,
+    /// and again once erased).
+    pub response: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub revision: i32,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for Concern {
@@ -29,18 +39,32 @@ impl std::fmt::Debug for Concern {
         f.debug_struct("Concern")
             .field("id", &self.id)
             .field("pair_id", &self.pair_id)
+            .field("status", &self.status)
             .field(
                 "text",
                 &format_args!("<{} characters>", self.text.chars().count()),
+            )
+            .field(
+                "response",
+                &format_args!(
+                    "<{} characters>",
+                    self.response.as_deref().map_or(0, |r| r.chars().count())
+                ),
             )
             .finish()
     }
 }
 
-/// Where a concern's text lives: its row, pair, program (whose coordinators read it) and
-/// author.
-fn aad(id: Uuid, pair_id: Uuid, program_id: Uuid, author_id: Uuid) -> Aad<'static> {
-    Aad::row("concerns", "text", id)
+/// Where a concern's words live: its row, column (`text`: the author's, `response`: the
+/// coordinators'), pair, program (whose coordinators read it) and author.
+fn aad(
+    column: &'static str,
+    id: Uuid,
+    pair_id: Uuid,
+    program_id: Uuid,
+    author_id: Uuid,
+) -> Aad<'static> {
+    Aad::row("concerns", column, id)
         .and("pair_id", pair_id)
         .and("program_id", program_id)
         .and("author_id", author_id)
@@ -62,8 +86,14 @@ pub async fn insert(
         pair_id: Set(pair_id),
         program_id: Set(program_id),
         author_id: Set(author_id),
-        text: Set(keys.seal(text, &aad(id, pair_id, program_id, author_id))?),
+        text: Set(keys.seal(text, &aad("text", id, pair_id, program_id, author_id))?),
         created_at: Set(now),
+        status: Set(ConcernStatus::Open.as_str().to_owned()),
+        response: Set(None),
+        acknowledged_at: Set(None),
+        resolved_at: Set(None),
+        revision: Set(1),
+        updated_at: Set(Some(now)),
     })
     .exec_without_returning(conn)
     .await?;
@@ -74,6 +104,48 @@ pub async fn insert(
         author_id,
         text: text.to_owned(),
         created_at: now,
+        status: ConcernStatus::Open,
+        response: None,
+        acknowledged_at: None,
+        resolved_at: None,
+        revision: 1,
+        updated_at: now,
+    })
+}
+
+fn to_domain(keys: &Keyring, row: concern::Model) -> Result<Concern, StoreError> {
+    let status = ConcernStatus::parse(&row.status)
+        .ok_or_else(|| StoreError::Corrupt(format!("concern {}: bad status", row.id)))?;
+    let text = keys.open(
+        &row.text,
+        &aad("text", row.id, row.pair_id, row.program_id, row.author_id),
+    )?;
+    let response = keys
+        .open_opt(
+            row.response.as_deref(),
+            &aad(
+                "response",
+                row.id,
+                row.pair_id,
+                row.program_id,
+                row.author_id,
+            ),
+        )?
+        // An erased response reads as an empty text: there is none any more.
+        .filter(|r| !r.is_empty());
+    Ok(Concern {
+        id: row.id,
+        pair_id: row.pair_id,
+        program_id: row.program_id,
+        author_id: row.author_id,
+        text,
+        created_at: row.created_at,
+        status,
+        response,
+        acknowledged_at: row.acknowledged_at,
+        resolved_at: row.resolved_at,
+        revision: row.revision,
+        updated_at: row.updated_at.unwrap_or(row.created_at),
     })
 }
 
@@ -89,20 +161,23 @@ pub async fn of_author(
         .all(conn)
         .await?
         .into_iter()
-        .map(|row| {
-            Ok(Concern {
-                id: row.id,
-                pair_id: row.pair_id,
-                program_id: row.program_id,
-                author_id: row.author_id,
-                text: keys.open(
-                    &row.text,
-                    &aad(row.id, row.pair_id, row.program_id, row.author_id),
-                )?,
-                created_at: row.created_at,
-            })
-        })
+        .map(|row| to_domain(keys, row))
         .collect()
+}
+
+/// A concern of a program (an id of another program's concern finds nothing).
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    program_id: Uuid,
+    id: Uuid,
+) -> Result<Option<Concern>, StoreError> {
+    Concerns::find_by_id(id)
+        .filter(Column::ProgramId.eq(program_id))
+        .one(conn)
+        .await?
+        .map(|row| to_domain(keys, row))
+        .transpose()
 }
 
 pub async fn list(
@@ -112,9 +187,33 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u16,
 ) -> Result<Page<Concern>, StoreError> {
-    let mut query = Concerns::find()
-        .filter(Column::ProgramId.eq(program_id))
-        .order_by_asc(Column::Id);
+    page(conn, keys, Column::ProgramId.eq(program_id), after, limit).await
+}
+
+/// The concerns one member raised in one pair: only the author's own (the other member never
+/// sees them).
+pub async fn of_pair_author(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    pair_id: Uuid,
+    author_id: Uuid,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Concern>, StoreError> {
+    let condition = sea_orm::Condition::all()
+        .add(Column::PairId.eq(pair_id))
+        .add(Column::AuthorId.eq(author_id));
+    page(conn, keys, condition, after, limit).await
+}
+
+async fn page(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    condition: impl sea_orm::sea_query::IntoCondition,
+    after: Option<Uuid>,
+    limit: u16,
+) -> Result<Page<Concern>, StoreError> {
+    let mut query = Concerns::find().filter(condition).order_by_asc(Column::Id);
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after));
     }
@@ -122,19 +221,59 @@ pub async fn list(
     let (rows, next) = crate::cut(rows, limit, |r| r.id);
     let items = rows
         .into_iter()
-        .map(|row| {
-            Ok(Concern {
-                id: row.id,
-                pair_id: row.pair_id,
-                program_id: row.program_id,
-                author_id: row.author_id,
-                text: keys.open(
-                    &row.text,
-                    &aad(row.id, row.pair_id, row.program_id, row.author_id),
-                )?,
-                created_at: row.created_at,
-            })
-        })
+        .map(|row| to_domain(keys, row))
         .collect::<Result<_, StoreError>>()?;
     Ok(Page { items, next })
+}
+
+/// Record a follow-up of `concern` as it was read (its revision): `StaleRevision` if another
+/// follow-up came first.
+pub async fn follow_up(
+    conn: &impl ConnectionTrait,
+    keys: &Keyring,
+    concern: &Concern,
+    status: ConcernStatus,
+    response: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut update = Concerns::update_many()
+        .col_expr(Column::Status, Expr::value(status.as_str()))
+        .col_expr(Column::Revision, Expr::value(concern.revision + 1))
+        .col_expr(Column::UpdatedAt, Expr::value(now));
+    if status != concern.status {
+        match status {
+            ConcernStatus::Acknowledged => {
+                update = update.col_expr(Column::AcknowledgedAt, Expr::value(now));
+            }
+            ConcernStatus::Resolved => {
+                update = update.col_expr(Column::ResolvedAt, Expr::value(now));
+                if concern.acknowledged_at.is_none() {
+                    update = update.col_expr(Column::AcknowledgedAt, Expr::value(now));
+                }
+            }
+            ConcernStatus::Open => {}
+        }
+    }
+    if let Some(response) = response {
+        let sealed = keys.seal(
+            response,
+            &aad(
+                "response",
+                concern.id,
+                concern.pair_id,
+                concern.program_id,
+                concern.author_id,
+            ),
+        )?;
+        update = update.col_expr(Column::Response, Expr::value(sealed));
+    }
+    let result = update
+        .filter(Column::Id.eq(concern.id))
+        .filter(Column::Revision.eq(concern.revision))
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    Ok(())
 }

@@ -38,6 +38,7 @@ pub async fn insert(
         revision: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
+        withdrawn_at: Set(None),
     };
     Enrollments::insert(row)
         .exec_without_returning(conn)
@@ -61,6 +62,7 @@ pub async fn find(
         .transpose()
 }
 
+/// The person's current enrollment in a program (not a withdrawn one).
 pub async fn find_by_person(
     conn: &impl ConnectionTrait,
     program_id: Uuid,
@@ -69,6 +71,7 @@ pub async fn find_by_person(
     Enrollments::find()
         .filter(Column::ProgramId.eq(program_id))
         .filter(Column::PersonId.eq(person_id))
+        .filter(Column::WithdrawnAt.is_null())
         .one(conn)
         .await?
         .map(to_domain)
@@ -138,7 +141,7 @@ pub async fn mentor_candidates(
                  e.topics AS topics, e.languages AS languages, p.external_id AS external_id, \
                  p.active AS active, p.department AS department, p.site AS site \
                FROM enrollments e JOIN people p ON p.id = e.person_id \
-               WHERE e.program_id = $1 AND e.role = $2";
+               WHERE e.program_id = $1 AND e.role = $2 AND e.withdrawn_at IS NULL";
     let rows = conn
         .query_all_raw(crate::sql::statement(
             conn.get_database_backend(),
@@ -273,7 +276,53 @@ fn to_domain(row: enrollment::Model) -> Result<Enrollment, StoreError> {
         revision: row.revision,
         created_at: row.created_at,
         updated_at: row.updated_at,
+        withdrawn_at: row.withdrawn_at,
     })
+}
+
+/// Write an enrollment's new terms over `revision` (the one read): `StaleRevision` if
+/// another change came first.
+pub async fn update_terms(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    revision: i32,
+    terms: &EnrollmentTerms,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let json = |items: &Vec<String>| serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
+    let result = Enrollments::update_many()
+        .col_expr(Column::Capacity, Expr::value(terms.capacity))
+        .col_expr(Column::Topics, Expr::value(json(&terms.topics)))
+        .col_expr(Column::Languages, Expr::value(json(&terms.languages)))
+        .col_expr(Column::Goals, Expr::value(terms.goals.clone()))
+        .col_expr(Column::Revision, Expr::value(revision + 1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::Revision.eq(revision))
+        .filter(Column::WithdrawnAt.is_null())
+        .exec(conn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(StoreError::StaleRevision);
+    }
+    Ok(())
+}
+
+/// Mark an enrollment withdrawn (once: a withdrawn one is left as it is).
+pub async fn withdraw(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    Enrollments::update_many()
+        .col_expr(Column::WithdrawnAt, Expr::value(now))
+        .col_expr(Column::Revision, Expr::col(Column::Revision).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::WithdrawnAt.is_null())
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Take the row locks of these enrollments until the transaction ends, one at a time in id

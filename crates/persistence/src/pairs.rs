@@ -196,6 +196,43 @@ pub async fn mentor_load(
     Ok(i64::try_from(n).unwrap_or(i64::MAX))
 }
 
+/// An enrollment's pairs that hold a withdrawal back: active or suspended, on either side.
+pub async fn active_of_enrollment(
+    conn: &impl ConnectionTrait,
+    enrollment_id: Uuid,
+) -> Result<i64, StoreError> {
+    let n = Pairs::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::MentorEnrollmentId.eq(enrollment_id))
+                .add(Column::MenteeEnrollmentId.eq(enrollment_id)),
+        )
+        .filter(Column::Status.is_in([PairStatus::Active.as_str(), PairStatus::Suspended.as_str()]))
+        .count(conn)
+        .await?;
+    Ok(i64::try_from(n).unwrap_or(i64::MAX))
+}
+
+/// An enrollment's proposed pairs, on either side.
+pub async fn proposed_of_enrollment(
+    conn: &impl ConnectionTrait,
+    enrollment_id: Uuid,
+) -> Result<Vec<Pair>, StoreError> {
+    Pairs::find()
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::MentorEnrollmentId.eq(enrollment_id))
+                .add(Column::MenteeEnrollmentId.eq(enrollment_id)),
+        )
+        .filter(Column::Status.eq(PairStatus::Proposed.as_str()))
+        .order_by_asc(Column::Id)
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(to_domain)
+        .collect()
+}
+
 /// Is there an open pair (proposed, active, suspended) of these two enrollments?
 pub async fn open_pair_exists(
     conn: &impl ConnectionTrait,

@@ -74,7 +74,7 @@ const SEALED: &[(&str, Pk, &[&str], Bound)] = &[
     ),
     ("pairs", Pk::Id, &["end_reason_text"], &[]),
     ("notes", Pk::Id, &["body"], NOTE),
-    ("concerns", Pk::Id, &["text"], CONCERN),
+    ("concerns", Pk::Id, &["text", "response"], CONCERN),
     ("feedback", Pk::Id, &["comment"], FEEDBACK),
     ("webhooks", Pk::Id, &["secret", "previous_secret"], &[]),
     ("idempotency_keys", Pk::SubjectKey, &["response_body"], &[]),

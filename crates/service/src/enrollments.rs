@@ -2,17 +2,19 @@
 //! the enrolled person accepts the current charter themself.
 
 use chrono::Utc;
-use mentorat_domain::ErrorCode;
 use mentorat_domain::{
     Caller, PageLimit, Scope,
     enrollment::{
-        CharterVersion, Enrollment, EnrollmentDraft, charter_text, check_charter_acceptance,
-        check_enrollable,
+        CharterVersion, Enrollment, EnrollmentChanges, EnrollmentDraft, EnrollmentRole,
+        charter_text, check_capacity, check_charter_acceptance, check_enrollable, check_withdrawal,
     },
+    pair::EndReason,
     program::{Program, ProgramStatus},
 };
+use mentorat_domain::{DomainError, ErrorCode};
 use mentorat_persistence::{
-    Db, Page, StoreError, TransactionTrait, charters, enrollments, people, programs,
+    Db, Page, StoreError, TransactionTrait, charters, enrollments, notifications, outbox, pairs,
+    people, programs,
     tallies::{self, StandingOf},
 };
 use uuid::Uuid;
@@ -187,6 +189,9 @@ pub async fn accept_charter(
     if !is_own(db, caller, &enrollment).await? {
         return Err(ServiceError::NotFound);
     }
+    if enrollment.withdrawn_at.is_some() {
+        return Err(DomainError::EnrollmentWithdrawn.into());
+    }
     // Under the program's shared lock: a new version cannot come between the check and the
     // acceptance, and the standing copied onto the enrollment's pairs is the one committed.
     let txn = db.conn().begin().await.map_err(StoreError::from)?;
@@ -208,4 +213,159 @@ pub async fn current_charter_version(
     program_id: Uuid,
 ) -> Result<Option<i32>, ServiceError> {
     Ok(charters::current_version(db.conn(), program_id).await?)
+}
+
+/// Change an enrollment's terms (`PATCH`): `capacity` by a coordinator (R10: never below the
+/// mentor's active and proposed pairs), `topics`, `languages`, `goals` by a coordinator or the
+/// enrolled person. For anyone else the enrollment does not exist.
+///
+/// Lock order is R10's (`pairs::propose`): the program (shared), then the enrollment's row. A
+/// proposal for this mentor waits for the change (or the change for it), so the pairs counted
+/// are the ones committed and a lowered capacity never lets a mentor end up over it. The
+/// change's own rules are judged first, then `If-Match`.
+pub async fn update(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    program_id: Uuid,
+    enrollment_id: Uuid,
+    if_match: Option<i32>,
+    changes: EnrollmentChanges,
+) -> Result<Enrollment, ServiceError> {
+    let seen = get(db, caller, scope, program_id, enrollment_id).await?;
+    if scope == Scope::OwnEnrollments && changes.needs_coordinator() {
+        // R10 is the coordinators' to run: the person sees their enrollment, not its capacity.
+        return Err(ServiceError::Forbidden);
+    }
+    let txn = db.conn().begin().await.map_err(StoreError::from)?;
+    programs::lock_shared(&txn, program_id).await?;
+    enrollments::lock(&txn, &[seen.id]).await?;
+    let program = programs::find(&txn, program_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    let current = enrollments::find(&txn, program_id, enrollment_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if current.withdrawn_at.is_some() {
+        return Err(DomainError::EnrollmentWithdrawn.into());
+    }
+    let capacity_changed = changes.capacity.is_some();
+    let terms = changes.apply(&current.terms)?;
+    if capacity_changed && terms.role == EnrollmentRole::Mentor {
+        let open = pairs::mentor_load(&txn, current.id).await?;
+        check_capacity(
+            terms.capacity,
+            program.settings.default_mentor_capacity,
+            open,
+        )?;
+    }
+    if if_match.is_some_and(|rev| rev != current.revision) {
+        return Err(ServiceError::PreconditionFailed);
+    }
+    if terms == current.terms {
+        return Ok(current);
+    }
+    let now = Utc::now();
+    enrollments::update_terms(&txn, current.id, current.revision, &terms, now).await?;
+    outbox::record(
+        &txn,
+        "enrollment.updated",
+        serde_json::json!({"enrollment_id": current.id, "program_id": program_id, "person_id": current.person_id}),
+        now,
+    )
+    .await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    tracing::info!(enrollment_id = %enrollment_id, by = %caller.subject, "enrollment changed");
+    enrollments::find(db.conn(), program_id, enrollment_id)
+        .await?
+        .ok_or(ServiceError::NotFound)
+}
+
+/// Leave a program (a coordinator, or the enrolled person): the enrollment's proposed pairs
+/// are withdrawn (ended, reason `enrollment_withdrawn`; both members notified with
+/// `pair.withdrawn`), and `409 enrollment_has_active_pair` while an active or suspended pair
+/// remains — its members end it first (R9). Repeating it is harmless. The person may be
+/// enrolled again afterwards.
+///
+/// Locks: the program (shared), the enrollment, then each proposed pair — R10's order — so a
+/// concurrent proposal naming this enrollment waits and then finds it withdrawn, and a pair
+/// accepted meanwhile is seen active under its lock.
+pub async fn withdraw(
+    db: &Db,
+    caller: &Caller,
+    scope: Scope,
+    program_id: Uuid,
+    enrollment_id: Uuid,
+) -> Result<Enrollment, ServiceError> {
+    let seen = get(db, caller, scope, program_id, enrollment_id).await?;
+    let txn = db.conn().begin().await.map_err(StoreError::from)?;
+    programs::lock_shared(&txn, program_id).await?;
+    enrollments::lock(&txn, &[seen.id]).await?;
+    let current = enrollments::find(&txn, program_id, enrollment_id)
+        .await?
+        .ok_or(ServiceError::NotFound)?;
+    if current.withdrawn_at.is_some() {
+        return Ok(current);
+    }
+    check_withdrawal(pairs::active_of_enrollment(&txn, current.id).await?)?;
+    let proposed = pairs::proposed_of_enrollment(&txn, current.id).await?;
+    for p in &proposed {
+        pairs::lock(&txn, p.id).await?;
+    }
+    // Under the pairs' locks: one accepted meanwhile is active now.
+    check_withdrawal(pairs::active_of_enrollment(&txn, current.id).await?)?;
+    let now = Utc::now();
+    let mut withdrawn = Vec::new();
+    for p in proposed {
+        let Some(pair) = pairs::find(&txn, p.id).await? else {
+            continue;
+        };
+        if pair.status != mentorat_domain::pair::PairStatus::Proposed {
+            continue;
+        }
+        pairs::end(
+            &txn,
+            db.keys(),
+            &pair,
+            EndReason::EnrollmentWithdrawn,
+            None,
+            now,
+        )
+        .await?;
+        notifications::notify(
+            &txn,
+            &[pair.mentor_person_id, pair.mentee_person_id],
+            "pair.withdrawn",
+            Some(program_id),
+            Some(pair.id),
+            now,
+        )
+        .await?;
+        outbox::record(
+            &txn,
+            "pair.ended",
+            serde_json::json!({
+                "pair_id": pair.id,
+                "program_id": program_id,
+                "reason_category": EndReason::EnrollmentWithdrawn.as_str(),
+            }),
+            now,
+        )
+        .await?;
+        withdrawn.push(pair.id);
+    }
+    mentorat_persistence::tallies::record_pair_status(&txn, &withdrawn).await?;
+    enrollments::withdraw(&txn, current.id, now).await?;
+    outbox::record(
+        &txn,
+        "enrollment.withdrawn",
+        serde_json::json!({"enrollment_id": current.id, "program_id": program_id, "person_id": current.person_id}),
+        now,
+    )
+    .await?;
+    txn.commit().await.map_err(StoreError::from)?;
+    tracing::info!(enrollment_id = %enrollment_id, pairs_withdrawn = withdrawn.len(), by = %caller.subject, "enrollment withdrawn");
+    enrollments::find(db.conn(), program_id, enrollment_id)
+        .await?
+        .ok_or(ServiceError::NotFound)
 }

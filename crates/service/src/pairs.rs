@@ -131,6 +131,11 @@ pub async fn propose(
     let mentee = enrollments::find(&txn, program_id, mentee_enrollment_id)
         .await?
         .ok_or_else(|| unknown("mentee_enrollment_id", mentee_enrollment_id))?;
+    // A withdrawn enrollment takes no pairs (read under its lock: a withdrawal that came
+    // first is seen).
+    if mentor.withdrawn_at.is_some() || mentee.withdrawn_at.is_some() {
+        return Err(DomainError::EnrollmentWithdrawn.into());
+    }
     let found = people::find_many(&txn, &[mentor.person_id, mentee.person_id]).await?;
     let person = |id: Uuid| found.iter().find(|p| p.id == id).cloned();
     let (Some(mentor_person), Some(mentee_person)) =

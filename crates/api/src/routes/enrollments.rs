@@ -1,10 +1,10 @@
 //! A program's charter versions and enrollments (R3): coordinators write the charter and
 //! enroll people; each enrolled person accepts the current charter themself.
 
-use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::enrollment::{
-    CharterStatus, CharterVersion, Enrollment, EnrollmentDraft, EnrollmentRole,
+    CharterStatus, CharterVersion, Enrollment, EnrollmentChanges, EnrollmentDraft, EnrollmentRole,
 };
 use mentorat_service::enrollments as use_case;
 use serde::{Deserialize, Serialize};
@@ -15,7 +15,7 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::etag,
+    etag::{IfMatch, conditional_json, etag},
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
@@ -105,6 +105,15 @@ impl From<CharterStatus> for CharterStatusDto {
     }
 }
 
+/// Whether the person still takes part: a `withdrawn` enrollment takes no pairs and no
+/// changes (the person may be enrolled again).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentStatusDto {
+    Active,
+    Withdrawn,
+}
+
 /// A person's enrollment in a program.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EnrollmentDto {
@@ -124,6 +133,9 @@ pub struct EnrollmentDto {
     pub revision: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub status: EnrollmentStatusDto,
+    /// When the person left the program (`POST …/withdraw`).
+    pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
 pub(crate) fn dto(e: Enrollment, current: Option<i32>) -> EnrollmentDto {
@@ -142,6 +154,12 @@ pub(crate) fn dto(e: Enrollment, current: Option<i32>) -> EnrollmentDto {
         revision: e.revision,
         created_at: e.created_at,
         updated_at: e.updated_at,
+        status: if e.withdrawn_at.is_some() {
+            EnrollmentStatusDto::Withdrawn
+        } else {
+            EnrollmentStatusDto::Active
+        },
+        withdrawn_at: e.withdrawn_at,
     }
 }
 
@@ -397,4 +415,115 @@ pub async fn accept_charter(
     Ok(HttpResponse::Ok()
         .insert_header((header::ETAG, etag(enrollment.revision)))
         .json(dto(enrollment, current)))
+}
+
+/// A change of an enrollment: only the fields present change. `capacity` (mentors, 1 to 50)
+/// is the coordinators'; `topics`, `languages` and `goals` (mentees; `null` clears) are also
+/// the enrolled person's. The role never changes: withdraw and enroll again.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"capacity": 3, "topics": ["management", "qualité des soins"]}))]
+pub struct UpdateEnrollment {
+    /// Mentors only, 1 to 50; never below the mentor's active and proposed pairs
+    /// (`409 capacity_below_open_pairs`).
+    #[validate(range(min = 1, max = 50))]
+    #[schema(minimum = 1, maximum = 50)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
+    pub capacity: Option<i32>,
+    /// Up to 20, each 1 to 100 characters; replaces the list.
+    #[validate(length(max = 20))]
+    #[schema(max_items = 20)]
+    pub topics: Option<Vec<String>>,
+    /// Up to 10 (e.g. `fr`, `en`); replaces the list.
+    #[validate(length(max = 10))]
+    #[schema(max_items = 10)]
+    pub languages: Option<Vec<String>>,
+    /// Mentees only, up to 2,000 characters; `null` clears.
+    #[serde(default, deserialize_with = "crate::json::present")]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub goals: Option<Option<String>>,
+}
+
+/// Change an enrollment (coordinators, admins; the enrolled person for `topics`, `languages`
+/// and `goals` — `capacity` is `403 forbidden` to them). R10: a capacity below the mentor's
+/// active and proposed pairs is `409 capacity_below_open_pairs`, checked under the lock
+/// proposals take. Send `If-Match` to refuse a concurrent change (`412`, judged after the
+/// change's own rules). For anyone else the enrollment does not exist.
+#[utoipa::path(
+    tag = "enrollments",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "Program id"),
+        ("enrollment_id" = Uuid, Path, description = "Enrollment id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag the change is based on"),
+    ),
+    request_body = UpdateEnrollment,
+    responses((status = 200, body = EnrollmentDto, headers(("ETag" = String))))
+)]
+#[patch("/programs/{id}/enrollments/{enrollment_id}")]
+pub async fn update_enrollment(
+    auth: Authorized<op::UpdateEnrollment>,
+    db: RequestDb,
+    path: web::Path<(Uuid, Uuid)>,
+    if_match: IfMatch,
+    ValidJson(body): ValidJson<UpdateEnrollment>,
+) -> Result<HttpResponse, ApiError> {
+    let (program_id, enrollment_id) = path.into_inner();
+    let changes = EnrollmentChanges {
+        capacity: body.capacity,
+        topics: body.topics,
+        languages: body.languages,
+        goals: body.goals,
+    };
+    let enrollment = use_case::update(
+        &db,
+        &auth.caller,
+        auth.scope,
+        program_id,
+        enrollment_id,
+        if_match.expected_revision(),
+        changes,
+    )
+    .await?;
+    let current = use_case::current_charter_version(&db, program_id).await?;
+    let revision = enrollment.revision;
+    conditional_json(
+        None,
+        actix_web::http::StatusCode::OK,
+        revision,
+        &dto(enrollment, current),
+    )
+}
+
+/// Leave the program (coordinators, admins; the enrolled person). The enrollment's proposed
+/// pairs are withdrawn (ended with reason `enrollment_withdrawn`; both members are notified
+/// with `pair.withdrawn`); `409 enrollment_has_active_pair` while an active or suspended pair
+/// remains — its members end it first (R9). Repeating it is harmless; the person may then be
+/// enrolled again. For anyone else the enrollment does not exist.
+#[utoipa::path(
+    tag = "enrollments",
+    security(("bearer" = [])),
+    params(
+        ("id" = Uuid, Path, description = "Program id"),
+        ("enrollment_id" = Uuid, Path, description = "Enrollment id"),
+    ),
+    responses((status = 200, body = EnrollmentDto, headers(("ETag" = String))))
+)]
+#[post("/programs/{id}/enrollments/{enrollment_id}/withdraw")]
+pub async fn withdraw_enrollment(
+    auth: Authorized<op::WithdrawEnrollment>,
+    db: RequestDb,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    let (program_id, enrollment_id) = path.into_inner();
+    let enrollment =
+        use_case::withdraw(&db, &auth.caller, auth.scope, program_id, enrollment_id).await?;
+    let current = use_case::current_charter_version(&db, program_id).await?;
+    let revision = enrollment.revision;
+    conditional_json(
+        None,
+        actix_web::http::StatusCode::OK,
+        revision,
+        &dto(enrollment, current),
+    )
 }

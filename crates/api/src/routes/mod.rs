@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod calendar;
+pub mod concerns;
 pub mod enrollments;
 pub mod me;
 pub mod meetings;

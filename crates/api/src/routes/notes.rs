@@ -2,7 +2,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_domain::note::{Note, Visibility};
+use mentorat_domain::{
+    concern::ConcernStatus,
+    note::{Note, Visibility},
+};
 use mentorat_persistence::concerns::Concern;
 use mentorat_service::{concerns as concern_use_case, notes as use_case};
 use serde::{Deserialize, Serialize};
@@ -239,7 +242,27 @@ pub async fn delete_note(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A member's concern, for the program's coordinators (R12).
+/// Where the coordinators stand with a concern: `open → acknowledged → resolved` (or `open →
+/// resolved` at once); `resolved` is final.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConcernStatusDto {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl From<ConcernStatus> for ConcernStatusDto {
+    fn from(s: ConcernStatus) -> Self {
+        match s {
+            ConcernStatus::Open => Self::Open,
+            ConcernStatus::Acknowledged => Self::Acknowledged,
+            ConcernStatus::Resolved => Self::Resolved,
+        }
+    }
+}
+
+/// A member's concern, for the program's coordinators and its author (R12).
 #[derive(Serialize, ToSchema)]
 pub struct ConcernDto {
     pub id: Uuid,
@@ -247,8 +270,16 @@ pub struct ConcernDto {
     pub program_id: Uuid,
     /// The member (person id) who raised it.
     pub author_id: Uuid,
+    /// The author's words (empty once erased, R14).
     pub text: String,
+    pub status: ConcernStatusDto,
+    /// The coordinators' response to the author; `null` until they write one.
+    pub response: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub revision: i32,
     pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 impl From<Concern> for ConcernDto {
@@ -259,7 +290,13 @@ impl From<Concern> for ConcernDto {
             program_id: c.program_id,
             author_id: c.author_id,
             text: c.text,
+            status: c.status.into(),
+            response: c.response,
+            acknowledged_at: c.acknowledged_at,
+            resolved_at: c.resolved_at,
+            revision: c.revision,
             created_at: c.created_at,
+            updated_at: c.updated_at,
         }
     }
 }
@@ -295,7 +332,11 @@ pub async fn raise_concern(
     ValidJson(body): ValidJson<NewConcern>,
 ) -> Result<HttpResponse, ApiError> {
     let c = concern_use_case::raise(&db, &auth.caller, id.into_inner(), Some(body.text)).await?;
-    Ok(HttpResponse::Created().json(ConcernDto::from(c)))
+    let location = format!("/api/v1/programs/{}/concerns/{}", c.program_id, c.id);
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::ETAG, etag(c.revision)))
+        .json(ConcernDto::from(c)))
 }
 
 /// The concerns raised in a program (coordinators, admins).

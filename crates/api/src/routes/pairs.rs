@@ -69,6 +69,8 @@ pub enum EndReasonDto {
     CharterBreach,
     LeftOrganization,
     Other,
+    /// A proposed pair withdrawn with one of its enrollments (the person left the program).
+    EnrollmentWithdrawn,
 }
 
 impl From<EndReasonDto> for EndReason {
@@ -80,6 +82,7 @@ impl From<EndReasonDto> for EndReason {
             EndReasonDto::CharterBreach => Self::CharterBreach,
             EndReasonDto::LeftOrganization => Self::LeftOrganization,
             EndReasonDto::Other => Self::Other,
+            EndReasonDto::EnrollmentWithdrawn => Self::EnrollmentWithdrawn,
         }
     }
 }
@@ -93,6 +96,7 @@ impl From<EndReason> for EndReasonDto {
             EndReason::CharterBreach => Self::CharterBreach,
             EndReason::LeftOrganization => Self::LeftOrganization,
             EndReason::Other => Self::Other,
+            EndReason::EnrollmentWithdrawn => Self::EnrollmentWithdrawn,
         }
     }
 }

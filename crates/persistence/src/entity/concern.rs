@@ -10,6 +10,12 @@ pub struct Model {
     pub author_id: Uuid,
     pub text: String,
     pub created_at: DateTimeUtc,
+    pub status: String,
+    pub response: Option<String>,
+    pub acknowledged_at: Option<DateTimeUtc>,
+    pub resolved_at: Option<DateTimeUtc>,
+    pub revision: i32,
+    pub updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
