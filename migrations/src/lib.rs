@@ -27,6 +27,8 @@ mod m20261204_000020_pair_read_facts;
 mod m20261204_000022_scim_attributes;
 mod m20261204_000023_erasure;
 mod m20261204_000025_meeting_words_revision;
+mod m20261204_000032_matching_weights;
+mod m20261204_000033_matching_runs;
 
 pub struct Migrator;
 
@@ -57,6 +59,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000022_scim_attributes::Migration),
             Box::new(m20261204_000023_erasure::Migration),
             Box::new(m20261204_000025_meeting_words_revision::Migration),
+            Box::new(m20261204_000032_matching_weights::Migration),
+            Box::new(m20261204_000033_matching_runs::Migration),
         ]
     }
 }

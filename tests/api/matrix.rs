@@ -104,6 +104,18 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
             own_enrollment,
         ),
         ("POST", "/api/v1/programs/{id}/pairs", runs_programs),
+        ("POST", "/api/v1/programs/{id}/matching-runs", runs_programs),
+        ("GET", "/api/v1/programs/{id}/matching-runs", runs_programs),
+        (
+            "GET",
+            "/api/v1/programs/{id}/matching-runs/{run_id}",
+            runs_programs,
+        ),
+        (
+            "POST",
+            "/api/v1/programs/{id}/matching-runs/{run_id}/apply",
+            runs_programs,
+        ),
         ("GET", "/api/v1/pairs", participants_read),
         ("GET", "/api/v1/pairs/{id}", pair_metadata),
         ("POST", "/api/v1/pairs/{id}/accept", member_only),
@@ -228,6 +240,7 @@ struct Seed {
     notification: String,
     calendar: String,
     webhook: String,
+    run: String,
 }
 
 fn id(v: &Value) -> String {
@@ -308,7 +321,16 @@ async fn seed(app: &TestApp) -> Seed {
         )
         .await
         .json();
+    let run = app
+        .post_json(
+            &format!("/api/v1/programs/{}/matching-runs", pair.program),
+            Some(&app.as_coordinator()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(run.status, 201, "{}", run.text);
     Seed {
+        run: id(&run.json()),
         webhook: id(&webhook),
         program: pair.program.clone(),
         pair: pair.id.clone(),
@@ -354,6 +376,7 @@ fn concrete(path: &str, s: &Seed) -> String {
         .replace("{enrollment_id}", &s.enrollment)
         .replace("{external_id}", "ME")
         .replace("{token}", &s.calendar)
+        .replace("{run_id}", &s.run)
 }
 
 /// A valid body, so that the policy — not validation — decides.

@@ -56,7 +56,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | MeetingStarted
         | MeetingAlreadyRescheduled
         | MeetingNotHeld
-        | FeedbackExists => StatusCode::CONFLICT,
+        | FeedbackExists
+        | MatchingRunStale
+        | MatchingRunApplied => StatusCode::CONFLICT,
         PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -222,6 +224,17 @@ pub fn by_operation(operation_id: &str) -> &'static [ErrorCode] {
         ],
         "program_report" => &[ReportWindowOpen],
         "create_webhook" => &[WebhookTargetForbidden],
+        "create_matching_run" => &[ProgramClosed, UnknownEnrollment],
+        "apply_matching_run" => &[
+            ProgramClosed,
+            MatchingRunStale,
+            MatchingRunApplied,
+            RoleMismatch,
+            PersonInactive,
+            HierarchicalPair,
+            PairExists,
+            MentorAtCapacity,
+        ],
         _ => &[],
     }
 }
@@ -235,6 +248,8 @@ pub const NAMED: &[&str] = &[
     "enroll",
     "accept_charter",
     "suggestions",
+    "create_matching_run",
+    "apply_matching_run",
     "propose_pair",
     "accept_pair",
     "end_pair",

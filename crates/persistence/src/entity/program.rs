@@ -13,6 +13,7 @@ pub struct Model {
     pub cadence_days: i32,
     pub notice_hours: i32,
     pub default_mentor_capacity: i32,
+    pub matching_weights: Option<String>,
     pub revision: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
