@@ -32,6 +32,8 @@ mod m20261204_000027_enrollment_withdrawal;
 mod m20261204_000028_webhook_operations;
 mod m20261204_000030_program_reminder_hours;
 mod m20261204_000031_meeting_reminded_for;
+mod m20261204_000032_matching_weights;
+mod m20261204_000033_matching_runs;
 
 pub struct Migrator;
 
@@ -67,6 +69,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000028_webhook_operations::Migration),
             Box::new(m20261204_000030_program_reminder_hours::Migration),
             Box::new(m20261204_000031_meeting_reminded_for::Migration),
+            Box::new(m20261204_000032_matching_weights::Migration),
+            Box::new(m20261204_000033_matching_runs::Migration),
         ]
     }
 }

@@ -21,6 +21,7 @@ mod idempotency;
 mod jwks;
 mod key_check;
 mod leavers;
+mod matching;
 mod matrix;
 mod me;
 mod openapi;

@@ -115,6 +115,18 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
             own_enrollment,
         ),
         ("POST", "/api/v1/programs/{id}/pairs", runs_programs),
+        ("POST", "/api/v1/programs/{id}/matching-runs", runs_programs),
+        ("GET", "/api/v1/programs/{id}/matching-runs", runs_programs),
+        (
+            "GET",
+            "/api/v1/programs/{id}/matching-runs/{run_id}",
+            runs_programs,
+        ),
+        (
+            "POST",
+            "/api/v1/programs/{id}/matching-runs/{run_id}/apply",
+            runs_programs,
+        ),
         ("GET", "/api/v1/pairs", participants_read),
         ("GET", "/api/v1/pairs/{id}", pair_metadata),
         ("POST", "/api/v1/pairs/{id}/accept", member_only),
@@ -270,6 +282,7 @@ struct Seed {
     calendar: String,
     webhook: String,
     delivery: String,
+    run: String,
 }
 
 fn id(v: &Value) -> String {
@@ -378,7 +391,16 @@ async fn seed(app: &TestApp) -> Seed {
         .unwrap()[0]
         .id
         .to_string();
+    let run = app
+        .post_json(
+            &format!("/api/v1/programs/{}/matching-runs", pair.program),
+            Some(&app.as_coordinator()),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(run.status, 201, "{}", run.text);
     Seed {
+        run: id(&run.json()),
         webhook: id(&webhook),
         delivery,
         program: pair.program.clone(),
@@ -428,6 +450,7 @@ fn concrete(path: &str, s: &Seed) -> String {
         .replace("{delivery_id}", &s.delivery)
         .replace("{external_id}", "ME")
         .replace("{token}", &s.calendar)
+        .replace("{run_id}", &s.run)
 }
 
 /// A valid body, so that the policy — not validation — decides.

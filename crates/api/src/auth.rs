@@ -486,6 +486,8 @@ pub mod op {
         ReadEnrollment,
         AcceptCharter,
         SuggestMentors,
+        RunMatching,
+        ApplyMatchingRun,
         ProposePair,
         ListPairs,
         ReadPair,

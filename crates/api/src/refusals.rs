@@ -59,7 +59,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | MeetingStarted
         | MeetingAlreadyRescheduled
         | MeetingNotHeld
-        | FeedbackExists => StatusCode::CONFLICT,
+        | FeedbackExists
+        | MatchingRunStale
+        | MatchingRunApplied => StatusCode::CONFLICT,
         PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -230,6 +232,17 @@ pub fn by_operation(operation_id: &str) -> &'static [ErrorCode] {
         ],
         "program_report" => &[ReportWindowOpen],
         "create_webhook" | "update_webhook" => &[WebhookTargetForbidden],
+        "create_matching_run" => &[ProgramClosed, UnknownEnrollment],
+        "apply_matching_run" => &[
+            ProgramClosed,
+            MatchingRunStale,
+            MatchingRunApplied,
+            RoleMismatch,
+            PersonInactive,
+            HierarchicalPair,
+            PairExists,
+            MentorAtCapacity,
+        ],
         _ => &[],
     }
 }
@@ -247,6 +260,8 @@ pub const NAMED: &[&str] = &[
     "update_concern",
     "list_own_concerns",
     "suggestions",
+    "create_matching_run",
+    "apply_matching_run",
     "propose_pair",
     "accept_pair",
     "end_pair",

@@ -26,6 +26,10 @@ pub enum Operation {
     ReadEnrollment,
     AcceptCharter,
     SuggestMentors,
+    /// Issue 17: compute, list and read a program's matching runs.
+    RunMatching,
+    /// Issue 17: propose a run's pairs.
+    ApplyMatchingRun,
     ProposePair,
     ListPairs,
     ReadPair,
@@ -130,7 +134,7 @@ impl Operation {
         )
     }
 
-    pub const ALL: [Operation; 55] = [
+    pub const ALL: [Operation; 57] = [
         Operation::CreateProgram,
         Operation::ListPrograms,
         Operation::ReadProgram,
@@ -146,6 +150,8 @@ impl Operation {
         Operation::ReadEnrollment,
         Operation::AcceptCharter,
         Operation::SuggestMentors,
+        Operation::RunMatching,
+        Operation::ApplyMatchingRun,
         Operation::ProposePair,
         Operation::ListPairs,
         Operation::ReadPair,
@@ -227,7 +233,7 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
     };
     match operation {
         CreateProgram | UpdateProgram | AddCharterVersion | Enroll | ListPeople | ReadPerson
-        | ProposePair => all_if(runs_programs),
+        | ProposePair | RunMatching | ApplyMatchingRun => all_if(runs_programs),
         // The HRIS connector creates, updates and deactivates people; nothing else.
         UpsertPerson | ImportPeople => all_if(runs_programs || caller.has(Role::Hris)),
         // SCIM is the identity provider's protocol: its connector holds the `hris` role.
@@ -327,6 +333,8 @@ mod tests {
             (ReadEnrollment, OWN, ALL, ALL, F, F),
             (AcceptCharter, OWN, OWN, OWN, F, F),
             (SuggestMentors, OWN, ALL, ALL, F, F),
+            (RunMatching, F, ALL, ALL, F, F),
+            (ApplyMatchingRun, F, ALL, ALL, F, F),
             (ProposePair, F, ALL, ALL, F, F),
             (ListPairs, OWN, ALL, ALL, F, F),
             (ReadPair, OWN, ALL, ALL, F, F),

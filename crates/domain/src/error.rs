@@ -281,6 +281,11 @@ error_codes! {
     MeetingNotHeld = "meeting_not_held",
     /// One check-in per meeting, one final evaluation per member.
     FeedbackExists = "feedback_exists",
+    /// Issue 17: the run's inputs changed since it was computed (a pair proposed or ended,
+    /// an enrollment or a person changed); compute a new run.
+    MatchingRunStale = "matching_run_stale",
+    /// Issue 17: the run was applied already.
+    MatchingRunApplied = "matching_run_applied",
     // Domain rules that refuse well-formed input (422).
     /// An enrollment names no person.
     UnknownPerson = "unknown_person",

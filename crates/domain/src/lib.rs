@@ -13,6 +13,7 @@ pub mod erasure;
 pub mod error;
 pub mod feedback;
 pub mod health;
+pub mod matching;
 pub mod meeting;
 pub mod network;
 pub mod note;

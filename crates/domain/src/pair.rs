@@ -3,7 +3,7 @@
 
 use std::{collections::HashSet, fmt};
 
-use crate::error::DomainError;
+use crate::{error::DomainError, matching::MatchingWeights};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PairStatus {
@@ -267,8 +267,14 @@ impl<'a> Matcher<'a> {
         }
     }
 
-    /// The score of one mentor (see [`score`]).
+    /// The score of one mentor (see [`score`]), with the default weights.
     pub fn score(&self, candidate: &Candidate) -> Score {
+        self.weighted(candidate, &MatchingWeights::default())
+    }
+
+    /// The score of one mentor with a program's weights: each reason shows the points it gave
+    /// under them; a reason whose weight is 0 gives nothing and is left out.
+    pub fn weighted(&self, candidate: &Candidate, weights: &MatchingWeights) -> Score {
         let seeker = self.seeker;
         let (wanted, wanted_words) = (&self.wanted, &self.wanted_words);
         let mut reasons = Vec::new();
@@ -280,8 +286,8 @@ impl<'a> Matcher<'a> {
                 wanted.contains(&t) || words(&t).iter().any(|w| wanted_words.contains(w))
             })
             .collect();
-        if !matched.is_empty() {
-            let points = (10 * matched.len() as u32).min(40);
+        if !matched.is_empty() && weights.topic_overlap > 0 {
+            let points = weights.topic_overlap * (matched.len() as u32).min(4);
             reasons.push(Reason {
                 code: "topic_overlap",
                 points,
@@ -300,10 +306,10 @@ impl<'a> Matcher<'a> {
             .iter()
             .filter(|l| seeker.languages.iter().any(|s| s.eq_ignore_ascii_case(l)))
             .collect();
-        if !shared.is_empty() {
+        if !shared.is_empty() && weights.shared_language > 0 {
             reasons.push(Reason {
                 code: "shared_language",
-                points: 15,
+                points: weights.shared_language,
                 detail: format!(
                     "speaks {}",
                     shared
@@ -316,24 +322,26 @@ impl<'a> Matcher<'a> {
         }
         if let (Some(a), Some(b)) = (&seeker.department, &candidate.department)
             && !a.eq_ignore_ascii_case(b)
+            && weights.other_department > 0
         {
             reasons.push(Reason {
                 code: "other_department",
-                points: 20,
+                points: weights.other_department,
                 detail: format!("works in {b}, another trade"),
             });
         }
         if let (Some(a), Some(b)) = (&seeker.site, &candidate.site)
             && a.eq_ignore_ascii_case(b)
+            && weights.same_site > 0
         {
             reasons.push(Reason {
                 code: "same_site",
-                points: 10,
+                points: weights.same_site,
                 detail: format!("also at {b}, for in-person meetings"),
             });
         }
-        if candidate.remaining_capacity > 0 {
-            let points = candidate.remaining_capacity.clamp(0, 5) as u32;
+        if candidate.remaining_capacity > 0 && weights.available > 0 {
+            let points = weights.available * candidate.remaining_capacity.clamp(0, 5) as u32;
             reasons.push(Reason {
                 code: "available",
                 points,
@@ -517,6 +525,46 @@ mod tests {
             },
         );
         assert_eq!(s.total, 5);
+    }
+
+    #[test]
+    fn a_program_s_weights_tune_each_reason_and_zero_leaves_it_out() {
+        let w = MatchingWeights {
+            topic_overlap: 3,
+            shared_language: 0,
+            other_department: 7,
+            same_site: 1,
+            available: 4,
+        };
+        let s = Matcher::new(&seeker()).weighted(&candidate(), &w);
+        let points: Vec<(&str, u32)> = s.reasons.iter().map(|r| (r.code, r.points)).collect();
+        assert_eq!(
+            points,
+            [
+                ("topic_overlap", 6),
+                ("other_department", 7),
+                ("same_site", 1),
+                ("available", 8)
+            ]
+        );
+        assert_eq!(s.total, 22);
+        // The default weights are the score as it always was.
+        assert_eq!(
+            Matcher::new(&seeker()).weighted(&candidate(), &MatchingWeights::default()),
+            score(&seeker(), &candidate())
+        );
+        let many = Candidate {
+            topics: vec!["management".into(); 6],
+            remaining_capacity: 8,
+            ..candidate()
+        };
+        let d = score(&seeker(), &many);
+        assert_eq!(d.reasons[0].points, 40, "four topics at most");
+        assert_eq!(
+            d.reasons.last().map(|r| r.points),
+            Some(5),
+            "five places at most"
+        );
     }
 }
 

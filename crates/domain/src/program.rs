@@ -206,6 +206,8 @@ pub struct ProgramChanges {
     pub notice_hours: Option<i32>,
     pub default_mentor_capacity: Option<i32>,
     pub reminder_hours: Option<i32>,
+    /// Issue 17: the weights given (each absent one keeps its value).
+    pub matching_weights: Option<[Option<i64>; 5]>,
 }
 
 impl ProgramChanges {
@@ -412,6 +414,8 @@ pub struct Program {
     pub id: uuid::Uuid,
     pub settings: ProgramSettings,
     pub status: ProgramStatus,
+    /// The points of each reason of a score (issue 17).
+    pub matching_weights: crate::matching::MatchingWeights,
     pub revision: i32,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,

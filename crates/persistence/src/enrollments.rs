@@ -137,16 +137,31 @@ pub async fn mentor_candidates(
     conn: &impl ConnectionTrait,
     program_id: Uuid,
 ) -> Result<Vec<MentorCandidate>, StoreError> {
+    Ok(candidates(conn, program_id, EnrollmentRole::Mentor)
+        .await?
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect())
+}
+
+/// The light rows of a program's enrollments of one role, with their goals (a mentee's), in
+/// enrollment id order: what a matching run reads.
+pub async fn candidates(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+    role: EnrollmentRole,
+) -> Result<Vec<(MentorCandidate, Option<String>)>, StoreError> {
     let sql = "SELECT e.id AS enrollment_id, e.person_id AS person_id, e.capacity AS capacity, \
-                 e.topics AS topics, e.languages AS languages, p.external_id AS external_id, \
+                 e.topics AS topics, e.languages AS languages, e.goals AS goals, \
+                 p.external_id AS external_id, \
                  p.active AS active, p.department AS department, p.site AS site \
                FROM enrollments e JOIN people p ON p.id = e.person_id \
-               WHERE e.program_id = $1 AND e.role = $2 AND e.withdrawn_at IS NULL";
+               WHERE e.program_id = $1 AND e.role = $2 AND e.withdrawn_at IS NULL ORDER BY e.id";
     let rows = conn
         .query_all_raw(crate::sql::statement(
             conn.get_database_backend(),
             sql,
-            vec![program_id.into(), EnrollmentRole::Mentor.as_str().into()],
+            vec![program_id.into(), role.as_str().into()],
         ))
         .await?;
     rows.into_iter()
@@ -156,17 +171,21 @@ pub async fn mentor_candidates(
                 |what: &str| StoreError::Corrupt(format!("enrollment {enrollment_id}: bad {what}"));
             let topics: String = row.try_get("", "topics")?;
             let languages: String = row.try_get("", "languages")?;
-            Ok(MentorCandidate {
-                enrollment_id,
-                person_id: row.try_get("", "person_id")?,
-                external_id: row.try_get("", "external_id")?,
-                active: row.try_get("", "active")?,
-                capacity: row.try_get("", "capacity")?,
-                topics: serde_json::from_str(&topics).map_err(|_| corrupt("topics"))?,
-                languages: serde_json::from_str(&languages).map_err(|_| corrupt("languages"))?,
-                department: row.try_get("", "department")?,
-                site: row.try_get("", "site")?,
-            })
+            Ok((
+                MentorCandidate {
+                    enrollment_id,
+                    person_id: row.try_get("", "person_id")?,
+                    external_id: row.try_get("", "external_id")?,
+                    active: row.try_get("", "active")?,
+                    capacity: row.try_get("", "capacity")?,
+                    topics: serde_json::from_str(&topics).map_err(|_| corrupt("topics"))?,
+                    languages: serde_json::from_str(&languages)
+                        .map_err(|_| corrupt("languages"))?,
+                    department: row.try_get("", "department")?,
+                    site: row.try_get("", "site")?,
+                },
+                row.try_get("", "goals")?,
+            ))
         })
         .collect()
 }

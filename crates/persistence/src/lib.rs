@@ -17,6 +17,7 @@ pub mod feedback;
 pub mod idempotency;
 pub mod key_check;
 mod locks;
+pub mod matching_runs;
 pub mod meetings;
 pub mod notes;
 pub mod notifications;

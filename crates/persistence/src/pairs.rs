@@ -964,3 +964,31 @@ pub async fn find_seen_by(
     let model = <pair::Model as sea_orm::FromQueryResult>::from_query_result(&row, "")?;
     Ok(Some((to_domain(model)?, member)))
 }
+
+/// Every pair of a program, whatever its status, as `(id, mentor enrollment, mentee
+/// enrollment, status, revision)` in id order: what a matching run reads (a couple that was
+/// ever paired is not paired again by a run; R10 counts the active and proposed ones).
+pub async fn couples_in_program(
+    conn: &impl ConnectionTrait,
+    program_id: Uuid,
+) -> Result<Vec<(Uuid, Uuid, Uuid, PairStatus, i32)>, StoreError> {
+    let rows: Vec<(Uuid, Uuid, Uuid, String, i32)> = Pairs::find()
+        .select_only()
+        .column(Column::Id)
+        .column(Column::MentorEnrollmentId)
+        .column(Column::MenteeEnrollmentId)
+        .column(Column::Status)
+        .column(Column::Revision)
+        .filter(Column::ProgramId.eq(program_id))
+        .order_by_asc(Column::Id)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    rows.into_iter()
+        .map(|(id, mentor, mentee, status, revision)| {
+            let status = PairStatus::parse(&status)
+                .ok_or_else(|| StoreError::Corrupt(format!("pair {id} has status {status:?}")))?;
+            Ok((id, mentor, mentee, status, revision))
+        })
+        .collect()
+}

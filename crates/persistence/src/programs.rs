@@ -1,7 +1,10 @@
 //! The programs repository.
 
 use chrono::{DateTime, Utc};
-use mentorat_domain::program::{Program, ProgramSettings, ProgramStatus};
+use mentorat_domain::{
+    matching::MatchingWeights,
+    program::{Program, ProgramSettings, ProgramStatus},
+};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -40,6 +43,7 @@ pub async fn insert(
         notice_hours: Set(settings.notice_hours),
         default_mentor_capacity: Set(settings.default_mentor_capacity),
         reminder_hours: Set(settings.reminder_hours),
+        matching_weights: Set(None),
         revision: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -130,6 +134,51 @@ pub async fn update(
         .ok_or_else(|| StoreError::Corrupt(format!("program {id} vanished after update")))
 }
 
+/// A program's weights as stored (a JSON object of the five weights).
+pub fn weights_to_json(w: &MatchingWeights) -> String {
+    serde_json::json!({
+        "topic_overlap": w.topic_overlap,
+        "shared_language": w.shared_language,
+        "other_department": w.other_department,
+        "same_site": w.same_site,
+        "available": w.available,
+    })
+    .to_string()
+}
+
+pub fn weights_from_json(raw: &str) -> Option<MatchingWeights> {
+    let v: serde_json::Value = serde_json::from_str(raw).ok()?;
+    let get = |k: &str| v.get(k)?.as_u64().and_then(|n| u32::try_from(n).ok());
+    Some(MatchingWeights {
+        topic_overlap: get("topic_overlap")?,
+        shared_language: get("shared_language")?,
+        other_department: get("other_department")?,
+        same_site: get("same_site")?,
+        available: get("available")?,
+    })
+}
+
+/// Write a program's matching weights (inside the PATCH that bumps its revision).
+pub async fn set_matching_weights(
+    conn: &impl ConnectionTrait,
+    id: Uuid,
+    weights: &MatchingWeights,
+) -> Result<(), StoreError> {
+    Programs::update_many()
+        .col_expr(
+            Column::MatchingWeights,
+            Expr::value(if *weights == MatchingWeights::default() {
+                None
+            } else {
+                Some(weights_to_json(weights))
+            }),
+        )
+        .filter(Column::Id.eq(id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
 fn to_domain(row: program::Model) -> Result<Program, StoreError> {
     let status = ProgramStatus::parse(&row.status).ok_or_else(|| {
         StoreError::Corrupt(format!("program {} has status {:?}", row.id, row.status))
@@ -147,6 +196,12 @@ fn to_domain(row: program::Model) -> Result<Program, StoreError> {
             reminder_hours: row.reminder_hours,
         },
         status,
+        matching_weights: match row.matching_weights.as_deref() {
+            None => MatchingWeights::default(),
+            Some(raw) => weights_from_json(raw).ok_or_else(|| {
+                StoreError::Corrupt(format!("program {} has matching_weights {raw:?}", row.id))
+            })?,
+        },
         revision: row.revision,
         created_at: row.created_at,
         updated_at: row.updated_at,

@@ -8,6 +8,7 @@ pub mod enrollments;
 pub mod erasure;
 pub mod error;
 pub mod feedback;
+pub mod matching;
 pub mod me;
 pub mod meetings;
 pub mod notes;

@@ -113,7 +113,30 @@ pub async fn propose(
     // the second rule.
     programs::lock_shared(&txn, program_id).await?;
     enrollments::lock(&txn, &[mentor_enrollment_id, mentee_enrollment_id]).await?;
-    let program = programs::find(&txn, program_id)
+    let created = propose_locked(
+        &txn,
+        caller,
+        program_id,
+        mentor_enrollment_id,
+        mentee_enrollment_id,
+    )
+    .await?;
+    txn.commit().await.map_err(store)?;
+    tracing::info!(pair_id = %created.id, program_id = %program_id, by = %caller.subject, "pair proposed");
+    Ok(created)
+}
+
+/// [`propose`]'s rules and writes, inside a transaction that holds the program's shared lock
+/// and both enrollments' locks (a matching run's apply proposes many pairs under one set of
+/// locks). Every rule is checked again here.
+pub(crate) async fn propose_locked(
+    txn: &mentorat_persistence::DatabaseTransaction,
+    _caller: &Caller,
+    program_id: Uuid,
+    mentor_enrollment_id: Uuid,
+    mentee_enrollment_id: Uuid,
+) -> Result<Pair, ServiceError> {
+    let program = programs::find(txn, program_id)
         .await?
         .ok_or(ServiceError::NotFound)?;
     if program.status == ProgramStatus::Closed {
@@ -125,10 +148,10 @@ pub async fn propose(
             format!("{which} {id} is not an enrollment of this program"),
         )
     };
-    let mentor = enrollments::find(&txn, program_id, mentor_enrollment_id)
+    let mentor = enrollments::find(txn, program_id, mentor_enrollment_id)
         .await?
         .ok_or_else(|| unknown("mentor_enrollment_id", mentor_enrollment_id))?;
-    let mentee = enrollments::find(&txn, program_id, mentee_enrollment_id)
+    let mentee = enrollments::find(txn, program_id, mentee_enrollment_id)
         .await?
         .ok_or_else(|| unknown("mentee_enrollment_id", mentee_enrollment_id))?;
     // A withdrawn enrollment takes no pairs (read under its lock: a withdrawal that came
@@ -136,7 +159,7 @@ pub async fn propose(
     if mentor.withdrawn_at.is_some() || mentee.withdrawn_at.is_some() {
         return Err(DomainError::EnrollmentWithdrawn.into());
     }
-    let found = people::find_many(&txn, &[mentor.person_id, mentee.person_id]).await?;
+    let found = people::find_many(txn, &[mentor.person_id, mentee.person_id]).await?;
     let person = |id: Uuid| found.iter().find(|p| p.id == id).cloned();
     let (Some(mentor_person), Some(mentee_person)) =
         (person(mentor.person_id), person(mentee.person_id))
@@ -149,13 +172,13 @@ pub async fn propose(
         mentor_is_mentor: mentor.terms.role == EnrollmentRole::Mentor,
         mentee_is_mentee: mentee.terms.role == EnrollmentRole::Mentee,
         hierarchical: pairs::hierarchical(
-            &txn,
+            txn,
             mentor_person.record.external_id.as_str(),
             mentee_person.record.external_id.as_str(),
         )
         .await?,
-        pair_exists: pairs::open_pair_exists(&txn, mentor.id, mentee.id).await?,
-        mentor_load: pairs::mentor_load(&txn, mentor.id).await?,
+        pair_exists: pairs::open_pair_exists(txn, mentor.id, mentee.id).await?,
+        mentor_load: pairs::mentor_load(txn, mentor.id).await?,
         mentor_capacity: mentor
             .terms
             .capacity
@@ -165,7 +188,7 @@ pub async fn propose(
     pair::check_proposal(facts)?;
     let now = Utc::now();
     let created = pairs::insert(
-        &txn,
+        txn,
         NewPair {
             id: Uuid::now_v7(),
             program_id,
@@ -182,16 +205,16 @@ pub async fn propose(
         other => other.into(),
     })?;
     // The pair's report group, frozen with it.
-    mentorat_persistence::tallies::stamp_pair(&txn, created.id).await?;
+    mentorat_persistence::tallies::stamp_pair(txn, created.id).await?;
     // What its answer shows of its members' charter standing and its program's cadence.
     mentorat_persistence::tallies::refresh_standing(
-        &txn,
+        txn,
         mentorat_persistence::tallies::StandingOf::Pair(created.id),
     )
     .await?;
-    mentorat_persistence::tallies::record_pair_status(&txn, &[created.id]).await?;
+    mentorat_persistence::tallies::record_pair_status(txn, &[created.id]).await?;
     notifications::notify(
-        &txn,
+        txn,
         &[mentor_person.id, mentee_person.id],
         "pair.proposed",
         Some(program_id),
@@ -200,7 +223,7 @@ pub async fn propose(
     )
     .await?;
     outbox::record(
-        &txn,
+        txn,
         "pair.proposed",
         serde_json::json!({
             "pair_id": created.id,
@@ -211,8 +234,6 @@ pub async fn propose(
         now,
     )
     .await?;
-    txn.commit().await.map_err(store)?;
-    tracing::info!(pair_id = %created.id, program_id = %program_id, by = %caller.subject, "pair proposed");
     Ok(created)
 }
 
@@ -686,13 +707,16 @@ pub async fn suggestions(
                 let remaining =
                     i64::from(capacity) - loads.get(&c.enrollment_id).copied().unwrap_or(0);
                 (remaining > 0).then(|| {
-                    let score = matcher.score(&Candidate {
-                        topics: c.topics,
-                        languages: c.languages,
-                        department: c.department,
-                        site: c.site,
-                        remaining_capacity: remaining,
-                    });
+                    let score = matcher.weighted(
+                        &Candidate {
+                            topics: c.topics,
+                            languages: c.languages,
+                            department: c.department,
+                            site: c.site,
+                            remaining_capacity: remaining,
+                        },
+                        &program.matching_weights,
+                    );
                     (c.enrollment_id, c.person_id, remaining, score)
                 })
             })

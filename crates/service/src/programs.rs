@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use mentorat_domain::{
-    Caller, PageLimit, Scope,
+    Caller, DomainError, PageLimit, Scope,
     program::{Program, ProgramChanges, ProgramDraft, ProgramStatus},
 };
 use mentorat_persistence::{
@@ -86,7 +86,21 @@ pub async fn update(
         let current = programs::find(db.conn(), id)
             .await?
             .ok_or(ServiceError::NotFound)?;
-        let (settings, status) = changes.clone().apply(&current.settings, current.status)?;
+        let weights = changes.matching_weights.map(|given| {
+            mentorat_domain::matching::MatchingWeights::validate(current.matching_weights, given)
+        });
+        let (settings, status) = match (
+            changes.clone().apply(&current.settings, current.status),
+            weights.clone(),
+        ) {
+            (Err(DomainError::Invalid(mut a)), Some(Err(DomainError::Invalid(b)))) => {
+                a.extend(b);
+                return Err(DomainError::Invalid(a).into());
+            }
+            (Err(e), _) | (Ok(_), Some(Err(e))) => return Err(e.into()),
+            (Ok(done), _) => done,
+        };
+        let weights = weights.and_then(Result::ok);
         if if_match.is_some_and(|rev| rev != current.revision) {
             return Err(ServiceError::PreconditionFailed);
         }
@@ -94,6 +108,12 @@ pub async fn update(
         let closing = status == ProgramStatus::Closed && current.status != ProgramStatus::Closed;
         let now = Utc::now();
         let txn = db.conn().begin().await.map_err(StoreError::from)?;
+        if let Some(w) = &weights
+            && *w != current.matching_weights
+        {
+            // Rolled back with the transaction if the revision below is stale.
+            programs::set_matching_weights(&txn, id, w).await?;
+        }
         match programs::update(&txn, id, current.revision, &settings, status, now).await {
             Ok(program) => {
                 if settings.cadence_days != current.settings.cadence_days {

@@ -2,6 +2,7 @@ pub mod audit;
 pub mod calendar;
 pub mod concerns;
 pub mod enrollments;
+pub mod matching;
 pub mod me;
 pub mod meetings;
 pub mod notes;

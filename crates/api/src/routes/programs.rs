@@ -75,10 +75,64 @@ pub struct ProgramDto {
     /// (`meeting.upcoming` notification and webhook event); `0`: no reminders.
     #[schema(example = 24, minimum = 0, maximum = 336)]
     pub reminder_hours: i32,
+    /// The points of each reason of a suggestion's or a matching run's score.
+    pub matching_weights: MatchingWeightsDto,
     /// Bumped on every change; the `ETag` header is `"r{revision}"`.
     pub revision: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The points of each reason of a score (issue 17). The default is the score as it always
+/// was: `{"topic_overlap": 10, "shared_language": 15, "other_department": 20, "same_site": 10,
+/// "available": 1}`. A weight of 0 leaves its reason out.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"topic_overlap": 10, "shared_language": 15, "other_department": 20, "same_site": 10, "available": 1}))]
+pub struct MatchingWeightsDto {
+    /// Points for each of the mentor's topics found in the mentee's topics or goals (four topics count at most).
+    pub topic_overlap: u32,
+    /// Points for speaking one of the mentee's languages.
+    pub shared_language: u32,
+    /// Points for working in another department than the mentee (the program opens people to other trades).
+    pub other_department: u32,
+    /// Points for working on the mentee's site (in-person meetings).
+    pub same_site: u32,
+    /// Points for each place the mentor has left (five places count at most).
+    pub available: u32,
+}
+
+impl From<mentorat_domain::matching::MatchingWeights> for MatchingWeightsDto {
+    fn from(w: mentorat_domain::matching::MatchingWeights) -> Self {
+        Self {
+            topic_overlap: w.topic_overlap,
+            shared_language: w.shared_language,
+            other_department: w.other_department,
+            same_site: w.same_site,
+            available: w.available,
+        }
+    }
+}
+
+/// A change of the matching weights: each weight present changes (0 to 100), the others stay.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"same_site": 30, "available": 0}))]
+pub struct MatchingWeightsChange {
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
+    pub topic_overlap: Option<i64>,
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
+    pub shared_language: Option<i64>,
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
+    pub other_department: Option<i64>,
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
+    pub same_site: Option<i64>,
+    #[schema(minimum = 0, maximum = 100)]
+    #[serde(default, deserialize_with = "crate::json::whole_number")]
+    pub available: Option<i64>,
 }
 
 impl From<Program> for ProgramDto {
@@ -94,6 +148,7 @@ impl From<Program> for ProgramDto {
             notice_hours: p.settings.notice_hours,
             default_mentor_capacity: p.settings.default_mentor_capacity,
             reminder_hours: p.settings.reminder_hours,
+            matching_weights: p.matching_weights.into(),
             revision: p.revision,
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -192,6 +247,8 @@ pub struct UpdateProgram {
     #[schema(minimum = 0, maximum = 336, example = 48)]
     #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub reminder_hours: Option<i32>,
+    /// The points of each reason of a score; the weights left out keep their value.
+    pub matching_weights: Option<MatchingWeightsChange>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -334,6 +391,15 @@ pub async fn update_program(
         notice_hours: body.notice_hours,
         default_mentor_capacity: body.default_mentor_capacity,
         reminder_hours: body.reminder_hours,
+        matching_weights: body.matching_weights.map(|w| {
+            [
+                w.topic_overlap,
+                w.shared_language,
+                w.other_department,
+                w.same_site,
+                w.available,
+            ]
+        }),
     };
     let program = use_case::update(
         &db,

@@ -6,6 +6,7 @@ pub mod charter_version;
 pub mod concern;
 pub mod enrollment;
 pub mod idempotency_key;
+pub mod matching_run;
 pub mod meeting;
 pub mod note;
 pub mod notification;
