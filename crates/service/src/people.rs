@@ -171,7 +171,12 @@ async fn write_chunk(
         .begin()
         .await
         .map_err(mentorat_persistence::StoreError::from)?;
-    people::plan_each_statement(&txn).await?;
+    // Bulk only: `SET LOCAL` lasts to the end of the request's transaction, so a one-row
+    // upsert (PUT by external id, a SCIM write) forcing custom plans would make every later
+    // statement of its unit be planned again — the R1 re-check's plan alone costs ~3 ms.
+    if chunk.len() > 1 {
+        people::plan_each_statement(&txn).await?;
+    }
     let ids: Vec<&str> = chunk.iter().map(|(_, r)| r.external_id.as_str()).collect();
     let existing: HashMap<String, Person> = people::find_by_external_ids(&txn, &ids)
         .await?
