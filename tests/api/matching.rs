@@ -471,6 +471,19 @@ async fn a_program_s_weights_tune_the_score_and_are_validated() {
         pointers,
         ["/matching_weights/same_site", "/matching_weights/available"]
     );
+    // The weights are an object: an array of values in field order is refused, not read as
+    // the fields (schemathesis, 2026-12-04: `[null, null]` was answered 200).
+    for not_an_object in [json!([null, null]), json!([10, 15, 20, 10, 1]), json!(7)] {
+        let bad = app
+            .patch_json(
+                &format!("/api/v1/programs/{}", c.program),
+                Some(&app.as_coordinator()),
+                None,
+                &json!({"matching_weights": not_an_object}),
+            )
+            .await;
+        bad.problem(422, "validation_failed");
+    }
     let patched = app
         .patch_json(
             &format!("/api/v1/programs/{}", c.program),

@@ -319,3 +319,21 @@ where
 {
     <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
 }
+
+/// For an optional field whose value is an object: serde's derived structs also take a JSON
+/// array of the fields' values in order (`[null, 10]`), which the schema does not allow; this
+/// takes only an object (or `null`/absent: none).
+pub fn object_only<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: DeserializeOwned,
+{
+    use serde::Deserialize as _;
+    match Option::<serde_json::Value>::deserialize(deserializer)? {
+        None => Ok(None),
+        Some(value @ serde_json::Value::Object(_)) => serde_json::from_value(value)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Some(_) => Err(serde::de::Error::custom("expected an object")),
+    }
+}

@@ -22,25 +22,25 @@ use crate::{
 /// the most mentees matched).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum ObjectiveDto {
+pub enum MatchingObjectiveDto {
     MostMatched,
     BestScore,
 }
 
-impl From<ObjectiveDto> for Objective {
-    fn from(o: ObjectiveDto) -> Self {
+impl From<MatchingObjectiveDto> for Objective {
+    fn from(o: MatchingObjectiveDto) -> Self {
         match o {
-            ObjectiveDto::MostMatched => Objective::MostMatched,
-            ObjectiveDto::BestScore => Objective::BestScore,
+            MatchingObjectiveDto::MostMatched => Objective::MostMatched,
+            MatchingObjectiveDto::BestScore => Objective::BestScore,
         }
     }
 }
 
-impl From<Objective> for ObjectiveDto {
+impl From<Objective> for MatchingObjectiveDto {
     fn from(o: Objective) -> Self {
         match o {
-            Objective::MostMatched => ObjectiveDto::MostMatched,
-            Objective::BestScore => ObjectiveDto::BestScore,
+            Objective::MostMatched => MatchingObjectiveDto::MostMatched,
+            Objective::BestScore => MatchingObjectiveDto::BestScore,
         }
     }
 }
@@ -51,7 +51,7 @@ impl From<Objective> for ObjectiveDto {
 #[schema(example = json!({"objective": "most_matched"}))]
 pub struct NewMatchingRun {
     /// Default `most_matched`.
-    pub objective: Option<ObjectiveDto>,
+    pub objective: Option<MatchingObjectiveDto>,
     /// Only these mentees' enrollments (default: every unpaired mentee of the program). Up to
     /// 10,000.
     #[validate(length(max = 10000))]
@@ -120,7 +120,7 @@ pub struct RunUnmatchedDto {
 pub struct MatchingRunDto {
     pub id: Uuid,
     pub program_id: Uuid,
-    pub objective: ObjectiveDto,
+    pub objective: MatchingObjectiveDto,
     pub matching_weights: MatchingWeightsDto,
     /// The mentees the run was asked for; absent: every unpaired mentee.
     pub mentee_enrollment_ids: Option<Vec<Uuid>>,

@@ -248,6 +248,7 @@ pub struct UpdateProgram {
     #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub reminder_hours: Option<i32>,
     /// The points of each reason of a score; the weights left out keep their value.
+    #[serde(default, deserialize_with = "crate::json::object_only")]
     pub matching_weights: Option<MatchingWeightsChange>,
 }
 
