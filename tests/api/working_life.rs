@@ -7,17 +7,10 @@ use mentorat_tests::{Reply, TestApp, spawn_app, token};
 use serde_json::{Value, json};
 
 /// MR (mentor) and ME (mentee) in an active pair; OU, enrolled too, is an outsider to it.
-pub(crate) struct Pair {
-    pub(crate) program: String,
-    pub(crate) id: String,
-}
+pub(crate) use mentorat_tests::Pair;
 
 pub(crate) fn person(id: &str, department: &str) -> Value {
-    json!({
-        "external_id": id, "given_name": format!("Prénom{id}"), "family_name": format!("Nom{id}"),
-        "email": format!("{}@chu.example", id.to_lowercase()), "department": department,
-        "site": "Nord",
-    })
+    mentorat_tests::person_row(id, department)
 }
 
 pub(crate) fn as_(subject: &str) -> String {
@@ -25,83 +18,12 @@ pub(crate) fn as_(subject: &str) -> String {
 }
 
 pub(crate) async fn pair_with(app: &TestApp, program_settings: Value, charter: bool) -> Pair {
-    let report = app
-        .post_json(
-            "/api/v1/people/import",
-            Some(&app.as_hris()),
-            &json!([
-                person("MR", "Pédiatrie"),
-                person("ME", "Cardiologie"),
-                person("OU", "Radiologie")
-            ]),
-        )
+    app.world()
+        .program(program_settings)
+        .charter(charter)
+        .build()
         .await
-        .json();
-    assert_eq!(report["created"], 3, "{report}");
-    let mut body = json!({"name": "Mentorat 2027"});
-    for (k, v) in program_settings.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let program = app
-        .post_json("/api/v1/programs", Some(&app.as_coordinator()), &body)
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    if charter {
-        let reply = app
-            .post_json(
-                &format!("/api/v1/programs/{program}/charter-versions"),
-                Some(&app.as_coordinator()),
-                &json!({"text": "# Charte\nLes rencontres ont lieu sur le lieu de travail."}),
-            )
-            .await;
-        assert_eq!(reply.status, 201, "{}", reply.text);
-    }
-    let people = app
-        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
-        .await
-        .json();
-    let id_of = |ext: &str| {
-        people["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["external_id"] == ext)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let mentor = app.enroll(&program, &id_of("MR"), "mentor").await;
-    let mentee = app.enroll(&program, &id_of("ME"), "mentee").await;
-    let outsider = app.enroll(&program, &id_of("OU"), "mentee").await;
-    if charter {
-        for (who, e) in [("MR", &mentor), ("ME", &mentee), ("OU", &outsider)] {
-            accept_charter(app, &program, who, e["id"].as_str().unwrap(), 1).await;
-        }
-    }
-    let reply = app
-        .post_json(
-            &format!("/api/v1/programs/{program}/pairs"),
-            Some(&app.as_coordinator()),
-            &json!({"mentor_enrollment_id": mentor["id"], "mentee_enrollment_id": mentee["id"]}),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    let id = reply.json()["id"].as_str().unwrap().to_owned();
-    for who in ["MR", "ME"] {
-        let reply = app
-            .post_json(
-                &format!("/api/v1/pairs/{id}/accept"),
-                Some(&as_(who)),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(reply.status, 200, "{}", reply.text);
-    }
-    Pair { program, id }
+        .pair
 }
 
 pub(crate) async fn active_pair(app: &TestApp) -> Pair {
@@ -116,11 +38,8 @@ pub(crate) async fn accept_charter(
     version: i32,
 ) {
     let reply = app
-        .post_json(
-            &format!("/api/v1/programs/{program}/enrollments/{enrollment}/charter-acceptance"),
-            Some(&as_(who)),
-            &json!({"version": version}),
-        )
+        .member(who)
+        .accept_charter(program, enrollment, version)
         .await;
     assert_eq!(reply.status, 200, "{}", reply.text);
 }
@@ -146,71 +65,24 @@ pub(crate) fn flags(pair: &Value) -> Vec<String> {
 }
 
 pub(crate) fn in_hours(hours: i64) -> String {
-    (Utc::now() + Duration::hours(hours)).to_rfc3339()
+    mentorat_tests::in_hours(hours)
 }
 
 pub(crate) async fn propose_objective(app: &TestApp, pair: &Pair, who: &str, title: &str) -> Reply {
-    app.post_json(
-        &format!("/api/v1/pairs/{}/objectives", pair.id),
-        Some(&as_(who)),
-        &json!({"title": title, "description": "Secret des échanges", "success_criteria": "trois fois"}),
-    )
-    .await
+    app.member(who).propose_objective(pair, title).await
 }
 
 pub(crate) async fn schedule(app: &TestApp, pair: &Pair, who: &str, body: Value) -> Reply {
-    app.post_json(
-        &format!("/api/v1/pairs/{}/meetings", pair.id),
-        Some(&as_(who)),
-        &body,
-    )
-    .await
+    app.member(who).schedule(pair, &body).await
 }
 
 pub(crate) fn video_at(hours: i64) -> Value {
-    json!({"starts_at": in_hours(hours), "duration_minutes": 45, "mode": "video",
-           "agenda": "Ordre du jour confidentiel"})
+    mentorat_tests::video_at(hours)
 }
 
-/// Move a meeting so that it started `hours` ago — and, as the service's meeting writers do
-/// in their transaction, recount its pair's meeting facts (migration 000020: the start times
-/// a pair's answer shows are kept on its row; moving a meeting behind the service's back
-/// would leave them as they were).
+/// Move a meeting so that it started `hours` ago (see [`TestApp::meeting_started_hours_ago`]).
 pub(crate) async fn started_hours_ago(app: &TestApp, meeting: &str, hours: i64) {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let start = Utc::now() - Duration::hours(hours);
-    let id = uuid::Uuid::parse_str(meeting).unwrap();
-    app.time_passes(
-        "UPDATE meetings SET starts_at = $1, ends_at = $2 WHERE id = $3",
-        vec![
-            start.into(),
-            (start + Duration::minutes(45)).into(),
-            id.into(),
-        ],
-    )
-    .await;
-    let conn = app.db.conn();
-    let backend = conn.get_database_backend();
-    let sql = match backend {
-        DbBackend::Postgres => "SELECT pair_id FROM meetings WHERE id = $1",
-        _ => "SELECT pair_id FROM meetings WHERE id = ?",
-    };
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            vec![id.into()],
-        ))
-        .await
-        .unwrap()
-        .expect("the meeting exists");
-    let pair: uuid::Uuid = row.try_get("", "pair_id").unwrap();
-    mentorat_persistence::tallies::refresh_meeting_facts(
-        conn,
-        mentorat_persistence::pairs::PairsOf::One(pair),
-    )
-    .await
-    .unwrap();
+    app.meeting_started_hours_ago(meeting, hours).await;
 }
 
 #[tokio::test]

@@ -15,6 +15,9 @@ use mentorat_persistence::Db;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod harness;
+pub use harness::*;
+
 pub const TEST_SECRET: &str = "a-test-secret-that-is-long-enough-for-hs256";
 pub const ISSUER: &str = "mentorat";
 pub const AUDIENCE: &str = "mentorat-api";
@@ -52,9 +55,19 @@ pub struct TestApp {
 #[derive(Default)]
 pub struct Options {
     pub vars: HashMap<String, String>,
+    /// On SQLite whatever `MENTORAT_TEST_DATABASE_URL` says ([`Options::sqlite`]).
+    sqlite: bool,
 }
 
 impl Options {
+    /// A rule about SQLite alone (its file, its one writer) runs on SQLite in every run of
+    /// the suite, the PostgreSQL one too, rather than returning early there and counting as
+    /// passed: the server gets a fresh SQLite file and the key file beside it.
+    pub fn sqlite(mut self) -> Self {
+        self.sqlite = true;
+        self
+    }
+
     pub fn var(mut self, name: &str, value: impl Into<String>) -> Self {
         self.vars.insert(name.to_owned(), value.into());
         self
@@ -71,8 +84,8 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     // one reached through a `DbProxy`); otherwise it gets a fresh one.
     let database_url = match (options.vars.get("MENTORAT_DATABASE_URL"), postgres_url()) {
         (Some(url), _) if !url.is_empty() => url.clone(),
-        (_, Some(base)) => fresh_postgres_database(&base).await,
-        (_, None) => format!("sqlite://{}", dir.path().join("mentorat.db").display()),
+        (_, Some(base)) if !options.sqlite => fresh_postgres_database(&base).await,
+        _ => format!("sqlite://{}", dir.path().join("mentorat.db").display()),
     };
     let mut vars: HashMap<String, String> = [
         ("MENTORAT_DATABASE_URL", database_url.clone()),
@@ -93,7 +106,7 @@ pub async fn spawn_app_with(options: Options) -> TestApp {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
-    if postgres_url().is_some() {
+    if postgres_url().is_some() && !options.sqlite {
         vars.insert(
             "MENTORAT_ENCRYPTION_KEY".to_owned(),
             TEST_ENCRYPTION_KEY.to_owned(),
