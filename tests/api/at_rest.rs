@@ -8,90 +8,59 @@
 //! `enc:v2:`) or a plaintext pasted in is refused, until `mentorat migrate` (or
 //! `rotate-key`) re-seals it. The SQLite file is owner-only, as its key file is.
 
-use mentorat_tests::{Options, TestApp, spawn_app, spawn_app_with};
+use mentorat_tests::{
+    Options, TestApp, World, id_of, spawn_app, spawn_app_with, uuid_value, video_at,
+};
 use serde_json::json;
-
-use crate::confidentiality::note;
-use crate::working_life::{active_pair, as_, propose_objective};
 
 const PRIVATE: &str = "PRIVÉ-DE-ME-5150";
 
-/// Run one statement written with `$1, $2, …` on the test's database.
-async fn sql(app: &TestApp, text: &str, values: Vec<sea_orm::Value>) {
-    app.time_passes(text, values).await;
+/// A note of ME's with these words; its id.
+async fn note_of_me(app: &TestApp, world: &World, visibility: &str, body: &str) -> String {
+    id_of(
+        &app.mentee()
+            .write_note(world, visibility, body)
+            .await
+            .created(),
+    )
 }
 
-async fn column_of(app: &TestApp, table: &str, column: &str, id: &str) -> String {
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
-    let conn = app.db.conn();
-    let backend = conn.get_database_backend();
-    let param = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    let row = conn
-        .query_one_raw(Statement::from_sql_and_values(
-            backend,
-            format!("SELECT {column} AS value FROM {table} WHERE id = {param}"),
-            vec![uuid::Uuid::parse_str(id).unwrap().into()],
-        ))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get("", "value").unwrap()
-}
-
-fn uuid(id: &str) -> sea_orm::Value {
-    uuid::Uuid::parse_str(id).unwrap().into()
+/// A server whose content key is `key`, so that a test can seal as an older version did.
+async fn app_keyed(key: [u8; 32]) -> TestApp {
+    use base64::Engine;
+    spawn_app_with(Options::default().var(
+        "MENTORAT_ENCRYPTION_KEY",
+        base64::engine::general_purpose::STANDARD.encode(key),
+    ))
+    .await
 }
 
 #[tokio::test]
 async fn a_sealed_value_moved_to_another_row_does_not_open() {
     let app = spawn_app().await;
-    let pair = active_pair(&app).await;
-    let private = note(&app, &pair.id, "ME", "private", PRIVATE).await;
-    let shared = note(&app, &pair.id, "ME", "shared", "Partagé").await;
-    let (private, shared) = (
-        private["id"].as_str().unwrap().to_owned(),
-        shared["id"].as_str().unwrap().to_owned(),
-    );
+    let world = app.world().build().await;
+    let private = note_of_me(&app, &world, "private", PRIVATE).await;
+    let shared = note_of_me(&app, &world, "shared", "Partagé").await;
     // Someone with write access to the database, and no key, copies the private note's
     // sealed body over the shared note's: the other member would read it.
-    let sealed = column_of(&app, "notes", "body", &private).await;
-    sql(
-        &app,
+    let sealed = app.column_of("notes", "body", &private).await;
+    app.sql(
         "UPDATE notes SET body = $1 WHERE id = $2",
-        vec![sealed.into(), uuid(&shared)],
+        vec![sealed.into(), uuid_value(&shared)],
     )
     .await;
-    let read = app
-        .get(
-            &format!("/api/v1/pairs/{}/notes/{shared}", pair.id),
-            Some(&as_("MR")),
-        )
-        .await;
+    let read = app.mentor().read_note(&world, &shared).await;
     assert!(
         !read.text.contains(PRIVATE),
         "moved words read out: {}",
         read.text
     );
     read.problem(500, "internal");
-    let list = app
-        .get(
-            &format!("/api/v1/pairs/{}/notes", pair.id),
-            Some(&as_("MR")),
-        )
-        .await;
+    let list = app.mentor().notes(&world).await;
     assert!(!list.text.contains(PRIVATE), "{}", list.text);
     list.problem(500, "internal");
     // Its own row still opens for its author.
-    let own = app
-        .get(
-            &format!("/api/v1/pairs/{}/notes/{private}", pair.id),
-            Some(&as_("ME")),
-        )
-        .await;
+    let own = app.mentee().read_note(&world, &private).await;
     assert_eq!(own.status, 200, "{}", own.text);
     assert_eq!(own.json()["body"], PRIVATE);
 }
@@ -99,22 +68,15 @@ async fn a_sealed_value_moved_to_another_row_does_not_open() {
 #[tokio::test]
 async fn a_sealed_value_moved_to_another_column_does_not_open() {
     let app = spawn_app().await;
-    let pair = active_pair(&app).await;
-    let objective = propose_objective(&app, &pair, "ME", PRIVATE).await.json();
-    let id = objective["id"].as_str().unwrap().to_owned();
-    let title = column_of(&app, "objectives", "title", &id).await;
-    sql(
-        &app,
+    let world = app.world().build().await;
+    let id = id_of(&app.mentee().propose_objective(&world, PRIVATE).await.json());
+    let title = app.column_of("objectives", "title", &id).await;
+    app.sql(
         "UPDATE objectives SET description = $1 WHERE id = $2",
-        vec![title.into(), uuid(&id)],
+        vec![title.into(), uuid_value(&id)],
     )
     .await;
-    let read = app
-        .get(
-            &format!("/api/v1/pairs/{}/objectives/{id}", pair.id),
-            Some(&as_("MR")),
-        )
-        .await;
+    let read = app.mentor().read_objective(&world, &id).await;
     assert!(!read.text.contains(PRIVATE), "{}", read.text);
     read.problem(500, "internal");
 }
@@ -140,57 +102,53 @@ fn sealed_v1(key: &[u8; 32], plaintext: &str) -> String {
     format!("enc:v1:{id}:{}", URL_SAFE_NO_PAD.encode(out))
 }
 
+const FORGED: &str = "Je démissionne, signé ME";
+
+/// Two shared notes of ME's, made over behind the service's back: one into a value sealed
+/// without associated data (an old backup's, pasted in: it would open anywhere), one into a
+/// plaintext (words the member never wrote). The world, and the two notes' ids.
+async fn old_formats_planted(app: &TestApp, key: &[u8; 32]) -> (World, String, String) {
+    let world = app.world().build().await;
+    let old = note_of_me(app, &world, "shared", "sera remplacé").await;
+    let forged = note_of_me(app, &world, "shared", "sera falsifié").await;
+    app.sql(
+        "UPDATE notes SET body = $1 WHERE id = $2",
+        vec![sealed_v1(key, PRIVATE).into(), uuid_value(&old)],
+    )
+    .await;
+    app.sql(
+        "UPDATE notes SET body = $1 WHERE id = $2",
+        vec![FORGED.into(), uuid_value(&forged)],
+    )
+    .await;
+    (world, old, forged)
+}
+
 #[tokio::test]
-async fn old_formats_and_plaintext_are_refused_until_migrate_reseals_them() {
-    use base64::Engine;
+async fn old_formats_and_plaintext_do_not_open() {
     let key = [1u8; 32];
-    let app = spawn_app_with(Options::default().var(
-        "MENTORAT_ENCRYPTION_KEY",
-        base64::engine::general_purpose::STANDARD.encode(key),
-    ))
-    .await;
-    let pair = active_pair(&app).await;
-    let old = note(&app, &pair.id, "ME", "shared", "sera remplacé").await;
-    let forged = note(&app, &pair.id, "ME", "shared", "sera falsifié").await;
-    let (old, forged) = (
-        old["id"].as_str().unwrap().to_owned(),
-        forged["id"].as_str().unwrap().to_owned(),
-    );
-    // A value sealed without associated data (an old backup's, pasted in): it would open
-    // anywhere. A plaintext: words the member never wrote.
-    sql(
-        &app,
-        "UPDATE notes SET body = $1 WHERE id = $2",
-        vec![sealed_v1(&key, PRIVATE).into(), uuid(&old)],
-    )
-    .await;
-    const FORGED: &str = "Je démissionne, signé ME";
-    sql(
-        &app,
-        "UPDATE notes SET body = $1 WHERE id = $2",
-        vec![FORGED.into(), uuid(&forged)],
-    )
-    .await;
-    let path = |id: &str| format!("/api/v1/pairs/{}/notes/{id}", pair.id);
+    let app = app_keyed(key).await;
+    let (world, old, forged) = old_formats_planted(&app, &key).await;
     for (id, words) in [(&old, PRIVATE), (&forged, FORGED)] {
-        let read = app.get(&path(id), Some(&as_("MR"))).await;
+        let read = app.mentor().read_note(&world, id).await;
         assert!(!read.text.contains(words), "{}", read.text);
         read.problem(500, "internal");
     }
-    let list = app
-        .get(
-            &format!("/api/v1/pairs/{}/notes", pair.id),
-            Some(&as_("MR")),
-        )
-        .await;
+    let list = app.mentor().notes(&world).await;
     assert!(
         !list.text.contains(PRIVATE) && !list.text.contains(FORGED),
         "{}",
         list.text
     );
     list.problem(500, "internal");
+}
 
-    // A replica starting on such a database refuses to serve, and says what to do.
+/// A replica starting on such a database refuses to serve, and says what to do.
+#[tokio::test]
+async fn serve_refuses_to_start_on_old_formats_and_says_migrate() {
+    let key = [1u8; 32];
+    let app = app_keyed(key).await;
+    old_formats_planted(&app, &key).await;
     let refused = app
         .command(
             &["serve"],
@@ -207,8 +165,14 @@ async fn old_formats_and_plaintext_are_refused_until_migrate_reseals_them() {
         !refused.stderr.contains(PRIVATE) && !refused.stderr.contains(FORGED),
         "{refused:?}"
     );
+}
 
-    // `migrate` re-seals what an older version wrote (the operator's step at upgrade).
+/// `migrate` re-seals what an older version wrote (the operator's step at upgrade).
+#[tokio::test]
+async fn migrate_reseals_old_formats_in_the_current_one() {
+    let key = [1u8; 32];
+    let app = app_keyed(key).await;
+    let (world, old, _) = old_formats_planted(&app, &key).await;
     let migrated = app
         .command(
             &["migrate"],
@@ -217,9 +181,9 @@ async fn old_formats_and_plaintext_are_refused_until_migrate_reseals_them() {
         )
         .expect("migrate ends");
     assert_eq!(migrated.exit_code, 0, "{migrated:?}");
-    let stored = column_of(&app, "notes", "body", &old).await;
+    let stored = app.column_of("notes", "body", &old).await;
     assert!(stored.starts_with("enc:v3:"), "{stored}");
-    let read = app.get(&path(&old), Some(&as_("MR"))).await;
+    let read = app.mentor().read_note(&world, &old).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.json()["body"], PRIVATE);
 }
@@ -227,79 +191,39 @@ async fn old_formats_and_plaintext_are_refused_until_migrate_reseals_them() {
 #[tokio::test]
 async fn a_private_note_flipped_to_shared_in_the_database_does_not_open() {
     let app = spawn_app().await;
-    let pair = active_pair(&app).await;
-    let private = note(&app, &pair.id, "ME", "private", PRIVATE).await;
-    let id = private["id"].as_str().unwrap().to_owned();
-    sql(
-        &app,
+    let world = app.world().build().await;
+    let id = note_of_me(&app, &world, "private", PRIVATE).await;
+    app.sql(
         "UPDATE notes SET visibility = 'shared' WHERE id = $1",
-        vec![uuid(&id)],
+        vec![uuid_value(&id)],
     )
     .await;
-    let read = app
-        .get(
-            &format!("/api/v1/pairs/{}/notes/{id}", pair.id),
-            Some(&as_("MR")),
-        )
-        .await;
+    let read = app.mentor().read_note(&world, &id).await;
     assert!(
         !read.text.contains(PRIVATE),
         "flipped words read out: {}",
         read.text
     );
     read.problem(500, "internal");
-    let list = app
-        .get(
-            &format!("/api/v1/pairs/{}/notes", pair.id),
-            Some(&as_("MR")),
-        )
-        .await;
+    let list = app.mentor().notes(&world).await;
     assert!(!list.text.contains(PRIVATE), "{}", list.text);
     list.problem(500, "internal");
 }
 
 /// A second active pair: M2 (mentor) and OU (mentee) in another program.
-async fn second_pair(app: &TestApp) -> String {
-    let program = app.create_program("Mentorat bis").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let people = app
-        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
-        .await
-        .json();
-    let ou = people["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["external_id"] == "OU")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let m2 = app.upsert_person("M2", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let mentor = app.enroll(&program, &m2, "mentor").await;
-    let mentee = app.enroll(&program, &ou, "mentee").await;
-    let reply = app
-        .post_json(
-            &format!("/api/v1/programs/{program}/pairs"),
-            Some(&app.as_coordinator()),
-            &json!({"mentor_enrollment_id": mentor["id"], "mentee_enrollment_id": mentee["id"]}),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
-    let id = reply.json()["id"].as_str().unwrap().to_owned();
+async fn second_pair(app: &TestApp, world: &World) -> String {
+    let program = id_of(&app.create_program("Mentorat bis").await);
+    let m2 = id_of(&app.upsert_person("M2", None).await);
+    let mentor = id_of(&app.enroll(&program, &m2, "mentor").await);
+    let mentee = id_of(&app.enroll(&program, &world.outsider.person, "mentee").await);
+    let id = id_of(
+        &app.coordinator()
+            .propose_pair(&program, &mentor, &mentee)
+            .await
+            .created(),
+    );
     for who in ["M2", "OU"] {
-        let reply = app
-            .post_json(
-                &format!("/api/v1/pairs/{id}/accept"),
-                Some(&as_(who)),
-                &json!({}),
-            )
-            .await;
+        let reply = app.member(who).accept_pair(&id).await;
         assert_eq!(reply.status, 200, "{}", reply.text);
     }
     id
@@ -308,96 +232,92 @@ async fn second_pair(app: &TestApp) -> String {
 #[tokio::test]
 async fn a_note_or_an_objective_moved_to_another_pair_does_not_open_there() {
     let app = spawn_app().await;
-    let pair = active_pair(&app).await;
-    let other = second_pair(&app).await;
-    let shared = note(&app, &pair.id, "ME", "shared", PRIVATE).await;
-    let note_id = shared["id"].as_str().unwrap().to_owned();
-    let objective = propose_objective(&app, &pair, "ME", PRIVATE).await.json();
-    let objective_id = objective["id"].as_str().unwrap().to_owned();
+    let world = app.world().build().await;
+    let other = second_pair(&app, &world).await;
+    let note_id = note_of_me(&app, &world, "shared", PRIVATE).await;
+    let objective_id = id_of(&app.mentee().propose_objective(&world, PRIVATE).await.json());
     for table in ["notes", "objectives"] {
-        sql(
-            &app,
+        app.sql(
             &format!("UPDATE {table} SET pair_id = $1 WHERE pair_id = $2"),
-            vec![uuid(&other), uuid(&pair.id)],
+            vec![uuid_value(&other), uuid_value(&world.pair.id)],
         )
         .await;
     }
     // The other pair's members would read them.
-    for path in [
-        format!("/api/v1/pairs/{other}/notes/{note_id}"),
-        format!("/api/v1/pairs/{other}/notes"),
-        format!("/api/v1/pairs/{other}/objectives/{objective_id}"),
-        format!("/api/v1/pairs/{other}/objectives"),
+    let ou = app.outsider();
+    for read in [
+        ou.read_note(&other, &note_id).await,
+        ou.notes(&other).await,
+        ou.read_objective(&other, &objective_id).await,
+        ou.objectives(&other).await,
     ] {
-        let read = app.get(&path, Some(&as_("OU"))).await;
-        assert!(!read.text.contains(PRIVATE), "{path}: {}", read.text);
+        assert!(!read.text.contains(PRIVATE), "{}", read.text);
         read.problem(500, "internal");
     }
 }
 
 #[tokio::test]
-async fn an_older_ciphertext_of_the_same_row_does_not_open() {
+async fn an_older_ciphertext_of_a_note_does_not_open() {
     let app = spawn_app().await;
-    let pair = active_pair(&app).await;
-    let written = note(&app, &pair.id, "ME", "shared", PRIVATE).await;
-    let id = written["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/pairs/{}/notes/{id}", pair.id);
+    let world = app.world().build().await;
+    let id = note_of_me(&app, &world, "shared", PRIVATE).await;
     // The first revision's ciphertext, as a backup holds it; then the author takes the
     // words back.
-    let first = column_of(&app, "notes", "body", &id).await;
+    let first = app.column_of("notes", "body", &id).await;
     let etag = app
-        .get(&path, Some(&as_("ME")))
+        .mentee()
+        .read_note(&world, &id)
         .await
         .header("etag")
         .unwrap()
         .to_owned();
     let edited = app
-        .patch_json(
-            &path,
-            Some(&as_("ME")),
+        .mentee()
+        .edit_note(
+            &world,
+            &id,
             Some(&etag),
             &json!({"body": "Rien à signaler"}),
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.text);
-    sql(
-        &app,
+    app.sql(
         "UPDATE notes SET body = $1 WHERE id = $2",
-        vec![first.into(), uuid(&id)],
+        vec![first.into(), uuid_value(&id)],
     )
     .await;
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    let read = app.mentor().read_note(&world, &id).await;
     assert!(
         !read.text.contains(PRIVATE),
         "restored words read out: {}",
         read.text
     );
     read.problem(500, "internal");
+}
 
-    // The same for an objective, whose words are re-sealed by every write, an agreement too
-    // (an older title would be restored over the current one).
-    let objective = propose_objective(&app, &pair, "ME", PRIVATE).await.json();
-    let objective_id = objective["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/pairs/{}/objectives/{objective_id}", pair.id);
-    let first = column_of(&app, "objectives", "title", &objective_id).await;
-    let agreed = app
-        .post_json(&format!("{path}/agree"), Some(&as_("MR")), &json!({}))
-        .await;
+/// The same for an objective, whose words are re-sealed by every write, an agreement too
+/// (an older title would be restored over the current one).
+#[tokio::test]
+async fn an_older_ciphertext_of_an_objective_does_not_open() {
+    let app = spawn_app().await;
+    let world = app.world().build().await;
+    let id = id_of(&app.mentee().propose_objective(&world, PRIVATE).await.json());
+    let first = app.column_of("objectives", "title", &id).await;
+    let agreed = app.mentor().agree_objective(&world, &id).await;
     assert_eq!(agreed.status, 200, "{}", agreed.text);
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    let read = app.mentor().read_objective(&world, &id).await;
     assert_eq!(
         read.status, 200,
         "re-sealed for its new revision: {}",
         read.text
     );
     assert_eq!(read.json()["title"], PRIVATE);
-    sql(
-        &app,
+    app.sql(
         "UPDATE objectives SET title = $1 WHERE id = $2",
-        vec![first.into(), uuid(&objective_id)],
+        vec![first.into(), uuid_value(&id)],
     )
     .await;
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    let read = app.mentor().read_objective(&world, &id).await;
     assert!(!read.text.contains(PRIVATE), "{}", read.text);
     read.problem(500, "internal");
 }
@@ -405,25 +325,23 @@ async fn an_older_ciphertext_of_the_same_row_does_not_open() {
 /// A meeting's words (issue 12, finding 10, second review): an older sealed agenda of the
 /// same meeting, put back after the agenda was changed, does not open — every write of a
 /// meeting's words (a new plan, a cancellation's reason, a summary) re-seals all of them
-/// bound to its words' revision. The meetings a pair's end cancels in one statement keep
-/// theirs readable.
+/// bound to its words' revision.
 #[tokio::test]
 async fn an_older_agenda_of_the_same_meeting_does_not_open() {
-    use crate::working_life::{schedule, video_at};
     let app = spawn_app().await;
-    let pair = active_pair(&app).await;
+    let world = app.world().build().await;
     let mut body = video_at(48);
     body["agenda"] = json!(PRIVATE);
-    let scheduled = schedule(&app, &pair, "ME", body).await;
+    let scheduled = app.mentee().schedule(&world, &body).await;
     assert_eq!(scheduled.status, 201, "{}", scheduled.text);
     let etag = scheduled.header("etag").unwrap().to_owned();
-    let id = scheduled.json()["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/pairs/{}/meetings/{id}", pair.id);
-    let first = column_of(&app, "meetings", "agenda", &id).await;
+    let id = id_of(&scheduled.json());
+    let first = app.column_of("meetings", "agenda", &id).await;
     let edited = app
-        .patch_json(
-            &path,
-            Some(&as_("ME")),
+        .mentee()
+        .change_meeting(
+            &world,
+            &id,
             Some(&etag),
             &json!({"agenda": "Rien à signaler"}),
         )
@@ -431,89 +349,59 @@ async fn an_older_agenda_of_the_same_meeting_does_not_open() {
     assert_eq!(edited.status, 200, "{}", edited.text);
     // A cancellation writes a reason: the agenda is re-sealed with it and still reads.
     let cancelled = app
-        .post_json(
-            &format!("{path}/cancel"),
-            Some(&as_("MR")),
-            &json!({"reason": "Garde de nuit"}),
-        )
+        .mentor()
+        .cancel_meeting(&world, &id, "Garde de nuit")
         .await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.text);
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    let read = app.mentor().read_meeting(&world, &id).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.json()["agenda"], "Rien à signaler");
     assert_eq!(read.json()["cancel_reason"], "Garde de nuit");
     // The first agenda, as a backup holds it, put back over the current one.
-    let current = column_of(&app, "meetings", "agenda", &id).await;
-    sql(
-        &app,
+    app.sql(
         "UPDATE meetings SET agenda = $1 WHERE id = $2",
-        vec![first.into(), uuid(&id)],
+        vec![first.into(), uuid_value(&id)],
     )
     .await;
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    let read = app.mentor().read_meeting(&world, &id).await;
     assert!(
         !read.text.contains(PRIVATE),
         "an older agenda read out: {}",
         read.text
     );
     read.problem(500, "internal");
-    let list = app
-        .get(
-            &format!("/api/v1/pairs/{}/meetings", pair.id),
-            Some(&as_("ME")),
-        )
-        .await;
+    let list = app.mentee().meetings(&world).await;
     assert!(!list.text.contains(PRIVATE), "{}", list.text);
     list.problem(500, "internal");
+}
 
-    // A meeting ahead, cancelled with the pair's end in one statement: still readable.
-    sql(
-        &app,
-        "UPDATE meetings SET agenda = $1 WHERE id = $2",
-        vec![current.into(), uuid(&id)],
-    )
-    .await;
-    let other = &pair;
-    let ahead = schedule(&app, other, "MR", video_at(72)).await;
+/// The meetings a pair's end cancels in one statement keep their words readable.
+#[tokio::test]
+async fn a_meeting_cancelled_with_its_pairs_end_still_reads() {
+    let app = spawn_app().await;
+    let world = app.world().build().await;
+    let ahead = app.mentor().schedule(&world, &video_at(72)).await;
     assert_eq!(ahead.status, 201, "{}", ahead.text);
-    let ahead = format!(
-        "/api/v1/pairs/{}/meetings/{}",
-        other.id,
-        ahead.json()["id"].as_str().unwrap()
-    );
-    let ended = app
-        .post_json(
-            &format!("/api/v1/pairs/{}/end", other.id),
-            Some(&as_("ME")),
-            &json!({"reason_category": "other"}),
-        )
-        .await;
+    let ahead = id_of(&ahead.json());
+    let ended = app.mentee().end_pair(&world, "other").await;
     assert_eq!(ended.status, 200, "{}", ended.text);
-    let read = app.get(&ahead, Some(&as_("MR"))).await;
+    let read = app.mentor().read_meeting(&world, &ahead).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.json()["status"], "cancelled");
     assert_eq!(read.json()["agenda"], "Ordre du jour confidentiel");
 }
 
 /// A meeting sealed as the version before migration 000025 sealed it (bound to its row,
-/// column and pair, no words' revision): refused by `serve`, which will not start on it
-/// either, until `mentorat migrate` re-seals it.
-#[tokio::test]
-async fn a_meeting_sealed_without_its_words_revision_waits_for_migrate() {
-    use crate::working_life::{schedule, video_at};
-    use base64::Engine;
-    let key = [3u8; 32];
-    let app = spawn_app_with(Options::default().var(
-        "MENTORAT_ENCRYPTION_KEY",
-        base64::engine::general_purpose::STANDARD.encode(key),
-    ))
-    .await;
-    let pair = active_pair(&app).await;
-    let scheduled = schedule(&app, &pair, "ME", video_at(48)).await;
+/// column and pair, no words' revision); the world and the meeting's id.
+async fn meeting_sealed_without_its_words_revision(
+    app: &TestApp,
+    key: &[u8; 32],
+) -> (World, String) {
+    let world = app.world().build().await;
+    let scheduled = app.mentee().schedule(&world, &video_at(48)).await;
     assert_eq!(scheduled.status, 201, "{}", scheduled.text);
-    let id = scheduled.json()["id"].as_str().unwrap().to_owned();
-    let path = format!("/api/v1/pairs/{}/meetings/{id}", pair.id);
-    let legacy = mentorat_persistence::Keyring::single(&key)
+    let id = id_of(&scheduled.json());
+    let legacy = mentorat_persistence::Keyring::single(key)
         .seal(
             PRIVATE,
             &mentorat_persistence::Aad::row(
@@ -521,16 +409,24 @@ async fn a_meeting_sealed_without_its_words_revision_waits_for_migrate() {
                 "agenda",
                 uuid::Uuid::parse_str(&id).unwrap(),
             )
-            .and("pair_id", &pair.id),
+            .and("pair_id", &world.pair.id),
         )
         .unwrap();
-    sql(
-        &app,
+    app.sql(
         "UPDATE meetings SET agenda = $1, words_revision = NULL WHERE id = $2",
-        vec![legacy.into(), uuid(&id)],
+        vec![legacy.into(), uuid_value(&id)],
     )
     .await;
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    (world, id)
+}
+
+/// Such a meeting is refused by reads, and by `serve`, which will not start on it either.
+#[tokio::test]
+async fn a_meeting_sealed_without_its_words_revision_does_not_open_nor_serve() {
+    let key = [3u8; 32];
+    let app = app_keyed(key).await;
+    let (world, id) = meeting_sealed_without_its_words_revision(&app, &key).await;
+    let read = app.mentor().read_meeting(&world, &id).await;
     assert!(!read.text.contains(PRIVATE), "{}", read.text);
     read.problem(500, "internal");
     let refused = app
@@ -545,6 +441,14 @@ async fn a_meeting_sealed_without_its_words_revision_waits_for_migrate() {
         refused.stderr.contains("meetings") && refused.stderr.contains("mentorat migrate"),
         "{refused:?}"
     );
+}
+
+/// … until `mentorat migrate` re-seals it.
+#[tokio::test]
+async fn a_meeting_sealed_without_its_words_revision_reads_after_migrate() {
+    let key = [3u8; 32];
+    let app = app_keyed(key).await;
+    let (world, id) = meeting_sealed_without_its_words_revision(&app, &key).await;
     let migrated = app
         .command(
             &["migrate"],
@@ -553,20 +457,19 @@ async fn a_meeting_sealed_without_its_words_revision_waits_for_migrate() {
         )
         .expect("migrate ends");
     assert_eq!(migrated.exit_code, 0, "{migrated:?}");
-    let read = app.get(&path, Some(&as_("MR"))).await;
+    let read = app.mentor().read_meeting(&world, &id).await;
     assert_eq!(read.status, 200, "{}", read.text);
     assert_eq!(read.json()["agenda"], PRIVATE);
 }
 
+/// On SQLite in every run (a PostgreSQL run too: the rule is about the file).
 #[cfg(unix)]
 #[tokio::test]
 async fn the_sqlite_file_is_readable_by_its_owner_only() {
     use std::os::unix::fs::PermissionsExt;
-    let app = spawn_app().await;
-    let Some(file) = app.sqlite_file() else {
-        return; // PostgreSQL: no file.
-    };
-    active_pair(&app).await;
+    let app = spawn_app_with(Options::default().sqlite()).await;
+    let file = app.sqlite_file().expect("an SQLite database has a file");
+    app.world().build().await;
     let mut files = vec![file.clone()];
     for suffix in ["-wal", "-shm"] {
         let mut name = file.clone().into_os_string();
