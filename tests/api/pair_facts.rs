@@ -8,14 +8,12 @@
 //! the row equal to the recount.
 
 use chrono::{DateTime, Utc};
-use mentorat_tests::TestApp;
+use mentorat_tests::{Pair, TestApp, World, id_of, in_hours, video_at};
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::{Value, json};
 
 use crate::concurrency::all_at_once;
-use crate::working_life::{
-    Pair, as_, flags, pair_with, propose_objective, schedule, started_hours_ago, video_at,
-};
+use crate::working_life::flags;
 
 /// Each fact kept on the pair row, and its recount from the tables it summarizes.
 const FACTS: [(&str, &str); 21] = [
@@ -139,11 +137,7 @@ pub(crate) async fn drifted(app: &TestApp, pair: &str) -> Vec<String> {
 }
 
 async fn read(app: &TestApp, pair: &Pair) -> Value {
-    let reply = app
-        .get(&format!("/api/v1/pairs/{}", pair.id), Some(&as_("ME")))
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    reply.json()
+    app.mentee().read_pair(pair).await.ok()
 }
 
 fn instant(v: &Value) -> Option<DateTime<Utc>> {
@@ -182,10 +176,12 @@ fn objectives(proposed: i64, in_progress: i64, achieved: i64) -> Value {
 #[tokio::test]
 async fn every_kind_of_change_is_on_the_pair_row() {
     let app = mentorat_tests::spawn_app().await;
-    let pair = pair_with(&app, json!({}), true).await;
+    let world = app.world().with_charter().build().await;
+    let pair = &world.pair;
+    let (mr, me) = (app.mentor(), app.mentee());
     let seen = check(
         &app,
-        &pair,
+        pair,
         "the pair formed",
         meetings(0, 0, 0, 0, 0),
         objectives(0, 0, 0),
@@ -195,11 +191,11 @@ async fn every_kind_of_change_is_on_the_pair_row() {
     assert_eq!(flags(&seen), Vec::<String>::new());
 
     // Scheduled.
-    let a = schedule(&app, &pair, "MR", video_at(48)).await.json();
-    let b = schedule(&app, &pair, "ME", video_at(96)).await.json();
+    let a = mr.schedule(pair, &video_at(48)).await.json();
+    let b = me.schedule(pair, &video_at(96)).await.json();
     let seen = check(
         &app,
-        &pair,
+        pair,
         "two meetings scheduled",
         meetings(2, 0, 0, 0, 0),
         objectives(0, 0, 0),
@@ -212,25 +208,13 @@ async fn every_kind_of_change_is_on_the_pair_row() {
     );
 
     // Moved: the first one goes after the second, which is now the next.
-    let path = |m: &Value, what: &str| {
-        format!(
-            "/api/v1/pairs/{}/meetings/{}{what}",
-            pair.id,
-            m["id"].as_str().unwrap()
-        )
-    };
-    let moved = app
-        .patch_json(
-            &path(&a, ""),
-            Some(&as_("ME")),
-            None,
-            &json!({"starts_at": crate::working_life::in_hours(120)}),
-        )
+    let moved = me
+        .change_meeting(pair, &id_of(&a), None, &json!({"starts_at": in_hours(120)}))
         .await;
     assert_eq!(moved.status, 200, "{}", moved.text);
     let seen = check(
         &app,
-        &pair,
+        pair,
         "a meeting moved",
         meetings(2, 0, 0, 0, 0),
         objectives(0, 0, 0),
@@ -243,17 +227,11 @@ async fn every_kind_of_change_is_on_the_pair_row() {
     );
 
     // Cancelled: nothing made up for it yet (R7).
-    let cancelled = app
-        .post_json(
-            &path(&b, "/cancel"),
-            Some(&as_("MR")),
-            &json!({"reason": "Garde"}),
-        )
-        .await;
+    let cancelled = mr.cancel_meeting(pair, &id_of(&b), "Garde").await;
     assert_eq!(cancelled.status, 200, "{}", cancelled.text);
     let seen = check(
         &app,
-        &pair,
+        pair,
         "a meeting cancelled",
         meetings(1, 0, 1, 0, 0),
         objectives(0, 0, 0),
@@ -269,12 +247,12 @@ async fn every_kind_of_change_is_on_the_pair_row() {
     // Made up for: a meeting that reschedules the cancelled one.
     let mut again = video_at(30);
     again["reschedules"] = b["id"].clone();
-    let c = schedule(&app, &pair, "MR", again).await;
+    let c = mr.schedule(pair, &again).await;
     assert_eq!(c.status, 201, "{}", c.text);
     let c = c.json();
     let seen = check(
         &app,
-        &pair,
+        pair,
         "a cancellation made up for",
         meetings(2, 0, 1, 0, 0),
         objectives(0, 0, 0),
@@ -289,10 +267,10 @@ async fn every_kind_of_change_is_on_the_pair_row() {
 
     // Started and not closed yet while another is ahead: the row cannot tell the next one
     // from the clock alone, the read still answers it.
-    started_hours_ago(&app, c["id"].as_str().unwrap(), 2).await;
+    app.meeting_started_hours_ago(&id_of(&c), 2).await;
     let seen = check(
         &app,
-        &pair,
+        pair,
         "a meeting started",
         meetings(2, 0, 1, 0, 0),
         objectives(0, 0, 0),
@@ -305,13 +283,11 @@ async fn every_kind_of_change_is_on_the_pair_row() {
     );
 
     // Held: the first meeting held, with no agreed objective (R4).
-    let held = app
-        .post_json(&path(&c, "/held"), Some(&as_("ME")), &json!({}))
-        .await;
+    let held = me.meeting_held(pair, &id_of(&c)).await;
     assert_eq!(held.status, 200, "{}", held.text);
     let seen = check(
         &app,
-        &pair,
+        pair,
         "a meeting held",
         meetings(1, 1, 1, 0, 0),
         objectives(0, 0, 0),
@@ -320,15 +296,13 @@ async fn every_kind_of_change_is_on_the_pair_row() {
     assert_eq!(flags(&seen), ["objectives_missing"], "{seen}");
 
     // Missed.
-    let d = schedule(&app, &pair, "ME", video_at(3)).await.json();
-    started_hours_ago(&app, d["id"].as_str().unwrap(), 1).await;
-    let missed = app
-        .post_json(&path(&d, "/missed"), Some(&as_("MR")), &json!({}))
-        .await;
+    let d = me.schedule(pair, &video_at(3)).await.json();
+    app.meeting_started_hours_ago(&id_of(&d), 1).await;
+    let missed = mr.meeting_missed(pair, &id_of(&d)).await;
     assert_eq!(missed.status, 200, "{}", missed.text);
     check(
         &app,
-        &pair,
+        pair,
         "a meeting missed",
         meetings(1, 1, 1, 0, 1),
         objectives(0, 0, 0),
@@ -336,47 +310,33 @@ async fn every_kind_of_change_is_on_the_pair_row() {
     .await;
 
     // Objectives: proposed, agreed, achieved.
-    let objective = propose_objective(&app, &pair, "MR", "Prendre la parole")
-        .await
-        .json();
+    let objective = id_of(&mr.propose_objective(pair, "Prendre la parole").await.json());
     check(
         &app,
-        &pair,
+        pair,
         "an objective proposed",
         meetings(1, 1, 1, 0, 1),
         objectives(1, 0, 0),
     )
     .await;
-    let base = format!(
-        "/api/v1/pairs/{}/objectives/{}",
-        pair.id,
-        objective["id"].as_str().unwrap()
-    );
-    let agreed = app
-        .post_json(&format!("{base}/agree"), Some(&as_("ME")), &json!({}))
-        .await;
+    let agreed = me.agree_objective(pair, &objective).await;
     assert_eq!(agreed.status, 200, "{}", agreed.text);
     let seen = check(
         &app,
-        &pair,
+        pair,
         "an objective agreed",
         meetings(1, 1, 1, 0, 1),
         objectives(0, 1, 0),
     )
     .await;
     assert_eq!(flags(&seen), Vec::<String>::new(), "{seen}");
-    let done = app
-        .patch_json(
-            &base,
-            Some(&as_("ME")),
-            None,
-            &json!({"status": "achieved"}),
-        )
+    let done = me
+        .change_objective(pair, &objective, None, &json!({"status": "achieved"}))
         .await;
     assert_eq!(done.status, 200, "{}", done.text);
     check(
         &app,
-        &pair,
+        pair,
         "an objective achieved",
         meetings(1, 1, 1, 0, 1),
         objectives(0, 0, 1),
@@ -385,35 +345,27 @@ async fn every_kind_of_change_is_on_the_pair_row() {
 
     // The charter: a new version is pending for both members until each accepts it (R3).
     let v2 = app
-        .post_json(
-            &format!("/api/v1/programs/{}/charter-versions", pair.program),
-            Some(&app.as_coordinator()),
-            &json!({"text": "# Charte v2"}),
-        )
+        .coordinator()
+        .add_charter(&world.program, "# Charte v2")
         .await;
     assert_eq!(v2.status, 201, "{}", v2.text);
     let seen = check(
         &app,
-        &pair,
+        pair,
         "a charter version added",
         meetings(1, 1, 1, 0, 1),
         objectives(0, 0, 1),
     )
     .await;
     assert_eq!(flags(&seen), ["charter_pending"], "{seen}");
-    for (n, who) in ["MR", "ME"].into_iter().enumerate() {
-        let mine = app
-            .get(
-                &format!("/api/v1/programs/{}/enrollments", pair.program),
-                Some(&as_(who)),
-            )
-            .await
-            .json();
-        let enrollment = mine["items"][0]["id"].as_str().unwrap().to_owned();
-        crate::working_life::accept_charter(&app, &pair.program, who, &enrollment, 2).await;
+    for (n, who) in [&mr, &me].into_iter().enumerate() {
+        let mine = who.enrollments(&world.program).await.json();
+        let enrollment = id_of(&mine["items"][0]);
+        let accepted = who.accept_charter(&world.program, &enrollment, 2).await;
+        assert_eq!(accepted.status, 200, "{}", accepted.text);
         let seen = check(
             &app,
-            &pair,
+            pair,
             "a charter accepted",
             meetings(1, 1, 1, 0, 1),
             objectives(0, 0, 1),
@@ -424,22 +376,18 @@ async fn every_kind_of_change_is_on_the_pair_row() {
         } else {
             vec![]
         };
-        assert_eq!(flags(&seen), pending, "after {who} accepted: {seen}");
+        assert_eq!(flags(&seen), pending, "after {n} accepted: {seen}");
     }
 
     // The cadence: kept on the pair too (R8).
     let program = app
-        .patch_json(
-            &format!("/api/v1/programs/{}", pair.program),
-            Some(&app.as_coordinator()),
-            None,
-            &json!({"cadence_days": 3}),
-        )
+        .coordinator()
+        .change_program(&world.program, None, &json!({"cadence_days": 3}))
         .await;
     assert_eq!(program.status, 200, "{}", program.text);
     check(
         &app,
-        &pair,
+        pair,
         "the cadence changed",
         meetings(1, 1, 1, 0, 1),
         objectives(0, 0, 1),
@@ -447,17 +395,11 @@ async fn every_kind_of_change_is_on_the_pair_row() {
     .await;
 
     // The pair ends: the meeting it had ahead is cancelled.
-    let ended = app
-        .post_json(
-            &format!("/api/v1/pairs/{}/end", pair.id),
-            Some(&as_("ME")),
-            &json!({"reason_category": "goals_reached"}),
-        )
-        .await;
+    let ended = me.end_pair(pair, "goals_reached").await;
     assert_eq!(ended.status, 200, "{}", ended.text);
     let seen = check(
         &app,
-        &pair,
+        pair,
         "the pair ended",
         meetings(0, 1, 2, 0, 1),
         objectives(0, 0, 1),
@@ -476,27 +418,31 @@ async fn concurrent_meeting_writes_leave_the_pair_row_equal_to_a_recount() {
     const CLIENTS: usize = 10;
     for round in 0..ROUNDS {
         let app = mentorat_tests::spawn_app().await;
-        let pair = pair_with(&app, json!({}), false).await;
+        let World { pair, .. } = app.world().build().await;
         // Meetings to cancel, at once with new ones being scheduled.
         let mut ahead = Vec::new();
         for i in 0..CLIENTS / 2 {
-            let reply = schedule(&app, &pair, "MR", video_at(200 + 2 * i as i64)).await;
+            let reply = app
+                .mentor()
+                .schedule(&pair, &video_at(200 + 2 * i as i64))
+                .await;
             assert_eq!(reply.status, 201, "{}", reply.text);
             ahead.push(reply.json()["id"].as_str().unwrap().to_owned());
         }
         let mut requests = Vec::new();
         for (i, id) in ahead.iter().enumerate() {
-            let who = if i % 2 == 0 { "MR" } else { "ME" };
+            let who = if i % 2 == 0 {
+                app.mentor()
+            } else {
+                app.mentee()
+            };
+            let path = format!("/api/v1/pairs/{}/meetings", pair.id);
             requests.push(
-                app.client
-                    .post(app.url(&format!("/api/v1/pairs/{}/meetings/{id}/cancel", pair.id)))
-                    .bearer_auth(as_(who))
+                who.request(reqwest::Method::POST, &format!("{path}/{id}/cancel"))
                     .json(&json!({"reason": "Garde"})),
             );
             requests.push(
-                app.client
-                    .post(app.url(&format!("/api/v1/pairs/{}/meetings", pair.id)))
-                    .bearer_auth(as_(who))
+                who.request(reqwest::Method::POST, &path)
                     .json(&video_at(24 + 2 * i as i64)),
             );
         }
