@@ -3,13 +3,9 @@
 //! people. The three attacks of the penetration test, replayed: a difference of groupings, a
 //! difference of windows, and a small group "covered" by a group known to be zero.
 
-use std::collections::HashMap;
-
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use mentorat_tests::{TestApp, spawn_app};
+use mentorat_tests::{TestApp, id_of, spawn_app, video_at};
 use serde_json::{Value, json};
-
-use crate::working_life::{Pair, as_, schedule, video_at};
 
 /// One mentor per mentee, mentors in their own department and site.
 struct Program {
@@ -34,49 +30,16 @@ async fn program_with(app: &TestApp, mentees: &[(&str, &str)]) -> Program {
             );
         }
     }
-    let imported = app
-        .post_json(
-            "/api/v1/people/import",
-            Some(&app.as_hris()),
-            &Value::Array(people),
-        )
-        .await
-        .json();
+    let imported = app.hris().import_people(&Value::Array(people)).await.json();
     assert_eq!(imported["created"], mentees.len() * 2, "{imported}");
-    let program = app.create_program("R13").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let listed = app
-        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
-        .await
-        .json();
-    let ids: HashMap<String, String> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["external_id"].as_str().unwrap().to_owned(),
-                p["id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let program = id_of(&app.create_program("R13").await);
+    let ids = app.person_ids().await;
     let mut pairs = Vec::new();
     for (i, (dept, site)) in mentees.iter().enumerate() {
         let (mentor, mentee) = (format!("R{i}"), format!("E{i}"));
-        let r = app.enroll(&program, &ids[&mentor], "mentor").await;
-        let e = app.enroll(&program, &ids[&mentee], "mentee").await;
-        let reply = app
-            .post_json(
-                &format!("/api/v1/programs/{program}/pairs"),
-                Some(&app.as_coordinator()),
-                &json!({"mentor_enrollment_id": r["id"], "mentee_enrollment_id": e["id"]}),
-            )
-            .await;
-        assert_eq!(reply.status, 201, "{}", reply.text);
+        let pair = propose_between(app, &program, &ids[&mentor], &ids[&mentee]).await;
         pairs.push((
-            reply.json()["id"].as_str().unwrap().to_owned(),
+            id_of(&pair.created()),
             mentor,
             mentee,
             (*dept).to_owned(),
@@ -86,17 +49,32 @@ async fn program_with(app: &TestApp, mentees: &[(&str, &str)]) -> Program {
     Program { id: program, pairs }
 }
 
-async fn accept(app: &TestApp, pair: &str, mentor: &str, mentee: &str) {
-    for who in [mentor, mentee] {
-        let reply = app
-            .post_json(
-                &format!("/api/v1/pairs/{pair}/accept"),
-                Some(&as_(who)),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(reply.status, 200, "{}", reply.text);
-    }
+/// Enroll a mentor and a mentee (by person id) and propose them as a pair.
+async fn propose_between(
+    app: &TestApp,
+    program: &str,
+    mentor: &str,
+    mentee: &str,
+) -> mentorat_tests::Reply {
+    let r = id_of(&app.enroll(program, mentor, "mentor").await);
+    let e = id_of(&app.enroll(program, mentee, "mentee").await);
+    app.coordinator().propose_pair(program, &r, &e).await
+}
+
+/// A mentor of their own (`R{n}`, Mentorat at Siège) and a mentee `E{n}` of `department` at
+/// `site`, imported.
+async fn import_mentor_and_mentee(app: &TestApp, n: u32, department: &str, site: &str) {
+    let imported = app
+        .hris()
+        .import_people(&json!([
+            {"external_id": format!("R{n}"), "given_name": format!("R{n}"), "family_name": "X",
+             "email": format!("r{n}@chu.example"), "department": "Mentorat", "site": "Siège"},
+            {"external_id": format!("E{n}"), "given_name": format!("E{n}"), "family_name": "X",
+             "email": format!("e{n}@chu.example"), "department": department, "site": site}
+        ]))
+        .await
+        .json();
+    assert_eq!(imported["created"], 2, "{imported}");
 }
 
 fn first_of_this_month() -> NaiveDate {
@@ -162,14 +140,22 @@ pub(crate) async fn all_happened_on(app: &TestApp, day: NaiveDate) {
 }
 
 async fn report(app: &TestApp, program: &str, query: &str) -> Value {
-    let reply = app
-        .get(
-            &format!("/api/v1/programs/{program}/report?{query}"),
-            Some(&app.as_analyst()),
+    app.analyst().report(program, query).await.ok()
+}
+
+/// The report as CSV, by an analyst.
+async fn csv_report(app: &TestApp, program: &str, query: &str) -> mentorat_tests::Reply {
+    let analyst = app.analyst();
+    analyst
+        .send(
+            analyst
+                .request(
+                    reqwest::Method::GET,
+                    &format!("/api/v1/programs/{program}/report?{query}"),
+                )
+                .header("accept", "text/csv"),
         )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.text);
-    reply.json()
+        .await
 }
 
 /// A figure of a group (`None`: the group is not listed, or the figure is hidden).
@@ -213,7 +199,7 @@ async fn r13_a_difference_of_groupings_isolates_nobody() {
     places.extend([("D3", "C"); 5]);
     let program = program_with(&app, &places).await;
     let (pair, mentor, mentee, ..) = program.pairs.iter().find(|p| p.4 == "B").unwrap().clone();
-    accept(&app, &pair, &mentor, &mentee).await;
+    app.both_accept(&pair, &mentor, &mentee).await;
     all_happened_on(&app, last_month(5)).await;
 
     let by_department = report(&app, &program.id, "group_by=department").await;
@@ -263,17 +249,7 @@ async fn r13_a_difference_of_groupings_isolates_nobody() {
             .any(|g| g["group"] == "D2")
     );
     assert_eq!(by_department["total"], by_site["total"]);
-    let csv = app
-        .send(
-            app.client
-                .get(app.url(&format!(
-                    "/api/v1/programs/{}/report?group_by=site",
-                    program.id
-                )))
-                .bearer_auth(app.as_analyst())
-                .header("accept", "text/csv"),
-        )
-        .await;
+    let csv = csv_report(&app, &program.id, "group_by=site").await;
     assert_eq!(csv.status, 200);
     assert!(
         csv.text
@@ -296,7 +272,7 @@ async fn r13_a_closed_month_reads_the_same_after_a_pair_moves_on() {
     let app = spawn_app().await;
     let program = program_with(&app, &[("D1", "A"); 5]).await;
     for (pair, mentor, mentee, ..) in &program.pairs {
-        accept(&app, pair, mentor, mentee).await;
+        app.both_accept(pair, mentor, mentee).await;
     }
     all_happened_on(&app, last_month(5)).await;
     let query = "group_by=department";
@@ -314,13 +290,7 @@ async fn r13_a_closed_month_reads_the_same_after_a_pair_moves_on() {
     );
 
     let (pair, mentor, ..) = program.pairs[0].clone();
-    let ended = app
-        .post_json(
-            &format!("/api/v1/pairs/{pair}/end"),
-            Some(&as_(&mentor)),
-            &json!({"reason_category": "other"}),
-        )
-        .await;
+    let ended = app.member(&mentor).end_pair(&pair, "other").await;
     assert_eq!(ended.status, 200, "{}", ended.text);
     // Another window over the same closed month (the month before last holds nothing), so
     // the replica's one-minute cache of the first answer cannot answer for it.
@@ -338,7 +308,7 @@ async fn r13_a_difference_of_windows_isolates_nobody() {
     let app = spawn_app().await;
     let program = program_with(&app, &[("D1", "A"); 6]).await;
     let (pair, mentor, mentee, ..) = program.pairs[5].clone();
-    accept(&app, &pair, &mentor, &mentee).await;
+    app.both_accept(&pair, &mentor, &mentee).await;
     all_happened_on(&app, last_month(3)).await;
     app.time_passes(
         "UPDATE pairs SET created_at = $1 WHERE id = $2",
@@ -383,21 +353,33 @@ async fn r13_a_difference_of_windows_isolates_nobody() {
         );
     }
     assert_eq!(figure(&after, "D1", "/pairs"), Some(6), "{after}");
-    // A pair formed today is in no report until this month has closed.
+}
+
+/// A pair formed today is in no report until this month has closed.
+#[tokio::test]
+async fn r13_a_pair_formed_today_is_in_no_report_until_its_month_closed() {
+    let app = spawn_app().await;
+    let program = program_with(&app, &[("D1", "A"); 6]).await;
+    let (pair, mentor, mentee, ..) = program.pairs[5].clone();
+    app.both_accept(&pair, &mentor, &mentee).await;
+    all_happened_on(&app, last_month(3)).await;
     let today = program_with_one_more(&app, &program.id).await;
     let now = report(&app, &program.id, "group_by=department").await;
     assert_eq!(figure(&now, "D1", "/pairs"), Some(6), "{now}");
     assert!(today);
-    // A window with no closed month is refused, with its own code.
+}
+
+/// A window with no closed month is refused, with its own code.
+#[tokio::test]
+async fn a_report_window_without_a_closed_month_is_refused() {
+    let app = spawn_app().await;
+    let program = program_with(&app, &[("D1", "A"); 6]).await;
     let tomorrow = Utc::now().date_naive() + Duration::days(1);
     let refused = app
-        .get(
-            &format!(
-                "/api/v1/programs/{}/report?from={}&to={tomorrow}",
-                program.id,
-                first_of_this_month()
-            ),
-            Some(&app.as_analyst()),
+        .analyst()
+        .report(
+            &program.id,
+            &format!("from={}&to={tomorrow}", first_of_this_month()),
         )
         .await
         .problem(422, "report_window_open");
@@ -409,44 +391,9 @@ async fn r13_a_difference_of_windows_isolates_nobody() {
 
 /// A seventh mentee of D1 at A, paired today.
 async fn program_with_one_more(app: &TestApp, program: &str) -> bool {
-    let imported = app
-        .post_json(
-            "/api/v1/people/import",
-            Some(&app.as_hris()),
-            &json!([
-                {"external_id": "R9", "given_name": "R9", "family_name": "X",
-                 "email": "r9@chu.example", "department": "Mentorat", "site": "Siège"},
-                {"external_id": "E9", "given_name": "E9", "family_name": "X",
-                 "email": "e9@chu.example", "department": "D1", "site": "A"}
-            ]),
-        )
-        .await
-        .json();
-    assert_eq!(imported["created"], 2, "{imported}");
-    let listed = app
-        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
-        .await
-        .json();
-    let id = |x: &str| {
-        listed["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["external_id"] == x)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let r = app.enroll(program, &id("R9"), "mentor").await;
-    let e = app.enroll(program, &id("E9"), "mentee").await;
-    let reply = app
-        .post_json(
-            &format!("/api/v1/programs/{program}/pairs"),
-            Some(&app.as_coordinator()),
-            &json!({"mentor_enrollment_id": r["id"], "mentee_enrollment_id": e["id"]}),
-        )
-        .await;
+    import_mentor_and_mentee(app, 9, "D1", "A").await;
+    let ids = app.person_ids().await;
+    let reply = propose_between(app, program, &ids["R9"], &ids["E9"]).await;
     reply.status == 201
 }
 
@@ -466,22 +413,12 @@ async fn r13_a_group_known_to_be_zero_covers_nobody() {
         if dept == "Zero" {
             continue;
         }
-        accept(&app, pair, mentor, mentee).await;
-        let handle = Pair {
-            program: program.id.clone(),
-            id: pair.clone(),
-        };
-        let meeting = schedule(&app, &handle, mentor, video_at(200)).await;
+        app.both_accept(pair, mentor, mentee).await;
+        let meeting = app.member(mentor).schedule(pair, &video_at(200)).await;
         assert_eq!(meeting.status, 201, "{}", meeting.text);
         let cancelled = app
-            .post_json(
-                &format!(
-                    "/api/v1/pairs/{pair}/meetings/{}/cancel",
-                    meeting.json()["id"].as_str().unwrap()
-                ),
-                Some(&as_(mentee)),
-                &json!({"reason": "Garde"}),
-            )
+            .member(mentee)
+            .cancel_meeting(pair, &id_of(&meeting.json()), "Garde")
             .await;
         assert_eq!(cancelled.status, 200, "{}", cancelled.text);
     }
@@ -542,44 +479,9 @@ async fn every_grouping(app: &TestApp, program: &str, wide: bool) -> Vec<Value> 
 /// A mentee of department D2 at site B, the only one of either (as everyone in the
 /// hospital knows), paired with a mentor of their own.
 async fn pair_the_lone_mentee(app: &TestApp, program: &str) {
-    let imported = app
-        .post_json(
-            "/api/v1/people/import",
-            Some(&app.as_hris()),
-            &json!([
-                {"external_id": "R8", "given_name": "R8", "family_name": "X",
-                 "email": "r8@chu.example", "department": "Mentorat", "site": "Siège"},
-                {"external_id": "E8", "given_name": "E8", "family_name": "X",
-                 "email": "e8@chu.example", "department": "D2", "site": "B"}
-            ]),
-        )
-        .await
-        .json();
-    assert_eq!(imported["created"], 2, "{imported}");
-    let listed = app
-        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
-        .await
-        .json();
-    let id = |x: &str| {
-        listed["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|p| p["external_id"] == x)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let r = app.enroll(program, &id("R8"), "mentor").await;
-    let e = app.enroll(program, &id("E8"), "mentee").await;
-    let reply = app
-        .post_json(
-            &format!("/api/v1/programs/{program}/pairs"),
-            Some(&app.as_coordinator()),
-            &json!({"mentor_enrollment_id": r["id"], "mentee_enrollment_id": e["id"]}),
-        )
-        .await;
+    import_mentor_and_mentee(app, 8, "D2", "B").await;
+    let ids = app.person_ids().await;
+    let reply = propose_between(app, program, &ids["R8"], &ids["E8"]).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
 }
 
@@ -615,18 +517,12 @@ async fn r13_a_lone_mentee_pairing_changes_no_report() {
         assert_eq!(r["total"]["cells_left_out"], Value::Null, "{r}");
     }
     // The CSV neither: its `cells_left_out` column is empty.
-    let csv = app
-        .send(
-            app.client
-                .get(app.url(&format!(
-                    "/api/v1/programs/{}/report?group_by=site&from={}",
-                    program.id,
-                    last_month(1) - Duration::days(40)
-                )))
-                .bearer_auth(app.as_analyst())
-                .header("accept", "text/csv"),
-        )
-        .await;
+    let csv = csv_report(
+        &app,
+        &program.id,
+        &format!("group_by=site&from={}", last_month(1) - Duration::days(40)),
+    )
+    .await;
     assert_eq!(csv.status, 200);
     assert!(!csv.text.contains("\r\nB,"), "{}", csv.text);
     let mut rows = csv::Reader::from_reader(csv.text.as_bytes());
@@ -647,25 +543,18 @@ async fn r13_figures_depend_only_on_the_kept_cells_sums() {
     let app = spawn_app().await;
     let program = program_with(&app, &[("D1", "A"); 5]).await;
     for (pair, mentor, mentee, ..) in &program.pairs {
-        accept(&app, pair, mentor, mentee).await;
-        let handle = Pair {
-            program: program.id.clone(),
-            id: pair.clone(),
-        };
-        let meeting = schedule(&app, &handle, mentor, video_at(200)).await;
+        app.both_accept(pair, mentor, mentee).await;
+        let meeting = app.member(mentor).schedule(pair, &video_at(200)).await;
         assert_eq!(meeting.status, 201, "{}", meeting.text);
-        let cancelled_id = meeting.json()["id"].as_str().unwrap().to_owned();
+        let cancelled_id = id_of(&meeting.json());
         let cancelled = app
-            .post_json(
-                &format!("/api/v1/pairs/{pair}/meetings/{cancelled_id}/cancel"),
-                Some(&as_(mentee)),
-                &json!({"reason": "Garde"}),
-            )
+            .member(mentee)
+            .cancel_meeting(pair, &cancelled_id, "Garde")
             .await;
         assert_eq!(cancelled.status, 200, "{}", cancelled.text);
         let mut again = video_at(300);
         again["reschedules"] = json!(cancelled_id);
-        let again = schedule(&app, &handle, mentor, again).await;
+        let again = app.member(mentor).schedule(pair, &again).await;
         assert_eq!(again.status, 201, "{}", again.text);
     }
     all_happened_on(&app, last_month(5)).await;
