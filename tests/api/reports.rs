@@ -2,12 +2,10 @@
 
 use std::collections::HashMap;
 
-use mentorat_tests::{TestApp, spawn_app};
+use mentorat_tests::{TestApp, World, id_of, spawn_app, video_at};
 use serde_json::{Value, json};
 
-use crate::working_life::{
-    active_pair, as_, coordinator_view, schedule, started_hours_ago, video_at,
-};
+use crate::working_life::{active_pair, as_, coordinator_view, schedule, started_hours_ago};
 
 fn all_final(score: i64) -> Value {
     let dims = [
@@ -23,46 +21,69 @@ fn all_final(score: i64) -> Value {
     Value::Object(dims.iter().map(|d| (d.to_string(), json!(score))).collect())
 }
 
+fn feedback_path(world: &World) -> String {
+    format!("/api/v1/pairs/{}/feedback", world.pair.id)
+}
+
+/// ME's check-in for a meeting: two scores and a comment.
+fn check_in(meeting: &Value) -> Value {
+    json!({"kind": "check_in", "meeting_id": meeting["id"],
+           "scores": {"usefulness": 4, "atmosphere": 5}, "comment": "Très utile"})
+}
+
+fn final_evaluation() -> Value {
+    json!({"kind": "final", "scores": all_final(4)})
+}
+
+/// A world whose pair held a meeting (MR scheduled it, it started an hour ago, MR closed
+/// it as held); the meeting.
+async fn held_meeting(app: &TestApp) -> (World, Value) {
+    let world = app.world().build().await;
+    let meeting = app.mentor().schedule(&world, &video_at(2)).await.json();
+    app.meeting_started_hours_ago(&id_of(&meeting), 1).await;
+    app.mentor().meeting_held(&world, &id_of(&meeting)).await;
+    (world, meeting)
+}
+
 #[tokio::test]
-async fn feedback_once_per_meeting_once_at_the_end_and_only_by_members() {
+async fn a_check_in_waits_for_the_meeting_to_be_held() {
     let app = spawn_app().await;
-    let pair = active_pair(&app).await;
-    let path = format!("/api/v1/pairs/{}/feedback", pair.id);
-    let meeting = schedule(&app, &pair, "MR", video_at(2)).await.json();
-    let check_in = json!({"kind": "check_in", "meeting_id": meeting["id"],
-                          "scores": {"usefulness": 4, "atmosphere": 5}, "comment": "Très utile"});
-    app.post_json(&path, Some(&as_("ME")), &check_in)
+    let world = app.world().build().await;
+    let meeting = app.mentor().schedule(&world, &video_at(2)).await.json();
+    app.mentee()
+        .post(&feedback_path(&world), &check_in(&meeting))
         .await
         .problem(409, "meeting_not_held");
-    started_hours_ago(&app, meeting["id"].as_str().unwrap(), 1).await;
-    app.post_json(
-        &format!(
-            "/api/v1/pairs/{}/meetings/{}/held",
-            pair.id,
-            meeting["id"].as_str().unwrap()
-        ),
-        Some(&as_("MR")),
-        &json!({}),
-    )
-    .await;
-    let given = app.post_json(&path, Some(&as_("ME")), &check_in).await;
+}
+
+#[tokio::test]
+async fn each_member_checks_in_once_per_meeting() {
+    let app = spawn_app().await;
+    let (world, meeting) = held_meeting(&app).await;
+    let path = feedback_path(&world);
+    let given = app.mentee().post(&path, &check_in(&meeting)).await;
     assert_eq!(given.status, 201, "{}", given.text);
     assert_eq!(given.json()["scores"]["usefulness"], 4);
-    app.post_json(&path, Some(&as_("ME")), &check_in)
+    app.mentee()
+        .post(&path, &check_in(&meeting))
         .await
         .problem(409, "feedback_exists");
     // The other member checks in for the same meeting: theirs is separate.
     assert_eq!(
-        app.post_json(&path, Some(&as_("MR")), &check_in)
-            .await
-            .status,
+        app.mentor().post(&path, &check_in(&meeting)).await.status,
         201
     );
-    // Every dimension, 1 to 5, and the right ones for the kind.
+}
+
+/// Every dimension, 1 to 5, and the right ones for the kind.
+#[tokio::test]
+async fn feedback_scores_are_the_kinds_dimensions_from_1_to_5() {
+    let app = spawn_app().await;
+    let (world, meeting) = held_meeting(&app).await;
     let bad = app
-        .post_json(
-            &path,
-            Some(&as_("ME")),
+        .mentee()
+        .post(
+            &feedback_path(&world),
             &json!({"kind": "check_in", "meeting_id": meeting["id"],
                     "scores": {"usefulness": 6, "valued": 3}}),
         )
@@ -77,39 +98,65 @@ async fn feedback_once_per_meeting_once_at_the_end_and_only_by_members() {
     assert!(pointers.contains(&"/scores/usefulness"), "{bad}");
     assert!(pointers.contains(&"/scores/valued"), "{bad}");
     assert!(pointers.contains(&"/scores/atmosphere"), "{bad}");
-    // The final evaluation waits for the end, then comes once.
-    let final_ = json!({"kind": "final", "scores": all_final(4)});
-    app.post_json(&path, Some(&as_("ME")), &final_)
+}
+
+/// The final evaluation waits for the end, then comes once.
+#[tokio::test]
+async fn the_final_evaluation_waits_for_the_end_then_comes_once() {
+    let app = spawn_app().await;
+    let world = app.world().build().await;
+    let path = feedback_path(&world);
+    app.mentee()
+        .post(&path, &final_evaluation())
         .await
         .problem(409, "pair_not_finished");
-    app.post_json(
-        &format!("/api/v1/pairs/{}/end", pair.id),
-        Some(&as_("MR")),
-        &json!({"reason_category": "goals_reached"}),
-    )
-    .await;
+    app.mentor().end_pair(&world, "goals_reached").await;
     assert_eq!(
-        app.post_json(&path, Some(&as_("ME")), &final_).await.status,
+        app.mentee().post(&path, &final_evaluation()).await.status,
         201
     );
-    app.post_json(&path, Some(&as_("ME")), &final_)
+    app.mentee()
+        .post(&path, &final_evaluation())
         .await
         .problem(409, "feedback_exists");
-    // Each member reads their own answers only.
-    let mine = app.get(&path, Some(&as_("ME"))).await.json();
+}
+
+/// Each member reads their own answers only.
+#[tokio::test]
+async fn each_member_reads_their_own_feedback_only() {
+    let app = spawn_app().await;
+    let (world, meeting) = held_meeting(&app).await;
+    let path = feedback_path(&world);
+    for who in [app.mentee(), app.mentor()] {
+        assert_eq!(who.post(&path, &check_in(&meeting)).await.status, 201);
+    }
+    app.mentor().end_pair(&world, "goals_reached").await;
+    assert_eq!(
+        app.mentee().post(&path, &final_evaluation()).await.status,
+        201
+    );
+    let mine = app.mentee().get(&path).await.json();
     assert_eq!(mine["items"].as_array().unwrap().len(), 2, "{mine}");
     assert_eq!(mine["items"][0]["comment"], "Très utile");
-    let theirs = app.get(&path, Some(&as_("MR"))).await.json();
+    let theirs = app.mentor().get(&path).await.json();
     assert_eq!(theirs["items"].as_array().unwrap().len(), 1);
-    // Nobody else gives or reads feedback for the pair.
-    for (token, status, code) in [
-        (as_("OU"), 404, "not_found"),
-        (app.as_hris(), 404, "not_found"),
-        (app.as_analyst(), 404, "not_found"),
-        (app.as_coordinator(), 403, "confidential"),
+}
+
+/// Nobody else gives or reads feedback for the pair.
+#[tokio::test]
+async fn only_the_members_give_or_read_a_pairs_feedback() {
+    let app = spawn_app().await;
+    let world = app.world().build().await;
+    let path = feedback_path(&world);
+    app.mentor().end_pair(&world, "goals_reached").await;
+    for (who, status, code) in [
+        (app.outsider(), 404, "not_found"),
+        (app.hris(), 404, "not_found"),
+        (app.analyst(), 404, "not_found"),
+        (app.coordinator(), 403, "confidential"),
     ] {
-        app.get(&path, Some(&token)).await.problem(status, code);
-        app.post_json(&path, Some(&token), &final_)
+        who.get(&path).await.problem(status, code);
+        who.post(&path, &final_evaluation())
             .await
             .problem(status, code);
     }
@@ -184,48 +231,20 @@ async fn population(app: &TestApp) -> String {
                    "email": format!("{}@chu.example", id.to_lowercase()), "department": dept})
         })
         .collect();
-    let report = app
-        .post_json(
-            "/api/v1/people/import",
-            Some(&app.as_hris()),
-            &Value::Array(rows),
-        )
-        .await
-        .json();
+    let report = app.hris().import_people(&Value::Array(rows)).await.json();
     assert_eq!(report["created"], people.len(), "{report}");
-    let program = app.create_program("Rapport").await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let listed = app
-        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
-        .await
-        .json();
-    let ids: HashMap<String, String> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["external_id"].as_str().unwrap().to_owned(),
-                p["id"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect();
+    let program = id_of(&app.create_program("Rapport").await);
+    let ids = app.person_ids().await;
     let mut enrollment = HashMap::new();
     for (id, _) in &people {
         let role = if id.contains('M') { "mentor" } else { "mentee" };
         let e = app.enroll(&program, &ids[id], role).await;
-        enrollment.insert(id.clone(), e["id"].as_str().unwrap().to_owned());
+        enrollment.insert(id.clone(), id_of(&e));
     }
     for (mentor, mentee) in &pairs {
         let reply = app
-            .post_json(
-                &format!("/api/v1/programs/{program}/pairs"),
-                Some(&app.as_coordinator()),
-                &json!({"mentor_enrollment_id": enrollment[mentor],
-                        "mentee_enrollment_id": enrollment[mentee]}),
-            )
+            .coordinator()
+            .propose_pair(&program, &enrollment[mentor], &enrollment[mentee])
             .await;
         assert_eq!(reply.status, 201, "{mentor}/{mentee}: {}", reply.text);
     }
@@ -259,20 +278,6 @@ async fn gamma_pairs(app: &TestApp, program: &str) -> (Value, Vec<(String, Strin
     gamma.sort_by(|a, b| a.2.cmp(&b.2));
     assert_eq!(gamma.len(), 5, "{listed}");
     (listed, gamma)
-}
-
-/// Both members accept the proposed pair: it is active (the program has no charter).
-async fn accept(app: &TestApp, pair: &str, mentor: &str, mentee: &str) {
-    for who in [mentor, mentee] {
-        let reply = app
-            .post_json(
-                &format!("/api/v1/pairs/{pair}/accept"),
-                Some(&as_(who)),
-                &json!({}),
-            )
-            .await;
-        assert_eq!(reply.status, 200, "{}", reply.text);
-    }
 }
 
 fn group<'a>(report: &'a Value, name: &str) -> &'a Value {
@@ -435,7 +440,7 @@ async fn report_figures_count_what_happened() {
         }
     };
     for (i, (pair, mr, me)) in gamma.iter().enumerate() {
-        accept(&app, pair, mr, me).await;
+        app.both_accept(pair, mr, me).await;
         let p = crate::working_life::Pair {
             program: program.clone(),
             id: pair.clone(),
@@ -606,7 +611,7 @@ async fn pair_health_filters_find_each_flag_page_after_page() {
     let coordinator = app.as_coordinator();
     let (listed, gamma) = gamma_pairs(&app, &program).await;
     for (pair, mr, me) in &gamma {
-        accept(&app, pair, mr, me).await;
+        app.both_accept(pair, mr, me).await;
     }
     let handle = |i: usize| crate::working_life::Pair {
         program: program.clone(),
@@ -781,7 +786,7 @@ async fn a_pair_that_ended_leaves_no_figure_in_later_windows() {
     let program = population(&app).await;
     let (_, gamma) = gamma_pairs(&app, &program).await;
     let (pair, mr, me) = &gamma[0];
-    accept(&app, pair, mr, me).await;
+    app.both_accept(pair, mr, me).await;
     let handle = crate::working_life::Pair {
         program: program.clone(),
         id: pair.clone(),
@@ -832,7 +837,7 @@ async fn concurrent_writes_count_each_meeting_once() {
     let mut ahead = Vec::new();
     let mut past = Vec::new();
     for (pair, mr, me) in &gamma {
-        accept(&app, pair, mr, me).await;
+        app.both_accept(pair, mr, me).await;
         let handle = crate::working_life::Pair {
             program: program.clone(),
             id: pair.clone(),
