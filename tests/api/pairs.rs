@@ -1,7 +1,7 @@
 //! Matching and the pair lifecycle: non-hierarchical (R1), chartered (R3), free exit (R9),
 //! within capacity (R10), departures (R11).
 
-use mentorat_tests::{TestApp, spawn_app, token};
+use mentorat_tests::{TestApp, id_of, spawn_app, token};
 use serde_json::{Value, json};
 
 /// The organization: B1 heads Cardiologie; B2 reports to B1; M3 reports to B2 (the mentee).
@@ -22,37 +22,29 @@ fn person(id: &str, manager: Option<&str>, department: &str, site: &str) -> Valu
 
 async fn org(app: &TestApp, capacity_default: i32) -> Org {
     let report = app
-        .post_json(
-            "/api/v1/people/import",
-            Some(&app.as_hris()),
-            &json!([
-                person("B1", None, "Cardiologie", "Nord"),
-                person("B2", Some("B1"), "Cardiologie", "Nord"),
-                person("M3", Some("B2"), "Cardiologie", "Nord"),
-                person("P4", None, "Pédiatrie", "Nord"),
-                person("P5", None, "Pharmacie", "Sud"),
-                person("P6", None, "Pharmacie", "Sud"),
-                person("P7", None, "Radiologie", "Nord"),
-            ]),
-        )
+        .hris()
+        .import_people(&json!([
+            person("B1", None, "Cardiologie", "Nord"),
+            person("B2", Some("B1"), "Cardiologie", "Nord"),
+            person("M3", Some("B2"), "Cardiologie", "Nord"),
+            person("P4", None, "Pédiatrie", "Nord"),
+            person("P5", None, "Pharmacie", "Sud"),
+            person("P6", None, "Pharmacie", "Sud"),
+            person("P7", None, "Radiologie", "Nord"),
+        ]))
         .await
         .json();
     assert_eq!(report["created"], 7, "{report}");
-    let program = app
-        .post_json(
-            "/api/v1/programs",
-            Some(&app.as_coordinator()),
-            &json!({"name": "Mentorat", "default_mentor_capacity": capacity_default}),
-        )
-        .await
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let people = app
-        .get("/api/v1/people?limit=200", Some(&app.as_coordinator()))
-        .await
-        .json();
+    let coordinator = app.coordinator();
+    let program = id_of(
+        &coordinator
+            .create_program(
+                &json!({"name": "Mentorat", "default_mentor_capacity": capacity_default}),
+            )
+            .await
+            .json(),
+    );
+    let people = coordinator.people("?limit=200").await.json();
     let mut e = std::collections::HashMap::new();
     for p in people["items"].as_array().unwrap() {
         let ext = p["external_id"].as_str().unwrap();
@@ -75,44 +67,32 @@ async fn org(app: &TestApp, capacity_default: i32) -> Org {
         for (k, v) in extra.as_object().unwrap() {
             body[k] = v.clone();
         }
-        let reply = app
-            .post_json(
-                &format!("/api/v1/programs/{program}/enrollments"),
-                Some(&app.as_coordinator()),
-                &body,
-            )
-            .await;
-        assert_eq!(reply.status, 201, "{}", reply.text);
-        e.insert(
-            ext.to_owned(),
-            reply.json()["id"].as_str().unwrap().to_owned(),
-        );
+        let reply = coordinator.enroll(&program, &body).await;
+        e.insert(ext.to_owned(), id_of(&reply.created()));
     }
     Org { program, e }
 }
 
 async fn propose(app: &TestApp, o: &Org, mentor: &str, mentee: &str) -> mentorat_tests::Reply {
-    app.post_json(
-        &format!("/api/v1/programs/{}/pairs", o.program),
-        Some(&app.as_coordinator()),
-        &json!({"mentor_enrollment_id": o.e[mentor], "mentee_enrollment_id": o.e[mentee]}),
-    )
-    .await
+    app.coordinator()
+        .propose_pair(&o.program, &o.e[mentor], &o.e[mentee])
+        .await
 }
 
+/// `subject` accepts the pair (a request without a body).
 async fn accept(app: &TestApp, pair: &str, subject: &str) -> mentorat_tests::Reply {
-    app.send(
-        app.client
-            .post(app.url(&format!("/api/v1/pairs/{pair}/accept")))
-            .bearer_auth(token(subject, &[])),
-    )
+    let who = app.member(subject);
+    who.send(who.request(
+        reqwest::Method::POST,
+        &format!("/api/v1/pairs/{pair}/accept"),
+    ))
     .await
 }
 
 async fn active_pair(app: &TestApp, o: &Org, mentor: &str, mentee: &str) -> String {
     let reply = propose(app, o, mentor, mentee).await;
     assert_eq!(reply.status, 201, "{}", reply.text);
-    let id = reply.json()["id"].as_str().unwrap().to_owned();
+    let id = id_of(&reply.json());
     assert_eq!(accept(app, &id, mentor).await.status, 200);
     let reply = accept(app, &id, mentee).await;
     assert_eq!(reply.json()["status"], "active", "{}", reply.text);
@@ -120,9 +100,7 @@ async fn active_pair(app: &TestApp, o: &Org, mentor: &str, mentee: &str) -> Stri
 }
 
 async fn pair(app: &TestApp, id: &str) -> Value {
-    app.get(&format!("/api/v1/pairs/{id}"), Some(&app.as_coordinator()))
-        .await
-        .json()
+    app.coordinator().read_pair(id).await.json()
 }
 
 #[tokio::test]
@@ -541,11 +519,8 @@ async fn a_reorg_that_puts_one_member_above_the_other_flags_the_pair() {
     assert_eq!(pair(&app, &id).await["flags"], json!([]));
     // B1 (M3's skip-level manager) now reports to P4: P4 is in M3's chain, two levels up.
     let report = app
-        .post_json(
-            "/api/v1/people/import",
-            Some(&app.as_hris()),
-            &json!([person("B1", Some("P4"), "Cardiologie", "Nord")]),
-        )
+        .hris()
+        .import_people(&json!([person("B1", Some("P4"), "Cardiologie", "Nord")]))
         .await
         .json();
     assert_eq!(report["updated"], 1, "{report}");
