@@ -27,6 +27,7 @@ pub mod refusals;
 pub mod reminders;
 pub mod retention;
 pub mod routes;
+pub mod tagged;
 pub mod telemetry;
 pub mod trace_context;
 pub mod unit;

@@ -12,11 +12,12 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::{IfMatch, conditional_json},
+    etag::IfMatch,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
     routes::{enrollments::PageQuery, notes::ConcernDto},
+    tagged,
     unit::RequestDb,
 };
 
@@ -71,13 +72,7 @@ pub async fn get_concern(
 ) -> Result<HttpResponse, ApiError> {
     let (program_id, concern_id) = path.into_inner();
     let c = use_case::get(&db, program_id, concern_id).await?;
-    let revision = c.revision;
-    conditional_json(
-        Some(&req),
-        actix_web::http::StatusCode::OK,
-        revision,
-        &ConcernDto::from(c),
-    )
+    tagged::read_content(&req, c.revision, &ConcernDto::from(c))
 }
 
 /// Follow a concern up (coordinators, admins): acknowledge it, resolve it, answer its author.
@@ -121,11 +116,9 @@ pub async fn update_concern(
         change,
     )
     .await?;
-    let revision = c.revision;
-    conditional_json(
-        None,
+    tagged::content(
         actix_web::http::StatusCode::OK,
-        revision,
+        c.revision,
         &ConcernDto::from(c),
     )
 }

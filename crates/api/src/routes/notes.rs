@@ -1,6 +1,6 @@
 //! Notes (R5, R6) and concerns (R12) of a pair.
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::{
     concern::ConcernStatus,
@@ -15,11 +15,12 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::{IfMatch, etag, not_modified},
+    etag::IfMatch,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
     routes::enrollments::PageQuery,
+    tagged,
     unit::RequestDb,
 };
 
@@ -76,12 +77,6 @@ impl From<Note> for NoteDto {
             updated_at: n.updated_at,
         }
     }
-}
-
-fn with_etag(mut response: actix_web::HttpResponseBuilder, n: Note) -> HttpResponse {
-    response
-        .insert_header((header::ETAG, etag(n.revision)))
-        .json(NoteDto::from(n))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -159,9 +154,11 @@ pub async fn write_note(
     )
     .await?;
     let location = format!("/api/v1/pairs/{pair_id}/notes/{}", created.id);
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, location));
-    Ok(with_etag(response, created))
+    Ok(tagged::created(
+        location,
+        created.revision,
+        NoteDto::from(created),
+    ))
 }
 
 /// One note: its author, or the other member when it is shared; the other member's private
@@ -181,12 +178,7 @@ pub async fn get_note(
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
     let n = use_case::get(&db, &auth.caller, pair_id, id).await?;
-    if not_modified(&req, n.revision) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(n.revision)))
-            .finish());
-    }
-    Ok(with_etag(HttpResponse::Ok(), n))
+    Ok(tagged::read(&req, n.revision, NoteDto::from(n)))
 }
 
 /// Change a note's body or visibility — its author only (`403 not_author` for the other
@@ -221,7 +213,7 @@ pub async fn update_note(
         body.body,
     )
     .await?;
-    Ok(with_etag(HttpResponse::Ok(), n))
+    Ok(tagged::ok(n.revision, NoteDto::from(n)))
 }
 
 /// Delete a note — its author only (R6).
@@ -333,10 +325,7 @@ pub async fn raise_concern(
 ) -> Result<HttpResponse, ApiError> {
     let c = concern_use_case::raise(&db, &auth.caller, id.into_inner(), Some(body.text)).await?;
     let location = format!("/api/v1/programs/{}/concerns/{}", c.program_id, c.id);
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag(c.revision)))
-        .json(ConcernDto::from(c)))
+    Ok(tagged::created(location, c.revision, ConcernDto::from(c)))
 }
 
 /// The concerns raised in a program (coordinators, admins).
