@@ -459,8 +459,27 @@ impl ReportCache {
     }
 }
 
+/// The report a caller asks for: the days requested (`from`, `to`, checked by
+/// [`anonymity::check_requested_days`]) become whole closed months by today's clock
+/// ([`anonymity::closed_window`]; none closed: `422 report_window_open`), then the figures
+/// come through the cache.
+pub async fn requested_report(
+    cache: &ReportCache,
+    db: &Db,
+    program_id: Uuid,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    group_by: Option<GroupBy>,
+    k: u32,
+) -> Result<Report, ServiceError> {
+    anonymity::check_requested_days(from, to)?;
+    let window = anonymity::closed_window(from, to, Utc::now().date_naive())
+        .map_err(|e| ServiceError::Unprocessable(ErrorCode::ReportWindowOpen, e.to_string()))?;
+    cached_report(cache, db, program_id, window, group_by, k).await
+}
+
 /// [`report`], through the cache.
-pub async fn cached_report(
+async fn cached_report(
     cache: &ReportCache,
     db: &Db,
     program_id: Uuid,

@@ -153,9 +153,9 @@ pub struct ExportDto {
     /// The notes the caller wrote, private and shared.
     pub notes: Vec<crate::routes::notes::NoteDto>,
     /// The feedback the caller gave.
-    pub feedback: Vec<crate::routes::reports::FeedbackDto>,
+    pub feedback: Vec<crate::routes::feedback::FeedbackDto>,
     /// The concerns the caller raised.
-    pub concerns: Vec<crate::routes::notes::ConcernDto>,
+    pub concerns: Vec<crate::routes::concerns::ConcernDto>,
     pub notifications: Vec<NotificationDto>,
     /// What the audit log recorded of the caller's own requests.
     pub audit_events: Vec<crate::routes::audit::AuditEventDto>,
