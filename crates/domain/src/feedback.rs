@@ -200,6 +200,16 @@ pub fn check_final(pair: PairStatus) -> Result<(), DomainError> {
     }
 }
 
+/// Feedback as stored, for its author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFeedback {
+    pub id: uuid::Uuid,
+    pub pair_id: uuid::Uuid,
+    pub author_id: uuid::Uuid,
+    pub feedback: Feedback,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -355,6 +355,18 @@ impl<'a> Matcher<'a> {
     }
 }
 
+/// Filters of `GET /pairs`.
+#[derive(Debug, Clone, Default)]
+pub struct PairFilter {
+    pub program_id: Option<uuid::Uuid>,
+    pub status: Option<PairStatus>,
+    pub hierarchy_conflict: Option<bool>,
+    /// Only pairs this person is a member of.
+    pub member: Option<uuid::Uuid>,
+    /// Only pairs the person of this external id is a member of.
+    pub member_external_id: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

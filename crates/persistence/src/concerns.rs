@@ -16,44 +16,7 @@ use crate::{
     error::StoreError,
 };
 
-#[derive(Clone, PartialEq, Eq)]
-pub struct Concern {
-    pub id: Uuid,
-    pub pair_id: Uuid,
-    pub program_id: Uuid,
-    pub author_id: Uuid,
-    pub text: String,
-    pub created_at: DateTime<Utc>,
-    pub status: ConcernStatus,
-    /// The coordinators' response to the author (their words; `None` until they write one,
-    /// and again once erased).
-    pub response: Option<String>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub revision: i32,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl std::fmt::Debug for Concern {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Concern")
-            .field("id", &self.id)
-            .field("pair_id", &self.pair_id)
-            .field("status", &self.status)
-            .field(
-                "text",
-                &format_args!("<{} characters>", self.text.chars().count()),
-            )
-            .field(
-                "response",
-                &format_args!(
-                    "<{} characters>",
-                    self.response.as_deref().map_or(0, |r| r.chars().count())
-                ),
-            )
-            .finish()
-    }
-}
+pub use mentorat_domain::concern::Concern;
 
 /// Where a concern's words live: its row, column (`text`: the author's, `response`: the
 /// coordinators'), pair, program (whose coordinators read it) and author.

@@ -26,21 +26,7 @@ use crate::{
     error::StoreError,
 };
 
-/// One revision of an objective: who, when, each field before and after, and why. No
-/// `Debug`: the changes and the comment are the members' words.
-#[derive(Clone, PartialEq)]
-pub struct ObjectiveRevision {
-    pub id: Uuid,
-    pub objective_id: Uuid,
-    pub revision: i32,
-    pub changed_by: Uuid,
-    /// `proposed`, `edited` or `agreed`.
-    pub action: String,
-    /// `[{"field", "before", "after"}]`.
-    pub changes: Value,
-    pub comment: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
+pub use mentorat_domain::objective::ObjectiveRevision;
 
 fn value(v: &FieldValue) -> Value {
     match v {

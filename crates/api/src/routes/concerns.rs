@@ -4,8 +4,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_domain::concern::{ConcernFollowUp, ConcernStatus, RESPONSE_MAX_CHARS};
-use mentorat_persistence::concerns::Concern;
+use mentorat_domain::concern::{Concern, ConcernFollowUp, ConcernStatus, RESPONSE_MAX_CHARS};
 use mentorat_service::concerns as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

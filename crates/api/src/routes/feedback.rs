@@ -7,9 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::{
     Content,
-    feedback::{self, FeedbackDraft, FeedbackKind},
+    feedback::{self, FeedbackDraft, FeedbackKind, StoredFeedback},
 };
-use mentorat_persistence::feedback::StoredFeedback;
 use mentorat_service::feedback as use_case;
 use serde::{Deserialize, Serialize};
 use serde_json::json;

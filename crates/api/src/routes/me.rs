@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_persistence::notifications::Notification;
+use mentorat_domain::notification::Notification;
 use mentorat_service::notifications as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -3,11 +3,11 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
+use mentorat_domain::objective::ObjectiveRevision;
 use mentorat_domain::{
     Content,
     objective::{Objective, ObjectiveChanges, ObjectiveDraft, ObjectiveStatus},
 };
-use mentorat_persistence::objectives::ObjectiveRevision;
 use mentorat_service::objectives as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -4,12 +4,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use chrono::{DateTime, Utc};
+use mentorat_domain::pair::PairFilter;
 use mentorat_domain::{
     health,
     objective::ObjectiveStatus,
     pair::{EndReason, Pair, PairStatus},
 };
-use mentorat_persistence::{Db, pairs::PairFilter};
 use mentorat_service::pairs::{self as use_case, PairContext, Suggestion};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -255,7 +255,7 @@ pub(crate) fn dto(pair: Pair, ctx: &PairContext, as_member: bool) -> PairDto {
 }
 
 async fn render(
-    db: &Db,
+    db: &RequestDb,
     pair: Pair,
     as_member: bool,
     status: actix_web::http::StatusCode,

@@ -4,8 +4,8 @@
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, put, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::ErrorCode;
+use mentorat_domain::person::PersonFilter;
 use mentorat_domain::person::{Person, PersonDraft};
-use mentorat_persistence::people::PersonFilter;
 use mentorat_service::people::{self as use_case, RowOutcome, RowProblem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -3,8 +3,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use mentorat_domain::program::ProgramFilter;
 use mentorat_domain::program::{Program, ProgramChanges, ProgramDraft, ProgramStatus};
-use mentorat_persistence::programs::ProgramFilter;
 use mentorat_service::programs as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
