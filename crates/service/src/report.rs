@@ -12,7 +12,7 @@ use mentorat_domain::{
     anonymity::{self, Cell, CellKey, Window},
     feedback::{CHECK_IN_DIMENSIONS, FINAL_DIMENSIONS},
     health::PairFlag,
-    pair::Pair,
+    pair::{Pair, PairStatus},
 };
 use mentorat_persistence::{
     Db, charters,
@@ -176,8 +176,6 @@ fn share(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| round(part as f64 / whole as f64))
 }
 
-const STATUSES: [&str; 5] = ["proposed", "active", "completed", "ended", "suspended"];
-
 /// The figures of the pairs formed, that add up across cells.
 #[derive(Debug, Clone, Default)]
 struct PairSums {
@@ -288,10 +286,11 @@ fn figures(kinds: Kinds) -> Figures {
             && feedback.values().all(Option::is_none),
         people: pairs.map(|_| i64::try_from(kinds.pairs.people).unwrap_or(i64::MAX)),
         pairs: pairs.map(|p| p.pairs),
-        pairs_by_status: STATUSES
+        pairs_by_status: PairStatus::ALL
+            .map(PairStatus::as_str)
             .into_iter()
             .map(|s| {
-                let shown = if s == "proposed" {
+                let shown = if s == PairStatus::Proposed.as_str() {
                     pairs.map(|p| p.pairs)
                 } else {
                     event(s)

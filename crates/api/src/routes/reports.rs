@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use mentorat_domain::anonymity::Grouping;
+use mentorat_domain::{anonymity::Grouping, feedback::ALL_DIMENSIONS, pair::PairStatus};
 use mentorat_service::report::{self as use_case, Figures, Report};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -161,19 +161,6 @@ pub struct ReportDto {
     pub groups: Vec<FiguresDto>,
 }
 
-const FEEDBACK_DIMENSIONS: [&str; 10] = [
-    "usefulness",
-    "atmosphere",
-    "valued",
-    "regular_space",
-    "autonomy",
-    "communication",
-    "management_insight",
-    "solidarity",
-    "collective_intelligence",
-    "open_environment",
-];
-
 fn cell<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
@@ -182,7 +169,7 @@ fn cell<T: ToString>(v: &Option<T>) -> String {
 /// Suppressed figures are empty cells. Written by `csv_export`: quoted as RFC 4180 wants, and
 /// a name that a spreadsheet would run as a formula is prefixed with `'`.
 fn csv(report: &ReportDto) -> Result<String, ApiError> {
-    let statuses = ["proposed", "active", "completed", "ended", "suspended"];
+    let statuses = PairStatus::ALL.map(PairStatus::as_str);
     let mut header = vec![
         "group".to_owned(),
         "suppressed".into(),
@@ -205,7 +192,7 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
         ]
         .map(str::to_owned),
     );
-    header.extend(FEEDBACK_DIMENSIONS.iter().map(|d| format!("feedback_{d}")));
+    header.extend(ALL_DIMENSIONS.iter().map(|d| format!("feedback_{d}")));
     let row = |name: &str, f: &FiguresDto| {
         let mut cells = vec![
             name.to_owned(),
@@ -231,7 +218,7 @@ fn csv(report: &ReportDto) -> Result<String, ApiError> {
             cell(&f.share_cross_department),
         ]);
         cells.extend(
-            FEEDBACK_DIMENSIONS
+            ALL_DIMENSIONS
                 .iter()
                 .map(|d| cell(&f.feedback.get(*d).copied().flatten())),
         );
