@@ -37,8 +37,9 @@ impl PairStatus {
         Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 
-    /// A pair that still holds a place in the mentor's capacity (R10) and blocks a second
-    /// pair of the same two people.
+    /// A pair not yet ended or completed (proposed, active, suspended): it blocks a second
+    /// pair of the same two people. R10's capacity counts fewer pairs, see
+    /// [`Self::counts_toward_capacity`].
     pub fn is_open(self) -> bool {
         matches!(
             self,

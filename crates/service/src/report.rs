@@ -121,7 +121,7 @@ pub async fn pair_health(
     })
 }
 
-/// A figure, or why it is not shown.
+/// A figure, or `None`: left out under k (R13), or nothing to compute it from.
 pub type Shown<T> = Option<T>;
 
 /// The figures of a group or of the program.
