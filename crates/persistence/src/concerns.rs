@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use mentorat_domain::concern::ConcernStatus;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -176,17 +176,17 @@ async fn page(
     after: Option<Uuid>,
     limit: u16,
 ) -> Result<Page<Concern>, StoreError> {
-    let mut query = Concerns::find().filter(condition).order_by_asc(Column::Id);
-    if let Some(after) = after {
-        query = query.filter(Column::Id.gt(after));
-    }
-    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let (rows, next) = crate::cut(rows, limit, |r| r.id);
-    let items = rows
-        .into_iter()
-        .map(|row| to_domain(keys, row))
-        .collect::<Result<_, StoreError>>()?;
-    Ok(Page { items, next })
+    let query = Concerns::find().filter(condition);
+    crate::page_by_id(
+        conn,
+        query,
+        Column::Id,
+        after,
+        limit,
+        |r| r.id,
+        |row| to_domain(keys, row),
+    )
+    .await
 }
 
 /// Record a follow-up of `concern` as it was read (its revision): `StaleRevision` if another
