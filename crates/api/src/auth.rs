@@ -462,7 +462,8 @@ pub mod op {
     use super::{Op, Operation};
 
     macro_rules! operations {
-        ($($name:ident),* $(,)?) => {$(
+        ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+            $(#[$doc])*
             pub struct $name;
             impl Op for $name {
                 const OPERATION: Operation = Operation::$name;
@@ -470,63 +471,5 @@ pub mod op {
         )*};
     }
 
-    operations!(
-        CreateProgram,
-        ListPrograms,
-        ReadProgram,
-        UpdateProgram,
-        UpsertPerson,
-        ImportPeople,
-        ListPeople,
-        ReadPerson,
-        AddCharterVersion,
-        ReadCurrentCharter,
-        Enroll,
-        ListEnrollments,
-        ReadEnrollment,
-        AcceptCharter,
-        SuggestMentors,
-        RunMatching,
-        ApplyMatchingRun,
-        ProposePair,
-        ListPairs,
-        ReadPair,
-        AcceptPair,
-        EndPair,
-        ListObjectives,
-        ProposeObjective,
-        ReadObjective,
-        UpdateObjective,
-        AgreeObjective,
-        ListObjectiveRevisions,
-        ListMeetings,
-        ScheduleMeeting,
-        ReadMeeting,
-        UpdateMeeting,
-        CancelMeeting,
-        CloseMeeting,
-        ManageCalendarFeed,
-        ListNotes,
-        WriteNote,
-        ReadNote,
-        UpdateNote,
-        DeleteNote,
-        RaiseConcern,
-        ListConcerns,
-        ReadConcern,
-        UpdateConcern,
-        ListOwnConcerns,
-        UpdateEnrollment,
-        WithdrawEnrollment,
-        ListAuditEvents,
-        GiveFeedback,
-        ListFeedback,
-        ReadPairHealth,
-        ReadReport,
-        ReadMe,
-        ExportMe,
-        ManageWebhooks,
-        ProvisionUsers,
-        ErasePerson,
-    );
+    mentorat_domain::for_each_operation!(operations);
 }

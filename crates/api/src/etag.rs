@@ -61,28 +61,6 @@ pub fn none_match(req: &HttpRequest, tag: &str) -> bool {
         })
 }
 
-/// `value` as JSON with its [`content_etag`] — or, for a read (`read` is its request),
-/// `304` when `If-None-Match` names that tag.
-pub fn conditional_json<T: serde::Serialize>(
-    read: Option<&HttpRequest>,
-    status: actix_web::http::StatusCode,
-    revision: i32,
-    value: &T,
-) -> Result<actix_web::HttpResponse, ApiError> {
-    let body = serde_json::to_vec(value)
-        .map_err(|e| ApiError::Internal(format!("an answer could not be written: {e}")))?;
-    let tag = content_etag(revision, &body);
-    if read.is_some_and(|req| none_match(req, &tag)) {
-        return Ok(actix_web::HttpResponse::NotModified()
-            .insert_header((header::ETAG, tag))
-            .finish());
-    }
-    Ok(actix_web::HttpResponse::build(status)
-        .insert_header((header::ETAG, tag))
-        .content_type("application/json")
-        .body(body))
-}
-
 impl FromRequest for IfMatch {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
@@ -102,9 +80,4 @@ impl FromRequest for IfMatch {
         };
         std::future::ready(Ok(value))
     }
-}
-
-/// Does `If-None-Match` already hold this tag? (then `304 Not Modified`)
-pub fn not_modified(req: &HttpRequest, revision: i32) -> bool {
-    none_match(req, &etag(revision))
 }

@@ -27,6 +27,7 @@ pub mod refusals;
 pub mod reminders;
 pub mod retention;
 pub mod routes;
+pub mod tagged;
 pub mod telemetry;
 pub mod trace_context;
 pub mod unit;
@@ -198,15 +199,15 @@ fn api_v1(cfg: &mut ServiceConfig) {
         .service(routes::notes::get_note)
         .service(routes::notes::update_note)
         .service(routes::notes::delete_note)
-        .service(routes::notes::raise_concern)
-        .service(routes::notes::list_concerns)
+        .service(routes::concerns::raise_concern)
+        .service(routes::concerns::list_concerns)
         .service(routes::concerns::get_concern)
         .service(routes::concerns::update_concern)
         .service(routes::concerns::list_own_concerns)
         .service(routes::audit::list_audit_events)
-        .service(routes::reports::give_feedback)
-        .service(routes::reports::list_feedback)
-        .service(routes::reports::pair_health)
+        .service(routes::feedback::give_feedback)
+        .service(routes::feedback::list_feedback)
+        .service(routes::pair_health::pair_health)
         .service(routes::reports::program_report)
         .service(routes::webhooks::create_webhook)
         .service(routes::webhooks::list_webhooks)

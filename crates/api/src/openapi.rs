@@ -727,7 +727,7 @@ fn conditional_headers(method: &str, op: &mut Operation) {
 }
 
 /// `If-None-Match` on the GETs whose answer carries an `ETag` (they all honour it with `304`,
-/// `etag::not_modified` / `etag::none_match`), and the `ETag` on that `304`.
+/// `tagged::read` / `tagged::read_content`), and the `ETag` on that `304`.
 fn add_if_none_match(op: &mut Operation) {
     use utoipa::openapi::{
         Header, Required,

@@ -90,7 +90,10 @@ mod tests {
     #[test]
     fn json_schemas_parse() {
         for (name, schema) in [
-            ("NewFeedback", crate::routes::reports::NewFeedback::schema()),
+            (
+                "NewFeedback",
+                crate::routes::feedback::NewFeedback::schema(),
+            ),
             (
                 "NewEnrollment",
                 crate::routes::enrollments::NewEnrollment::schema(),

@@ -8,76 +8,98 @@
 
 use crate::caller::{Caller, Role};
 
-/// An operation of the public API, as the access policy sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Operation {
-    CreateProgram,
-    ListPrograms,
-    ReadProgram,
-    UpdateProgram,
-    UpsertPerson,
-    ImportPeople,
-    ListPeople,
-    ReadPerson,
-    AddCharterVersion,
-    ReadCurrentCharter,
-    Enroll,
-    ListEnrollments,
-    ReadEnrollment,
-    AcceptCharter,
-    SuggestMentors,
-    /// Issue 17: compute, list and read a program's matching runs.
-    RunMatching,
-    /// Issue 17: propose a run's pairs.
-    ApplyMatchingRun,
-    ProposePair,
-    ListPairs,
-    ReadPair,
-    AcceptPair,
-    EndPair,
-    ListObjectives,
-    ProposeObjective,
-    ReadObjective,
-    UpdateObjective,
-    AgreeObjective,
-    ListObjectiveRevisions,
-    ListMeetings,
-    ScheduleMeeting,
-    ReadMeeting,
-    UpdateMeeting,
-    CancelMeeting,
-    CloseMeeting,
-    ManageCalendarFeed,
-    ListNotes,
-    WriteNote,
-    ReadNote,
-    UpdateNote,
-    DeleteNote,
-    RaiseConcern,
-    ListConcerns,
-    /// R12 follow-up: one concern, read or followed up by the coordinators.
-    ReadConcern,
-    UpdateConcern,
-    /// A member's own concerns in a pair, with their status and response.
-    ListOwnConcerns,
-    /// A change of an enrollment's terms: the coordinators, or the enrolled person (capacity
-    /// is the coordinators' only, judged by the use case).
-    UpdateEnrollment,
-    /// Leaving a program: the coordinators, or the enrolled person.
-    WithdrawEnrollment,
-    ListAuditEvents,
-    GiveFeedback,
-    ListFeedback,
-    ReadPairHealth,
-    ReadReport,
-    ReadMe,
-    ExportMe,
-    ManageWebhooks,
-    /// SCIM 2.0 provisioning of people (`/scim/v2`): the HRIS connector only.
-    ProvisionUsers,
-    /// R14 erasure of a person (GDPR art. 17): the admins only.
-    ErasePerson,
+/// Calls `$m!` with every operation of the public API, in order, each with its doc comments:
+/// the one list that [`Operation`], [`Operation::ALL`] and the API's marker types (`op::…`)
+/// are made from.
+#[macro_export]
+macro_rules! for_each_operation {
+    ($m:ident) => {
+        $m! {
+            CreateProgram,
+            ListPrograms,
+            ReadProgram,
+            UpdateProgram,
+            UpsertPerson,
+            ImportPeople,
+            ListPeople,
+            ReadPerson,
+            AddCharterVersion,
+            ReadCurrentCharter,
+            Enroll,
+            ListEnrollments,
+            ReadEnrollment,
+            AcceptCharter,
+            SuggestMentors,
+            /// Issue 17: compute, list and read a program's matching runs.
+            RunMatching,
+            /// Issue 17: propose a run's pairs.
+            ApplyMatchingRun,
+            ProposePair,
+            ListPairs,
+            ReadPair,
+            AcceptPair,
+            EndPair,
+            ListObjectives,
+            ProposeObjective,
+            ReadObjective,
+            UpdateObjective,
+            AgreeObjective,
+            ListObjectiveRevisions,
+            ListMeetings,
+            ScheduleMeeting,
+            ReadMeeting,
+            UpdateMeeting,
+            CancelMeeting,
+            CloseMeeting,
+            ManageCalendarFeed,
+            ListNotes,
+            WriteNote,
+            ReadNote,
+            UpdateNote,
+            DeleteNote,
+            RaiseConcern,
+            ListConcerns,
+            /// R12 follow-up: one concern, read or followed up by the coordinators.
+            ReadConcern,
+            UpdateConcern,
+            /// A member's own concerns in a pair, with their status and response.
+            ListOwnConcerns,
+            /// A change of an enrollment's terms: the coordinators, or the enrolled person (capacity
+            /// is the coordinators' only, judged by the use case).
+            UpdateEnrollment,
+            /// Leaving a program: the coordinators, or the enrolled person.
+            WithdrawEnrollment,
+            ListAuditEvents,
+            GiveFeedback,
+            ListFeedback,
+            ReadPairHealth,
+            ReadReport,
+            ReadMe,
+            ExportMe,
+            ManageWebhooks,
+            /// SCIM 2.0 provisioning of people (`/scim/v2`): the HRIS connector only.
+            ProvisionUsers,
+            /// R14 erasure of a person (GDPR art. 17): the admins only.
+            ErasePerson,
+        }
+    };
 }
+
+macro_rules! define_operations {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {
+        /// An operation of the public API, as the access policy sees it.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Operation {
+            $($(#[$doc])* $name,)*
+        }
+
+        impl Operation {
+            pub const ALL: [Operation; [$(stringify!($name)),*].len()] = [$(Operation::$name),*];
+        }
+    };
+}
+
+for_each_operation!(define_operations);
 
 impl Operation {
     /// The operation's name in the audit log: `read_objective`, `propose_pair`, …
@@ -133,66 +155,6 @@ impl Operation {
                 | ExportMe
         )
     }
-
-    pub const ALL: [Operation; 57] = [
-        Operation::CreateProgram,
-        Operation::ListPrograms,
-        Operation::ReadProgram,
-        Operation::UpdateProgram,
-        Operation::UpsertPerson,
-        Operation::ImportPeople,
-        Operation::ListPeople,
-        Operation::ReadPerson,
-        Operation::AddCharterVersion,
-        Operation::ReadCurrentCharter,
-        Operation::Enroll,
-        Operation::ListEnrollments,
-        Operation::ReadEnrollment,
-        Operation::AcceptCharter,
-        Operation::SuggestMentors,
-        Operation::RunMatching,
-        Operation::ApplyMatchingRun,
-        Operation::ProposePair,
-        Operation::ListPairs,
-        Operation::ReadPair,
-        Operation::AcceptPair,
-        Operation::EndPair,
-        Operation::ListObjectives,
-        Operation::ProposeObjective,
-        Operation::ReadObjective,
-        Operation::UpdateObjective,
-        Operation::AgreeObjective,
-        Operation::ListObjectiveRevisions,
-        Operation::ListMeetings,
-        Operation::ScheduleMeeting,
-        Operation::ReadMeeting,
-        Operation::UpdateMeeting,
-        Operation::CancelMeeting,
-        Operation::CloseMeeting,
-        Operation::ManageCalendarFeed,
-        Operation::ListNotes,
-        Operation::WriteNote,
-        Operation::ReadNote,
-        Operation::UpdateNote,
-        Operation::DeleteNote,
-        Operation::RaiseConcern,
-        Operation::ListConcerns,
-        Operation::ReadConcern,
-        Operation::UpdateConcern,
-        Operation::ListOwnConcerns,
-        Operation::UpdateEnrollment,
-        Operation::WithdrawEnrollment,
-        Operation::ListAuditEvents,
-        Operation::GiveFeedback,
-        Operation::ListFeedback,
-        Operation::ReadPairHealth,
-        Operation::ReadReport,
-        Operation::ReadMe,
-        Operation::ExportMe,
-        Operation::ManageWebhooks,
-        Operation::ProvisionUsers,
-        Operation::ErasePerson,
-    ];
 }
 
 /// What an allowed caller may reach.

@@ -162,6 +162,44 @@ pub enum Grouping {
     Site,
 }
 
+impl Grouping {
+    pub const ALL: [Grouping; 2] = [Grouping::Department, Grouping::Site];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grouping::Department => "department",
+            Grouping::Site => "site",
+        }
+    }
+}
+
+/// The days a report is asked for, before they become a [`Window`]: each in a year from 1970
+/// to 9999 (`/from`, `/to`), and `from` before `to` when both are given (`/from`).
+pub fn check_requested_days(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<(), crate::error::DomainError> {
+    use crate::error::{DomainError, FieldError};
+    let in_range = |d: &NaiveDate| (1970..=9999).contains(&d.year());
+    for (pointer, date) in [("/from", &from), ("/to", &to)] {
+        if date.as_ref().is_some_and(|d| !in_range(d)) {
+            return Err(DomainError::Invalid(vec![FieldError::new(
+                pointer,
+                "a date between 1970-01-01 and 9999-12-31",
+            )]));
+        }
+    }
+    if let (Some(from), Some(to)) = (from, to)
+        && from >= to
+    {
+        return Err(DomainError::Invalid(vec![FieldError::new(
+            "/from",
+            format!("from ({from}) must come before to ({to})"),
+        )]));
+    }
+    Ok(())
+}
+
 /// A cell's place: department × site × month.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CellKey {
@@ -799,5 +837,31 @@ mod differencing {
         let cells = cells(&p);
         let rows = every_published_row(&p, &cells, 5);
         assert!(!basis_of(&rows, n).spans(indicator(&[lone], n)));
+    }
+
+    #[test]
+    fn requested_days_are_in_range_and_in_order() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day);
+        assert!(check_requested_days(None, None).is_ok());
+        assert!(check_requested_days(d(2026, 1, 1), d(2026, 2, 1)).is_ok());
+        let pointer = |r: Result<(), crate::error::DomainError>| match r {
+            Err(crate::error::DomainError::Invalid(f)) => f[0].pointer.clone(),
+            other => panic!("expected Invalid, got {other:?}"),
+        };
+        assert_eq!(
+            pointer(check_requested_days(d(1969, 12, 31), None)),
+            "/from"
+        );
+        assert_eq!(pointer(check_requested_days(None, d(1969, 1, 1))), "/to");
+        assert_eq!(
+            pointer(check_requested_days(d(2026, 2, 1), d(2026, 2, 1))),
+            "/from"
+        );
+    }
+
+    #[test]
+    fn groupings_are_spelled_once() {
+        let names: Vec<&str> = Grouping::ALL.iter().map(|g| g.as_str()).collect();
+        assert_eq!(names, ["department", "site"]);
     }
 }

@@ -148,6 +148,45 @@ pub fn follow_up(
     })
 }
 
+#[derive(Clone, PartialEq, Eq)]
+pub struct Concern {
+    pub id: uuid::Uuid,
+    pub pair_id: uuid::Uuid,
+    pub program_id: uuid::Uuid,
+    pub author_id: uuid::Uuid,
+    pub text: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub status: ConcernStatus,
+    /// The coordinators' response to the author (their words; `None` until they write one,
+    /// and again once erased).
+    pub response: Option<String>,
+    pub acknowledged_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub resolved_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub revision: i32,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl std::fmt::Debug for Concern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Concern")
+            .field("id", &self.id)
+            .field("pair_id", &self.pair_id)
+            .field("status", &self.status)
+            .field(
+                "text",
+                &format_args!("<{} characters>", self.text.chars().count()),
+            )
+            .field(
+                "response",
+                &format_args!(
+                    "<{} characters>",
+                    self.response.as_deref().map_or(0, |r| r.chars().count())
+                ),
+            )
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ConcernStatus::*;

@@ -53,6 +53,51 @@ impl FeedbackKind {
     }
 }
 
+/// Every dimension a report averages, check-in's first, then the final evaluation's.
+pub const ALL_DIMENSIONS: [&str; 10] = [
+    CHECK_IN_DIMENSIONS[0],
+    CHECK_IN_DIMENSIONS[1],
+    FINAL_DIMENSIONS[0],
+    FINAL_DIMENSIONS[1],
+    FINAL_DIMENSIONS[2],
+    FINAL_DIMENSIONS[3],
+    FINAL_DIMENSIONS[4],
+    FINAL_DIMENSIONS[5],
+    FINAL_DIMENSIONS[6],
+    FINAL_DIMENSIONS[7],
+];
+
+/// Scores as a JSON body carries them: a whole number may be written `4` or `4.0`; anything
+/// else (a fraction, a number too large to be a score) is refused at `/scores/{dimension}`.
+/// Whether each is 1 to 5 and of the kind is [`FeedbackDraft::validate`]'s.
+pub fn whole_scores(
+    raw: BTreeMap<String, serde_json::Number>,
+) -> Result<BTreeMap<String, i64>, DomainError> {
+    let mut scores = BTreeMap::new();
+    let mut errors = Vec::new();
+    for (dim, n) in raw {
+        let whole = n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 1e6)
+                .map(|f| f as i64)
+        });
+        match whole {
+            Some(v) => {
+                scores.insert(dim, v);
+            }
+            None => errors.push(FieldError::new(
+                format!("/scores/{dim}"),
+                format!("a score is a whole number 1 to 5, got {n}"),
+            )),
+        }
+    }
+    if errors.is_empty() {
+        Ok(scores)
+    } else {
+        Err(DomainError::Invalid(errors))
+    }
+}
+
 /// Feedback as a member sends it (no `Debug`: the comment is theirs).
 #[derive(Clone)]
 pub struct FeedbackDraft {
@@ -155,6 +200,16 @@ pub fn check_final(pair: PairStatus) -> Result<(), DomainError> {
     }
 }
 
+/// Feedback as stored, for its author.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredFeedback {
+    pub id: uuid::Uuid,
+    pub pair_id: uuid::Uuid,
+    pub author_id: uuid::Uuid,
+    pub feedback: Feedback,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -218,5 +273,36 @@ mod tests {
         assert!(check_final(PairStatus::Ended).is_ok());
         assert!(check_final(PairStatus::Completed).is_ok());
         assert!(check_final(PairStatus::Active).is_err());
+    }
+
+    #[test]
+    fn a_score_written_as_a_whole_float_is_whole_and_a_fraction_is_refused() {
+        let raw = |v: serde_json::Value| -> BTreeMap<String, serde_json::Number> {
+            serde_json::from_value(v).unwrap()
+        };
+        let ok = whole_scores(raw(serde_json::json!({"usefulness": 4, "atmosphere": 5.0})));
+        assert_eq!(
+            ok.unwrap(),
+            BTreeMap::from([("atmosphere".into(), 5), ("usefulness".into(), 4)])
+        );
+        match whole_scores(raw(
+            serde_json::json!({"usefulness": 4.5, "atmosphere": 1e9}),
+        )) {
+            Err(DomainError::Invalid(fields)) => {
+                let pointers: Vec<&str> = fields.iter().map(|f| f.pointer.as_str()).collect();
+                assert_eq!(pointers, ["/scores/atmosphere", "/scores/usefulness"]);
+            }
+            other => panic!("expected Invalid, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_report_averages_every_dimension_of_both_kinds_once() {
+        let both: Vec<&str> = CHECK_IN_DIMENSIONS
+            .iter()
+            .chain(FINAL_DIMENSIONS.iter())
+            .copied()
+            .collect();
+        assert_eq!(both, ALL_DIMENSIONS);
     }
 }

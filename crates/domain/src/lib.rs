@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod anonymity;
+pub mod audit;
 pub mod caller;
 pub mod concern;
 pub mod confidentiality;
@@ -17,6 +18,7 @@ pub mod matching;
 pub mod meeting;
 pub mod network;
 pub mod note;
+pub mod notification;
 pub mod objective;
 pub mod page;
 pub mod pair;

@@ -335,6 +335,22 @@ pub fn edit(
     })
 }
 
+/// One revision of an objective: who, when, each field before and after, and why. No
+/// `Debug`: the changes and the comment are the members' words.
+#[derive(Clone, PartialEq)]
+pub struct ObjectiveRevision {
+    pub id: uuid::Uuid,
+    pub objective_id: uuid::Uuid,
+    pub revision: i32,
+    pub changed_by: uuid::Uuid,
+    /// `proposed`, `edited` or `agreed`.
+    pub action: String,
+    /// `[{"field", "before", "after"}]`.
+    pub changes: serde_json::Value,
+    pub comment: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -37,8 +37,9 @@ impl PairStatus {
         Self::ALL.into_iter().find(|s| s.as_str() == raw)
     }
 
-    /// A pair that still holds a place in the mentor's capacity (R10) and blocks a second
-    /// pair of the same two people.
+    /// A pair not yet ended or completed (proposed, active, suspended): it blocks a second
+    /// pair of the same two people. R10's capacity counts fewer pairs, see
+    /// [`Self::counts_toward_capacity`].
     pub fn is_open(self) -> bool {
         matches!(
             self,
@@ -353,6 +354,18 @@ impl<'a> Matcher<'a> {
             reasons,
         }
     }
+}
+
+/// Filters of `GET /pairs`.
+#[derive(Debug, Clone, Default)]
+pub struct PairFilter {
+    pub program_id: Option<uuid::Uuid>,
+    pub status: Option<PairStatus>,
+    pub hierarchy_conflict: Option<bool>,
+    /// Only pairs this person is a member of.
+    pub member: Option<uuid::Uuid>,
+    /// Only pairs the person of this external id is a member of.
+    pub member_external_id: Option<String>,
 }
 
 #[cfg(test)]

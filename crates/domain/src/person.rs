@@ -177,6 +177,16 @@ impl ManagerLinks {
     }
 }
 
+/// Filters of `GET /people`.
+#[derive(Debug, Clone, Default)]
+pub struct PersonFilter {
+    pub department: Option<String>,
+    pub site: Option<String>,
+    pub active: Option<bool>,
+    /// Case-insensitive substring of a name, the email or the external id.
+    pub q: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -254,6 +254,14 @@ impl ProgramChanges {
     }
 }
 
+/// Filters of `GET /programs`.
+#[derive(Debug, Clone, Default)]
+pub struct ProgramFilter {
+    pub status: Option<ProgramStatus>,
+    /// Only programs this person is enrolled in (a participant's view).
+    pub enrolled_person: Option<uuid::Uuid>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,6 @@
 //! The audit log: who did what to which resource, when, and how it ended — never the content.
 //! Append-only: the database refuses updates and deletes (triggers of migration 7).
 
-use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
@@ -14,26 +13,7 @@ use crate::{
     error::StoreError,
 };
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AuditEvent {
-    pub id: Uuid,
-    pub at: DateTime<Utc>,
-    /// The caller's subject (external id).
-    pub actor: String,
-    /// The caller's roles, comma-separated.
-    pub roles: String,
-    /// The operation (`read_objective`, `propose_pair`, …).
-    pub action: String,
-    pub method: String,
-    /// The route pattern, ids not substituted.
-    pub route: String,
-    pub resource_id: Option<Uuid>,
-    pub pair_id: Option<Uuid>,
-    pub status: i16,
-    /// `allowed`, `denied` or `failed`.
-    pub outcome: String,
-    pub request_id: Option<String>,
-}
+pub use mentorat_domain::audit::AuditEvent;
 
 pub async fn append(conn: &impl ConnectionTrait, event: AuditEvent) -> Result<(), StoreError> {
     append_many(conn, vec![event]).await
@@ -75,13 +55,7 @@ fn row(event: AuditEvent) -> audit_event::ActiveModel {
     }
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub actor: Option<String>,
-    pub resource_id: Option<Uuid>,
-    pub pair_id: Option<Uuid>,
-    pub outcome: Option<String>,
-}
+pub use mentorat_domain::audit::AuditFilter;
 
 /// Newest first.
 pub async fn list(
@@ -176,7 +150,7 @@ mod tests {
     fn event(n: usize) -> AuditEvent {
         AuditEvent {
             id: Uuid::now_v7(),
-            at: Utc::now(),
+            at: chrono::Utc::now(),
             actor: format!("E{n}"),
             roles: String::new(),
             action: "read_pair".into(),

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use mentorat_domain::concern::ConcernStatus;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -16,44 +16,7 @@ use crate::{
     error::StoreError,
 };
 
-#[derive(Clone, PartialEq, Eq)]
-pub struct Concern {
-    pub id: Uuid,
-    pub pair_id: Uuid,
-    pub program_id: Uuid,
-    pub author_id: Uuid,
-    pub text: String,
-    pub created_at: DateTime<Utc>,
-    pub status: ConcernStatus,
-    /// The coordinators' response to the author (their words; `None` until they write one,
-    /// and again once erased).
-    pub response: Option<String>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub revision: i32,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl std::fmt::Debug for Concern {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Concern")
-            .field("id", &self.id)
-            .field("pair_id", &self.pair_id)
-            .field("status", &self.status)
-            .field(
-                "text",
-                &format_args!("<{} characters>", self.text.chars().count()),
-            )
-            .field(
-                "response",
-                &format_args!(
-                    "<{} characters>",
-                    self.response.as_deref().map_or(0, |r| r.chars().count())
-                ),
-            )
-            .finish()
-    }
-}
+pub use mentorat_domain::concern::Concern;
 
 /// Where a concern's words live: its row, column (`text`: the author's, `response`: the
 /// coordinators'), pair, program (whose coordinators read it) and author.
@@ -213,17 +176,17 @@ async fn page(
     after: Option<Uuid>,
     limit: u16,
 ) -> Result<Page<Concern>, StoreError> {
-    let mut query = Concerns::find().filter(condition).order_by_asc(Column::Id);
-    if let Some(after) = after {
-        query = query.filter(Column::Id.gt(after));
-    }
-    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let (rows, next) = crate::cut(rows, limit, |r| r.id);
-    let items = rows
-        .into_iter()
-        .map(|row| to_domain(keys, row))
-        .collect::<Result<_, StoreError>>()?;
-    Ok(Page { items, next })
+    let query = Concerns::find().filter(condition);
+    crate::page_by_id(
+        conn,
+        query,
+        Column::Id,
+        after,
+        limit,
+        |r| r.id,
+        |row| to_domain(keys, row),
+    )
+    .await
 }
 
 /// Record a follow-up of `concern` as it was read (its revision): `StaleRevision` if another

@@ -15,15 +15,7 @@ use crate::{
     sql::statement,
 };
 
-/// Feedback as stored, for its author.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredFeedback {
-    pub id: Uuid,
-    pub pair_id: Uuid,
-    pub author_id: Uuid,
-    pub feedback: Feedback,
-    pub created_at: DateTime<Utc>,
-}
+pub use mentorat_domain::feedback::StoredFeedback;
 
 /// Write feedback and its scores (call inside a transaction). A second check-in for the same
 /// meeting, or a second final evaluation, is `Duplicate`.

@@ -62,6 +62,33 @@ pub(crate) async fn query_ids(
         .collect::<Result<_, _>>()?)
 }
 
+/// One page of `query` in `id` order after `after` (keyset pagination): at most `limit`
+/// rows, each made a domain value by `to_domain`, and the id to go on after when there are
+/// more. The one way a repository pages a pair's notes, meetings, objectives, revisions or
+/// a program's concerns.
+pub(crate) async fn page_by_id<E, T>(
+    conn: &impl ConnectionTrait,
+    query: sea_orm::Select<E>,
+    id: E::Column,
+    after: Option<uuid::Uuid>,
+    limit: u16,
+    row_id: impl Fn(&E::Model) -> uuid::Uuid,
+    to_domain: impl FnMut(E::Model) -> Result<T, StoreError>,
+) -> Result<Page<T>, StoreError>
+where
+    E: sea_orm::EntityTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut query = query.order_by_asc(id);
+    if let Some(after) = after {
+        query = query.filter(id.gt(after));
+    }
+    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
+    let (rows, next) = cut(rows, limit, row_id);
+    let items = rows.into_iter().map(to_domain).collect::<Result<_, _>>()?;
+    Ok(Page { items, next })
+}
+
 /// Cut a keyset page: `rows` were read with `limit + 1`, and the extra row only says that
 /// there is more — the page continues after the last row kept.
 pub(crate) fn cut<R>(

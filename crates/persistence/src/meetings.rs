@@ -157,19 +157,17 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u16,
 ) -> Result<Page<Meeting>, StoreError> {
-    let mut query = Meetings::find()
-        .filter(Column::PairId.eq(pair_id))
-        .order_by_asc(Column::Id);
-    if let Some(after) = after {
-        query = query.filter(Column::Id.gt(after));
-    }
-    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let (rows, next) = crate::cut(rows, limit, |r| r.id);
-    let items = rows
-        .into_iter()
-        .map(|row| to_domain(row, keys))
-        .collect::<Result<_, _>>()?;
-    Ok(Page { items, next })
+    let query = Meetings::find().filter(Column::PairId.eq(pair_id));
+    crate::page_by_id(
+        conn,
+        query,
+        Column::Id,
+        after,
+        limit,
+        |r| r.id,
+        |row| to_domain(row, keys),
+    )
+    .await
 }
 
 /// The meetings of the people's pairs (a calendar feed), newest first, at most `limit`.

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use mentorat_domain::note::{Note, Visibility};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::Expr,
+    QueryOrder, sea_query::Expr,
 };
 use uuid::Uuid;
 
@@ -76,24 +76,21 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u16,
 ) -> Result<Page<Note>, StoreError> {
-    let mut query = Notes::find()
-        .filter(Column::PairId.eq(pair_id))
-        .filter(
-            Condition::any()
-                .add(Column::Visibility.eq(Visibility::Shared.as_str()))
-                .add(Column::AuthorId.eq(reader)),
-        )
-        .order_by_asc(Column::Id);
-    if let Some(after) = after {
-        query = query.filter(Column::Id.gt(after));
-    }
-    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let (rows, next) = crate::cut(rows, limit, |r| r.id);
-    let items = rows
-        .into_iter()
-        .map(|row| to_domain(row, keys))
-        .collect::<Result<_, _>>()?;
-    Ok(Page { items, next })
+    let query = Notes::find().filter(Column::PairId.eq(pair_id)).filter(
+        Condition::any()
+            .add(Column::Visibility.eq(Visibility::Shared.as_str()))
+            .add(Column::AuthorId.eq(reader)),
+    );
+    crate::page_by_id(
+        conn,
+        query,
+        Column::Id,
+        after,
+        limit,
+        |r| r.id,
+        |row| to_domain(row, keys),
+    )
+    .await
 }
 
 /// Every note a person wrote, in every pair (their data export).

@@ -13,19 +13,7 @@ use crate::{
     error::StoreError,
 };
 
-/// A notification as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Notification {
-    pub id: Uuid,
-    pub person_id: Uuid,
-    pub kind: String,
-    pub program_id: Option<Uuid>,
-    pub pair_id: Option<Uuid>,
-    /// What the notification is about inside the pair (a meeting, an objective), if anything.
-    pub subject_id: Option<Uuid>,
-    pub created_at: DateTime<Utc>,
-    pub read_at: Option<DateTime<Utc>>,
-}
+pub use mentorat_domain::notification::Notification;
 
 /// Notify each of `people` of `kind` about a pair, in one statement.
 pub async fn notify(

@@ -8,8 +8,8 @@ use mentorat_domain::{
     objective::{Edit, FieldChange, FieldValue, Objective, ObjectiveStatus, ObjectiveText},
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::Expr,
 };
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -26,21 +26,7 @@ use crate::{
     error::StoreError,
 };
 
-/// One revision of an objective: who, when, each field before and after, and why. No
-/// `Debug`: the changes and the comment are the members' words.
-#[derive(Clone, PartialEq)]
-pub struct ObjectiveRevision {
-    pub id: Uuid,
-    pub objective_id: Uuid,
-    pub revision: i32,
-    pub changed_by: Uuid,
-    /// `proposed`, `edited` or `agreed`.
-    pub action: String,
-    /// `[{"field", "before", "after"}]`.
-    pub changes: Value,
-    pub comment: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
+pub use mentorat_domain::objective::ObjectiveRevision;
 
 fn value(v: &FieldValue) -> Value {
     match v {
@@ -212,19 +198,17 @@ pub async fn list(
     after: Option<Uuid>,
     limit: u16,
 ) -> Result<Page<Objective>, StoreError> {
-    let mut query = Objectives::find()
-        .filter(Column::PairId.eq(pair_id))
-        .order_by_asc(Column::Id);
-    if let Some(after) = after {
-        query = query.filter(Column::Id.gt(after));
-    }
-    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let (rows, next) = crate::cut(rows, limit, |r| r.id);
-    let items = rows
-        .into_iter()
-        .map(|row| to_domain(row, keys))
-        .collect::<Result<_, _>>()?;
-    Ok(Page { items, next })
+    let query = Objectives::find().filter(Column::PairId.eq(pair_id));
+    crate::page_by_id(
+        conn,
+        query,
+        Column::Id,
+        after,
+        limit,
+        |r| r.id,
+        |row| to_domain(row, keys),
+    )
+    .await
 }
 
 /// Apply an edit made on `objective` as read; `StaleRevision` if it changed since.
@@ -327,17 +311,15 @@ pub async fn revisions(
     limit: u16,
 ) -> Result<Page<ObjectiveRevision>, StoreError> {
     use crate::entity::objective_revision::Column as R;
-    let mut query = Revisions::find()
-        .filter(R::ObjectiveId.eq(objective_id))
-        .order_by_asc(R::Id);
-    if let Some(after) = after {
-        query = query.filter(R::Id.gt(after));
-    }
-    let rows = query.limit(u64::from(limit) + 1).all(conn).await?;
-    let (rows, next) = crate::cut(rows, limit, |r| r.id);
-    let items = rows
-        .into_iter()
-        .map(|row| {
+    let query = Revisions::find().filter(R::ObjectiveId.eq(objective_id));
+    crate::page_by_id(
+        conn,
+        query,
+        R::Id,
+        after,
+        limit,
+        |r| r.id,
+        |row| {
             let changes = serde_json::from_str(&keys.open(
                 &row.changes,
                 &revision_aad("changes", row.id, row.objective_id, row.revision),
@@ -358,9 +340,9 @@ pub async fn revisions(
                 )?,
                 created_at: row.created_at,
             })
-        })
-        .collect::<Result<_, StoreError>>()?;
-    Ok(Page { items, next })
+        },
+    )
+    .await
 }
 
 /// Per pair: objectives by status, and how many were ever agreed (R4).

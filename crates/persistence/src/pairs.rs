@@ -20,17 +20,7 @@ use crate::{
 /// Deeper than any real organization; a bound so a corrupt (cyclic) chain cannot loop.
 const MAX_DEPTH: i32 = 64;
 
-/// Filters of `GET /pairs`.
-#[derive(Debug, Clone, Default)]
-pub struct PairFilter {
-    pub program_id: Option<Uuid>,
-    pub status: Option<PairStatus>,
-    pub hierarchy_conflict: Option<bool>,
-    /// Only pairs this person is a member of.
-    pub member: Option<Uuid>,
-    /// Only pairs the person of this external id is a member of.
-    pub member_external_id: Option<String>,
-}
+pub use mentorat_domain::pair::PairFilter;
 
 /// Is `ancestor` in `person`'s management chain, at any depth? (by external id)
 pub async fn in_chain(

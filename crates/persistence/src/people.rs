@@ -18,15 +18,7 @@ use crate::{
     error::StoreError,
 };
 
-/// Filters of `GET /people`.
-#[derive(Debug, Clone, Default)]
-pub struct PersonFilter {
-    pub department: Option<String>,
-    pub site: Option<String>,
-    pub active: Option<bool>,
-    /// Case-insensitive substring of a name, the email or the external id.
-    pub q: Option<String>,
-}
+pub use mentorat_domain::person::PersonFilter;
 
 /// A row to write: the id it has (or gets), its record and its new revision.
 #[derive(Debug, Clone)]

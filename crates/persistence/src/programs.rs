@@ -15,13 +15,7 @@ use uuid::Uuid;
 use crate::entity::program::{self, Column, Entity as Programs};
 use crate::error::StoreError;
 
-/// Filters of `GET /programs`.
-#[derive(Debug, Clone, Default)]
-pub struct ProgramFilter {
-    pub status: Option<ProgramStatus>,
-    /// Only programs this person is enrolled in (a participant's view).
-    pub enrolled_person: Option<Uuid>,
-}
+pub use mentorat_domain::program::ProgramFilter;
 
 pub use crate::Page;
 

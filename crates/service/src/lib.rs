@@ -1,6 +1,7 @@
 //! Mentorat's use cases. Each one opens what it needs (a transaction when it writes more
 //! than one row), loads, asks the domain, saves. Handlers call these and nothing below them.
 
+pub mod audit;
 pub mod calendar;
 pub mod concerns;
 pub mod departures;

@@ -770,8 +770,3 @@ pub async fn recheck_hierarchy(
     }
     Ok(flagged)
 }
-
-/// Status names, for filters.
-pub fn parse_status(raw: &str) -> Option<PairStatus> {
-    PairStatus::parse(raw)
-}

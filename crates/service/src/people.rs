@@ -271,8 +271,3 @@ pub async fn by_external_id(db: &Db, external_id: &str) -> Result<Option<Person>
         Err(_) => Ok(None),
     }
 }
-
-/// The person a caller is, if the HRIS knows them.
-pub async fn of_caller(db: &Db, caller: &Caller) -> Result<Option<Person>, ServiceError> {
-    Ok(people::find_by_external_id(db.conn(), &caller.subject).await?)
-}

@@ -12,7 +12,7 @@ use mentorat_domain::{
     anonymity::{self, Cell, CellKey, Window},
     feedback::{CHECK_IN_DIMENSIONS, FINAL_DIMENSIONS},
     health::PairFlag,
-    pair::Pair,
+    pair::{Pair, PairStatus},
 };
 use mentorat_persistence::{
     Db, charters,
@@ -121,7 +121,7 @@ pub async fn pair_health(
     })
 }
 
-/// A figure, or why it is not shown.
+/// A figure, or `None`: left out under k (R13), or nothing to compute it from.
 pub type Shown<T> = Option<T>;
 
 /// The figures of a group or of the program.
@@ -175,8 +175,6 @@ fn round(x: f64) -> f64 {
 fn share(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| round(part as f64 / whole as f64))
 }
-
-const STATUSES: [&str; 5] = ["proposed", "active", "completed", "ended", "suspended"];
 
 /// The figures of the pairs formed, that add up across cells.
 #[derive(Debug, Clone, Default)]
@@ -288,10 +286,11 @@ fn figures(kinds: Kinds) -> Figures {
             && feedback.values().all(Option::is_none),
         people: pairs.map(|_| i64::try_from(kinds.pairs.people).unwrap_or(i64::MAX)),
         pairs: pairs.map(|p| p.pairs),
-        pairs_by_status: STATUSES
+        pairs_by_status: PairStatus::ALL
+            .map(PairStatus::as_str)
             .into_iter()
             .map(|s| {
-                let shown = if s == "proposed" {
+                let shown = if s == PairStatus::Proposed.as_str() {
                     pairs.map(|p| p.pairs)
                 } else {
                     event(s)
@@ -459,8 +458,27 @@ impl ReportCache {
     }
 }
 
+/// The report a caller asks for: the days requested (`from`, `to`, checked by
+/// [`anonymity::check_requested_days`]) become whole closed months by today's clock
+/// ([`anonymity::closed_window`]; none closed: `422 report_window_open`), then the figures
+/// come through the cache.
+pub async fn requested_report(
+    cache: &ReportCache,
+    db: &Db,
+    program_id: Uuid,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    group_by: Option<GroupBy>,
+    k: u32,
+) -> Result<Report, ServiceError> {
+    anonymity::check_requested_days(from, to)?;
+    let window = anonymity::closed_window(from, to, Utc::now().date_naive())
+        .map_err(|e| ServiceError::Unprocessable(ErrorCode::ReportWindowOpen, e.to_string()))?;
+    cached_report(cache, db, program_id, window, group_by, k).await
+}
+
 /// [`report`], through the cache.
-pub async fn cached_report(
+async fn cached_report(
     cache: &ReportCache,
     db: &Db,
     program_id: Uuid,

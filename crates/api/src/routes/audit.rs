@@ -2,7 +2,8 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use chrono::{DateTime, Utc};
-use mentorat_persistence::audit::{self, AuditEvent, AuditFilter};
+use mentorat_domain::audit::{AuditEvent, AuditFilter};
+use mentorat_service::audit as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -133,9 +134,7 @@ pub async fn list_audit_events(
         pair_id: query.pair_id,
         outcome: query.outcome.map(|o| o.as_str().to_owned()),
     };
-    let page = audit::list(db.conn(), &filter, before, limit.get())
-        .await
-        .map_err(ApiError::from)?;
+    let page = use_case::list(&db, &filter, before, limit).await?;
     let items: Vec<AuditEventDto> = page.items.into_iter().map(Into::into).collect();
     Ok(page_response(&req, items, page.next))
 }

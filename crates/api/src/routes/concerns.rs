@@ -1,24 +1,142 @@
-//! Following a concern up (R12): the coordinators read one, acknowledge and resolve it, and
-//! answer its author; the author reads what became of their own concerns. The other member
-//! never sees them.
+//! Concerns of a pair (R12): a member raises one to the program's coordinators, who read it,
+//! acknowledge and resolve it, and answer its author; the author reads what became of their
+//! own concerns. The other member never sees them.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, web};
-use mentorat_domain::concern::{ConcernFollowUp, ConcernStatus, RESPONSE_MAX_CHARS};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use chrono::{DateTime, Utc};
+use mentorat_domain::concern::{Concern, ConcernFollowUp, ConcernStatus, RESPONSE_MAX_CHARS};
 use mentorat_service::concerns as use_case;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::{IfMatch, conditional_json},
+    etag::IfMatch,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
-    routes::{enrollments::PageQuery, notes::ConcernDto},
+    routes::enrollments::PageQuery,
+    tagged,
     unit::RequestDb,
 };
+
+/// Where the coordinators stand with a concern: `open → acknowledged → resolved` (or `open →
+/// resolved` at once); `resolved` is final.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConcernStatusDto {
+    Open,
+    Acknowledged,
+    Resolved,
+}
+
+impl From<ConcernStatus> for ConcernStatusDto {
+    fn from(s: ConcernStatus) -> Self {
+        match s {
+            ConcernStatus::Open => Self::Open,
+            ConcernStatus::Acknowledged => Self::Acknowledged,
+            ConcernStatus::Resolved => Self::Resolved,
+        }
+    }
+}
+
+/// A member's concern, for the program's coordinators and its author (R12).
+#[derive(Serialize, ToSchema)]
+pub struct ConcernDto {
+    pub id: Uuid,
+    pub pair_id: Uuid,
+    pub program_id: Uuid,
+    /// The member (person id) who raised it.
+    pub author_id: Uuid,
+    /// The author's words (empty once erased, R14).
+    pub text: String,
+    pub status: ConcernStatusDto,
+    /// The coordinators' response to the author; `null` until they write one.
+    pub response: Option<String>,
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub revision: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Concern> for ConcernDto {
+    fn from(c: Concern) -> Self {
+        Self {
+            id: c.id,
+            pair_id: c.pair_id,
+            program_id: c.program_id,
+            author_id: c.author_id,
+            text: c.text,
+            status: c.status.into(),
+            response: c.response,
+            acknowledged_at: c.acknowledged_at,
+            resolved_at: c.resolved_at,
+            revision: c.revision,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"text": "Nos rendez-vous sont sans cesse annulés ; je souhaite arrêter."}))]
+pub struct NewConcern {
+    #[validate(length(min = 1, max = 10000))]
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+    )]
+    pub text: String,
+}
+
+/// Raise a concern to the program's coordinators (a member, R12): the one path by which a
+/// pair's words reach them, by the member's own choice. The coordinators are notified and a
+/// `concern.raised` event is written.
+#[utoipa::path(
+    tag = "concerns",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Pair id")),
+    request_body = NewConcern,
+    responses((status = 201, body = ConcernDto))
+)]
+#[post("/pairs/{id}/concerns")]
+pub async fn raise_concern(
+    auth: Authorized<op::RaiseConcern>,
+    db: RequestDb,
+    id: web::Path<Uuid>,
+    ValidJson(body): ValidJson<NewConcern>,
+) -> Result<HttpResponse, ApiError> {
+    let c = use_case::raise(&db, &auth.caller, id.into_inner(), Some(body.text)).await?;
+    let location = format!("/api/v1/programs/{}/concerns/{}", c.program_id, c.id);
+    Ok(tagged::created(location, c.revision, ConcernDto::from(c)))
+}
+
+/// The concerns raised in a program (coordinators, admins).
+#[utoipa::path(
+    tag = "concerns",
+    security(("bearer" = [])),
+    params(("id" = Uuid, Path, description = "Program id"), PageQuery),
+    responses((status = 200, body = crate::pagination::Paginated<ConcernDto>))
+)]
+#[get("/programs/{id}/concerns")]
+pub async fn list_concerns(
+    _auth: Authorized<op::ListConcerns>,
+    db: RequestDb,
+    req: HttpRequest,
+    id: web::Path<Uuid>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let (limit, after) = page_params(query.limit, query.cursor.as_deref())?;
+    let page = use_case::list(&db, id.into_inner(), after, limit).await?;
+    let items: Vec<ConcernDto> = page.items.into_iter().map(Into::into).collect();
+    Ok(page_response(&req, items, page.next))
+}
 
 /// The statuses a coordinator moves a concern to (`open` is where it starts).
 #[derive(Debug, Clone, Copy, Deserialize, ToSchema, PartialEq, Eq)]
@@ -71,13 +189,7 @@ pub async fn get_concern(
 ) -> Result<HttpResponse, ApiError> {
     let (program_id, concern_id) = path.into_inner();
     let c = use_case::get(&db, program_id, concern_id).await?;
-    let revision = c.revision;
-    conditional_json(
-        Some(&req),
-        actix_web::http::StatusCode::OK,
-        revision,
-        &ConcernDto::from(c),
-    )
+    tagged::read_content(&req, c.revision, &ConcernDto::from(c))
 }
 
 /// Follow a concern up (coordinators, admins): acknowledge it, resolve it, answer its author.
@@ -121,11 +233,9 @@ pub async fn update_concern(
         change,
     )
     .await?;
-    let revision = c.revision;
-    conditional_json(
-        None,
+    tagged::content(
         actix_web::http::StatusCode::OK,
-        revision,
+        c.revision,
         &ConcernDto::from(c),
     )
 }

@@ -1,7 +1,7 @@
 //! A program's charter versions and enrollments (R3): coordinators write the charter and
 //! enroll people; each enrolled person accepts the current charter themself.
 
-use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::enrollment::{
     CharterStatus, CharterVersion, Enrollment, EnrollmentChanges, EnrollmentDraft, EnrollmentRole,
@@ -15,10 +15,11 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::{IfMatch, conditional_json, etag},
+    etag::IfMatch,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
+    tagged,
     unit::RequestDb,
 };
 
@@ -326,16 +327,16 @@ pub async fn enroll(
     };
     let enrollment = use_case::enroll(&db, &auth.caller, program_id, body.person_id, draft).await?;
     let current = use_case::current_charter_version(&db, program_id).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!(
-                "/api/v1/programs/{program_id}/enrollments/{}",
-                enrollment.id
-            ),
-        ))
-        .insert_header((header::ETAG, etag(enrollment.revision)))
-        .json(dto(enrollment, current)))
+    let location = format!(
+        "/api/v1/programs/{program_id}/enrollments/{}",
+        enrollment.id
+    );
+    let revision = enrollment.revision;
+    Ok(tagged::created(
+        location,
+        revision,
+        dto(enrollment, current),
+    ))
 }
 
 /// A program's enrollments (coordinators, admins: all; a participant: their own).
@@ -383,12 +384,7 @@ pub async fn get_enrollment(
         use_case::get(&db, &auth.caller, auth.scope, program_id, enrollment_id).await?;
     let current = use_case::current_charter_version(&db, program_id).await?;
     let revision = enrollment.revision;
-    crate::etag::conditional_json(
-        Some(&req),
-        actix_web::http::StatusCode::OK,
-        revision,
-        &dto(enrollment, current),
-    )
+    tagged::read_content(&req, revision, &dto(enrollment, current))
 }
 
 /// Accept the program's current charter (the enrolled person only; for anyone else the
@@ -412,9 +408,7 @@ pub async fn accept_charter(
         use_case::accept_charter(&db, &auth.caller, program_id, enrollment_id, body.version)
             .await?;
     let current = use_case::current_charter_version(&db, program_id).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(enrollment.revision)))
-        .json(dto(enrollment, current)))
+    Ok(tagged::ok(enrollment.revision, dto(enrollment, current)))
 }
 
 /// A change of an enrollment: only the fields present change. `capacity` (mentors, 1 to 50)
@@ -487,8 +481,7 @@ pub async fn update_enrollment(
     .await?;
     let current = use_case::current_charter_version(&db, program_id).await?;
     let revision = enrollment.revision;
-    conditional_json(
-        None,
+    tagged::content(
         actix_web::http::StatusCode::OK,
         revision,
         &dto(enrollment, current),
@@ -520,8 +513,7 @@ pub async fn withdraw_enrollment(
         use_case::withdraw(&db, &auth.caller, auth.scope, program_id, enrollment_id).await?;
     let current = use_case::current_charter_version(&db, program_id).await?;
     let revision = enrollment.revision;
-    conditional_json(
-        None,
+    tagged::content(
         actix_web::http::StatusCode::OK,
         revision,
         &dto(enrollment, current),

@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_persistence::notifications::Notification;
+use mentorat_domain::notification::Notification;
 use mentorat_service::notifications as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -153,9 +153,9 @@ pub struct ExportDto {
     /// The notes the caller wrote, private and shared.
     pub notes: Vec<crate::routes::notes::NoteDto>,
     /// The feedback the caller gave.
-    pub feedback: Vec<crate::routes::reports::FeedbackDto>,
+    pub feedback: Vec<crate::routes::feedback::FeedbackDto>,
     /// The concerns the caller raised.
-    pub concerns: Vec<crate::routes::notes::ConcernDto>,
+    pub concerns: Vec<crate::routes::concerns::ConcernDto>,
     pub notifications: Vec<NotificationDto>,
     /// What the audit log recorded of the caller's own requests.
     pub audit_events: Vec<crate::routes::audit::AuditEventDto>,

@@ -1,7 +1,7 @@
 //! Meetings of a pair (R2, R3, R7): members only. Coordinators and admins get
 //! `403 confidential`, anyone else `404` (R5).
 
-use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::{
     Content,
@@ -15,11 +15,12 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::{IfMatch, etag, not_modified},
+    etag::IfMatch,
     json::{OptionalJson, ValidJson},
     pagination::{page_params, page_response},
     problem::ApiError,
     routes::enrollments::PageQuery,
+    tagged,
     unit::RequestDb,
 };
 
@@ -182,12 +183,6 @@ impl From<Meeting> for MeetingDto {
     }
 }
 
-fn with_etag(mut response: actix_web::HttpResponseBuilder, m: Meeting) -> HttpResponse {
-    response
-        .insert_header((header::ETAG, etag(m.revision)))
-        .json(MeetingDto::from(m))
-}
-
 /// A new meeting. In person needs a `location` (`422 location_required`), never a
 /// `private_residence` (`422 private_location`, R2). 15 to 240 minutes, not in the past, not
 /// overlapping another meeting of the pair (`409 meeting_overlap`).
@@ -308,9 +303,11 @@ pub async fn schedule_meeting(
     };
     let created = use_case::schedule(&db, &auth.caller, pair_id, draft, body.reschedules).await?;
     let location = format!("/api/v1/pairs/{pair_id}/meetings/{}", created.id);
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, location));
-    Ok(with_etag(response, created))
+    Ok(tagged::created(
+        location,
+        created.revision,
+        MeetingDto::from(created),
+    ))
 }
 
 /// One meeting (members only).
@@ -329,12 +326,7 @@ pub async fn get_meeting(
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
     let m = use_case::get(&db, &auth.caller, pair_id, id).await?;
-    if not_modified(&req, m.revision) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(m.revision)))
-            .finish());
-    }
-    Ok(with_etag(HttpResponse::Ok(), m))
+    Ok(tagged::read(&req, m.revision, MeetingDto::from(m)))
 }
 
 /// Change a scheduled meeting (either member; `If-Match` → `412` when stale). A new time is
@@ -375,7 +367,7 @@ pub async fn update_meeting(
         changes,
     )
     .await?;
-    Ok(with_etag(HttpResponse::Ok(), m))
+    Ok(tagged::ok(m.revision, MeetingDto::from(m)))
 }
 
 /// Cancel a meeting that has not started (either member, R7), with a reason. The answer says
@@ -398,7 +390,7 @@ pub async fn cancel_meeting(
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
     let m = use_case::cancel(&db, &auth.caller, pair_id, id, Some(body.reason)).await?;
-    Ok(with_etag(HttpResponse::Ok(), m))
+    Ok(tagged::ok(m.revision, MeetingDto::from(m)))
 }
 
 /// The meeting took place (either member; from its start time on), with an optional summary
@@ -420,7 +412,7 @@ pub async fn meeting_held(
     let (pair_id, id) = path.into_inner();
     let summary = body.and_then(|b| b.summary);
     let m = use_case::close(&db, &auth.caller, pair_id, id, MeetingStatus::Held, summary).await?;
-    Ok(with_etag(HttpResponse::Ok(), m))
+    Ok(tagged::ok(m.revision, MeetingDto::from(m)))
 }
 
 /// The meeting did not take place (either member; from its start time on). Counted (R7).
@@ -438,5 +430,5 @@ pub async fn meeting_missed(
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
     let m = use_case::close(&db, &auth.caller, pair_id, id, MeetingStatus::Missed, None).await?;
-    Ok(with_etag(HttpResponse::Ok(), m))
+    Ok(tagged::ok(m.revision, MeetingDto::from(m)))
 }

@@ -1,13 +1,9 @@
-//! Notes (R5, R6) and concerns (R12) of a pair.
+//! Notes of a pair (R5, R6).
 
-use actix_web::{HttpRequest, HttpResponse, delete, get, http::header, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use chrono::{DateTime, Utc};
-use mentorat_domain::{
-    concern::ConcernStatus,
-    note::{Note, Visibility},
-};
-use mentorat_persistence::concerns::Concern;
-use mentorat_service::{concerns as concern_use_case, notes as use_case};
+use mentorat_domain::note::{Note, Visibility};
+use mentorat_service::notes as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -15,11 +11,12 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::{IfMatch, etag, not_modified},
+    etag::IfMatch,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
     routes::enrollments::PageQuery,
+    tagged,
     unit::RequestDb,
 };
 
@@ -76,12 +73,6 @@ impl From<Note> for NoteDto {
             updated_at: n.updated_at,
         }
     }
-}
-
-fn with_etag(mut response: actix_web::HttpResponseBuilder, n: Note) -> HttpResponse {
-    response
-        .insert_header((header::ETAG, etag(n.revision)))
-        .json(NoteDto::from(n))
 }
 
 #[derive(Deserialize, Validate, ToSchema)]
@@ -159,9 +150,11 @@ pub async fn write_note(
     )
     .await?;
     let location = format!("/api/v1/pairs/{pair_id}/notes/{}", created.id);
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, location));
-    Ok(with_etag(response, created))
+    Ok(tagged::created(
+        location,
+        created.revision,
+        NoteDto::from(created),
+    ))
 }
 
 /// One note: its author, or the other member when it is shared; the other member's private
@@ -181,12 +174,7 @@ pub async fn get_note(
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
     let n = use_case::get(&db, &auth.caller, pair_id, id).await?;
-    if not_modified(&req, n.revision) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(n.revision)))
-            .finish());
-    }
-    Ok(with_etag(HttpResponse::Ok(), n))
+    Ok(tagged::read(&req, n.revision, NoteDto::from(n)))
 }
 
 /// Change a note's body or visibility — its author only (`403 not_author` for the other
@@ -221,7 +209,7 @@ pub async fn update_note(
         body.body,
     )
     .await?;
-    Ok(with_etag(HttpResponse::Ok(), n))
+    Ok(tagged::ok(n.revision, NoteDto::from(n)))
 }
 
 /// Delete a note — its author only (R6).
@@ -240,123 +228,4 @@ pub async fn delete_note(
     let (pair_id, id) = path.into_inner();
     use_case::delete(&db, &auth.caller, pair_id, id).await?;
     Ok(HttpResponse::NoContent().finish())
-}
-
-/// Where the coordinators stand with a concern: `open → acknowledged → resolved` (or `open →
-/// resolved` at once); `resolved` is final.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum ConcernStatusDto {
-    Open,
-    Acknowledged,
-    Resolved,
-}
-
-impl From<ConcernStatus> for ConcernStatusDto {
-    fn from(s: ConcernStatus) -> Self {
-        match s {
-            ConcernStatus::Open => Self::Open,
-            ConcernStatus::Acknowledged => Self::Acknowledged,
-            ConcernStatus::Resolved => Self::Resolved,
-        }
-    }
-}
-
-/// A member's concern, for the program's coordinators and its author (R12).
-#[derive(Serialize, ToSchema)]
-pub struct ConcernDto {
-    pub id: Uuid,
-    pub pair_id: Uuid,
-    pub program_id: Uuid,
-    /// The member (person id) who raised it.
-    pub author_id: Uuid,
-    /// The author's words (empty once erased, R14).
-    pub text: String,
-    pub status: ConcernStatusDto,
-    /// The coordinators' response to the author; `null` until they write one.
-    pub response: Option<String>,
-    pub acknowledged_at: Option<DateTime<Utc>>,
-    pub resolved_at: Option<DateTime<Utc>>,
-    pub revision: i32,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl From<Concern> for ConcernDto {
-    fn from(c: Concern) -> Self {
-        Self {
-            id: c.id,
-            pair_id: c.pair_id,
-            program_id: c.program_id,
-            author_id: c.author_id,
-            text: c.text,
-            status: c.status.into(),
-            response: c.response,
-            acknowledged_at: c.acknowledged_at,
-            resolved_at: c.resolved_at,
-            revision: c.revision,
-            created_at: c.created_at,
-            updated_at: c.updated_at,
-        }
-    }
-}
-
-#[derive(Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(example = json!({"text": "Nos rendez-vous sont sans cesse annulés ; je souhaite arrêter."}))]
-pub struct NewConcern {
-    #[validate(length(min = 1, max = 10000))]
-    #[schema(
-        min_length = 1,
-        max_length = 10000,
-        pattern = "[^\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
-    )]
-    pub text: String,
-}
-
-/// Raise a concern to the program's coordinators (a member, R12): the one path by which a
-/// pair's words reach them, by the member's own choice. The coordinators are notified and a
-/// `concern.raised` event is written.
-#[utoipa::path(
-    tag = "concerns",
-    security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Pair id")),
-    request_body = NewConcern,
-    responses((status = 201, body = ConcernDto))
-)]
-#[post("/pairs/{id}/concerns")]
-pub async fn raise_concern(
-    auth: Authorized<op::RaiseConcern>,
-    db: RequestDb,
-    id: web::Path<Uuid>,
-    ValidJson(body): ValidJson<NewConcern>,
-) -> Result<HttpResponse, ApiError> {
-    let c = concern_use_case::raise(&db, &auth.caller, id.into_inner(), Some(body.text)).await?;
-    let location = format!("/api/v1/programs/{}/concerns/{}", c.program_id, c.id);
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag(c.revision)))
-        .json(ConcernDto::from(c)))
-}
-
-/// The concerns raised in a program (coordinators, admins).
-#[utoipa::path(
-    tag = "concerns",
-    security(("bearer" = [])),
-    params(("id" = Uuid, Path, description = "Program id"), PageQuery),
-    responses((status = 200, body = crate::pagination::Paginated<ConcernDto>))
-)]
-#[get("/programs/{id}/concerns")]
-pub async fn list_concerns(
-    _auth: Authorized<op::ListConcerns>,
-    db: RequestDb,
-    req: HttpRequest,
-    id: web::Path<Uuid>,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let (limit, after) = page_params(query.limit, query.cursor.as_deref())?;
-    let page = concern_use_case::list(&db, id.into_inner(), after, limit).await?;
-    let items: Vec<ConcernDto> = page.items.into_iter().map(Into::into).collect();
-    Ok(page_response(&req, items, page.next))
 }

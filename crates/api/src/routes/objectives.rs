@@ -1,13 +1,13 @@
 //! Objectives of a pair (R4): members only. Coordinators and admins get `403 confidential`,
 //! anyone else `404` — the content does not exist for them (R5).
 
-use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
+use mentorat_domain::objective::ObjectiveRevision;
 use mentorat_domain::{
     Content,
     objective::{Objective, ObjectiveChanges, ObjectiveDraft, ObjectiveStatus},
 };
-use mentorat_persistence::objectives::ObjectiveRevision;
 use mentorat_service::objectives as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -16,11 +16,12 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::{IfMatch, etag, not_modified},
+    etag::IfMatch,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
     routes::enrollments::PageQuery,
+    tagged,
     unit::RequestDb,
 };
 
@@ -93,12 +94,6 @@ impl From<Objective> for ObjectiveDto {
             updated_at: o.updated_at,
         }
     }
-}
-
-fn with_etag(mut response: actix_web::HttpResponseBuilder, o: Objective) -> HttpResponse {
-    response
-        .insert_header((header::ETAG, etag(o.revision)))
-        .json(ObjectiveDto::from(o))
 }
 
 /// A new objective.
@@ -202,9 +197,11 @@ pub async fn propose_objective(
     };
     let created = use_case::propose(&db, &auth.caller, pair_id, draft).await?;
     let location = format!("/api/v1/pairs/{pair_id}/objectives/{}", created.id);
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, location));
-    Ok(with_etag(response, created))
+    Ok(tagged::created(
+        location,
+        created.revision,
+        ObjectiveDto::from(created),
+    ))
 }
 
 /// One objective (members only).
@@ -223,12 +220,7 @@ pub async fn get_objective(
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
     let o = use_case::get(&db, &auth.caller, pair_id, id).await?;
-    if not_modified(&req, o.revision) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(o.revision)))
-            .finish());
-    }
-    Ok(with_etag(HttpResponse::Ok(), o))
+    Ok(tagged::read(&req, o.revision, ObjectiveDto::from(o)))
 }
 
 /// Change an objective (either member): text, `status`, `progress`, with a `comment` kept in
@@ -271,7 +263,7 @@ pub async fn update_objective(
         changes,
     )
     .await?;
-    Ok(with_etag(HttpResponse::Ok(), o))
+    Ok(tagged::ok(o.revision, ObjectiveDto::from(o)))
 }
 
 /// Agree to an objective the *other* member proposed (R4): it is then `in_progress`
@@ -290,7 +282,7 @@ pub async fn agree_objective(
 ) -> Result<HttpResponse, ApiError> {
     let (pair_id, id) = path.into_inner();
     let o = use_case::agree(&db, &auth.caller, pair_id, id).await?;
-    Ok(with_etag(HttpResponse::Ok(), o))
+    Ok(tagged::ok(o.revision, ObjectiveDto::from(o)))
 }
 
 /// One field a revision changed.

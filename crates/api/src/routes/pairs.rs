@@ -4,12 +4,12 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, web};
 use chrono::{DateTime, Utc};
+use mentorat_domain::pair::PairFilter;
 use mentorat_domain::{
     health,
     objective::ObjectiveStatus,
     pair::{EndReason, Pair, PairStatus},
 };
-use mentorat_persistence::{Db, pairs::PairFilter};
 use mentorat_service::pairs::{self as use_case, PairContext, Suggestion};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -18,10 +18,10 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::conditional_json,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
+    tagged,
     unit::RequestDb,
 };
 
@@ -255,7 +255,7 @@ pub(crate) fn dto(pair: Pair, ctx: &PairContext, as_member: bool) -> PairDto {
 }
 
 async fn render(
-    db: &Db,
+    db: &RequestDb,
     pair: Pair,
     as_member: bool,
     status: actix_web::http::StatusCode,
@@ -263,7 +263,7 @@ async fn render(
     let viewer = use_case::Viewer::member_if(as_member);
     let ctx = use_case::context(db, std::slice::from_ref(&pair), viewer).await?;
     let revision = pair.revision;
-    conditional_json(None, status, revision, &dto(pair, &ctx, as_member))
+    tagged::content(status, revision, &dto(pair, &ctx, as_member))
 }
 
 /// A new pair.
@@ -406,12 +406,7 @@ pub async fn get_pair(
     let as_member = view.is_member();
     let pair = view.into_pair();
     let revision = pair.revision;
-    conditional_json(
-        Some(&req),
-        actix_web::http::StatusCode::OK,
-        revision,
-        &dto(pair, &ctx, as_member),
-    )
+    tagged::read_content(&req, revision, &dto(pair, &ctx, as_member))
 }
 
 /// Accept a proposed pair (a member). Active once both accepted and both hold the current

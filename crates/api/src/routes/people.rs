@@ -4,8 +4,8 @@
 use actix_web::{HttpRequest, HttpResponse, get, http::header, post, put, web};
 use chrono::{DateTime, Utc};
 use mentorat_domain::ErrorCode;
+use mentorat_domain::person::PersonFilter;
 use mentorat_domain::person::{Person, PersonDraft};
-use mentorat_persistence::people::PersonFilter;
 use mentorat_service::people::{self as use_case, RowOutcome, RowProblem};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -14,11 +14,11 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::etag,
     json::{IMPORT_BODY_LIMIT, ValidJson, declared_length, read_body},
     leavers::Leavers,
     pagination::{page_params, page_response},
     problem::{ApiError, FieldProblem},
+    tagged,
     unit::RequestDb,
 };
 
@@ -216,17 +216,16 @@ pub async fn upsert_person(
             .await?
             .ok_or_else(|| ApiError::Internal("an upserted person is missing".into()))?,
     };
-    let id = person.id;
-    let mut response = if created {
-        let mut r = HttpResponse::Created();
-        r.insert_header((header::LOCATION, format!("/api/v1/people/{id}")));
-        r
+    let (id, revision) = (person.id, person.revision);
+    Ok(if created {
+        tagged::created(
+            format!("/api/v1/people/{id}"),
+            revision,
+            PersonDto::from(person),
+        )
     } else {
-        HttpResponse::Ok()
-    };
-    Ok(response
-        .insert_header((header::ETAG, etag(person.revision)))
-        .json(PersonDto::from(person)))
+        tagged::ok(revision, PersonDto::from(person))
+    })
 }
 
 /// Import many people at once (hris, coordinator, admin), as a JSON array of rows or as
@@ -391,14 +390,7 @@ pub async fn get_person(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let person = use_case::get(&db, &auth.caller, id.into_inner()).await?;
-    if crate::etag::not_modified(&req, person.revision) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(person.revision)))
-            .finish());
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header((header::ETAG, etag(person.revision)))
-        .json(PersonDto::from(person)))
+    Ok(tagged::read(&req, person.revision, PersonDto::from(person)))
 }
 
 /// What an erasure destroyed, by kind (rows; a row counts once whatever the number of its

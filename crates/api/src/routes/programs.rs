@@ -1,10 +1,10 @@
 //! `/api/v1/programs` — the first resource, and the worked example later resources copy:
 //! authorization declared in the signature, a validated body, a use case, a DTO, an ETag.
 
-use actix_web::{HttpRequest, HttpResponse, get, http::header, patch, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
+use mentorat_domain::program::ProgramFilter;
 use mentorat_domain::program::{Program, ProgramChanges, ProgramDraft, ProgramStatus};
-use mentorat_persistence::programs::ProgramFilter;
 use mentorat_service::programs as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,10 +13,11 @@ use validator::Validate;
 
 use crate::{
     auth::{Authorized, op},
-    etag::{IfMatch, etag, not_modified},
+    etag::IfMatch,
     json::ValidJson,
     pagination::{page_params, page_response},
     problem::ApiError,
+    tagged,
     unit::RequestDb,
 };
 
@@ -265,12 +266,6 @@ pub struct ListProgramsQuery {
     pub status: Option<ProgramStatusDto>,
 }
 
-fn with_etag(mut response: actix_web::HttpResponseBuilder, program: Program) -> HttpResponse {
-    response
-        .insert_header((header::ETAG, etag(program.revision)))
-        .json(ProgramDto::from(program))
-}
-
 /// Create a program (coordinator, admin). It starts in `draft`.
 #[utoipa::path(
     tag = "programs",
@@ -300,9 +295,12 @@ pub async fn create_program(
         reminder_hours: body.reminder_hours,
     };
     let program = use_case::create(&db, &auth.caller, draft).await?;
-    let mut response = HttpResponse::Created();
-    response.insert_header((header::LOCATION, format!("/api/v1/programs/{}", program.id)));
-    Ok(with_etag(response, program))
+    let location = format!("/api/v1/programs/{}", program.id);
+    Ok(tagged::created(
+        location,
+        program.revision,
+        ProgramDto::from(program),
+    ))
 }
 
 /// List programs, oldest first, a page at a time: all of them for coordinators and admins,
@@ -352,12 +350,11 @@ pub async fn get_program(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let program = use_case::get(&db, &auth.caller, auth.scope, id.into_inner()).await?;
-    if not_modified(&req, program.revision) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((header::ETAG, etag(program.revision)))
-            .finish());
-    }
-    Ok(with_etag(HttpResponse::Ok(), program))
+    Ok(tagged::read(
+        &req,
+        program.revision,
+        ProgramDto::from(program),
+    ))
 }
 
 /// Change a program (coordinator, admin). Send `If-Match` with the `ETag` you read so that
@@ -410,5 +407,5 @@ pub async fn update_program(
         changes,
     )
     .await?;
-    Ok(with_etag(HttpResponse::Ok(), program))
+    Ok(tagged::ok(program.revision, ProgramDto::from(program)))
 }
