@@ -41,7 +41,7 @@ use crate::problem::{FieldProblem, Problem};
         (name = "feedback", description = "A member's check-ins and final evaluation; the answers are the author's"),
         (name = "integrations", description = "Webhooks (admins): events signed after the Standard Webhooks scheme, ids and metadata only"),
         (name = "reports", description = "Pair health (coordinators) and anonymous program reports (coordinators, analysts; R13)"),
-        (name = "scim", description = "SCIM 2.0 provisioning (RFC 7643, RFC 7644) at /scim/v2 for the hris role: Users only, as Microsoft Entra ID and Okta send them; answers and errors are application/scim+json"),
+        (name = "SCIM", description = "SCIM 2.0 provisioning (RFC 7643, RFC 7644) at /scim/v2 for the hris role: Users only, as Microsoft Entra ID and Okta send them; answers and errors are application/scim+json"),
         (name = "operations", description = "Liveness, readiness, metrics (no authentication)"),
     ),
     // Schemas only query parameters name (utoipa collects those of bodies and responses).
@@ -50,7 +50,11 @@ use crate::problem::{FieldProblem, Problem};
         FieldProblem,
         crate::routes::reports::GroupByDto,
         crate::routes::pairs::PairFlagFilter,
-        crate::routes::audit::AuditOutcomeDto
+        crate::routes::audit::AuditOutcomeDto,
+        crate::routes::scim_schemas::ScimError,
+        crate::routes::scim_schemas::ScimUser,
+        crate::routes::scim_schemas::ScimResourceType,
+        crate::routes::scim_schemas::ScimSchema
     )),
     modifiers(&BearerScheme, &StandardProblems),
 )]
@@ -597,55 +601,86 @@ fn drop_unused_responses(doc: &mut Document) {
 /// The headers of [`add_trace_headers`].
 const TRACE_HEADERS: [&str; 2] = ["traceparent", "X-Request-Id"];
 
-/// Add the problem responses an operation can give, by what it is (SCIM's operations, whose
-/// refusals are SCIM error documents of their own).
-fn add_problems(path: &str, method: &str, op: &mut Operation) {
-    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
-    let mut add = |status: &str, name: &str| {
+/// The SCIM error documents an operation under `/scim/v2` can answer (RFC 7644 §3.12):
+/// every failure there is one (`routes::scim::ScimError`; what a layer below the handlers
+/// answers is rewritten by `telemetry::ensure_problem`), in `application/scim+json`.
+fn add_scim_errors(path: &str, method: &str, op: &mut Operation) {
+    use utoipa::openapi::{
+        Header,
+        schema::{ObjectBuilder, Type},
+    };
+    let has_body = op.request_body.is_some();
+    let has_query = op.parameters.as_ref().is_some_and(|p| {
+        p.iter().any(
+            |p| matches!(p, RefOr::T(p) if p.parameter_in == utoipa::openapi::path::ParameterIn::Query),
+        )
+    });
+    let mut statuses: Vec<(&str, String)> = Vec::new();
+    if has_body || has_query || method == "post" {
+        let types = match (path, method) {
+            (_, "patch") => {
+                "`invalidSyntax`, `invalidPath`, `invalidValue`, `mutability`, `noTarget`"
+            }
+            (_, "put") => "`invalidSyntax`, `invalidValue`, `mutability`",
+            (p, "post") if p.ends_with("search") => {
+                "`invalidSyntax`, `invalidFilter`, `invalidValue`"
+            }
+            (_, "post") => "`invalidSyntax`, `invalidValue`",
+            _ => "`invalidFilter`, `invalidValue`",
+        };
+        statuses.push((
+            "400",
+            format!("The request is malformed or breaks a rule (`scimType` {types})"),
+        ));
+    }
+    statuses.push(("401", "No valid bearer token, or the token of a person the HRIS has deactivated (R11); `WWW-Authenticate: Bearer`".into()));
+    statuses.push(("403", "The token does not carry the `hris` role".into()));
+    if path.contains('{') {
+        statuses.push(("404", "No such resource (a deleted user included)".into()));
+    }
+    // Every POST honours `Idempotency-Key` (`crate::idempotency`), SCIM's too.
+    if path == "/scim/v2/Users" && method == "post" {
+        statuses.push(("409", "An active user has this `userName` (`scimType` `uniqueness`), or the `Idempotency-Key` was used with another body".into()));
+    } else if method == "post" {
+        statuses.push(("409", "The `Idempotency-Key` was used with another body, or its first request is still running".into()));
+    }
+    if has_body {
+        statuses.push(("408", "The body stopped arriving for longer than the body timeout; send the whole request again".into()));
+        statuses.push(("413", "The body is over 1 MiB".into()));
+    }
+    statuses.push((
+        "429",
+        "Too many requests from this caller: wait `Retry-After` seconds".into(),
+    ));
+    statuses.push((
+        "500",
+        "Something failed on our side; the request id finds it in the log".into(),
+    ));
+    statuses.push(("503", "The database is unreachable or gave up this request for a concurrent one: nothing was written, send it again after `Retry-After` seconds".into()));
+    for (status, description) in statuses {
+        let mut response = ResponseBuilder::new().description(description).content(
+            crate::routes::scim::SCIM_JSON,
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ScimError")))
+                .build(),
+        );
+        if status == "503" || status == "429" {
+            let mut retry = Header::new(ObjectBuilder::new().schema_type(Type::Integer));
+            retry.description = Some("Seconds to wait before sending it again".to_owned());
+            response = response.header("Retry-After", retry);
+        }
+        let mut response = response.build();
+        if status == "429" {
+            for name in ["RateLimit-Policy", "RateLimit"] {
+                response.headers.insert(
+                    name.to_owned(),
+                    RefOr::Ref(Ref::new(format!("#/components/headers/{name}"))),
+                );
+            }
+        }
         op.responses
             .responses
-            .entry(status.to_owned())
-            .or_insert_with(|| RefOr::Ref(Ref::from_response_name(name)));
-    };
-    if op.request_body.is_some() {
-        add("400", "BadRequest");
-        add("413", "PayloadTooLarge");
-        add("415", "UnsupportedMediaType");
-        add("422", "ValidationFailed");
-    } else if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) && method == "get" {
-        add("400", "BadQuery");
-        add("422", "ValidationFailed");
-    }
-    if secured {
-        add("401", "Unauthorized");
-        add("403", "Forbidden");
-    }
-    if path.contains('{') {
-        add("404", "NotFound");
-    }
-    // Every POST reads `Idempotency-Key`: a malformed one is `400 invalid_idempotency_key`,
-    // body or not.
-    if method == "post" {
-        add("400", "BadRequest");
-    }
-    // `/me…` is about the caller as a person: a token whose subject the HRIS has not
-    // recorded (an admin's service account) finds no one there.
-    if secured && path.starts_with("/api/v1/me") {
-        add("404", "NotFound");
-    }
-    // Every POST may carry an Idempotency-Key, whose middleware reads the body too.
-    if op.request_body.is_some() || method == "post" {
-        add("408", "RequestTimeout");
-    }
-    if method == "post" || method == "patch" {
-        add("409", "Conflict");
-    }
-    if method == "patch" {
-        add("412", "PreconditionFailed");
-    }
-    add("500", "Internal");
-    if secured {
-        add("503", "Unavailable");
+            .insert(status.to_owned(), RefOr::T(response));
     }
 }
 
@@ -922,7 +957,7 @@ pub fn finish(mut doc: Document) -> Document {
         ] {
             if let Some(op) = op {
                 if path.starts_with("/scim/") {
-                    add_problems(path, method, op);
+                    add_scim_errors(path, method, op);
                 } else {
                     add_coded_problems(path, method, op, &mut coded);
                 }

@@ -657,6 +657,11 @@ pub struct RequestId(pub String);
 /// WWW-Authenticate, CORS) are kept.
 async fn ensure_problem(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let status = response.status();
+    if (status.is_client_error() || status.is_server_error())
+        && response.request().path().starts_with("/scim/v2")
+    {
+        return ensure_scim_error(response).await;
+    }
     let is_problem = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -681,6 +686,43 @@ async fn ensure_problem(response: ServiceResponse<BoxBody>) -> ServiceResponse<B
         &problem(status, code, title, default_detail.to_owned(), Vec::new()),
     );
     for (name, value) in res.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            replacement
+                .headers_mut()
+                .insert(name.clone(), value.clone());
+        }
+    }
+    ServiceResponse::new(req, replacement)
+}
+
+/// Under `/scim/v2` every failure is a SCIM error document (RFC 7644 §3.12): what a layer
+/// below the handlers answered in another format (the rate limiter, the body timeout, a
+/// method the path does not take) is rewritten, its `detail` and headers kept.
+async fn ensure_scim_error(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let is_scim = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == crate::routes::scim::SCIM_JSON.as_bytes());
+    if is_scim {
+        return response;
+    }
+    let status = response.status();
+    if status.is_server_error() {
+        tracing::error!(
+            status = status.as_u16(),
+            "a layer below the SCIM handlers failed"
+        );
+    }
+    let (req, res) = response.into_parts();
+    let headers = res.headers().clone();
+    let detail = actix_web::body::to_bytes(res.into_body())
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("detail").and_then(|d| d.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| generic_for(status).2.to_owned());
+    let mut replacement = crate::routes::scim::error_document(status, &detail);
+    for (name, value) in &headers {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             replacement
                 .headers_mut()

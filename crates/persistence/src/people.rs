@@ -131,10 +131,14 @@ pub async fn manager_links(
 /// The manager links up the chain from `start` (`start`'s manager, theirs, …), by external
 /// id: what a single upsert's cycle check needs, in one recursive statement, instead of
 /// every link ([`manager_links`]). A chain that loops ends where it meets itself.
+/// In the same statement: whether anyone names `person` as their manager (one such link,
+/// returned with the chain), which tells whether a newcomer `person` closes a chain that
+/// R1 must re-check.
 pub async fn manager_chain(
     conn: &impl ConnectionTrait,
     start: &ExternalId,
-) -> Result<Vec<(ExternalId, ExternalId)>, StoreError> {
+    person: &ExternalId,
+) -> Result<(Vec<(ExternalId, ExternalId)>, bool), StoreError> {
     let rows = conn
         .query_all_raw(crate::sql::statement(
             conn.get_database_backend(),
@@ -145,22 +149,35 @@ pub async fn manager_chain(
                SELECT p.external_id, p.manager_external_id FROM people p \
                  JOIN chain c ON p.external_id = c.manager_external_id \
                  WHERE p.manager_external_id IS NOT NULL \
-             ) SELECT external_id, manager_external_id FROM chain",
-            vec![start.as_str().to_owned().into()],
+             ) SELECT external_id, manager_external_id, 0 AS report FROM chain \
+             UNION ALL \
+             SELECT external_id, manager_external_id, 1 AS report FROM ( \
+               SELECT external_id, manager_external_id FROM people \
+                 WHERE manager_external_id = $2 LIMIT 1 \
+             ) named",
+            vec![
+                start.as_str().to_owned().into(),
+                person.as_str().to_owned().into(),
+            ],
         ))
         .await?;
-    rows.iter()
-        .map(|row| {
-            let person: String = row.try_get("", "external_id")?;
-            let manager: String = row.try_get("", "manager_external_id")?;
-            match (ExternalId::parse(&person), ExternalId::parse(&manager)) {
-                (Ok(p), Ok(m)) => Ok((p, m)),
-                _ => Err(StoreError::Corrupt(format!(
+    let mut named = false;
+    let mut links = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let person: String = row.try_get("", "external_id")?;
+        let manager: String = row.try_get("", "manager_external_id")?;
+        let report: i32 = row.try_get("", "report")?;
+        named |= report == 1;
+        match (ExternalId::parse(&person), ExternalId::parse(&manager)) {
+            (Ok(p), Ok(m)) => links.push((p, m)),
+            _ => {
+                return Err(StoreError::Corrupt(format!(
                     "bad manager link {person} → {manager}"
-                ))),
+                )));
             }
-        })
-        .collect()
+        }
+    }
+    Ok((links, named))
 }
 
 /// Insert or update many people in one statement (`ON CONFLICT (external_id) DO UPDATE`,

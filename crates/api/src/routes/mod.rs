@@ -15,4 +15,5 @@ pub mod people;
 pub mod programs;
 pub mod reports;
 pub mod scim;
+pub mod scim_schemas;
 pub mod webhooks;

@@ -37,7 +37,15 @@ use serde_json::{Map, Value, json};
 use utoipa::IntoParams;
 use uuid::Uuid;
 
-use crate::{leavers::Leavers, links::PublicUrl, problem::ApiError};
+use crate::{
+    leavers::Leavers,
+    links::PublicUrl,
+    problem::ApiError,
+    routes::scim_schemas::{
+        ScimNewUser, ScimPatchOp, ScimReplacedUser, ScimResourceType, ScimResourceTypeList,
+        ScimSchema, ScimSchemaList, ScimSearchRequest, ScimServiceProviderConfig, ScimUserList,
+    },
+};
 
 pub const SCIM_JSON: &str = "application/scim+json";
 const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -162,6 +170,12 @@ impl From<Refusal> for ScimError {
             Refusal::Service(err) => err.into(),
         }
     }
+}
+
+/// A SCIM error document of `status` (no `scimType`), for what a layer below the handlers
+/// refused (`telemetry::ensure_problem`).
+pub fn error_document(status: StatusCode, detail: &str) -> HttpResponse {
+    ScimError::new(status, None, detail).error_response()
 }
 
 /// A path under `/scim/v2` that names nothing (Groups, `/.search`, …): a SCIM `404`.
@@ -401,12 +415,10 @@ fn user_response(req: &HttpRequest, status: StatusCode, user: &ScimUser) -> Http
 /// What the service offers (RFC 7643 §5): PATCH, filters (see `GET /Users`) and
 /// `POST /.search`; no bulk, sort, ETags or password changes; Users only, no Groups.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The service provider's configuration", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 401, description = "No valid bearer token (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 403, description = "Not the hris role (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "The service provider's configuration", content_type = "application/scim+json", body = ScimServiceProviderConfig),
     )
 )]
 #[get("/ServiceProviderConfig")]
@@ -463,12 +475,10 @@ fn list_of(resources: Vec<Value>) -> Value {
 
 /// The resource types offered: `User` (with the enterprise extension) only.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A list of resource types", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 401, description = "No valid bearer token (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 403, description = "Not the hris role (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "A list of resource types", content_type = "application/scim+json", body = ScimResourceTypeList),
     )
 )]
 #[get("/ResourceTypes")]
@@ -484,12 +494,11 @@ pub async fn resource_types(
 
 /// One resource type (`User`).
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "`User`")),
     responses(
-        (status = 200, description = "The resource type", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 404, description = "No such resource type", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "The resource type", content_type = "application/scim+json", body = ScimResourceType),
     )
 )]
 #[get("/ResourceTypes/{id}")]
@@ -606,12 +615,10 @@ fn schemas_of(req: &HttpRequest) -> Vec<Value> {
 /// The schemas of the User resource and of its enterprise extension, with only the
 /// attributes the service keeps.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "A list of schemas", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 401, description = "No valid bearer token (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 403, description = "Not the hris role (a SCIM error document)", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "A list of schemas", content_type = "application/scim+json", body = ScimSchemaList),
     )
 )]
 #[get("/Schemas")]
@@ -624,12 +631,11 @@ pub async fn list_schemas(
 
 /// One schema, by its URN.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The schema's URN")),
     responses(
-        (status = 200, description = "The schema", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 404, description = "No such schema", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "The schema", content_type = "application/scim+json", body = ScimSchema),
     )
 )]
 #[get("/Schemas/{id}")]
@@ -651,11 +657,12 @@ pub struct ListUsersQuery {
     /// A filter on `userName`, `externalId`, `id`, `active`, `emails`: `eq`, `ne`, `co`,
     /// `sw`, `ew`, `pr`, `and`, `or`, `not (…)`; e.g. `userName eq "E1"`.
     pub filter: Option<String>,
-    /// 1-based index of the first result (default 1).
+    /// 1-based index of the first result (default 1; below 1 is 1).
     #[serde(rename = "startIndex")]
-    #[param(rename = "startIndex")]
+    #[param(rename = "startIndex", schema_with = crate::routes::scim_schemas::any_integer)]
     pub start_index: Option<String>,
-    /// Results per page, at most 200 (default 200).
+    /// Results per page, at most 200 (default 200; more is 200, below 0 is 0).
+    #[param(schema_with = crate::routes::scim_schemas::any_integer)]
     pub count: Option<String>,
     /// Only these attributes (comma-separated; `id`, `schemas`, `meta` always).
     pub attributes: Option<String>,
@@ -669,9 +676,22 @@ pub struct ListUsersQuery {
 fn integer(value: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
     value
         .map(|v| {
-            v.trim()
-                .parse::<i64>()
-                .map_err(|_| ScimError::invalid_value(format!("{name} must be an integer")))
+            let v = v.trim();
+            let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+            match v.parse::<i64>() {
+                Ok(n) => Ok(n),
+                // An integer beyond i64 is clamped as any other out-of-range value.
+                Err(_) if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(if v.starts_with('-') {
+                        i64::MIN
+                    } else {
+                        i64::MAX
+                    })
+                }
+                Err(_) => Err(ScimError::invalid_value(format!(
+                    "{name} must be an integer"
+                ))),
+            }
         })
         .transpose()
 }
@@ -679,12 +699,11 @@ fn integer(value: Option<&str>, name: &str) -> Result<Option<i64>, ScimError> {
 /// List users, filtered (`eq`, `ne`, `co`, `sw`, `ew`, `pr`, `and`, `or`, `not` over
 /// `userName`, `externalId`, `id`, `active`, `emails`), a page at a time.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     params(ListUsersQuery),
     responses(
-        (status = 200, description = "A list response", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 400, description = "invalidFilter, invalidValue", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "A list response", content_type = "application/scim+json", body = ScimUserList),
     )
 )]
 #[get("/Users")]
@@ -786,10 +805,16 @@ fn names(obj: &Map<String, Value>, key: &str) -> Result<Option<String>, ScimErro
 fn search_integer(obj: &Map<String, Value>, key: &str) -> Result<Option<i64>, ScimError> {
     match mentorat_domain::scim::user::lookup(obj, key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(Some)
-            .ok_or_else(|| ScimError::invalid_value(format!("{key} must be an integer"))),
+        Some(Value::Number(n)) => match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => Ok(Some(i)),
+            (None, Some(_), _) => Ok(Some(i64::MAX)),
+            // A whole number written with an exponent or beyond i64: clamped (saturating).
+            #[allow(clippy::cast_possible_truncation)]
+            (None, None, Some(f)) if f.is_finite() && f.fract() == 0.0 => Ok(Some(f as i64)),
+            _ => Err(ScimError::invalid_value(format!(
+                "{key} must be an integer"
+            ))),
+        },
         Some(Value::String(s)) => integer(Some(s), key),
         Some(_) => Err(ScimError::invalid_value(format!(
             "{key} must be an integer"
@@ -809,11 +834,11 @@ async fn search(
         .ok_or_else(|| ScimError::bad("invalidSyntax", "the body must be a SearchRequest"))?;
     let schemas_ok = mentorat_domain::scim::user::lookup(obj, "schemas")
         .and_then(Value::as_array)
-        .is_some_and(|s| s.iter().any(|s| s.as_str() == Some(SEARCH_SCHEMA)));
+        .is_some_and(|s| !s.is_empty() && s.iter().all(|s| s.as_str() == Some(SEARCH_SCHEMA)));
     if !schemas_ok {
         return Err(ScimError::bad(
             "invalidSyntax",
-            format!("`schemas` must name {SEARCH_SCHEMA}"),
+            format!("`schemas` must be [\"{SEARCH_SCHEMA}\"]"),
         ));
     }
     let filter = match mentorat_domain::scim::user::lookup(obj, "filter") {
@@ -844,12 +869,11 @@ async fn search(
 /// (`filter`, `startIndex`, `count`, `attributes`, `excludedAttributes`) kept out of URLs
 /// and logs. Sorting is not offered (`sortBy` is ignored).
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
-    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A SearchRequest message", example = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "userName sw \"E1\" and active eq true", "attributes": ["userName", "emails"], "startIndex": 1, "count": 50})),
+    request_body(description = "A SearchRequest message", content((ScimSearchRequest = "application/scim+json"), (ScimSearchRequest = "application/json"))),
     responses(
-        (status = 200, description = "A list response", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 400, description = "invalidFilter, invalidValue, invalidSyntax", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "A list response", content_type = "application/scim+json", body = ScimUserList),
     )
 )]
 #[post("/Users/.search")]
@@ -865,12 +889,11 @@ pub async fn search_users(
 /// Search from the root (RFC 7644 §3.4.3): over every resource type offered, which is
 /// `User` alone; the same as `POST /Users/.search`.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
-    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A SearchRequest message", example = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], "filter": "emails co \"@chu.example\"", "count": 10})),
+    request_body(description = "A SearchRequest message", content((ScimSearchRequest = "application/scim+json"), (ScimSearchRequest = "application/json"))),
     responses(
-        (status = 200, description = "A list response", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 400, description = "invalidFilter, invalidValue, invalidSyntax", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "A list response", content_type = "application/scim+json", body = ScimUserList),
     )
 )]
 #[post("/.search")]
@@ -885,12 +908,11 @@ pub async fn search_all(
 
 /// Read a user.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The user's id (the person's id)")),
     responses(
-        (status = 200, description = "The user", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 404, description = "No such user", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "The user", content_type = "application/scim+json", body = crate::routes::scim_schemas::ScimUser),
     )
 )]
 #[get("/Users/{id}")]
@@ -923,13 +945,11 @@ fn written(req: &HttpRequest, status: StatusCode, mut done: Provisioned) -> Http
 /// Provision a user: `201` with its `Location`; `409 uniqueness` when an active user has
 /// this `userName`. A deactivated user provisioned again is reactivated.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
-    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A User resource", example = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], "userName": "E12345", "externalId": "aad-7f3c", "active": true, "name": {"givenName": "Zoé", "familyName": "Lefèvre"}, "emails": [{"value": "zoe.lefevre@chu.example", "type": "work", "primary": true}], "title": "Infirmière", "addresses": [{"type": "work", "formatted": "Hôpital Nord"}], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Cardiologie", "manager": {"value": "E00042"}}})),
+    request_body(description = "A User resource", content((ScimNewUser = "application/scim+json"), (ScimNewUser = "application/json"))),
     responses(
-        (status = 201, description = "Created", content_type = "application/scim+json", body = serde_json::Value, headers(("Location" = String))),
-        (status = 400, description = "invalidValue, invalidSyntax", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 409, description = "uniqueness", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 201, description = "Created", content_type = "application/scim+json", body = crate::routes::scim_schemas::ScimUser, headers(("Location" = String))),
     )
 )]
 #[post("/Users")]
@@ -948,14 +968,12 @@ pub async fn create_user(
 /// Replace a user whole (Okta's way); what the resource leaves out is cleared. `userName`
 /// cannot change (`mutability`).
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The user's id")),
-    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A User resource", example = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"], "userName": "E12345", "externalId": "aad-7f3c", "active": true, "name": {"givenName": "Zoé", "familyName": "Lefèvre"}, "emails": [{"value": "zoe.lefevre@chu.example", "type": "work", "primary": true}], "title": "Infirmière", "addresses": [{"type": "work", "formatted": "Hôpital Nord"}], "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Cardiologie", "manager": {"value": "E00042"}}})),
+    request_body(description = "A User resource", content((ScimReplacedUser = "application/scim+json"), (ScimReplacedUser = "application/json"))),
     responses(
-        (status = 200, description = "Replaced", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 400, description = "invalidValue, mutability", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 404, description = "No such user", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "Replaced", content_type = "application/scim+json", body = crate::routes::scim_schemas::ScimUser),
     )
 )]
 #[put("/Users/{id}")]
@@ -977,14 +995,12 @@ pub async fn replace_user(
 /// (capitalised ops, `"True"`/`"False"`, path-less values, `emails[type eq "work"].value`,
 /// the enterprise `manager` and `department`).
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The user's id")),
-    request_body(content = serde_json::Value, content_type = "application/scim+json", description = "A PatchOp message", example = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Replace", "path": "active", "value": "False"}, {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "zoe.l@chu.example"}]})),
+    request_body(description = "A PatchOp message", content((ScimPatchOp = "application/scim+json"), (ScimPatchOp = "application/json"))),
     responses(
-        (status = 200, description = "Modified", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 400, description = "invalidPath, invalidValue, mutability, noTarget, invalidSyntax", content_type = "application/scim+json", body = serde_json::Value),
-        (status = 404, description = "No such user", content_type = "application/scim+json", body = serde_json::Value),
+        (status = 200, description = "Modified", content_type = "application/scim+json", body = crate::routes::scim_schemas::ScimUser),
     )
 )]
 #[patch("/Users/{id}")]
@@ -1005,12 +1021,11 @@ pub async fn patch_user(
 /// admin's act); SCIM answers `404` for them from then on (RFC 7644 §3.6), until a `POST`
 /// of the same `userName` provisions them again.
 #[utoipa::path(
-    tag = "scim",
+    tag = "SCIM",
     security(("bearer" = [])),
     params(("id" = String, Path, description = "The user's id")),
     responses(
         (status = 204, description = "Deactivated"),
-        (status = 404, description = "No such user", content_type = "application/scim+json", body = serde_json::Value),
     )
 )]
 #[delete("/Users/{id}")]

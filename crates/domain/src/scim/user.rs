@@ -13,6 +13,9 @@ use serde_json::{Map, Value, json};
 use super::{ENTERPRISE_SCHEMA, PatchOp, PatchPath, boolean_text};
 use crate::person::{PersonDraft, PersonRecord};
 
+/// The longest `externalId` kept (characters).
+pub const EXTERNAL_ID_MAX: usize = 255;
+
 /// The PatchOp message's URN.
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
@@ -29,6 +32,16 @@ pub enum ScimType {
 }
 
 impl ScimType {
+    pub const ALL: [Self; 7] = [
+        Self::InvalidSyntax,
+        Self::InvalidPath,
+        Self::InvalidValue,
+        Self::InvalidFilter,
+        Self::Mutability,
+        Self::NoTarget,
+        Self::Uniqueness,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::InvalidSyntax => "invalidSyntax",
@@ -163,6 +176,13 @@ impl UserFields {
         let obj = value
             .as_object()
             .ok_or_else(|| ScimFault::syntax("the body must be a JSON object"))?;
+        // `schemas`, when sent, lists URNs (RFC 7643 §3): which ones is not checked, as
+        // Entra ID and Okta differ.
+        match lookup(obj, "schemas") {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(urns)) if urns.iter().all(Value::is_string) => {}
+            Some(_) => return Err(ScimFault::syntax("`schemas` must be an array of URNs")),
+        }
         let mut fields = Self::default();
         let mut ignored = Vec::new();
         for (key, v) in obj {
@@ -179,10 +199,10 @@ impl UserFields {
             .ok_or_else(|| ScimFault::syntax("the body must be a PatchOp object"))?;
         let schemas_ok = lookup(obj, "schemas")
             .and_then(Value::as_array)
-            .is_some_and(|s| s.iter().any(|s| s.as_str() == Some(PATCH_SCHEMA)));
+            .is_some_and(|s| !s.is_empty() && s.iter().all(|s| s.as_str() == Some(PATCH_SCHEMA)));
         if !schemas_ok {
             return Err(ScimFault::syntax(format!(
-                "`schemas` must name {PATCH_SCHEMA}"
+                "`schemas` must be [\"{PATCH_SCHEMA}\"]"
             )));
         }
         let ops = lookup(obj, "Operations")
@@ -266,9 +286,11 @@ impl UserFields {
                 .as_object()
                 .ok_or_else(|| ScimFault::value("the enterprise extension must be an object"))?;
             for (k, v) in obj {
-                let path = PatchPath::parse(&format!("{ENTERPRISE_SCHEMA}:{k}"))
-                    .map_err(|e| ScimFault::new(ScimType::InvalidPath, e.to_string()))?;
-                self.set(&path, v, op, ignored)?;
+                // A key that names no attribute is an unknown attribute: ignored.
+                match PatchPath::parse(&format!("{ENTERPRISE_SCHEMA}:{k}")) {
+                    Ok(path) => self.set(&path, v, op, ignored)?,
+                    Err(_) => ignored.push(format!("{ENTERPRISE_SCHEMA}:{k}")),
+                }
             }
             return Ok(());
         }
@@ -297,7 +319,13 @@ impl UserFields {
     ) -> Result<(), ScimFault> {
         let sub = path.sub_attribute.as_deref();
         match (path.extension, path.attribute.as_str(), sub) {
-            (false, "username", None) => self.user_name = text(v, "userName")?,
+            // As sent, blank included: a blank userName is refused, not taken for none.
+            (false, "username", None) => {
+                self.user_name = match v {
+                    Value::String(s) => Some(s.clone()),
+                    other => text(other, "userName")?,
+                }
+            }
             (false, "externalid", None) => self.external_id = text(v, "externalId")?,
             (false, "title", None) => self.title = text(v, "title")?,
             (false, "displayname", None) => self.display_name = text(v, "displayName")?,
@@ -309,9 +337,10 @@ impl UserFields {
                     .as_object()
                     .ok_or_else(|| ScimFault::value("name must be an object"))?;
                 for (k, v) in obj {
-                    let path = PatchPath::parse(&format!("name.{k}"))
-                        .map_err(|e| ScimFault::new(ScimType::InvalidPath, e.to_string()))?;
-                    self.set(&path, v, op, ignored)?;
+                    match PatchPath::parse(&format!("name.{k}")) {
+                        Ok(path) => self.set(&path, v, op, ignored)?,
+                        Err(_) => ignored.push(format!("name.{k}")),
+                    }
                 }
             }
             (false, "emails", _) => set_multi(&mut self.emails, path, v, op, "emails")?,
@@ -375,6 +404,44 @@ impl UserFields {
         let user_name = self
             .user_name
             .ok_or_else(|| ScimFault::value("userName is required"))?;
+        // As sent, not trimmed: the document's pattern is the rule (`ExternalId`).
+        if crate::caller::ExternalId::parse(&user_name).is_err() {
+            return Err(ScimFault::value(
+                "userName must be 1 to 64 printable ASCII characters, without spaces",
+            ));
+        }
+        if self
+            .external_id
+            .as_ref()
+            .is_some_and(|e| e.chars().count() > EXTERNAL_ID_MAX)
+        {
+            return Err(ScimFault::value(format!(
+                "externalId is at most {EXTERNAL_ID_MAX} characters"
+            )));
+        }
+        // Every email value is an address, not only the one that is the person's.
+        for email in &self.emails {
+            let ok = lookup(email, "value")
+                .and_then(Value::as_str)
+                .is_some_and(|v| crate::person::is_email(&v.trim().to_lowercase()));
+            if !ok {
+                return Err(ScimFault::value(
+                    "every emails value needs a `value` that is an address like a.b@example.org",
+                ));
+            }
+        }
+        // Every address's `formatted` fits a site, not only the one that is the person's.
+        let long = |o: &Map<String, Value>| {
+            lookup(o, "formatted")
+                .and_then(Value::as_str)
+                .is_some_and(|f| f.trim().chars().count() > crate::person::bounds::LABEL_MAX)
+        };
+        if self.addresses.iter().any(long) {
+            return Err(ScimFault::value(format!(
+                "addresses.formatted is at most {} characters",
+                crate::person::bounds::LABEL_MAX
+            )));
+        }
         // A display name stands in for a name whose parts were not sent.
         let (display_given, display_family) = match self.display_name.as_deref().map(str::trim) {
             Some(d) => match d.rsplit_once(' ') {
@@ -506,29 +573,45 @@ fn email_of(items: &[Map<String, Value>]) -> Option<String> {
 }
 
 /// A value of a multi-valued attribute as kept: an object, its null sub-attributes left out,
-/// `primary` a boolean.
+/// `primary` a boolean (or Entra ID's `"True"`/`"False"`), every other sub-attribute a string.
 fn item(v: &Value, name: &str) -> Result<Map<String, Value>, ScimFault> {
     let obj = v
         .as_object()
         .ok_or_else(|| ScimFault::value(format!("a value of {name} must be an object")))?;
     let mut out = Map::new();
     for (k, v) in obj {
-        match v {
-            Value::Null => {}
-            Value::String(_) | Value::Bool(_) if k.eq_ignore_ascii_case("primary") => {
-                out.insert("primary".into(), json!(is_true(Some(v))));
+        match sub_value(v, name, k)? {
+            Some(v) if k.eq_ignore_ascii_case("primary") => {
+                out.insert("primary".into(), v);
             }
-            Value::String(_) | Value::Bool(_) | Value::Number(_) => {
-                out.insert(k.clone(), v.clone());
+            Some(v) => {
+                out.insert(k.clone(), v);
             }
-            _ => {
-                return Err(ScimFault::value(format!(
-                    "{name}.{k} must be a string or a boolean"
-                )));
-            }
+            None => {}
         }
     }
     Ok(out)
+}
+
+/// One sub-attribute's value as kept (`None`: null, unassigned).
+fn sub_value(v: &Value, name: &str, sub: &str) -> Result<Option<Value>, ScimFault> {
+    if sub.eq_ignore_ascii_case("primary") {
+        return match v {
+            Value::Null => Ok(None),
+            Value::Bool(b) => Ok(Some(json!(b))),
+            Value::String(s) => boolean_text(s)
+                .map(|b| Some(json!(b)))
+                .ok_or_else(|| ScimFault::value(format!("{name}.primary must be a boolean"))),
+            _ => Err(ScimFault::value(format!(
+                "{name}.primary must be a boolean"
+            ))),
+        };
+    }
+    match v {
+        Value::Null => Ok(None),
+        Value::String(_) => Ok(Some(v.clone())),
+        _ => Err(ScimFault::value(format!("{name}.{sub} must be a string"))),
+    }
 }
 
 fn items(v: &Value, name: &str) -> Result<Vec<Map<String, Value>>, ScimFault> {
@@ -656,16 +739,7 @@ fn canonical(sub: &str) -> String {
 }
 
 fn scalar(v: &Value, name: &str, sub: &str) -> Result<Option<Value>, ScimFault> {
-    match v {
-        Value::Null => Ok(None),
-        Value::String(_) | Value::Number(_) if sub.eq_ignore_ascii_case("primary") => {
-            Ok(Some(json!(is_true(Some(v)))))
-        }
-        Value::String(_) | Value::Bool(_) | Value::Number(_) => Ok(Some(v.clone())),
-        _ => Err(ScimFault::value(format!(
-            "{name}.{sub} must be a string or a boolean"
-        ))),
-    }
+    sub_value(v, name, sub)
 }
 
 fn remove_multi(list: &mut Vec<Map<String, Value>>, path: &PatchPath) -> Result<(), ScimFault> {
