@@ -1201,3 +1201,54 @@ async fn a_newcomer_who_is_the_missing_link_of_a_chain_flags_the_pair() {
     assert_eq!(post(&app, &mid).await.status, 201);
     assert_eq!(flags(&app).await, json!(["hierarchy_conflict"]));
 }
+
+/// An erased person (R14) is nobody's SCIM user any more: their row stays only as a
+/// pseudonym, so reading, replacing, patching or deleting it is `404` (a blank email would
+/// otherwise make a PATCH a `400` about the email), and no list shows it.
+#[tokio::test]
+async fn an_erased_person_is_no_scim_user() {
+    let app = spawn_app().await;
+    let id = create(&app, "ERASED1").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_json(
+        &format!("/api/v1/people/{id}/erasure"),
+        Some(&app.as_admin()),
+        &json!({}),
+    )
+    .await
+    .ok();
+    let path = format!("/Users/{id}");
+    error(&get(&app, &path).await, 404, None);
+    error(&patch(&app, &id, json!([])).await, 404, None);
+    error(
+        &patch(
+            &app,
+            &id,
+            json!([{"op": "Replace", "path": "active", "value": "True"}]),
+        )
+        .await,
+        404,
+        None,
+    );
+    error(&put(&app, &id, &entra_user("ERASED1")).await, 404, None);
+    let delete = scim(
+        &app,
+        reqwest::Method::DELETE,
+        &path,
+        Some(&app.as_hris()),
+        None,
+    )
+    .await;
+    error(&delete, 404, None);
+    let all = get(&app, "/Users").await;
+    assert_eq!(all.status, 200, "{}", all.text);
+    assert!(
+        !all.text.contains(&id),
+        "the erased person is listed: {}",
+        all.text
+    );
+    let by_id = get(&app, &format!("/Users?filter=id%20eq%20%22{id}%22")).await;
+    assert_eq!(by_id.json()["totalResults"], 0, "{}", by_id.text);
+}

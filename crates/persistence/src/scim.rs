@@ -112,6 +112,25 @@ pub async fn deprovisioned_among(
         .collect())
 }
 
+/// Which of these people SCIM shows no more: deleted through it, or erased (R14: an erased
+/// person is nobody's user; their row stays only as a pseudonym for the tallies).
+pub async fn hidden_among(
+    conn: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashSet<Uuid>, StoreError> {
+    let mut hidden = deprovisioned_among(conn, ids).await?;
+    for chunk in ids.chunks(500) {
+        let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id FROM people WHERE erased_at IS NOT NULL AND id IN ({})",
+            placeholders.join(", ")
+        );
+        let values = chunk.iter().map(|id| Value::from(*id)).collect();
+        hidden.extend(crate::query_ids(conn, &sql, values).await?);
+    }
+    Ok(hidden)
+}
+
 /// The people whose `externalId` is this one.
 pub async fn people_with_external_id(
     conn: &impl ConnectionTrait,
@@ -126,7 +145,7 @@ pub async fn people_with_external_id(
     .await
 }
 
-/// Every person SCIM shows (all but those deleted through it), in creation order: `count`
+/// Every person SCIM shows (all but those deleted through it or erased), in creation order: `count`
 /// of them from the 0-based `offset`, and how many there are in all.
 pub async fn page(
     conn: &impl ConnectionTrait,
@@ -138,7 +157,11 @@ pub async fn page(
         .from(Alias::new("scim_users"))
         .and_where(Expr::col(Alias::new("deprovisioned")).eq(true))
         .to_owned();
-    let shown = || People::find().filter(Expr::col(Column::Id).not_in_subquery(deleted.clone()));
+    let shown = || {
+        People::find()
+            .filter(Expr::col(Column::Id).not_in_subquery(deleted.clone()))
+            .filter(Expr::cust("erased_at IS NULL"))
+    };
     let total = shown().count(conn).await?;
     if count == 0 {
         return Ok((total, Vec::new()));

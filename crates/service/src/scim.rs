@@ -271,15 +271,12 @@ async fn write(
     })
 }
 
-/// A person SCIM shows: one that exists and was not deleted through SCIM.
+/// A person SCIM shows: one that exists, was not deleted through SCIM and was not erased.
 async fn shown(db: &Db, id: Uuid) -> Result<Person, ServiceError> {
     let person = people::find(db.conn(), id)
         .await?
         .ok_or(ServiceError::NotFound)?;
-    if store::deprovisioned_among(db.conn(), &[id])
-        .await?
-        .contains(&id)
-    {
+    if store::hidden_among(db.conn(), &[id]).await?.contains(&id) {
         return Err(ServiceError::NotFound);
     }
     Ok(person)
@@ -354,7 +351,7 @@ pub async fn list(
                 }
             };
             let ids: Vec<Uuid> = all.iter().map(|p| p.id).collect();
-            let deleted = store::deprovisioned_among(db.conn(), &ids).await?;
+            let deleted = store::hidden_among(db.conn(), &ids).await?;
             let all = all
                 .into_iter()
                 .filter(|p| !deleted.contains(&p.id))
