@@ -14,6 +14,7 @@ mod enrollment_changes;
 mod enrollments;
 mod erasure;
 mod erasure_bench;
+mod erasure_reimport;
 mod erasure_remnants;
 mod errors;
 mod faults;

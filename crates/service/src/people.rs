@@ -232,6 +232,18 @@ async fn write_chunk(
         }
         _ => people::upsert_many(&txn, &writes, now).await?,
     }
+    // R14: an erased person's external id imported again is a new person, unlinked.
+    let created: Vec<&str> = chunk
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, (_, o))| matches!(o, RowOutcome::Created(_)))
+        .map(|((_, record), _)| record.external_id.as_str())
+        .collect();
+    let released = if created.is_empty() {
+        Vec::new()
+    } else {
+        mentorat_persistence::erasure::unlink_reimported(&txn, &created).await?
+    };
     departures::people_deactivated(&txn, &deactivated).await?;
     txn.commit()
         .await
@@ -245,6 +257,14 @@ async fn write_chunk(
     }
     report.outcomes.extend(outcomes);
     report.activity_changes.extend(activity);
+    // The erased person's tokens were refused by their external id (on this replica, until
+    // a refresh) and by the pseudonym derived from it: the newcomer's are not.
+    report.activity_changes.extend(
+        released
+            .iter()
+            .filter_map(|p| mentorat_domain::ExternalId::parse(p).ok())
+            .map(|p| (p, true)),
+    );
     Ok(links_changed)
 }
 
