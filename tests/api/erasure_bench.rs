@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::confidentiality::note;
 use crate::working_life::{active_pair, as_, schedule, video_at};
 
-async fn exec(app: &TestApp, sql: &str) {
+pub(crate) async fn exec(app: &TestApp, sql: &str) {
     let conn = app.db.conn();
     conn.execute_raw(Statement::from_string(conn.get_database_backend(), sql))
         .await
@@ -24,7 +24,13 @@ async fn exec(app: &TestApp, sql: &str) {
 
 /// `n` copies of the row `id` of `table`, each with a new id (and `overrides`: column → SQL
 /// expression of the copy number `g`).
-async fn clone_rows(app: &TestApp, table: &str, id: &str, n: usize, overrides: &[(&str, &str)]) {
+pub(crate) async fn clone_rows(
+    app: &TestApp,
+    table: &str,
+    id: &str,
+    n: usize,
+    overrides: &[(&str, &str)],
+) {
     let conn = app.db.conn();
     let cols: Vec<String> = conn
         .query_all_raw(Statement::from_string(

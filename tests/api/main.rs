@@ -16,6 +16,7 @@ mod erasure;
 mod erasure_bench;
 mod erasure_reimport;
 mod erasure_remnants;
+mod erasure_replicas;
 mod errors;
 mod faults;
 mod hot_reads;
