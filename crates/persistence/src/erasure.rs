@@ -206,7 +206,8 @@ pub async fn is_erased(conn: &impl ConnectionTrait, external_id: &str) -> Result
     Ok(false)
 }
 
-/// R14, a re-import: the external ids `created` are new people (an HRIS `PUT`, a CSV row, a
+/// R14, a re-import: the external ids `created` are new people whose derived pseudonym an
+/// erased record holds (the caller found it with its look-up of the existing rows) (an HRIS `PUT`, a CSV row, a
 /// SCIM `POST`), in the caller's transaction. An erased person once known by one of them
 /// keeps their row (their pairs, counts and tallies) but not the pseudonym derived from it:
 /// it becomes a random one, so the newcomer is not linked to the erased record by anything

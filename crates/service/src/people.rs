@@ -177,11 +177,32 @@ async fn write_chunk(
     if chunk.len() > 1 {
         people::plan_each_statement(&txn).await?;
     }
-    let ids: Vec<&str> = chunk.iter().map(|(_, r)| r.external_id.as_str()).collect();
-    let existing: HashMap<String, Person> = people::find_by_external_ids(&txn, &ids)
+    let mut ids: Vec<String> = chunk
+        .iter()
+        .map(|(_, r)| r.external_id.as_str().to_owned())
+        .collect();
+    // R14: in the same look-up, the erased records an external id of the chunk would lead to
+    // (by the pseudonym derived from it), to unlink them if it is imported again.
+    let derived: HashMap<String, String> = ids
+        .iter()
+        .map(|id| (mentorat_persistence::erasure::pseudonym_of(id), id.clone()))
+        .collect();
+    ids.extend(derived.keys().cloned());
+    let lookup: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut erased_before: HashSet<String> = HashSet::new();
+    let existing: HashMap<String, Person> = people::find_by_external_ids(&txn, &lookup)
         .await?
         .into_iter()
-        .map(|p| (p.record.external_id.as_str().to_owned(), p))
+        .filter_map(|p| {
+            let id = p.record.external_id.as_str().to_owned();
+            match derived.get(&id) {
+                Some(original) => {
+                    erased_before.insert(original.clone());
+                    None
+                }
+                None => Some((id, p)),
+            }
+        })
         .collect();
     let mut writes = Vec::new();
     let mut deactivated = Vec::new();
@@ -237,6 +258,7 @@ async fn write_chunk(
         .iter()
         .zip(&outcomes)
         .filter(|(_, (_, o))| matches!(o, RowOutcome::Created(_)))
+        .filter(|((_, record), _)| erased_before.contains(record.external_id.as_str()))
         .map(|((_, record), _)| record.external_id.as_str())
         .collect();
     let released = if created.is_empty() {
