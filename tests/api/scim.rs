@@ -96,7 +96,7 @@ fn error(reply: &Reply, status: u16, scim_type: Option<&str>) -> Value {
 }
 
 /// A user as Entra ID's default mapping sends it.
-fn entra_user(user_name: &str) -> Value {
+pub(crate) fn entra_user(user_name: &str) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
         "externalId": format!("aad-{user_name}"),

@@ -43,6 +43,8 @@ pub async fn run_once(
     }
     metrics.retention_run(&destroyed);
     if pairs > 0 || destroyed.total() > 0 {
+        // What went leaves the database's files too (SQLite's WAL; R14).
+        crate::unit::scrub(db).await;
         audit::append(
             db.conn(),
             audit::AuditEvent {

@@ -261,6 +261,10 @@ pub async fn middleware(
     match unit.commit().await {
         Ok(()) => {
             committed(&request);
+            let scrub = request.extensions().get::<ScrubAfterCommit>().is_some();
+            if scrub {
+                self::scrub(&db).await;
+            }
             Ok(res)
         }
         Err(err) => {
@@ -273,6 +277,29 @@ pub async fn middleware(
             tracing::warn!(error = %error_chain(&err), "a request's unit of work did not commit");
             Ok(answer(&request, ApiError::from(err)))
         }
+    }
+}
+
+/// Set by a handler whose write destroys words (an erasure, R14): once its unit has
+/// committed, and before the answer leaves, the database's files are rid of what it
+/// destroyed ([`scrub`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScrubAfterCommit;
+
+/// R14: what was destroyed leaves the database's files (SQLite's checkpoint, `Db::scrub`).
+/// Never fails the caller: the destruction has committed; a checkpoint that could not
+/// finish (another replica reading the same file) is finished by the next one.
+pub(crate) async fn scrub(db: &Db) {
+    match db.scrub().await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "the write-ahead log could not be checkpointed (a reader on an older snapshot): \
+             destroyed pages stay in it until the next erasure or retention run"
+        ),
+        Err(err) => tracing::warn!(
+            error = %error_chain(&err),
+            "the write-ahead log could not be checkpointed after words were destroyed"
+        ),
     }
 }
 

@@ -299,6 +299,12 @@ impl Db {
             // `database_unavailable` and the connection is dropped.
             .test_before_acquire_if_idle_for(Duration::from_secs(1))
             .sqlx_logging(false);
+        if backend == Backend::Sqlite {
+            // R14: a deleted or overwritten value is zeroed in the page (and a freed page
+            // wholly), on every connection the pool opens — not left in free space for
+            // whoever reads the file. Costs a write of what is deleted; see [`Db::scrub`].
+            options.map_sqlx_sqlite_opts(|o| o.pragma("secure_delete", "ON"));
+        }
         let mut conn = Database::connect(options).await?;
         conn.set_metric_callback(move |info| {
             // Outside a counted request (the audit writer, the outbox) there is nothing to do.
@@ -323,6 +329,34 @@ impl Db {
     pub async fn migrate(&self) -> Result<(), StoreError> {
         Migrator::up(&self.pool, None).await?;
         Ok(())
+    }
+
+    /// R14, after an erasure or a retention run: make what was destroyed leave the files.
+    /// SQLite in WAL mode keeps every earlier image of a page in the `-wal` file until a
+    /// checkpoint, and the main file keeps the old page until the checkpoint rewrites it;
+    /// `wal_checkpoint(TRUNCATE)` copies the new pages (with `secure_delete`, their free
+    /// space zeroed) into the main file and cuts the `-wal` to nothing. It needs no reader on
+    /// an older snapshot (another replica on the same file): then it waits the busy timeout
+    /// and gives up — `Ok(false)`, the next erasure's or run's checkpoint finishes the work.
+    /// PostgreSQL: nothing here (dead tuples go with `VACUUM`, outside any transaction;
+    /// README, "Retention and erasure").
+    pub async fn scrub(&self) -> Result<bool, StoreError> {
+        if self.backend() != Backend::Sqlite {
+            return Ok(true);
+        }
+        let row = self
+            .pool
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            ))
+            .await?;
+        // (busy, pages in the log, pages checkpointed): busy = 1 when it could not finish.
+        let busy = match row {
+            Some(row) => row.try_get_by_index::<i64>(0)? != 0,
+            None => false,
+        };
+        Ok(!busy)
     }
 
     /// Is the database answering? (`GET /readyz`)

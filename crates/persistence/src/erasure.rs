@@ -206,6 +206,45 @@ pub async fn is_erased(conn: &impl ConnectionTrait, external_id: &str) -> Result
     Ok(false)
 }
 
+/// R14, a re-import: the external ids `created` are new people whose derived pseudonym an
+/// erased record holds (the caller found it with its look-up of the existing rows) (an HRIS `PUT`, a CSV row, a
+/// SCIM `POST`), in the caller's transaction. An erased person once known by one of them
+/// keeps their row (their pairs, counts and tallies) but not the pseudonym derived from it:
+/// it becomes a random one, so the newcomer is not linked to the erased record by anything
+/// computable from their external id, and the erased person's lock-out (which recognises
+/// their old tokens by that derived pseudonym) no longer refuses the newcomer. Returns the
+/// external ids and derived pseudonyms released, for this replica's set of leavers.
+pub async fn unlink_reimported(
+    conn: &impl ConnectionTrait,
+    created: &[&str],
+) -> Result<Vec<String>, StoreError> {
+    let backend = conn.get_database_backend();
+    let mut released = Vec::new();
+    for external_id in created {
+        let derived = pseudonym_of(external_id);
+        let random = pseudonym(Uuid::new_v4().as_bytes());
+        let n = conn
+            .execute_raw(stmt(
+                backend,
+                "UPDATE people SET external_id = $2 WHERE external_id = $1 AND erased_at IS NOT NULL",
+                vec![derived.clone().into(), random.clone().into()],
+            ))
+            .await?
+            .rows_affected();
+        if n > 0 {
+            conn.execute_raw(stmt(
+                backend,
+                "UPDATE people SET manager_external_id = $2 WHERE manager_external_id = $1",
+                vec![derived.clone().into(), random.into()],
+            ))
+            .await?;
+            released.push((*external_id).to_owned());
+            released.push(derived);
+        }
+    }
+    Ok(released)
+}
+
 /// Destroy every word the person `id` wrote, their stored answers, notifications and
 /// calendar feed, and blank their identity to the pseudonym of `external_id` — in the
 /// caller's transaction, after [`lock_person`]. A second time destroys nothing more.
@@ -260,6 +299,16 @@ pub async fn erase_person(
             .rows_affected();
     }
     destroyed.add(Kind::StoredAnswers, own + others);
+
+    // What SCIM kept of them (the identity provider's id for them, their e-mail addresses
+    // and phone numbers as sent): identity, blanked with the rest; a SCIM `POST` of the same
+    // user later is a new person.
+    conn.execute_raw(stmt(
+        backend,
+        "DELETE FROM scim_users WHERE person_id = $1",
+        vec![id.into()],
+    ))
+    .await?;
 
     for (kind, table) in [
         (Kind::Notifications, "notifications"),

@@ -192,11 +192,32 @@ async fn write_chunk(
     if chunk.len() > 1 {
         people::plan_each_statement(&txn).await?;
     }
-    let ids: Vec<&str> = chunk.iter().map(|(_, r)| r.external_id.as_str()).collect();
-    let existing: HashMap<String, Person> = people::find_by_external_ids(&txn, &ids)
+    let mut ids: Vec<String> = chunk
+        .iter()
+        .map(|(_, r)| r.external_id.as_str().to_owned())
+        .collect();
+    // R14: in the same look-up, the erased records an external id of the chunk would lead to
+    // (by the pseudonym derived from it), to unlink them if it is imported again.
+    let derived: HashMap<String, String> = ids
+        .iter()
+        .map(|id| (mentorat_persistence::erasure::pseudonym_of(id), id.clone()))
+        .collect();
+    ids.extend(derived.keys().cloned());
+    let lookup: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let mut erased_before: HashSet<String> = HashSet::new();
+    let existing: HashMap<String, Person> = people::find_by_external_ids(&txn, &lookup)
         .await?
         .into_iter()
-        .map(|p| (p.record.external_id.as_str().to_owned(), p))
+        .filter_map(|p| {
+            let id = p.record.external_id.as_str().to_owned();
+            match derived.get(&id) {
+                Some(original) => {
+                    erased_before.insert(original.clone());
+                    None
+                }
+                None => Some((id, p)),
+            }
+        })
         .collect();
     let mut writes = Vec::new();
     let mut deactivated = Vec::new();
@@ -247,6 +268,19 @@ async fn write_chunk(
         }
         _ => people::upsert_many(&txn, &writes, now).await?,
     }
+    // R14: an erased person's external id imported again is a new person, unlinked.
+    let created: Vec<&str> = chunk
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, (_, o))| matches!(o, RowOutcome::Created(_)))
+        .filter(|((_, record), _)| erased_before.contains(record.external_id.as_str()))
+        .map(|((_, record), _)| record.external_id.as_str())
+        .collect();
+    let released = if created.is_empty() {
+        Vec::new()
+    } else {
+        mentorat_persistence::erasure::unlink_reimported(&txn, &created).await?
+    };
     departures::people_deactivated(&txn, &deactivated).await?;
     txn.commit()
         .await
@@ -260,6 +294,14 @@ async fn write_chunk(
     }
     report.outcomes.extend(outcomes);
     report.activity_changes.extend(activity);
+    // The erased person's tokens were refused by their external id (on this replica, until
+    // a refresh) and by the pseudonym derived from it: the newcomer's are not.
+    report.activity_changes.extend(
+        released
+            .iter()
+            .filter_map(|p| mentorat_domain::ExternalId::parse(p).ok())
+            .map(|p| (p, true)),
+    );
     Ok(links_changed)
 }
 

@@ -492,6 +492,8 @@ pub async fn erase_person(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     let erasure = mentorat_service::erasure::erase(&db, &auth.caller, id.into_inner()).await?;
+    // Once committed, what went leaves the database's files too (SQLite's WAL).
+    actix_web::HttpMessage::extensions_mut(&req).insert(crate::unit::ScrubAfterCommit);
     // Their tokens are refused from now on, on this replica (the others within a refresh:
     // and any write of theirs already running is refused before it commits).
     if let Some(old) = erasure.locked_out.clone() {
