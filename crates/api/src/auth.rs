@@ -528,5 +528,10 @@ pub mod op {
         ManageWebhooks,
         ProvisionUsers,
         ErasePerson,
+        RequestMentor,
+        ListRequests,
+        ReadRequest,
+        AnswerRequest,
+        WithdrawRequest,
     );
 }

@@ -12,5 +12,6 @@ pub mod pairs;
 pub mod people;
 pub mod programs;
 pub mod reports;
+pub mod requests;
 pub mod scim;
 pub mod webhooks;
