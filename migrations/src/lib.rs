@@ -34,6 +34,7 @@ mod m20261204_000030_program_reminder_hours;
 mod m20261204_000031_meeting_reminded_for;
 mod m20261204_000032_matching_weights;
 mod m20261204_000033_matching_runs;
+mod m20261204_000034_mentee_requests;
 
 pub struct Migrator;
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000031_meeting_reminded_for::Migration),
             Box::new(m20261204_000032_matching_weights::Migration),
             Box::new(m20261204_000033_matching_runs::Migration),
+            Box::new(m20261204_000034_mentee_requests::Migration),
         ]
     }
 }

@@ -194,6 +194,47 @@ pub(crate) async fn plant(app: &TestApp) -> (Pair, String) {
             .await;
         assert_eq!(enrolled.status, 201, "{who}: {}", enrolled.text);
     }
+    // Issue 17: in the next programme both ask a mentor, with a message of their own.
+    let mx = app.upsert_person("MX", None).await;
+    let mx = app
+        .enroll(&next, mx["id"].as_str().unwrap(), "mentor")
+        .await;
+    let mode = app
+        .patch_json(
+            &format!("/api/v1/programs/{next}"),
+            Some(&app.as_coordinator()),
+            None,
+            &json!({"matching_mode": "self"}),
+        )
+        .await;
+    assert_eq!(mode.status, 200, "{}", mode.text);
+    let listed = app
+        .get(
+            &format!("/api/v1/programs/{next}/enrollments?limit=200"),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    for (who, words) in [("ME", ME_WORDS), ("MR", MR_WORDS)] {
+        let person = person_id(app, who).await;
+        let enrollment = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["person_id"] == person.as_str())
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let asked = app
+            .post_json(
+                &format!("/api/v1/programs/{next}/enrollments/{enrollment}/requests"),
+                Some(&as_(who)),
+                &json!({"mentor_enrollment_id": mx["id"], "message": words}),
+            )
+            .await;
+        assert_eq!(asked.status, 201, "{who}: {}", asked.text);
+    }
     // ME ends the pair with a reason; both give their final evaluation, with a comment.
     let ended = app
         .post_json(
@@ -377,6 +418,7 @@ async fn erasure_destroys_every_word_of_the_person_everywhere_and_nothing_else()
     assert_eq!(d["feedback_comments"], 2, "check-in and final: {answer}");
     assert_eq!(d["end_reasons"], 1, "{answer}");
     assert_eq!(d["enrollment_goals"], 1, "{answer}");
+    assert_eq!(d["request_messages"], 1, "{answer}");
     assert!(d["notifications"].as_u64().unwrap() >= 1, "{answer}");
     for kind in mentorat_domain::erasure::Kind::ALL {
         assert!(
@@ -528,6 +570,7 @@ async fn erasure_destroys_every_word_of_the_person_everywhere_and_nothing_else()
         ("objective_revisions", "comment"),
         ("concerns", "text"),
         ("feedback", "comment"),
+        ("mentee_requests", "message"),
     ] {
         assert!(
             opened

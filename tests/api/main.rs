@@ -39,6 +39,7 @@ mod rate_limit;
 mod reminders;
 mod replays;
 mod reports;
+mod requests;
 mod review_unit;
 mod schema_strictness;
 mod scim;

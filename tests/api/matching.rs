@@ -19,16 +19,16 @@ fn person(id: &str, manager: Option<&str>, department: &str) -> Value {
 }
 
 /// (external id, manager, role, capacity, topics)
-type Member<'a> = (&'a str, Option<&'a str>, &'a str, i32, &'a [&'a str]);
+pub(crate) type Member<'a> = (&'a str, Option<&'a str>, &'a str, i32, &'a [&'a str]);
 
-struct Cohort {
-    program: String,
+pub(crate) struct Cohort {
+    pub(crate) program: String,
     /// enrollment id by external id
-    e: HashMap<String, String>,
+    pub(crate) e: HashMap<String, String>,
 }
 
 /// People (external id, manager, role, capacity, topics) enrolled in a new program.
-async fn cohort(app: &TestApp, people: &[Member<'_>]) -> Cohort {
+pub(crate) async fn cohort(app: &TestApp, people: &[Member<'_>]) -> Cohort {
     let body: Vec<Value> = people
         .iter()
         .map(|(id, m, role, _, _)| {

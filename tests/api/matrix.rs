@@ -114,6 +114,39 @@ fn expectations() -> Vec<(&'static str, &'static str, [Expect; 8])> {
             "/api/v1/programs/{id}/enrollments/{enrollment_id}/suggestions",
             own_enrollment,
         ),
+        // Issue 17: a seeded request of the mentee to the mentor (their pair exists: the
+        // mentee's new request and the mentor's accept are the rules' 409). The mentor's
+        // decline succeeds; the mentee's withdraw is then the rule's 409.
+        (
+            "POST",
+            "/api/v1/programs/{id}/enrollments/{enrollment_id}/requests",
+            [U, F, F, N, N, N, N, A],
+        ),
+        (
+            "GET",
+            "/api/v1/programs/{id}/enrollments/{enrollment_id}/requests",
+            own_enrollment,
+        ),
+        (
+            "GET",
+            "/api/v1/programs/{id}/requests/{request_id}",
+            pair_metadata,
+        ),
+        (
+            "POST",
+            "/api/v1/programs/{id}/requests/{request_id}/accept",
+            [U, F, F, N, N, N, A, F],
+        ),
+        (
+            "POST",
+            "/api/v1/programs/{id}/requests/{request_id}/decline",
+            [U, F, F, N, N, N, A, F],
+        ),
+        (
+            "POST",
+            "/api/v1/programs/{id}/requests/{request_id}/withdraw",
+            [U, F, F, N, N, N, F, A],
+        ),
         ("POST", "/api/v1/programs/{id}/pairs", runs_programs),
         ("POST", "/api/v1/programs/{id}/matching-runs", runs_programs),
         ("GET", "/api/v1/programs/{id}/matching-runs", runs_programs),
@@ -283,6 +316,7 @@ struct Seed {
     webhook: String,
     delivery: String,
     run: String,
+    request: String,
 }
 
 fn id(v: &Value) -> String {
@@ -399,7 +433,26 @@ async fn seed(app: &TestApp) -> Seed {
         )
         .await;
     assert_eq!(run.status, 201, "{}", run.text);
+    // A request of the mentee to the mentor, planted below the rules (their pair exists),
+    // its message the secret: only the two of them may read it.
+    let person_uuid = |ext: &str| person_of(ext).parse::<uuid::Uuid>().unwrap();
+    let request = mentorat_persistence::mentee_requests::insert(
+        app.db.conn(),
+        app.db.keys(),
+        &mentorat_persistence::mentee_requests::NewRequest {
+            program_id: pair.program.parse().unwrap(),
+            mentee_enrollment_id: enrollment_of(&person_of("ME")).parse().unwrap(),
+            mentor_enrollment_id: enrollment_of(&person_of("MR")).parse().unwrap(),
+            mentee_person_id: person_uuid("ME"),
+            mentor_person_id: person_uuid("MR"),
+            message: Some(SECRET),
+        },
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     Seed {
+        request: request.id.to_string(),
         run: id(&run.json()),
         webhook: id(&webhook),
         delivery,
@@ -451,6 +504,7 @@ fn concrete(path: &str, s: &Seed) -> String {
         .replace("{external_id}", "ME")
         .replace("{token}", &s.calendar)
         .replace("{run_id}", &s.run)
+        .replace("{request_id}", &s.request)
 }
 
 /// A valid body, so that the policy — not validation — decides.
@@ -467,6 +521,9 @@ fn body(method: &str, path: &str, s: &Seed) -> Option<Value> {
             json!({"person_id": s.spare_person, "role": "mentee"})
         }
         ("POST", p) if p.ends_with("/charter-acceptance") => json!({"version": 1}),
+        ("POST", p) if p.ends_with("/requests") => {
+            json!({"mentor_enrollment_id": s.mentor_enrollment})
+        }
         ("POST", "/api/v1/programs/{id}/pairs") => json!({
             "mentor_enrollment_id": s.mentor_enrollment,
             "mentee_enrollment_id": s.other_enrollment}),

@@ -416,6 +416,19 @@ impl From<DomainError> for ApiError {
             DomainError::EnrollmentWithdrawn => {
                 ApiError::Conflict(ErrorCode::EnrollmentWithdrawn, err.to_string())
             }
+            DomainError::RequestsDisabled { .. } => {
+                ApiError::Conflict(ErrorCode::RequestsDisabled, err.to_string())
+            }
+            DomainError::PairExisted => ApiError::Conflict(ErrorCode::PairExists, err.to_string()),
+            DomainError::RequestExists => {
+                ApiError::Conflict(ErrorCode::RequestExists, err.to_string())
+            }
+            DomainError::TooManyPendingRequests { .. } => {
+                ApiError::Conflict(ErrorCode::TooManyPendingRequests, err.to_string())
+            }
+            DomainError::RequestNotPending { .. } => {
+                ApiError::Conflict(ErrorCode::RequestNotPending, err.to_string())
+            }
         }
     }
 }

@@ -61,7 +61,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | MeetingNotHeld
         | FeedbackExists
         | MatchingRunStale
-        | MatchingRunApplied => StatusCode::CONFLICT,
+        | MatchingRunApplied
+        | RequestsDisabled
+        | RequestExists
+        | TooManyPendingRequests
+        | RequestNotPending => StatusCode::CONFLICT,
         PreconditionFailed => StatusCode::PRECONDITION_FAILED,
         PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -243,6 +247,30 @@ pub fn by_operation(operation_id: &str) -> &'static [ErrorCode] {
             PairExists,
             MentorAtCapacity,
         ],
+        "send_request" => &[
+            RequestsDisabled,
+            ProgramClosed,
+            UnknownEnrollment,
+            EnrollmentWithdrawn,
+            RoleMismatch,
+            PersonInactive,
+            HierarchicalPair,
+            PairExists,
+            MentorAtCapacity,
+            RequestExists,
+            TooManyPendingRequests,
+        ],
+        "accept_request" => &[
+            RequestNotPending,
+            ProgramClosed,
+            EnrollmentWithdrawn,
+            RoleMismatch,
+            PersonInactive,
+            HierarchicalPair,
+            PairExists,
+            MentorAtCapacity,
+        ],
+        "decline_request" | "withdraw_request" => &[RequestNotPending],
         _ => &[],
     }
 }
@@ -289,6 +317,10 @@ pub const NAMED: &[&str] = &[
     "program_report",
     "create_webhook",
     "update_webhook",
+    "send_request",
+    "accept_request",
+    "decline_request",
+    "withdraw_request",
 ];
 
 /// The codes of an operation grouped by status, codes sorted by name.

@@ -81,6 +81,17 @@ macro_rules! for_each_operation {
             ProvisionUsers,
             /// R14 erasure of a person (GDPR art. 17): the admins only.
             ErasePerson,
+            /// Issue 17: a mentee asks a mentor (that mentee only).
+            RequestMentor,
+            /// Issue 17: the requests an enrollment sent or received (that person; coordinators
+            /// without the messages).
+            ListRequests,
+            /// Issue 17: one request (its two people; coordinators without the message).
+            ReadRequest,
+            /// Issue 17: the mentor accepts or declines.
+            AnswerRequest,
+            /// Issue 17: the mentee withdraws.
+            WithdrawRequest,
         }
     };
 }
@@ -153,6 +164,11 @@ impl Operation {
                 | GiveFeedback
                 | ListFeedback
                 | ExportMe
+                | RequestMentor
+                | ListRequests
+                | ReadRequest
+                | AnswerRequest
+                | WithdrawRequest
         )
     }
 }
@@ -205,7 +221,8 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         // Participants read the programs they are enrolled in, and their own enrollment.
         // ...and a mentee the suggestions for their own enrollment; a member their own pairs.
         ListPrograms | ReadProgram | ReadCurrentCharter | ListEnrollments | ReadEnrollment
-        | UpdateEnrollment | WithdrawEnrollment | SuggestMentors | ListPairs | ReadPair => {
+        | UpdateEnrollment | WithdrawEnrollment | SuggestMentors | ListPairs | ReadPair
+        | ListRequests | ReadRequest => {
             if runs_programs {
                 Ok(Scope::Everything)
             } else {
@@ -215,6 +232,8 @@ pub fn authorize(caller: &Caller, operation: Operation) -> Result<Scope, Denied>
         // The enrolled person or the member themself, whatever their roles: nobody accepts or
         // ends for another (R6: both members have the same rights).
         AcceptCharter | AcceptPair | EndPair => own,
+        // Issue 17: the mentee asks and withdraws, the mentor answers — nobody for another.
+        RequestMentor | AnswerRequest | WithdrawRequest => own,
         // A pair's working life and its content (R5, R6): the two members only, whatever
         // their roles. Nobody is refused by role here: the use case answers everyone who is
         // not a member as [`crate::confidentiality::pair_access`] says — `confidential` to
@@ -337,6 +356,11 @@ mod tests {
             (ManageWebhooks, F, F, ALL, F, F),
             (ProvisionUsers, F, F, F, ALL, F),
             (ErasePerson, F, F, ALL, F, F),
+            (RequestMentor, OWN, OWN, OWN, F, F),
+            (ListRequests, OWN, ALL, ALL, F, F),
+            (ReadRequest, OWN, ALL, ALL, F, F),
+            (AnswerRequest, OWN, OWN, OWN, F, F),
+            (WithdrawRequest, OWN, OWN, OWN, F, F),
         ];
         assert_eq!(
             table.len(),

@@ -22,6 +22,8 @@ pub enum Kind {
     Concerns,
     Feedback,
     EnrollmentGoals,
+    /// Issue 17: the messages of a mentee's requests.
+    RequestMessages,
     /// Stored answers of `Idempotency-Key` requests (the replay store).
     StoredAnswers,
     Notifications,
@@ -29,7 +31,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Notes,
         Kind::Objectives,
         Kind::ObjectiveRevisions,
@@ -38,6 +40,7 @@ impl Kind {
         Kind::Concerns,
         Kind::Feedback,
         Kind::EnrollmentGoals,
+        Kind::RequestMessages,
         Kind::StoredAnswers,
         Kind::Notifications,
         Kind::CalendarFeeds,
@@ -53,6 +56,7 @@ impl Kind {
             Kind::Concerns => "concerns",
             Kind::Feedback => "feedback_comments",
             Kind::EnrollmentGoals => "enrollment_goals",
+            Kind::RequestMessages => "request_messages",
             Kind::StoredAnswers => "stored_answers",
             Kind::Notifications => "notifications",
             Kind::CalendarFeeds => "calendar_feeds",
@@ -239,6 +243,15 @@ pub const WORDS: &[Words] = &[
         pair: PairOf::Program("program_id"),
         blank: Blank::Null,
     },
+    // Issue 17: a request's message is its mentee's words (to one mentor). It names no pair:
+    // retention takes it with the program, like an enrollment's goals.
+    w(
+        "mentee_requests",
+        "message",
+        Kind::RequestMessages,
+        Whose::Author("mentee_person_id"),
+        PairOf::Program("program_id"),
+    ),
 ];
 
 /// Sealed columns that hold no member's words: a webhook's signing secret, the key check,

@@ -157,6 +157,25 @@ pub enum DomainError {
     /// A withdrawn enrollment no longer changes nor takes pairs.
     #[error("the enrollment was withdrawn; enroll the person again to take part")]
     EnrollmentWithdrawn,
+    /// Issue 17: the program's coordinators propose its pairs; mentees send no requests.
+    #[error(
+        "this program's matching_mode is {mode}: its coordinators propose the pairs, mentees send no requests"
+    )]
+    RequestsDisabled { mode: crate::request::MatchingMode },
+    /// Issue 17: a pair of the two existed in this program; they are not paired again.
+    #[error("these two people already formed a pair in this program")]
+    PairExisted,
+    /// Issue 17: one pending request per mentee and mentor.
+    #[error("you already have a pending request to this mentor")]
+    RequestExists,
+    /// Issue 17: at most this many pending requests per mentee.
+    #[error("you already have {max} pending requests; withdraw one or wait for an answer")]
+    TooManyPendingRequests { max: i64 },
+    /// Issue 17: only a pending request is accepted, declined or withdrawn.
+    #[error("the request is {status}, no longer pending")]
+    RequestNotPending {
+        status: crate::request::RequestStatus,
+    },
 }
 
 /// Declares [`ErrorCode`]: each variant with its wire name and what it means, `ALL`,
@@ -286,6 +305,14 @@ error_codes! {
     MatchingRunStale = "matching_run_stale",
     /// Issue 17: the run was applied already.
     MatchingRunApplied = "matching_run_applied",
+    /// Issue 17: the program's `matching_mode` is `coordinator`: mentees send no requests.
+    RequestsDisabled = "requests_disabled",
+    /// Issue 17: a pending request to this mentor exists.
+    RequestExists = "request_exists",
+    /// Issue 17: a mentee has at most 3 pending requests.
+    TooManyPendingRequests = "too_many_pending_requests",
+    /// Issue 17: only a pending request is accepted, declined or withdrawn.
+    RequestNotPending = "request_not_pending",
     // Domain rules that refuse well-formed input (422).
     /// An enrollment names no person.
     UnknownPerson = "unknown_person",

@@ -25,6 +25,7 @@ pub mod pair;
 pub mod person;
 pub mod program;
 pub mod reminder;
+pub mod request;
 pub mod scim;
 pub mod webhook;
 

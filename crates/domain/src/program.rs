@@ -90,6 +90,9 @@ pub struct ProgramSettings {
     /// How many hours before a scheduled meeting both members are reminded of it
     /// (`meeting.upcoming`); `0`: never.
     pub reminder_hours: i32,
+    /// Issue 17: who proposes pairs — the coordinators only (`coordinator`, the default), or
+    /// also the mentees by requests (`self`, `both`).
+    pub matching_mode: crate::request::MatchingMode,
 }
 
 /// Unchecked program fields, as they arrive.
@@ -103,6 +106,7 @@ pub struct ProgramDraft {
     pub notice_hours: Option<i32>,
     pub default_mentor_capacity: Option<i32>,
     pub reminder_hours: Option<i32>,
+    pub matching_mode: Option<crate::request::MatchingMode>,
 }
 
 impl ProgramSettings {
@@ -189,6 +193,7 @@ impl ProgramDraft {
             notice_hours,
             default_mentor_capacity,
             reminder_hours,
+            matching_mode: self.matching_mode.unwrap_or_default(),
         })
     }
 }
@@ -206,6 +211,8 @@ pub struct ProgramChanges {
     pub notice_hours: Option<i32>,
     pub default_mentor_capacity: Option<i32>,
     pub reminder_hours: Option<i32>,
+    /// Issue 17: who proposes pairs.
+    pub matching_mode: Option<crate::request::MatchingMode>,
     /// Issue 17: the weights given (each absent one keeps its value).
     pub matching_weights: Option<[Option<i64>; 5]>,
 }
@@ -244,6 +251,7 @@ impl ProgramChanges {
                     .unwrap_or(current.default_mentor_capacity),
             ),
             reminder_hours: Some(self.reminder_hours.unwrap_or(current.reminder_hours)),
+            matching_mode: Some(self.matching_mode.unwrap_or(current.matching_mode)),
         };
         let settings = draft.validate()?;
         let status = match self.status {
@@ -276,6 +284,7 @@ mod tests {
             notice_hours: None,
             default_mentor_capacity: None,
             reminder_hours: None,
+            matching_mode: None,
         }
     }
 

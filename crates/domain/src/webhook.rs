@@ -11,7 +11,7 @@ use crate::{
     network::TargetPolicy,
 };
 
-pub const EVENT_KINDS: [&str; 15] = [
+pub const EVENT_KINDS: [&str; 20] = [
     "person.deactivated",
     "pair.proposed",
     "pair.activated",
@@ -27,6 +27,11 @@ pub const EVENT_KINDS: [&str; 15] = [
     "concern.resolved",
     "enrollment.updated",
     "enrollment.withdrawn",
+    "request.sent",
+    "request.accepted",
+    "request.declined",
+    "request.withdrawn",
+    "request.void",
 ];
 
 /// How long a rotated-out secret keeps signing beside the new one, so receivers can switch.

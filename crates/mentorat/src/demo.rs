@@ -205,6 +205,7 @@ pub async fn load(db: &Db) -> anyhow::Result<String> {
             notice_hours: Some(24),
             reminder_hours: None,
             default_mentor_capacity: Some(2),
+            matching_mode: None,
         },
     )
     .await

@@ -19,6 +19,7 @@ pub mod key_check;
 mod locks;
 pub mod matching_runs;
 pub mod meetings;
+pub mod mentee_requests;
 pub mod notes;
 pub mod notifications;
 pub mod objectives;

@@ -982,3 +982,18 @@ pub async fn couples_in_program(
         })
         .collect()
 }
+
+/// Has there ever been a pair of these two enrollments, whatever its status (issue 17: a
+/// request, like a matching run, never pairs two people again)?
+pub async fn ever_paired(
+    conn: &impl ConnectionTrait,
+    mentor_enrollment_id: Uuid,
+    mentee_enrollment_id: Uuid,
+) -> Result<bool, StoreError> {
+    let n = Pairs::find()
+        .filter(Column::MentorEnrollmentId.eq(mentor_enrollment_id))
+        .filter(Column::MenteeEnrollmentId.eq(mentee_enrollment_id))
+        .count(conn)
+        .await?;
+    Ok(n > 0)
+}

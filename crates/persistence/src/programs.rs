@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use mentorat_domain::{
     matching::MatchingWeights,
     program::{Program, ProgramSettings, ProgramStatus},
+    request::MatchingMode,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -38,6 +39,7 @@ pub async fn insert(
         default_mentor_capacity: Set(settings.default_mentor_capacity),
         reminder_hours: Set(settings.reminder_hours),
         matching_weights: Set(None),
+        matching_mode: Set(settings.matching_mode.as_str().to_owned()),
         revision: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -114,6 +116,10 @@ pub async fn update(
             Expr::value(settings.default_mentor_capacity),
         )
         .col_expr(Column::ReminderHours, Expr::value(settings.reminder_hours))
+        .col_expr(
+            Column::MatchingMode,
+            Expr::value(settings.matching_mode.as_str()),
+        )
         .col_expr(Column::Revision, Expr::value(expected_revision + 1))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(id))
@@ -188,6 +194,12 @@ fn to_domain(row: program::Model) -> Result<Program, StoreError> {
             notice_hours: row.notice_hours,
             default_mentor_capacity: row.default_mentor_capacity,
             reminder_hours: row.reminder_hours,
+            matching_mode: MatchingMode::parse(&row.matching_mode).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "program {} has matching_mode {:?}",
+                    row.id, row.matching_mode
+                ))
+            })?,
         },
         status,
         matching_weights: match row.matching_weights.as_deref() {

@@ -51,6 +51,10 @@ const CONCERN: Bound = &[
     ("author_id", Kind::Uuid),
 ];
 const FEEDBACK: Bound = &[("pair_id", Kind::Uuid), ("author_id", Kind::Uuid)];
+const MENTEE_REQUEST: Bound = &[
+    ("mentee_person_id", Kind::Uuid),
+    ("mentor_person_id", Kind::Uuid),
+];
 
 /// Every content column, by table, with the fields its values are bound to.
 const SEALED: &[(&str, Pk, &[&str], Bound)] = &[
@@ -76,6 +80,7 @@ const SEALED: &[(&str, Pk, &[&str], Bound)] = &[
     ("notes", Pk::Id, &["body"], NOTE),
     ("concerns", Pk::Id, &["text", "response"], CONCERN),
     ("feedback", Pk::Id, &["comment"], FEEDBACK),
+    ("mentee_requests", Pk::Id, &["message"], MENTEE_REQUEST),
     ("webhooks", Pk::Id, &["secret", "previous_secret"], &[]),
     ("idempotency_keys", Pk::SubjectKey, &["response_body"], &[]),
 ];

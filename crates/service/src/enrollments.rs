@@ -356,6 +356,8 @@ pub async fn withdraw(
     }
     mentorat_persistence::tallies::record_pair_status(&txn, &withdrawn).await?;
     enrollments::withdraw(&txn, current.id, now).await?;
+    // Issue 17: the requests it sent or received can no longer be answered.
+    crate::requests::void_pending(&txn, db, program_id, current.id).await?;
     outbox::record(
         &txn,
         "enrollment.withdrawn",

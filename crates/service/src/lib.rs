@@ -20,6 +20,7 @@ pub mod people;
 pub mod programs;
 pub mod reminders;
 pub mod report;
+pub mod requests;
 pub mod scim;
 pub mod webhooks;
 pub mod working_life;

@@ -89,6 +89,8 @@ pub struct Export {
     pub notes: Vec<Note>,
     pub feedback: Vec<StoredFeedback>,
     pub concerns: Vec<Concern>,
+    /// The requests the caller sent as a mentee, with their messages (issue 17).
+    pub requests: Vec<mentorat_domain::request::MenteeRequest>,
     pub notifications: Vec<Notification>,
     pub audit_events: Vec<AuditEvent>,
 }
@@ -101,6 +103,7 @@ pub async fn export(db: &Db, caller: &Caller) -> Result<Export, ServiceError> {
         notes: Vec::new(),
         feedback: Vec::new(),
         concerns: Vec::new(),
+        requests: Vec::new(),
         notifications: Vec::new(),
         audit_events: Vec::new(),
         overview,
@@ -127,6 +130,9 @@ pub async fn export(db: &Db, caller: &Caller) -> Result<Export, ServiceError> {
     }
     export.notes = notes::of_author(db.conn(), db.keys(), me.id).await?;
     export.concerns = concerns::of_author(db.conn(), db.keys(), me.id).await?;
+    export.requests =
+        mentorat_persistence::mentee_requests::of_mentee_person(db.conn(), db.keys(), me.id)
+            .await?;
     let recipients = [me.id];
     export.notifications =
         all(|before| notifications::list(db.conn(), &recipients, before, 500)).await?;

@@ -159,32 +159,8 @@ pub(crate) async fn propose_locked(
     if mentor.withdrawn_at.is_some() || mentee.withdrawn_at.is_some() {
         return Err(DomainError::EnrollmentWithdrawn.into());
     }
-    let found = people::find_many(txn, &[mentor.person_id, mentee.person_id]).await?;
-    let person = |id: Uuid| found.iter().find(|p| p.id == id).cloned();
-    let (Some(mentor_person), Some(mentee_person)) =
-        (person(mentor.person_id), person(mentee.person_id))
-    else {
-        return Err(ServiceError::Store(StoreError::Corrupt(
-            "an enrollment's person is missing".into(),
-        )));
-    };
-    let facts = ProposalFacts {
-        mentor_is_mentor: mentor.terms.role == EnrollmentRole::Mentor,
-        mentee_is_mentee: mentee.terms.role == EnrollmentRole::Mentee,
-        hierarchical: pairs::hierarchical(
-            txn,
-            mentor_person.record.external_id.as_str(),
-            mentee_person.record.external_id.as_str(),
-        )
-        .await?,
-        pair_exists: pairs::open_pair_exists(txn, mentor.id, mentee.id).await?,
-        mentor_load: pairs::mentor_load(txn, mentor.id).await?,
-        mentor_capacity: mentor
-            .terms
-            .capacity
-            .unwrap_or(program.settings.default_mentor_capacity),
-        both_active: mentor_person.record.active && mentee_person.record.active,
-    };
+    let (facts, mentor_person, mentee_person) =
+        proposal_facts(txn, &program, &mentor, &mentee).await?;
     pair::check_proposal(facts)?;
     let now = Utc::now();
     let created = pairs::insert(
@@ -235,6 +211,44 @@ pub(crate) async fn propose_locked(
     )
     .await?;
     Ok(created)
+}
+
+/// The facts of a proposal of these two enrollments (R1 at any depth, R10, active people,
+/// roles, an open pair of the two), read inside the caller's transaction under its locks —
+/// for a proposal and for a mentee's request alike (issue 17), so the rules are one.
+pub(crate) async fn proposal_facts(
+    txn: &mentorat_persistence::DatabaseTransaction,
+    program: &mentorat_domain::program::Program,
+    mentor: &Enrollment,
+    mentee: &Enrollment,
+) -> Result<(ProposalFacts, Person, Person), ServiceError> {
+    let found = people::find_many(txn, &[mentor.person_id, mentee.person_id]).await?;
+    let person = |id: Uuid| found.iter().find(|p| p.id == id).cloned();
+    let (Some(mentor_person), Some(mentee_person)) =
+        (person(mentor.person_id), person(mentee.person_id))
+    else {
+        return Err(ServiceError::Store(StoreError::Corrupt(
+            "an enrollment's person is missing".into(),
+        )));
+    };
+    let facts = ProposalFacts {
+        mentor_is_mentor: mentor.terms.role == EnrollmentRole::Mentor,
+        mentee_is_mentee: mentee.terms.role == EnrollmentRole::Mentee,
+        hierarchical: pairs::hierarchical(
+            txn,
+            mentor_person.record.external_id.as_str(),
+            mentee_person.record.external_id.as_str(),
+        )
+        .await?,
+        pair_exists: pairs::open_pair_exists(txn, mentor.id, mentee.id).await?,
+        mentor_load: pairs::mentor_load(txn, mentor.id).await?,
+        mentor_capacity: mentor
+            .terms
+            .capacity
+            .unwrap_or(program.settings.default_mentor_capacity),
+        both_active: mentor_person.record.active && mentee_person.record.active,
+    };
+    Ok((facts, mentor_person, mentee_person))
 }
 
 /// A member accepts; the pair is active once both have and both hold the charter (R3).

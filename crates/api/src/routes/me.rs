@@ -156,6 +156,8 @@ pub struct ExportDto {
     pub feedback: Vec<crate::routes::feedback::FeedbackDto>,
     /// The concerns the caller raised.
     pub concerns: Vec<crate::routes::concerns::ConcernDto>,
+    /// The requests the caller sent to mentors, with their messages (issue 17).
+    pub requests: Vec<crate::routes::requests::MenteeRequestDto>,
     pub notifications: Vec<NotificationDto>,
     /// What the audit log recorded of the caller's own requests.
     pub audit_events: Vec<crate::routes::audit::AuditEventDto>,
@@ -187,6 +189,11 @@ pub async fn export_me(
         notes: e.notes.into_iter().map(Into::into).collect(),
         feedback: e.feedback.into_iter().map(Into::into).collect(),
         concerns: e.concerns.into_iter().map(Into::into).collect(),
+        requests: e
+            .requests
+            .into_iter()
+            .map(|r| mentorat_service::requests::SeenRequest::party(r).into())
+            .collect(),
         notifications: e.notifications.into_iter().map(Into::into).collect(),
         audit_events: e.audit_events.into_iter().map(Into::into).collect(),
     };

@@ -14,6 +14,7 @@ pub mod pairs;
 pub mod people;
 pub mod programs;
 pub mod reports;
+pub mod requests;
 pub mod scim;
 pub mod scim_schemas;
 pub mod webhooks;

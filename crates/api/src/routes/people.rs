@@ -415,6 +415,8 @@ pub struct DestroyedDto {
     pub feedback_comments: u64,
     /// The goals of the person's enrollments.
     pub enrollment_goals: u64,
+    /// The messages of the requests the person sent as a mentee (issue 17).
+    pub request_messages: u64,
     /// Stored answers of `Idempotency-Key` requests: the person's own (deleted) and others'
     /// naming the person, their pairs or enrollments (withheld: a replay is `409`).
     pub stored_answers: u64,
@@ -458,6 +460,7 @@ impl From<mentorat_service::erasure::Erasure> for ErasureDto {
                 concerns: d.get(Kind::Concerns),
                 feedback_comments: d.get(Kind::Feedback),
                 enrollment_goals: d.get(Kind::EnrollmentGoals),
+                request_messages: d.get(Kind::RequestMessages),
                 stored_answers: d.get(Kind::StoredAnswers),
                 notifications: d.get(Kind::Notifications),
                 calendar_feeds: d.get(Kind::CalendarFeeds),

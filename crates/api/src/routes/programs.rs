@@ -4,7 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDate, Utc};
 use mentorat_domain::program::ProgramFilter;
-use mentorat_domain::program::{Program, ProgramChanges, ProgramDraft, ProgramStatus};
+use mentorat_domain::{
+    program::{Program, ProgramChanges, ProgramDraft, ProgramStatus},
+    request::MatchingMode,
+};
 use mentorat_service::programs as use_case;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -53,6 +56,38 @@ impl From<ProgramStatusDto> for ProgramStatus {
     }
 }
 
+/// Who proposes a program's pairs: `coordinator` (the default: only the coordinators, by
+/// hand or by a matching run), `self` (the mentees ask their mentors by requests) or `both`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MatchingModeDto {
+    Coordinator,
+    #[serde(rename = "self")]
+    #[schema(rename = "self")]
+    SelfService,
+    Both,
+}
+
+impl From<MatchingMode> for MatchingModeDto {
+    fn from(m: MatchingMode) -> Self {
+        match m {
+            MatchingMode::Coordinator => Self::Coordinator,
+            MatchingMode::SelfService => Self::SelfService,
+            MatchingMode::Both => Self::Both,
+        }
+    }
+}
+
+impl From<MatchingModeDto> for MatchingMode {
+    fn from(m: MatchingModeDto) -> Self {
+        match m {
+            MatchingModeDto::Coordinator => Self::Coordinator,
+            MatchingModeDto::SelfService => Self::SelfService,
+            MatchingModeDto::Both => Self::Both,
+        }
+    }
+}
+
 /// A mentoring program.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProgramDto {
@@ -76,6 +111,8 @@ pub struct ProgramDto {
     /// (`meeting.upcoming` notification and webhook event); `0`: no reminders.
     #[schema(example = 24, minimum = 0, maximum = 336)]
     pub reminder_hours: i32,
+    /// Who proposes pairs: `coordinator` (default), `self` (mentees' requests) or `both`.
+    pub matching_mode: MatchingModeDto,
     /// The points of each reason of a suggestion's or a matching run's score.
     pub matching_weights: MatchingWeightsDto,
     /// Bumped on every change; the `ETag` header is `"r{revision}"`.
@@ -149,6 +186,7 @@ impl From<Program> for ProgramDto {
             notice_hours: p.settings.notice_hours,
             default_mentor_capacity: p.settings.default_mentor_capacity,
             reminder_hours: p.settings.reminder_hours,
+            matching_mode: p.settings.matching_mode.into(),
             matching_weights: p.matching_weights.into(),
             revision: p.revision,
             created_at: p.created_at,
@@ -205,6 +243,9 @@ pub struct CreateProgram {
     #[schema(minimum = 0, maximum = 336, example = 24)]
     #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub reminder_hours: Option<i32>,
+    /// Who proposes pairs: `coordinator` (default), `self` (mentees ask their mentors) or
+    /// `both`.
+    pub matching_mode: Option<MatchingModeDto>,
 }
 
 /// A change to a program: only the fields present change; `null` clears a date.
@@ -248,6 +289,8 @@ pub struct UpdateProgram {
     #[schema(minimum = 0, maximum = 336, example = 48)]
     #[serde(default, deserialize_with = "crate::json::whole_number")]
     pub reminder_hours: Option<i32>,
+    /// Who proposes pairs: `coordinator`, `self` (mentees ask their mentors) or `both`.
+    pub matching_mode: Option<MatchingModeDto>,
     /// The points of each reason of a score; the weights left out keep their value.
     #[serde(default, deserialize_with = "crate::json::object_only")]
     pub matching_weights: Option<MatchingWeightsChange>,
@@ -293,6 +336,7 @@ pub async fn create_program(
         notice_hours: body.notice_hours,
         default_mentor_capacity: body.default_mentor_capacity,
         reminder_hours: body.reminder_hours,
+        matching_mode: body.matching_mode.map(Into::into),
     };
     let program = use_case::create(&db, &auth.caller, draft).await?;
     let location = format!("/api/v1/programs/{}", program.id);
@@ -389,6 +433,7 @@ pub async fn update_program(
         notice_hours: body.notice_hours,
         default_mentor_capacity: body.default_mentor_capacity,
         reminder_hours: body.reminder_hours,
+        matching_mode: body.matching_mode.map(Into::into),
         matching_weights: body.matching_weights.map(|w| {
             [
                 w.topic_overlap,

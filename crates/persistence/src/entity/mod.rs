@@ -8,6 +8,7 @@ pub mod enrollment;
 pub mod idempotency_key;
 pub mod matching_run;
 pub mod meeting;
+pub mod mentee_request;
 pub mod note;
 pub mod notification;
 pub mod objective;

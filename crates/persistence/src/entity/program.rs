@@ -15,6 +15,7 @@ pub struct Model {
     pub default_mentor_capacity: i32,
     pub reminder_hours: i32,
     pub matching_weights: Option<String>,
+    pub matching_mode: String,
     pub revision: i32,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
