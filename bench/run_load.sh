@@ -32,6 +32,11 @@ mixed_secs="${MIXED_DURATION:-20}"
 rate="${RATE:-1000}"
 app_db="${APP_DB:-mentorat_load}"
 pgb_db="${PGBENCH_DB:-mentorat_pgbench}"
+# Both sides connect the same way: without TLS by default (loopback: TLS would only add the
+# encryption of every message, paid by both processes); SSLMODE=prefer measures what libpq and
+# sqlx do by default with a server that offers TLS (Debian's does).
+sslmode="${SSLMODE:-disable}"
+export PGSSLMODE="$sslmode"
 
 case "$url" in postgres://*|postgresql://*) ;; *) echo "run_load.sh: a postgres:// URL, please" >&2; exit 2 ;; esac
 rest="${url#*://}"
@@ -139,7 +144,7 @@ printf 'pgbench\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$window" 0 "$(sum_delta "$work/p
 q -c "DROP DATABASE $pgb_db WITH (FORCE)"
 
 # ---- 2. the service ---------------------------------------------------------------------------
-export MENTORAT_DATABASE_URL="$base/$app_db"
+export MENTORAT_DATABASE_URL="$base/$app_db?sslmode=$sslmode"
 export MENTORAT_BIND="127.0.0.1:$port"
 export MENTORAT_LOG=warn
 export MENTORAT_RATE_LIMIT=0 # a load generator is one caller: the per-caller rate limit is off
