@@ -101,6 +101,71 @@ async fn the_demo_hospital_loads_into_a_new_database_and_only_there() {
         .await
         .json();
     assert_eq!(pairs["items"].as_array().unwrap().len(), 3);
+    // Four mentees wait for a mentor and three places are left (the README's run example):
+    // a run matches three, never a mentee with their own manager (R1), and says why the
+    // fourth is left.
+    let program = pairs["items"][0]["program_id"].as_str().unwrap().to_owned();
+    let run = app
+        .post_json(
+            &format!("/api/v1/programs/{program}/matching-runs"),
+            Some(&app.as_coordinator()),
+            &serde_json::json!({"objective": "most_matched"}),
+        )
+        .await;
+    assert_eq!(run.status, 201, "{}", run.text);
+    let run = run.json();
+    assert_eq!(run["matched"], 3, "{run}");
+    assert_eq!(run["unmatched"].as_array().unwrap().len(), 1, "{run}");
+    assert_eq!(
+        run["unmatched"][0]["why"], "places_taken_by_others",
+        "{run}"
+    );
+    let enrollments = app
+        .get(
+            &format!("/api/v1/programs/{program}/enrollments"),
+            Some(&app.as_coordinator()),
+        )
+        .await
+        .json();
+    let person_of = |enrollment: &serde_json::Value| {
+        enrollments["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["id"] == *enrollment)
+            .map(|e| e["person_id"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let people = app
+        .get("/api/v1/people?limit=100", Some(&app.as_coordinator()))
+        .await
+        .json();
+    let ids: Vec<String> = ["U030", "U031", "C010", "C012"]
+        .iter()
+        .map(|external| {
+            people["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["external_id"] == *external)
+                .map(|p| p["id"].as_str().unwrap().to_owned())
+                .unwrap_or_else(|| panic!("{external} is not listed: {people}"))
+        })
+        .collect();
+    let (u030, u031, c010, c012) = (
+        ids[0].clone(),
+        ids[1].clone(),
+        ids[2].clone(),
+        ids[3].clone(),
+    );
+    for line in run["lines"].as_array().unwrap() {
+        let couple = (
+            person_of(&line["mentor_enrollment_id"]),
+            person_of(&line["mentee_enrollment_id"]),
+        );
+        assert_ne!(couple, (u030.clone(), u031.clone()), "R1: {run}");
+        assert_ne!(couple, (c010.clone(), c012.clone()), "R1: {run}");
+    }
     // Twice is refused: the demo is for a new database.
     assert!(mentorat::demo::load(&app.db).await.is_err());
 }

@@ -1,6 +1,7 @@
 //! `mentorat demo`: a small demo hospital — people in two sites and four trades with their
 //! managers, one open program with its charter, mentors and mentees, two active pairs with a
-//! joint objective and a meeting, one proposed pair. Idempotent enough to run on a fresh
+//! joint objective and a meeting, one proposed pair, and four mentees not yet paired (for a
+//! matching run: three places left among the mentors). Idempotent enough to run on a fresh
 //! database; it refuses one that already has programs. Everything goes through the use
 //! cases, as a coordinator and as each participant would.
 
@@ -262,6 +263,32 @@ pub async fn load(db: &Db) -> anyhow::Result<String> {
             EnrollmentRole::Mentee,
             vec![],
             Some("Progresser en qualité et en management"),
+        ),
+        // Four mentees not yet paired, for a matching run: the three mentors have one place
+        // left each, and U031 and C012 may not have their own manager (R1).
+        (
+            "U031",
+            EnrollmentRole::Mentee,
+            vec![],
+            Some("Mieux gérer le stress des gardes"),
+        ),
+        (
+            "C012",
+            EnrollmentRole::Mentee,
+            vec![],
+            Some("Préparer l'entretien annuel, apprendre le management"),
+        ),
+        (
+            "P022",
+            EnrollmentRole::Mentee,
+            vec![],
+            Some("Découvrir la qualité et les urgences"),
+        ),
+        (
+            "R040",
+            EnrollmentRole::Mentee,
+            vec![],
+            Some("Encadrer une équipe"),
         ),
     ] {
         let person = people::by_external_id(db, id)
