@@ -475,3 +475,98 @@ async fn concurrent_requests_of_one_mentee_never_exceed_three_pending() {
         assert!(created >= 1, "round {round}: none went through");
     }
 }
+
+/// Accepting reads the request and the mentee's other requests, then writes a pair: mentors
+/// who accept the same mentee's requests at once, while the mentee withdraws one, leave one
+/// pair and every other request void or withdrawn — never two pairs for one ask (on
+/// PostgreSQL with `MENTORAT_TEST_DATABASE_URL`, where they truly run in parallel).
+#[tokio::test]
+async fn concurrent_accepts_of_one_mentees_requests_make_one_pair() {
+    let app = spawn_app().await;
+    for round in 0..4 {
+        let mentee = format!("AE{round}");
+        let mentors: Vec<String> = (0..3).map(|n| format!("AM{round}x{n}")).collect();
+        let mut people: Vec<Member<'_>> = vec![(mentee.as_str(), None, "mentee", 0, &["soins"])];
+        for m in &mentors {
+            people.push((m.as_str(), None, "mentor", 2, &["soins"]));
+        }
+        let c = cohort(&app, &people).await;
+        mode(&app, &c, "self").await;
+        let mut ids = Vec::new();
+        for m in &mentors {
+            let asked = ask(&app, &c, &mentee, m).await;
+            assert_eq!(asked.status, 201, "{}", asked.text);
+            ids.push(id(&asked.json()));
+        }
+        let mut calls = Vec::new();
+        for (m, request) in mentors.iter().zip(&ids) {
+            calls.push(
+                app.client
+                    .post(app.url(&format!(
+                        "/api/v1/programs/{}/requests/{request}/accept",
+                        c.program
+                    )))
+                    .bearer_auth(as_(m))
+                    .json(&json!({})),
+            );
+        }
+        calls.push(
+            app.client
+                .post(app.url(&format!(
+                    "/api/v1/programs/{}/requests/{}/withdraw",
+                    c.program, ids[0]
+                )))
+                .bearer_auth(as_(&mentee))
+                .json(&json!({})),
+        );
+        let replies = all_at_once(&app, calls).await;
+        for r in &replies {
+            assert!(
+                [200, 409, 503].contains(&r.status),
+                "round {round}: {} {}",
+                r.status,
+                r.text
+            );
+        }
+        let accepted = replies[..3].iter().filter(|r| r.status == 200).count();
+        assert!(accepted <= 1, "round {round}: {accepted} accepted");
+        if replies.iter().all(|r| r.status != 503) {
+            // The withdrawal takes one request at most: another mentor's accept goes through.
+            assert_eq!(accepted, 1, "round {round}: none accepted");
+        }
+        let listed = app
+            .get(
+                &format!(
+                    "/api/v1/programs/{}/enrollments/{}/requests",
+                    c.program, c.e[&mentee]
+                ),
+                Some(&as_(&mentee)),
+            )
+            .await
+            .json();
+        let statuses: Vec<&str> = listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["status"].as_str().unwrap())
+            .collect();
+        let stored = statuses.iter().filter(|s| **s == "accepted").count();
+        assert_eq!(stored, accepted, "round {round}: {statuses:?}");
+        assert!(
+            !statuses.contains(&"pending") || accepted == 0,
+            "round {round}: a request still pending beside an accepted one: {statuses:?}"
+        );
+        let pairs = app
+            .get(
+                &format!("/api/v1/pairs?program_id={}", c.program),
+                Some(&app.as_coordinator()),
+            )
+            .await
+            .json();
+        assert_eq!(
+            pairs["items"].as_array().unwrap().len(),
+            accepted,
+            "round {round}: {pairs}"
+        );
+    }
+}
